@@ -1,0 +1,62 @@
+"""The benchmark convention: progress on stderr, one JSON line of figures on stdout.
+
+Every script in benchmarks/ is run by hand as ``python benchmarks/NAME.py
+[--size options]``; it is never part of the test run's pass/fail. Its last
+line is one JSON object with at least: benchmark, rows, seconds,
+rows_per_second, peak_rss_mb; and, when a baseline ran beside it in the same
+process, baseline, baseline_seconds and ratio (seconds / baseline_seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from contextlib import contextmanager
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process (Linux reports KiB)."""
+    return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+
+
+def progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@contextmanager
+def stopwatch():
+    """``with stopwatch() as t: ...`` then ``t()`` gives the elapsed seconds."""
+    start = time.perf_counter()
+    end: list[float] = []
+    yield lambda: (end[0] if end else time.perf_counter()) - start
+    end.append(time.perf_counter())
+
+
+def report(
+    benchmark: str,
+    rows: int,
+    seconds: float,
+    *,
+    baseline: str | None = None,
+    baseline_seconds: float | None = None,
+    **extra,
+) -> dict:
+    """Print the final JSON line of figures and return it."""
+    figures = {
+        "benchmark": benchmark,
+        "rows": rows,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(rows / seconds) if seconds > 0 else None,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    if baseline is not None and baseline_seconds:
+        figures |= {
+            "baseline": baseline,
+            "baseline_seconds": round(baseline_seconds, 3),
+            "ratio": round(seconds / baseline_seconds, 2),
+        }
+    figures |= extra
+    print(json.dumps(figures), flush=True)
+    return figures

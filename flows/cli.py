@@ -1,0 +1,377 @@
+"""The ``accountops`` command line: the platform's public contract.
+
+Heavy libraries (prefect, great_expectations, streamlit, pandas) are imported
+inside the commands that need them, so ``init``, ``user``, ``export`` and
+``plan`` start in well under a second and never start a Prefect server.
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
+
+from models.errors import AccountopsError, ConfigError, NotBuiltYet, OutputNotWritable
+
+app = typer.Typer(
+    name="accountops",
+    help="Key-account operations: ingest, customer value, plans and the executive dashboard.\n\n"
+    "The database comes from ACCOUNTOPS_DATABASE_URL (default: the embedded SQLite file "
+    "var/accountops.db).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+plan_app = typer.Typer(help="Strategic-account plans (not built yet).", no_args_is_help=True)
+quarantine_app = typer.Typer(
+    help="Rows kept out of the data, with their reasons.", no_args_is_help=True
+)
+user_app = typer.Typer(
+    help="Users who sign in to the dashboard, and their roles.", no_args_is_help=True
+)
+app.add_typer(plan_app, name="plan")
+app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(user_app, name="user")
+
+EXPORT_KINDS = (
+    "tiers",
+    "migrations",
+    "segments",
+    "receivables",
+    "managers",
+    "clv",
+    "funnel",
+    "forecast",
+    "roadmap",
+)
+
+
+def settings():
+    """The platform settings, or a one-line error naming the bad variable."""
+    from pydantic import ValidationError
+
+    from models.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = "ACCOUNTOPS_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise ConfigError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def engine(*, migrated: bool = True):
+    """An engine on the configured database, reachable and (unless told) at the latest schema."""
+    from models.db import check_connection, make_engine
+    from models.migrate import require_current_schema
+
+    eng = make_engine(settings().database_url)
+    check_connection(eng)
+    if migrated:
+        require_current_schema(eng)
+    return eng
+
+
+def echo(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def not_built(command: str, issue: str) -> None:
+    raise NotBuiltYet(f"`accountops {command}` is not built yet ({issue})")
+
+
+# --- set-up ---------------------------------------------------------------------------------
+
+
+@app.command()
+def init() -> None:
+    """Create the database schema, or upgrade it to the latest migration (safe to repeat)."""
+    from models.db import display_url
+    from models.migrate import head_revision, upgrade
+
+    eng = engine(migrated=False)
+    before, after = upgrade(eng)
+    where = display_url(str(eng.url.render_as_string(hide_password=False)))
+    if before == after:
+        echo(f"schema already at {after} in {where}: nothing to do")
+    else:
+        echo(f"schema upgraded {before or 'empty'} -> {after} in {where}")
+    assert after == head_revision()
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the CSV files into.")] = Path(
+        "var/sample"
+    ),
+    customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 500,
+    years: Annotated[int, typer.Option(min=1, max=20, help="Years of history.")] = 3,
+    seed: Annotated[int, typer.Option(help="Random seed: same seed, byte-identical files.")] = 42,
+    end_date: Annotated[
+        str, typer.Option(help="Last day of the data (YYYY-MM-DD); fixed so output is stable.")
+    ] = "2026-09-30",
+) -> None:
+    """Write deterministic sample data: one canonical CSV per entity (see README)."""
+    end = _parse_date(end_date, "--end-date")
+    _ensure_writable_dir(out)
+    from models.sampledata import generate_sample
+
+    with _progress() as report:
+        counts = generate_sample(
+            out, customers=customers, years=years, seed=seed, end_date=end, progress=report
+        )
+    for name, rows in counts.items():
+        echo(f"  {name:<26} {rows:>12,} rows")
+    echo(f"sample data written to {out}")
+
+
+@app.command()
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the dashboard.")] = 8501,
+    customers: Annotated[int, typer.Option(min=1, help="Customers in the sample data.")] = 500,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Set up the data but do not start the app.")
+    ] = False,
+) -> None:
+    """Sample data -> pipeline -> dashboard, on the configured (default embedded) database."""
+    init()
+    out = Path(settings().data_dir) / "demo-data"
+    if not (out / "invoice_lines.csv").exists():
+        sample(out=out, customers=customers, years=3, seed=42, end_date="2026-09-30")
+    else:
+        echo(f"reusing sample data in {out}")
+    echo(
+        "the ingest -> recompute -> refresh pipeline is not built yet (issues 4-6): "
+        "the dashboard shows the empty database"
+    )
+    if not no_dashboard:
+        dashboard(port=port)
+
+
+# --- data in --------------------------------------------------------------------------------
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders of canonical CSVs.")],
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping for a foreign export.")] = None,
+) -> None:
+    """Validate and load input files exactly once; bad rows go to quarantine."""
+    not_built("ingest", "issue 4")
+
+
+@app.command()
+def batches() -> None:
+    """List ingested batches with their status and validation results."""
+    not_built("batches", "issue 4")
+
+
+@quarantine_app.command("list")
+def quarantine_list() -> None:
+    """List quarantined rows with the rules they broke."""
+    not_built("quarantine list", "issue 4")
+
+
+# --- computation ----------------------------------------------------------------------------
+
+
+@app.command()
+def recompute(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: last invoice).")
+    ] = None,
+) -> None:
+    """Recompute measures, tiers, segments and receivables into a new snapshot."""
+    if as_of is not None:
+        _parse_date(as_of, "--as-of")
+    not_built("recompute", "issue 5")
+
+
+@app.command()
+def pipeline(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to ingest first.")
+    ] = None,
+) -> None:
+    """Ingest, then recompute, then refresh the dashboard's tables."""
+    not_built("pipeline", "issue 6")
+
+
+@app.command()
+def export(
+    kind: Annotated[str, typer.Argument(help=f"One of: {', '.join(EXPORT_KINDS)}.")],
+    format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    out: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("-"),
+) -> None:
+    """Export computed results as CSV (spreadsheet-safe) or JSON."""
+    if kind not in EXPORT_KINDS:
+        raise typer.BadParameter(
+            f"{kind!r} is not one of: {', '.join(EXPORT_KINDS)}", param_hint="KIND"
+        )
+    if format not in {"csv", "json"}:
+        raise typer.BadParameter(f"{format!r} is not csv or json", param_hint="--format")
+    not_built(f"export {kind}", "issue 5")
+
+
+# --- plans and users ------------------------------------------------------------------------
+
+
+def _plan_stub(name: str):
+    def command() -> None:
+        not_built(f"plan {name}", "the strategic-account plans issue")
+
+    command.__doc__ = f"Plans: {name} (not built yet)."
+    return command
+
+
+for _name in ("list", "show", "history", "export", "import"):
+    plan_app.command(_name)(_plan_stub(_name))
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name or e-mail (case-insensitive).")],
+    role: Annotated[str, typer.Option(help="viewer, account_manager, planner, approver, admin.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a user who signs in with a password (stored as an Argon2 hash)."""
+    from models.db import transaction
+    from models.users import add_user, parse_role
+
+    parsed_role = parse_role(role)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+    else:
+        raise click_exc.UsageError("no terminal to ask for the password: pass --password-stdin")
+    with transaction(engine()) as session:
+        add_user(session, name, parsed_role, password, actor=f"cli:{getpass.getuser()}")
+    echo(f"user {name.strip().lower()!r} added with role {parsed_role.value}")
+
+
+# --- dashboard ------------------------------------------------------------------------------
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit dashboard (stop with Ctrl+C)."""
+    import os
+    import subprocess
+
+    import dashboards
+
+    cfg = settings()
+    app_file = Path(dashboards.__file__).resolve().parent / "streamlit_app.py"
+    env = {**os.environ, "ACCOUNTOPS_DATABASE_URL": cfg.database_url}
+    echo(f"dashboard on http://{address}:{port}/ (Ctrl+C to stop)")
+    code = subprocess.call(
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app_file),
+            "--server.port",
+            str(port),
+            "--server.address",
+            address,
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+    )
+    if code not in (0, -2, 130):
+        raise typer.Exit(code)
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _parse_date(value: str, option: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None
+
+
+def _ensure_writable_dir(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".accountops-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputNotWritable(f"cannot write to {folder}: {exc.strerror or exc}") from None
+
+
+def _progress():
+    """A context manager yielding ``report(file_name, rows)`` that draws progress on stderr."""
+    from contextlib import contextmanager
+
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    @contextmanager
+    def manager():
+        columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+        with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+            tasks: dict[str, int] = {}
+
+            def report(name: str, rows: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name)
+                bar.update(tasks[name], description=f"{name}: {rows:,} rows")
+
+            yield report
+
+    return manager()
+
+
+def main() -> None:
+    """Console-script entry: one-line errors and meaningful exit codes, never a traceback."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        code = app(standalone_mode=False, prog_name="accountops")
+    except click_exc.NoArgsIsHelpError as exc:
+        echo(exc.ctx.get_help() if exc.ctx else str(exc))
+        sys.exit(0)
+    except click_exc.UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx else ""
+        echo(f"accountops: error: {exc.format_message()}{hint}")
+        sys.exit(2)
+    except click_exc.ClickException as exc:
+        echo(f"accountops: error: {exc.format_message()}")
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        echo("accountops: aborted")
+        sys.exit(130)
+    except AccountopsError as exc:
+        echo(f"accountops: {exc}")
+        sys.exit(exc.exit_code)
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+        echo(f"accountops: [DB_ERROR] database error: {reason}")
+        sys.exit(1)
+    except KeyboardInterrupt:
+        echo("accountops: interrupted")
+        sys.exit(130)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Errors a user can cause, each with a stable code and a one-line message.
+
+The CLI and the dashboard print ``str(error)`` and exit non-zero; they never
+show a traceback for these.
+"""
+
+from __future__ import annotations
+
+
+class AccountopsError(Exception):
+    """Base for every error the user can fix: carries a stable ``code``."""
+
+    code = "ACCOUNTOPS_ERROR"
+    exit_code = 1
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.args[0]}"
+
+
+class ConfigError(AccountopsError):
+    """A setting or configuration file is invalid."""
+
+    code = "CONFIG_INVALID"
+
+
+class DatabaseUnavailable(AccountopsError):
+    """The database URL cannot be reached or opened."""
+
+    code = "DB_UNREACHABLE"
+
+
+class OutputNotWritable(AccountopsError):
+    """A folder or file we were asked to write cannot be written."""
+
+    code = "OUTPUT_NOT_WRITABLE"
+
+
+class NotBuiltYet(AccountopsError):
+    """A command of the public contract that a later issue fills in."""
+
+    code = "NOT_BUILT_YET"
+    exit_code = 3

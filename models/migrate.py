@@ -1,0 +1,77 @@
+"""Schema migrations (Alembic) driven from code: init, status and drift check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from .errors import AccountopsError
+from .schema import metadata
+
+MIGRATIONS = Path(__file__).resolve().parent / "schema" / "migrations"
+
+
+def alembic_config() -> Config:
+    cfg = Config(str(MIGRATIONS / "alembic.ini"))
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have exactly one head, found {heads}")
+    return heads[0]
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+class SchemaNotCurrent(AccountopsError):
+    code = "SCHEMA_NOT_CURRENT"
+
+
+def require_current_schema(engine: Engine) -> None:
+    """Refuse to work on a database whose schema is missing or behind the code."""
+    current, head = current_revision(engine), head_revision()
+    if current is None:
+        raise SchemaNotCurrent("the database has no schema yet: run `accountops init`")
+    if current != head:
+        raise SchemaNotCurrent(
+            f"the database schema is at {current}, the code needs {head}: run `accountops init`"
+        )
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Bring the schema to ``revision``; returns (before, after). A no-op when current."""
+    before = current_revision(engine)
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+    return before, current_revision(engine) or ""
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    cfg = alembic_config()
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def pending_changes(engine: Engine) -> list:
+    """Differences between the models and the migrated database (empty = no drift)."""
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(
+            conn,
+            opts={"compare_type": True, "render_as_batch": conn.dialect.name == "sqlite"},
+        )
+        return compare_metadata(ctx, metadata)

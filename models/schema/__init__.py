@@ -1,0 +1,59 @@
+"""The platform's schema: one aggregate a module, all on one metadata."""
+
+from .base import Base
+from .customers import (
+    AccountManager,
+    BuyingFactor,
+    Customer,
+    CustomerStatus,
+    ProductLine,
+    Seniority,
+)
+from .ingest import BatchStatus, IngestBatch, QuarantineRecord
+from .opportunities import Opportunity, OpportunityStage, OpportunityStatus, Stage
+from .plans import AccountPlan, PlanRevision, PlanStatus
+from .roadmap import Initiative, InitiativeStatus, Priority, RoadmapItem, RoadmapStatus
+from .sales import Invoice, InvoiceLine, Payment
+from .snapshots import CustomerMeasure, CustomerTier, Snapshot, SnapshotStatus, Tier
+from .users import AppUser, AuditEvent, Role
+from .wallet import WalletEstimate
+
+metadata = Base.metadata
+
+__all__ = [
+    "AccountManager",
+    "AccountPlan",
+    "AppUser",
+    "AuditEvent",
+    "Base",
+    "BatchStatus",
+    "BuyingFactor",
+    "Customer",
+    "CustomerMeasure",
+    "CustomerStatus",
+    "CustomerTier",
+    "IngestBatch",
+    "Initiative",
+    "InitiativeStatus",
+    "Invoice",
+    "InvoiceLine",
+    "Opportunity",
+    "OpportunityStage",
+    "OpportunityStatus",
+    "Payment",
+    "PlanRevision",
+    "PlanStatus",
+    "Priority",
+    "ProductLine",
+    "QuarantineRecord",
+    "RoadmapItem",
+    "RoadmapStatus",
+    "Role",
+    "Seniority",
+    "Snapshot",
+    "SnapshotStatus",
+    "Stage",
+    "Tier",
+    "WalletEstimate",
+    "metadata",
+]

@@ -1,0 +1,59 @@
+"""Invoices (header and lines) and the payments against them."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import MONEY, QUANTITY, Base
+
+
+class Invoice(Base):
+    __tablename__ = "invoice"
+    __table_args__ = (Index("ix_invoice_customer_date", "customer_id", "invoice_date"),)
+
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.customer_id"))
+    invoice_date: Mapped[date] = mapped_column(Date, index=True)
+    # Unknown due date (foreign exports) stays NULL: timeliness is then unknown.
+    due_date: Mapped[date | None] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(3))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batch.batch_id"), index=True)
+
+
+class InvoiceLine(Base):
+    """One invoice line; credit notes are lines with negative quantity and amount."""
+
+    __tablename__ = "invoice_line"
+    __table_args__ = (Index("ix_invoice_line_product_line", "product_line_id"),)
+
+    invoice_id: Mapped[str] = mapped_column(ForeignKey("invoice.invoice_id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_line_id: Mapped[str] = mapped_column(ForeignKey("product_line.product_line_id"))
+    product_code: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(String(300))
+    quantity: Mapped[Decimal] = mapped_column(QUANTITY)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    # Unknown cost is NULL, never zero: margin is then unknown.
+    cost: Mapped[Decimal | None] = mapped_column(MONEY)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batch.batch_id"), index=True)
+
+
+class Payment(Base):
+    __tablename__ = "payment"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        Index("ix_payment_customer_paid_on", "customer_id", "paid_on"),
+    )
+
+    payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # A payment on account (no invoice named) is allowed and counts for the customer.
+    invoice_id: Mapped[str | None] = mapped_column(ForeignKey("invoice.invoice_id"), index=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.customer_id"))
+    paid_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(String(3))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batch.batch_id"), index=True)

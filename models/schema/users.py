@@ -1,0 +1,49 @@
+"""Users with roles, and the append-only audit log."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, created_at_column, enum_column
+
+
+class Role(enum.StrEnum):
+    VIEWER = "viewer"
+    ACCOUNT_MANAGER = "account_manager"
+    PLANNER = "planner"
+    APPROVER = "approver"
+    ADMIN = "admin"
+
+
+class AppUser(Base):
+    """A person who signs in. Roles come from here, never from IdP claims."""
+
+    __tablename__ = "app_user"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # Normalised (lower-case, trimmed) user name or e-mail / OIDC subject.
+    username: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(enum_column(Role, "role"))
+    # NULL for users who only sign in through the identity provider.
+    password_hash: Mapped[str | None] = mapped_column(String(300))
+    # Row-level access: the account manager this user acts as, if any.
+    manager_id: Mapped[str | None] = mapped_column(ForeignKey("account_manager.manager_id"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = created_at_column()
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = created_at_column()
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(100), index=True)
+    target_type: Mapped[str | None] = mapped_column(String(64))
+    target_id: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,47 @@
+"""One settings object for the whole platform, read from the environment.
+
+Only the entry points (CLI, flows, dashboard) build a :class:`Settings`; the
+domain code receives it (or the values it needs) as arguments and never reads
+the environment itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Platform settings; every field can be set as ``ACCOUNTOPS_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="ACCOUNTOPS_", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL; empty means the embedded SQLite file var/accountops.db.",
+    )
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where embedded files live.")
+    auth_mode: Literal["dev", "password", "oidc"] = "password"
+    config_file: Path | None = Field(
+        default=None,
+        description="Rules file overriding models/defaults.yaml (thresholds, weights).",
+    )
+
+    @model_validator(mode="after")
+    def _defaults_and_safety(self) -> Settings:
+        if not self.database_url:
+            path = (self.data_dir / "accountops.db").resolve()
+            self.database_url = f"sqlite:///{path}"
+        if self.env == "prod" and self.auth_mode == "dev":
+            raise ValueError("auth_mode 'dev' (no sign-in) is not allowed when env is 'prod'")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

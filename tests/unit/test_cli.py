@@ -1,0 +1,178 @@
+"""The command line as a user meets it: one-line errors, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ACCOUNTOPS = [sys.executable, "-m", "flows.cli"]
+
+
+def run_cli(
+    *args: str, cwd: Path, env: dict | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess:
+    full_env = {k: v for k, v in os.environ.items() if k != "ACCOUNTOPS_DATABASE_URL"}
+    full_env.update(env or {})
+    return subprocess.run(
+        [*ACCOUNTOPS, *args],
+        cwd=cwd,
+        env=full_env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_init_creates_then_is_a_no_op(tmp_path):
+    first = run_cli("init", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "upgraded empty ->" in first.stderr
+    assert (tmp_path / "var" / "accountops.db").exists()
+    second = run_cli("init", cwd=tmp_path)
+    assert second.returncode == 0
+    assert "nothing to do" in second.stderr
+
+
+def test_unknown_option_is_one_line_and_exit_2(tmp_path):
+    result = run_cli("sample", "--bogus", cwd=tmp_path)
+    assert_one_line_error(result, "No such option: --bogus", "accountops sample --help")
+    assert result.returncode == 2
+
+
+def test_unwritable_output_folder(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    target = "/proc/accountops" if os.geteuid() == 0 else str(locked / "out")
+    result = run_cli("sample", "--out", target, "--customers", "5", cwd=tmp_path)
+    assert_one_line_error(result, "OUTPUT_NOT_WRITABLE", target)
+
+
+@pytest.mark.parametrize(
+    "url, fragment",
+    [
+        ("postgresql+psycopg://postgres@127.0.0.1:1/nowhere", "Connection refused"),
+        ("postgresql+psycopg://postgres@nohost.invalid/x", "nohost.invalid"),
+        ("mysql://x/y", "unsupported database"),
+        ("not a url", "not valid"),
+    ],
+)
+def test_unreachable_or_bad_database_url(tmp_path, url, fragment):
+    result = run_cli("init", cwd=tmp_path, env={"ACCOUNTOPS_DATABASE_URL": url})
+    assert_one_line_error(result, "DB_UNREACHABLE", fragment)
+
+
+def test_password_never_printed_in_database_errors(tmp_path):
+    url = "postgresql+psycopg://postgres:hunter2secret@127.0.0.1:1/x"
+    result = run_cli("init", cwd=tmp_path, env={"ACCOUNTOPS_DATABASE_URL": url})
+    assert "hunter2secret" not in result.stderr
+    assert "***" in result.stderr
+
+
+def test_invalid_setting_names_the_variable(tmp_path):
+    result = run_cli("init", cwd=tmp_path, env={"ACCOUNTOPS_ENV": "staging"})
+    assert_one_line_error(result, "ACCOUNTOPS_ENV")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ingest", "x.csv"],
+        ["batches"],
+        ["quarantine", "list"],
+        ["recompute"],
+        ["pipeline"],
+        ["export", "tiers"],
+        ["plan", "list"],
+    ],
+)
+def test_commands_of_later_issues_say_not_built_yet(tmp_path, args):
+    result = run_cli(*args, cwd=tmp_path)
+    assert_one_line_error(result, "NOT_BUILT_YET", "not built yet")
+    assert result.returncode == 3
+
+
+def test_help_on_every_command(tmp_path):
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in (
+        "init",
+        "sample",
+        "demo",
+        "ingest",
+        "batches",
+        "quarantine",
+        "recompute",
+        "pipeline",
+        "export",
+        "plan",
+        "user",
+        "dashboard",
+    ):
+        assert command in result.stdout
+
+
+def test_commands_refuse_a_database_without_schema(tmp_path):
+    result = run_cli(
+        "user",
+        "add",
+        "ana",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        cwd=tmp_path,
+        stdin="correct horse\n",
+    )
+    assert_one_line_error(result, "SCHEMA_NOT_CURRENT", "accountops init")
+
+
+def test_user_add_hashes_and_refuses_duplicates(tmp_path):
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    ok = run_cli(
+        "user",
+        "add",
+        "Alice@Example.com",
+        "--role",
+        "planner",
+        "--password-stdin",
+        cwd=tmp_path,
+        stdin="correct horse\n",
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "alice@example.com" in ok.stderr
+    again = run_cli(
+        "user",
+        "add",
+        "alice@example.com",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        cwd=tmp_path,
+        stdin="correct horse\n",
+    )
+    assert_one_line_error(again, "USER_EXISTS")
+    bad_role = run_cli(
+        "user",
+        "add",
+        "bob",
+        "--role",
+        "god",
+        "--password-stdin",
+        cwd=tmp_path,
+        stdin="correct horse\n",
+    )
+    assert_one_line_error(bad_role, "unknown role 'god'")
