@@ -9,7 +9,7 @@ from .customers import (
     ProductLine,
     Seniority,
 )
-from .ingest import BatchStatus, IngestBatch, QuarantineRecord
+from .ingest import BatchStatus, IngestBatch, IngestChange, QuarantineRecord
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus, Stage
 from .plans import AccountPlan, PlanRevision, PlanStatus
 from .roadmap import Initiative, InitiativeStatus, Priority, RoadmapItem, RoadmapStatus

@@ -65,3 +65,21 @@ class QuarantineRecord(Base):
     raw: Mapped[dict] = mapped_column(default=dict)
     rule_code: Mapped[str] = mapped_column(String(64))
     message: Mapped[str] = mapped_column(Text)
+
+
+class IngestChange(Base):
+    """What an amended batch changed: one row per updated natural key.
+
+    ``previous_customer_id`` lets derived tables (roll-ups) refresh both the old
+    and the new owner of a row whose customer changed.
+    """
+
+    __tablename__ = "ingest_change"
+
+    change_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("ingest_batch.batch_id"), index=True)
+    entity: Mapped[str] = mapped_column(String(64))
+    natural_key: Mapped[str] = mapped_column(String(200))
+    previous_customer_id: Mapped[str | None] = mapped_column(String(64))
+    # {field: [old, new]} with values as strings, as they were loaded.
+    changes: Mapped[dict] = mapped_column(default=dict)

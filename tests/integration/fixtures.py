@@ -20,6 +20,7 @@ from models.schema import (
     CustomerStatus,
     CustomerTier,
     IngestBatch,
+    IngestChange,
     Initiative,
     InitiativeStatus,
     Invoice,
@@ -192,6 +193,13 @@ def one_of_everything() -> list:
             status=PlanStatus.DRAFT,
             changed_fields=["targets"],
             content={},
+        ),
+        IngestChange(
+            batch_id=1,
+            entity="invoice_lines",
+            natural_key="INV-1/1",
+            previous_customer_id="C-1",
+            changes={"amount": ["10.00", "12.00"]},
         ),
         QuarantineRecord(
             batch_id=1,

@@ -1,0 +1,22 @@
+"""Flow tests run real Prefect flows against one temporary Prefect server per session.
+
+Unit-test task and flow logic through ``.fn`` (no engine) and keep real flow
+runs to a handful: each costs 1-3 s, and the server ~18 s once per session.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def prefect_harness():
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
