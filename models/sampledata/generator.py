@@ -1,0 +1,135 @@
+"""Write a deterministic, realistic set of the ten canonical CSV files.
+
+Reference data (managers, product lines, customers, roadmap) is drawn whole;
+everything that grows with the number of customers (invoices, payments, wallet
+estimates, opportunities, initiatives) is drawn and appended one chunk of
+customers at a time, so memory stays flat however large the sample.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from models.canonical import ENTITIES, LOAD_ORDER
+
+from .columns import CsvFiles
+from .customers import draw_customers, draw_managers, product_lines_table
+from .funnel import draw_opportunities
+from .invoices import Counters, draw_catalogue, draw_sales
+from .roadmap import draw_initiatives, draw_roadmap
+from .wallet import draw_wallet
+from .window import Window, chunk_rng
+
+# Fixed, never derived from the machine: the chunk size shapes the random
+# streams, so changing it changes the output (though not its statistics).
+CHUNK_CUSTOMERS = 2_000
+LINES_PER_CUSTOMER_YEAR = 200 / 3
+
+# One random stream per kind of draw, so adding draws to one generator does not
+# shift the numbers of another.
+_MANAGERS, _CUSTOMERS, _CATALOGUE, _ROADMAP = 1, 2, 3, 4
+_SALES, _WALLET, _FUNNEL, _INITIATIVES = 11, 12, 13, 14
+
+
+def generate_sample(
+    out_dir: Path,
+    *,
+    customers: int = 500,
+    years: int = 3,
+    seed: int = 42,
+    end_date: date = date(2026, 9, 30),
+    progress: Callable[[str, int], None] | None = None,
+) -> dict[str, int]:
+    """Write the 10 canonical CSVs into out_dir; return {file_name: data_row_count}.
+
+    The same arguments give byte-identical files. Every event date (invoices,
+    payments, stage changes, hires and departures) lies on or before
+    ``end_date``; invoices, payments and stage changes lie within the ``years``
+    years ending there. Forward-looking dates (due dates, expected closes,
+    planned releases, needed-by dates) may lie after it. ``progress`` is called
+    with ``(file_name, rows_written_so_far)`` after each file or chunk.
+    """
+    if customers < 1:
+        raise ValueError(f"customers must be at least 1, got {customers}")
+    if not 1 <= years <= 50:
+        raise ValueError(f"years must be between 1 and 50, got {years}")
+    if seed < 0:
+        raise ValueError(f"seed must be zero or positive, got {seed}")
+    window = Window.ending(end_date, years)
+    managers = draw_managers(chunk_rng(seed, _MANAGERS), customers, window)
+    book, customer_table = draw_customers(
+        chunk_rng(seed, _CUSTOMERS), customers, window, managers, LINES_PER_CUSTOMER_YEAR
+    )
+    catalogue = draw_catalogue(chunk_rng(seed, _CATALOGUE))
+    roadmap = draw_roadmap(chunk_rng(seed, _ROADMAP), window)
+    # Written into a staging folder and moved into place only when complete, so an
+    # interrupted run never leaves a half-written sample that looks whole.
+    out_dir = Path(out_dir)
+    staging = out_dir / f".partial-{os.getpid()}"
+    try:
+        counts = _write_all(
+            staging,
+            seed,
+            customers,
+            window,
+            managers,
+            book,
+            customer_table,
+            catalogue,
+            roadmap,
+            progress,
+        )
+        for name in counts:
+            os.replace(staging / name, out_dir / name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return counts
+
+
+def _write_all(
+    out_dir, seed, customers, window, managers, book, customer_table, catalogue, roadmap, progress
+) -> dict[str, int]:
+    counters = Counters()
+    chunked = ("invoice_lines", "payments", "wallet_estimates", "opportunities")
+    chunked += ("opportunity_stages", "initiatives")
+    with CsvFiles(Path(out_dir), progress) as files:
+        files.write("account_managers", managers.table)
+        files.write("product_lines", product_lines_table())
+        files.write("customers", customer_table)
+        files.write("roadmap_items", roadmap.table)
+        files.report("account_managers", "product_lines", "customers", "roadmap_items")
+        for chunk, lo in enumerate(range(0, customers, CHUNK_CUSTOMERS)):
+            sl = slice(lo, min(lo + CHUNK_CUSTOMERS, customers))
+            lines, payments, sales = draw_sales(
+                chunk_rng(seed, _SALES, chunk), book, sl, window, catalogue, counters
+            )
+            files.write("invoice_lines", lines)
+            files.write("payments", payments)
+            del lines, payments
+            files.write(
+                "wallet_estimates",
+                draw_wallet(chunk_rng(seed, _WALLET, chunk), book, sl, window, sales),
+            )
+            opportunities, stages = draw_opportunities(
+                chunk_rng(seed, _FUNNEL, chunk),
+                book,
+                sl,
+                window,
+                counters,
+                managers.table["manager_id"],
+            )
+            files.write("opportunities", opportunities)
+            files.write("opportunity_stages", stages)
+            files.write(
+                "initiatives",
+                draw_initiatives(
+                    chunk_rng(seed, _INITIATIVES, chunk), book, sl, window, roadmap, counters
+                ),
+            )
+            files.report(*chunked)
+        counts = dict(files.rows)
+    return {ENTITIES[e].file_name: counts[ENTITIES[e].file_name] for e in LOAD_ORDER}
