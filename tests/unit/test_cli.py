@@ -176,3 +176,32 @@ def test_user_add_hashes_and_refuses_duplicates(tmp_path):
         stdin="correct horse\n",
     )
     assert_one_line_error(bad_role, "unknown role 'god'")
+
+
+@pytest.mark.parametrize("args", [["init"], ["user", "add", "--help"], ["plan", "list"]])
+def test_commands_without_orchestration_never_import_prefect(tmp_path, args):
+    probe = (
+        "import sys\n"
+        "from flows.cli import app\n"
+        "try:\n"
+        f"    app({args!r}, standalone_mode=False, prog_name='accountops')\n"
+        "except Exception:\n"
+        "    pass\n"
+        "heavy = [m for m in ('prefect', 'great_expectations', 'streamlit') if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "HEAVY="
+
+
+def test_demo_sets_up_schema_and_sample_data(tmp_path):
+    result = run_cli("demo", "--no-dashboard", "--customers", "40", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "var" / "accountops.db").exists()
+    assert (tmp_path / "var" / "demo-data" / "invoice_lines.csv").stat().st_size > 0
+    again = run_cli("demo", "--no-dashboard", "--customers", "40", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "reusing sample data" in again.stderr
