@@ -33,6 +33,7 @@ __all__ = [
     "CustomerStatus",
     "CustomerTier",
     "IngestBatch",
+    "IngestChange",
     "Initiative",
     "InitiativeStatus",
     "Invoice",
