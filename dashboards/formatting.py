@@ -1,0 +1,52 @@
+"""Numbers formatted for people: money with currency, percentages, days, counts."""
+
+from __future__ import annotations
+
+import math
+from decimal import Decimal
+
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
+_SUFFIXES = ((1e9, "bn"), (1e6, "M"), (1e3, "k"))
+
+
+def _is_unknown(value) -> bool:
+    if value is None:
+        return True
+    try:
+        return math.isnan(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def money(value: Decimal | float | int | None, currency: str, *, compact: bool = False) -> str:
+    """``€1,234,567`` or, compact, ``€1.2M``; unknown is an en dash, never zero."""
+    if _is_unknown(value):
+        return "–"
+    amount = float(value)
+    symbol = _SYMBOLS.get(currency, f"{currency} ")
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    if compact:
+        for threshold, suffix in _SUFFIXES:
+            if amount >= threshold:
+                return f"{sign}{symbol}{amount / threshold:.1f}{suffix}"
+        return f"{sign}{symbol}{amount:,.0f}"
+    return f"{sign}{symbol}{amount:,.0f}"
+
+
+def percent(value: Decimal | float | None, *, digits: int = 1, signed: bool = False) -> str:
+    """A ratio (0.125) as ``12.5%``; ``signed`` adds ``+`` for changes."""
+    if _is_unknown(value):
+        return "–"
+    number = float(value) * 100
+    return f"{number:+.{digits}f}%" if signed else f"{number:.{digits}f}%"
+
+
+def days(value: Decimal | float | None) -> str:
+    if _is_unknown(value):
+        return "–"
+    return f"{float(value):,.0f} days"
+
+
+def count(value: int | None) -> str:
+    return "–" if _is_unknown(value) else f"{int(value):,}"
