@@ -164,11 +164,13 @@ def migration_sankey(moves: pd.DataFrame) -> go.Figure:
     colours = [TIER_COLOURS.get(t, "#B0B0B0") for t in left + right]
     src = moves["from_tier"].map({t: i for i, t in enumerate(left)})
     dst = moves["to_tier"].map({t: len(left) + i for i, t in enumerate(right)})
-    link_colours = [_rgba(TIER_COLOURS.get(t, "#B0B0B0"), 0.35) for t in moves["to_tier"]]
+    link_colours = [_rgba(TIER_COLOURS.get(t, "#B0B0B0"), 0.25) for t in moves["to_tier"]]
     fig = go.Figure(
         go.Sankey(
             arrangement="snap",
-            node={"label": nodes, "color": colours, "pad": 12, "thickness": 14},
+            node={"label": nodes, "color": colours, "pad": 16, "thickness": 16},
+            # Dark, haloed labels stay readable where they cross the bands.
+            textfont={"color": "#1a1a1a", "size": 13, "shadow": "0 0 3px white"},
             link={
                 "source": src.tolist(),
                 "target": dst.tolist(),
@@ -177,7 +179,7 @@ def migration_sankey(moves: pd.DataFrame) -> go.Figure:
             },
         )
     )
-    fig = _finish(fig, "Tier migrations since the previous snapshot (customers)")
+    fig = _finish(fig, "Tier migrations since the previous snapshot (customers)", height=460)
     return fig
 
 
@@ -264,15 +266,17 @@ def manager_concentration(managers: pd.DataFrame, currency: str) -> go.Figure:
             marker={"color": TIER_COLOURS["strategic"]},
             text=[money(r, currency, compact=True) for r in top["revenue"]],
             textposition="outside",
+            cliponaxis=False,  # the amount beside the longest bar stays readable
             hovertemplate="%{y}: %{x:.1f}% of revenue<extra></extra>",
         )
     )
     fig = _finish(
         fig,
-        f"Relationship concentration: revenue share per account manager (top {len(top)})",
+        f"Revenue share per account manager (top {len(top)})",
         height=max(320, 22 * len(top) + 120),
     )
-    fig.update_xaxes(title="Share of revenue (%)")
+    # Room on the right for the amount label of the longest bar.
+    fig.update_xaxes(title="Share of revenue (%)", range=[0, float(share.max() or 0) * 1.18 + 1])
     fig.update_yaxes(title=None)
     return fig
 
@@ -280,3 +284,165 @@ def manager_concentration(managers: pd.DataFrame, currency: str) -> go.Figure:
 def _rgba(hex_colour: str, alpha: float) -> str:
     r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+def pareto_points(points: pd.DataFrame, customers: int, revenue: float, currency: str) -> go.Figure:
+    """Revenue concentration from pre-computed points (``customer_share``, ``revenue_share``,
+    both 0-1, largest customer first), as the dashboard refresh stores them."""
+    x = [0.0, *(pd.to_numeric(points["customer_share"]).astype(float) * 100).round(2)]
+    y = [0.0, *(pd.to_numeric(points["revenue_share"]).astype(float) * 100).round(2)]
+    fig = go.Figure(
+        go.Scatter(
+            x=x,
+            y=y,
+            mode="lines",
+            line={"color": TIER_COLOURS["strategic"], "width": 3},
+            name="Revenue share",
+            hovertemplate="top %{x:.1f}% of customers: %{y:.1f}% of revenue<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, 100],
+            y=[0, 100],
+            mode="lines",
+            line={"color": "#B0B0B0", "dash": "dot", "width": 1},
+            name="Equal shares",
+            hoverinfo="skip",
+        )
+    )
+    fig = _finish(
+        fig,
+        f"Revenue concentration ({int(customers):,} customers, {money(revenue, currency)})",
+        showlegend=False,
+    )
+    fig.update_xaxes(title="Share of customers, largest first (%)", range=[0, 100])
+    fig.update_yaxes(title="Cumulative share of revenue (%)", range=[0, 100])
+    return fig
+
+
+def sankey_input(moves: pd.DataFrame) -> pd.DataFrame:
+    """Stored migration counts (``new``/``lost`` at the ends) as :func:`migration_sankey` wants."""
+    out = moves.copy()
+    out["from_tier"] = out["from_tier"].where(out["from_tier"] != "new", None)
+    out["to_tier"] = out["to_tier"].where(out["to_tier"] != "lost", None)
+    return out
+
+
+def segment_effort_bars(effort: pd.DataFrame) -> go.Figure:
+    """Accounts per account manager, stacked by attack/defend segment (segment colours).
+
+    ``effort``: columns ``manager``, ``segment``, ``accounts``; at most 25 managers shown,
+    those with the most accounts.
+    """
+    totals = effort.groupby("manager")["accounts"].sum().sort_values(ascending=False)
+    keep = list(totals.head(25).index)[::-1]
+    fig = go.Figure()
+    for segment in [s for s in SEGMENT_COLOURS if s in set(effort["segment"])]:
+        part = effort[effort["segment"] == segment].set_index("manager")["accounts"]
+        fig.add_trace(
+            go.Bar(
+                y=keep,
+                x=[int(part.get(m, 0)) for m in keep],
+                orientation="h",
+                name=segment.capitalize(),
+                marker={"color": SEGMENT_COLOURS[segment]},
+                hovertemplate="%{y}: %{x:,} accounts in " + segment + "<extra></extra>",
+            )
+        )
+    fig = _finish(
+        fig,
+        "Where account-manager effort goes: accounts (customer x product line) per segment",
+        barmode="stack",
+        height=max(320, 26 * len(keep) + 160),
+        # Above the plot, in the segments' own order: never over the axis title.
+        legend={
+            "orientation": "h",
+            "y": 1.0,
+            "yanchor": "bottom",
+            "x": 0,
+            "traceorder": "normal",
+        },
+    )
+    fig.update_layout(margin={"t": 90})
+    fig.update_xaxes(title="Accounts (customer x product line)")
+    fig.update_yaxes(title=None)
+    return fig
+
+
+def customer_history_chart(history: pd.DataFrame, currency: str) -> go.Figure:
+    """A customer's revenue per snapshot (bars, tier colour) and score (line, right axis).
+
+    ``history``: columns ``as_of``, ``tier``, ``revenue``, ``score`` (0-1).
+    """
+    tiers = history["tier"].astype(str)
+    fig = go.Figure(
+        go.Bar(
+            x=history["as_of"].astype(str).tolist(),
+            y=pd.to_numeric(history["revenue"]).astype(float).tolist(),
+            marker={"color": [TIER_COLOURS.get(t, "#B0B0B0") for t in tiers]},
+            text=[tier_label(t) for t in tiers],
+            textposition="inside",
+            name=f"Revenue, 12 months ({currency})",
+            hovertemplate="%{x}: %{y:,.0f} " + currency + " (%{text})<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=history["as_of"].astype(str).tolist(),
+            y=(pd.to_numeric(history["score"]).astype(float) * 100).round(1).tolist(),
+            mode="lines+markers",
+            name="Value score (0-100)",
+            yaxis="y2",
+            line={"color": "#333333", "width": 2},
+        )
+    )
+    fig = _finish(
+        fig,
+        "Revenue and value score per snapshot (bar colour = tier)",
+        yaxis2={
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 100],
+            "tickvals": [0, 25, 50, 75, 100],
+            "showgrid": False,
+            "title": "Score (0-100)",
+        },
+        legend={"orientation": "h", "y": -0.2},
+    )
+    fig.update_xaxes(title="Snapshot as-of date", type="category")
+    fig.update_yaxes(title=f"Revenue ({currency})", selector={"anchor": "x"})
+    return fig
+
+
+def wallet_bars(wallet: pd.DataFrame, currency: str) -> go.Figure:
+    """Purchase potential against our revenue per product line (whitespace stands out).
+
+    ``wallet``: columns ``product_line``, ``potential``, ``revenue``.
+    """
+    lines = wallet["product_line"].tolist()
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=lines,
+                y=pd.to_numeric(wallet["potential"]).astype(float).tolist(),
+                name="Purchase potential (all suppliers)",
+                marker={"color": "#B9C4CC"},
+            ),
+            go.Bar(
+                x=lines,
+                y=pd.to_numeric(wallet["revenue"]).astype(float).tolist(),
+                name="Our revenue",
+                marker={"color": TIER_COLOURS["strategic"]},
+            ),
+        ]
+    )
+    fig = _finish(
+        fig,
+        f"Share of wallet by product line ({currency} per year)",
+        barmode="group",
+        legend={"orientation": "h", "y": -0.25},
+    )
+    fig.update_xaxes(title=None)
+    fig.update_yaxes(title=f"Amount per year ({currency})")
+    return fig

@@ -18,6 +18,11 @@ from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: ca
 
 from models.errors import AccountopsError, ConfigError, NotBuiltYet, OutputNotWritable
 
+
+class PipelineFailed(AccountopsError):
+    code = "PIPELINE_FAILED"
+
+
 app = typer.Typer(
     name="accountops",
     help="Key-account operations: ingest, customer value, plans and the executive dashboard.\n\n"
@@ -146,10 +151,17 @@ def demo(
         sample(out=out, customers=customers, years=3, seed=42, end_date="2026-09-30")
     else:
         echo(f"reusing sample data in {out}")
-    echo(
-        "the ingest -> recompute -> refresh pipeline is not built yet (issues 4-6): "
-        "the dashboard shows the empty database"
-    )
+    run_pipeline([str(out)])
+    if settings().env == "prod":
+        echo("ACCOUNTOPS_ENV=prod: demo users (well-known passwords) are not created")
+    else:
+        from models.auth import create_demo_users
+
+        echo("demo users (demo only: their passwords are public, never use them in production):")
+        echo(f"  {'user name':<16} {'password':<26} role")
+        for username, role, password in create_demo_users(engine()):
+            shown = password or "(existing user, password unchanged)"
+            echo(f"  {username:<16} {shown:<26} {role}")
     if not no_dashboard:
         dashboard(port=port)
 
@@ -159,23 +171,56 @@ def demo(
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of canonical CSVs.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders of canonical CSVs.")
+    ] = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping for a foreign export.")] = None,
+    source_url: Annotated[
+        str | None, typer.Option("--source-url", help="SQLAlchemy URL of a source database.")
+    ] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query run on --source-url.")] = None,
+    entity: Annotated[
+        str, typer.Option(help="What the query returns: invoice_lines or payments.")
+    ] = "invoice_lines",
 ) -> None:
     """Validate and load input files exactly once; bad rows go to quarantine."""
-    not_built("ingest", "issue 4")
+    from flows.ingest_cli import run_ingest
+
+    if not paths and not query:
+        raise click_exc.UsageError("give PATH... or --source-url URL --query SQL")
+    if query and not source_url:
+        raise click_exc.UsageError("--query needs --source-url")
+    cfg = settings()
+    engine()  # reachable and migrated, or a one-line error
+    code = run_ingest(
+        cfg.database_url,
+        [str(p) for p in paths or []],
+        mapping=str(mapping) if mapping else None,
+        source_url=source_url,
+        query=query,
+        entity=entity,
+        config_file=str(cfg.config_file) if getattr(cfg, "config_file", None) else None,
+    )
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
 def batches() -> None:
     """List ingested batches with their status and validation results."""
-    not_built("batches", "issue 4")
+    from flows.ingest_cli import print_batches
+
+    print_batches(engine())
 
 
 @quarantine_app.command("list")
-def quarantine_list() -> None:
+def quarantine_list(
+    batch: Annotated[int | None, typer.Option(help="Only this batch id.")] = None,
+) -> None:
     """List quarantined rows with the rules they broke."""
-    not_built("quarantine list", "issue 4")
+    from flows.ingest_cli import print_quarantine
+
+    print_quarantine(engine(), batch)
 
 
 # --- computation ----------------------------------------------------------------------------
@@ -188,9 +233,19 @@ def recompute(
     ] = None,
 ) -> None:
     """Recompute measures, tiers, segments and receivables into a new snapshot."""
-    if as_of is not None:
-        _parse_date(as_of, "--as-of")
-    not_built("recompute", "issue 5")
+    day = _parse_date(as_of, "--as-of") if as_of is not None else None
+    cfg = settings()
+    eng = engine()  # fails fast, in one line, before Prefect starts
+    eng.dispose()
+    from flows.recompute import recompute_flow
+
+    out = recompute_flow(
+        database_url=cfg.database_url,
+        as_of=day,
+        config_file=str(cfg.config_file) if cfg.config_file else None,
+    )
+    counts = ", ".join(f"{k} {v}" for k, v in out["tier_counts"].items())
+    echo(f"snapshot {out['snapshot_id']} as of {out['as_of']}: {counts}")
 
 
 @app.command()
@@ -198,9 +253,42 @@ def pipeline(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Files or folders to ingest first.")
     ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: last invoice).")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping for a foreign export.")] = None,
 ) -> None:
-    """Ingest, then recompute, then refresh the dashboard's tables."""
-    not_built("pipeline", "issue 6")
+    """Ingest, then recompute, then refresh the dashboard's tables (a step that fails stops
+    the steps after it; what earlier steps committed stays)."""
+    day = _parse_date(as_of, "--as-of") if as_of is not None else None
+    run_pipeline([str(p) for p in paths or []], as_of=day, mapping=mapping)
+
+
+def run_pipeline(paths: list[str], *, as_of: date | None = None, mapping: Path | None = None):
+    """Run the pipeline flow with ingest progress; print each step; fail in one line."""
+    cfg = settings()
+    engine().dispose()  # reachable and migrated, or a one-line error before Prefect starts
+    from flows.ingest_cli import ingest_progress, print_ingest_summary
+    from flows.pipeline import pipeline as pipeline_flow
+
+    with ingest_progress():
+        state = pipeline_flow(
+            paths=paths or None,
+            database_url=cfg.database_url,
+            as_of=as_of,
+            mapping_file=str(mapping) if mapping else None,
+            config_file=str(cfg.config_file) if cfg.config_file else None,
+            return_state=True,
+        )
+    data = state.result(raise_on_failure=False)
+    data = data if isinstance(data, dict) else {}
+    if data.get("batches"):
+        print_ingest_summary(data["batches"])
+    for step in data.get("steps", []):
+        echo(f"  {step['step']:<10} {step['outcome']:<8} {step['detail']}")
+    if not state.is_completed():
+        raise PipelineFailed(state.message or "the pipeline failed")
+    echo(state.message or "pipeline complete")
 
 
 @app.command()
@@ -216,7 +304,14 @@ def export(
         )
     if format not in {"csv", "json"}:
         raise typer.BadParameter(f"{format!r} is not csv or json", param_hint="--format")
-    not_built(f"export {kind}", "issue 5")
+    if kind not in {"tiers", "migrations", "segments", "receivables", "managers", "clv"}:
+        not_built(f"export {kind}", "a later issue")
+    from models.config import load_config
+    from models.value.exports import export as write_export
+
+    rows = write_export(engine(), kind, format, out, load_config(settings().config_file))
+    if str(out) != "-":
+        echo(f"{rows} rows written to {out}")
 
 
 # --- plans and users ------------------------------------------------------------------------

@@ -1,25 +1,116 @@
-"""Overview: a placeholder until the executive dashboard lands (issue 6)."""
+"""Overview: headline figures against the previous snapshot, the value pyramid, revenue
+concentration and the tier migrations since the previous snapshot."""
 
+import pandas as pd
 import streamlit as st
-from app_pages.data import database_url, status
+from app_pages.snapshot import start
 
-st.title("accountops")
-st.caption("Key-account operations: customer value, receivables and strategic-account plans.")
+from dashboards import charts
+from dashboards.formatting import count, days, money, percent
 
-current = status(database_url())
-if current.revision is None:
-    st.warning("The database has no schema yet. Run `accountops init` (or `python3 dev.py demo`).")
-    st.stop()
+ctx = start(
+    "Executive overview",
+    "Customer value, concentration and movement at the latest published snapshot.",
+    first_run=True,
+)
+h, cur = ctx.head, ctx.currency
 
-cols = st.columns(4)
-cols[0].metric("Customers", f"{current.customers:,}")
-cols[1].metric("Invoice lines", f"{current.invoice_lines:,}")
-cols[2].metric("Ingested batches", f"{current.batches:,}")
-cols[3].metric("Snapshots", f"{current.snapshots:,}")
 
-if current.is_empty:
-    st.info(
-        "No data loaded yet. The ingest, value engine and executive pages are not built yet; "
-        "sample data can be generated with `accountops sample --out var/sample`."
+def delta_money(now, before):
+    return None if before is None else money(float(now) - float(before), cur, compact=True)
+
+
+def delta_ratio(now, before):
+    if now is None or before is None:
+        return None
+    return f"{(float(now) - float(before)) * 100:+.1f} pts"
+
+
+def delta_days(now, before):
+    if now is None or before is None:
+        return None
+    return f"{float(now) - float(before):+.1f} days"
+
+
+def delta_count(now, before):
+    """A change in a count, or None when unknown or unchanged (no arrow for zero)."""
+    if before is None or pd.isna(before) or int(now) == int(before):
+        return None
+    return f"{int(now) - int(before):+,}"
+
+
+prev = f"vs snapshot {h['previous_snapshot_id']}" if h["previous_snapshot_id"] else None
+cols = st.columns(5)
+cols[0].metric(
+    f"Revenue, 12 months ({cur})",
+    money(h["revenue"], cur, compact=True),
+    delta_money(h["revenue"], h["revenue_prev"]),
+    help=f"Invoiced net sales in the 12 months to the as-of date; {money(h['revenue'], cur)}.",
+)
+cols[1].metric(
+    "Gross margin",
+    percent(h["gross_margin_pct"]),
+    delta_ratio(h["gross_margin_pct"], h["gross_margin_pct_prev"]),
+    help="(revenue - cost) / revenue over invoice lines with a known cost.",
+)
+cols[2].metric(
+    "DSO",
+    days(h["dso_days"]),
+    delta_days(h["dso_days"], h["dso_days_prev"]),
+    delta_color="inverse",
+    help="Days sales outstanding: open receivables / revenue of the 12 months x days.",
+)
+cols[3].metric(
+    "Trading customers",
+    count(h["trading_customers"]),
+    delta_count(h["trading_customers"], h["trading_customers_prev"]),
+    help=f"Plus {count(h['prospects'])} prospects (key / general opportunities).",
+)
+cols[4].metric(
+    f"Revenue at risk ({cur})",
+    money(h["revenue_at_risk"], cur, compact=True),
+    delta_money(h["revenue_at_risk"], h["revenue_at_risk_prev"]),
+    delta_color="inverse",
+    help="Revenue of Problem-tier customers: collection, punctuality or margin below the floor.",
+)
+if prev:
+    st.caption(f"Changes are {prev}.")
+else:
+    st.caption("This is the first snapshot: no changes to show yet.")
+ctx.flag("invoice_lines", "payments", "customers")
+
+tiers = ctx.read("tiers")
+tier_row = tiers.set_index("tier")
+tcols = st.columns(6)
+for col, tier in zip(tcols, charts.TIER_ORDER[:6], strict=True):
+    n = int(tier_row["customers"].get(tier, 0))
+    before = tier_row["customers_prev"].get(tier) if tier in tier_row.index else None
+    col.metric(
+        f"{charts.tier_label(tier)} customers",
+        count(n),
+        delta_count(n, before),
+        delta_color="off",
     )
-st.caption(f"Schema revision {current.revision} (latest {current.head}).")
+
+left, right = st.columns(2)
+with left:
+    st.plotly_chart(charts.value_pyramid(tiers, cur), width="stretch", key="pyramid")
+with right:
+    points = ctx.read("pareto")
+    st.plotly_chart(
+        charts.pareto_points(points, h["trading_customers"], h["revenue"], cur),
+        width="stretch",
+        key="pareto",
+    )
+    st.caption(
+        f"The largest 20% of customers hold {percent(h['top20_revenue_share'], digits=0)} "
+        "of revenue."
+    )
+
+moves = ctx.read("migrations")
+st.plotly_chart(charts.migration_sankey(charts.sankey_input(moves)), width="stretch", key="sankey")
+st.caption(
+    f"Since the previous snapshot: {count(h['upgrades'])} upgrades, "
+    f"{count(h['downgrades'])} downgrades, {count(h['new_customers'])} new, "
+    f"{count(h['lost_customers'])} lost. Open a customer on the Customers page to see why."
+)

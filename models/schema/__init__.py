@@ -9,6 +9,19 @@ from .customers import (
     ProductLine,
     Seniority,
 )
+from .dashboard import (
+    DASHBOARD_TABLES,
+    DashboardAgeing,
+    DashboardClv,
+    DashboardCustomer,
+    DashboardDsoMonth,
+    DashboardHeadline,
+    DashboardManager,
+    DashboardMigration,
+    DashboardPareto,
+    DashboardSegmentEffort,
+    DashboardTier,
+)
 from .ingest import BatchStatus, IngestBatch, IngestChange, QuarantineRecord
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus, Stage
 from .plans import AccountPlan, PlanRevision, PlanStatus
@@ -16,6 +29,17 @@ from .roadmap import Initiative, InitiativeStatus, Priority, RoadmapItem, Roadma
 from .sales import Invoice, InvoiceLine, Payment
 from .snapshots import CustomerMeasure, CustomerTier, Snapshot, SnapshotStatus, Tier
 from .users import AppUser, AuditEvent, Role
+from .value import (
+    CustomerReceivable,
+    CustomerSegment,
+    InvoiceMonthRollup,
+    InvoiceRollup,
+    ManagerMeasure,
+    RollupBatch,
+    RollupDirtyCustomer,
+    SalesRollup,
+    TierMigration,
+)
 from .wallet import WalletEstimate
 
 metadata = Base.metadata
@@ -56,5 +80,25 @@ __all__ = [
     "Stage",
     "Tier",
     "WalletEstimate",
+    "CustomerReceivable",
+    "CustomerSegment",
+    "InvoiceMonthRollup",
+    "InvoiceRollup",
+    "ManagerMeasure",
+    "RollupBatch",
+    "RollupDirtyCustomer",
+    "SalesRollup",
+    "TierMigration",
+    "DASHBOARD_TABLES",
+    "DashboardAgeing",
+    "DashboardClv",
+    "DashboardCustomer",
+    "DashboardDsoMonth",
+    "DashboardHeadline",
+    "DashboardManager",
+    "DashboardMigration",
+    "DashboardPareto",
+    "DashboardSegmentEffort",
+    "DashboardTier",
     "metadata",
 ]

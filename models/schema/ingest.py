@@ -44,6 +44,8 @@ class IngestBatch(Base):
     rows_updated: Mapped[int] = mapped_column(Integer, default=0)
     rows_quarantined: Mapped[int] = mapped_column(Integer, default=0)
     rows_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    # Rows kept out because the whole batch was rejected (0 when it loaded).
+    rows_rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     error_code: Mapped[str | None] = mapped_column(String(64))
     error_message: Mapped[str | None] = mapped_column(Text)
     # The stored validation result: expectation, success, unexpected count.
@@ -60,6 +62,8 @@ class QuarantineRecord(Base):
     entity: Mapped[str] = mapped_column(String(64))
     file_name: Mapped[str | None] = mapped_column(String(1000))
     line_no: Mapped[int | None] = mapped_column(Integer)
+    # The column the rule is about, when it is about one.
+    column_name: Mapped[str | None] = mapped_column(String(100))
     raw_sha256: Mapped[str | None] = mapped_column(String(64))
     natural_key: Mapped[str | None] = mapped_column(String(200), index=True)
     raw: Mapped[dict] = mapped_column(default=dict)

@@ -65,6 +65,11 @@ class CustomerMeasure(Base):
     recency_days: Mapped[int | None] = mapped_column(Integer)
     product_line_count: Mapped[int | None] = mapped_column(SmallInteger)
     influence: Mapped[int | None] = mapped_column(SmallInteger)
+    # The amounts behind the ratios (0004), so groups and managers can weight them.
+    amount_due: Mapped[Decimal | None] = mapped_column(MONEY)
+    amount_collected: Mapped[Decimal | None] = mapped_column(MONEY)
+    revenue_costed: Mapped[Decimal | None] = mapped_column(MONEY)
+    gross_profit: Mapped[Decimal | None] = mapped_column(MONEY)
 
 
 class CustomerTier(Base):
@@ -78,3 +83,5 @@ class CustomerTier(Base):
     score: Mapped[Decimal | None] = mapped_column(RATIO)
     rule: Mapped[str] = mapped_column(String(64))
     reasons: Mapped[list] = mapped_column(default=list)
+    # Share of trading customers with a strictly higher score (0004).
+    top_share: Mapped[Decimal | None] = mapped_column(RATIO)

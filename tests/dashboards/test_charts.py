@@ -117,3 +117,72 @@ def test_formatting_for_people():
     assert percent(float("nan")) == "–"
     assert days(45.4) == "45 days"
     assert count(12345) == "12,345"
+
+
+def test_d2_pareto_points_start_at_zero_in_percent():
+    points = pd.DataFrame({"customer_share": [0.1, 0.5, 1.0], "revenue_share": [0.6, 0.9, 1.0]})
+    fig = charts.pareto_points(points, 10, Decimal("1234567"), "EUR")
+    curve, diagonal = fig.to_dict()["data"]
+    assert list(curve["x"]) == [0.0, 10.0, 50.0, 100.0]
+    assert list(curve["y"]) == [0.0, 60.0, 90.0, 100.0]
+    assert diagonal["hoverinfo"] == "skip"
+    assert "10 customers, €1,234,567" in fig.layout.title.text
+
+
+def test_d2_sankey_input_maps_new_and_lost_to_open_ends():
+    moves = pd.DataFrame(
+        {
+            "from_tier": ["new", "gold", "gold"],
+            "to_tier": ["gold", "lost", "diamond"],
+            "customers": [3, 1, 2],
+        }
+    )
+    fig = charts.migration_sankey(charts.sankey_input(moves))
+    (sankey,) = fig.to_dict()["data"]
+    assert "now: Diamond" in list(sankey["node"]["label"])
+    assert sum(sankey["link"]["value"]) == 6
+
+
+def test_d2_segment_effort_stacks_segments_in_their_colours():
+    effort = pd.DataFrame(
+        {
+            "manager": ["Ana", "Ana", "Ben"],
+            "segment": ["acquire", "retain", "acquire"],
+            "accounts": [4, 2, 7],
+        }
+    )
+    fig = charts.segment_effort_bars(effort)
+    spec = fig.to_dict()
+    assert [t["name"] for t in spec["data"]] == ["Acquire", "Retain"]
+    assert spec["data"][0]["marker"]["color"] == charts.SEGMENT_COLOURS["acquire"]
+    assert list(spec["data"][0]["y"]) == ["Ana", "Ben"]  # most accounts at the top
+    assert list(spec["data"][0]["x"]) == [4, 7]
+    assert spec["layout"]["barmode"] == "stack"
+
+
+def test_d2_customer_history_colours_bars_by_tier_and_scores_in_points():
+    history = pd.DataFrame(
+        {
+            "as_of": [date(2026, 3, 31), date(2026, 9, 30)],
+            "tier": ["gold", "problem"],
+            "revenue": [Decimal("1000"), Decimal("800")],
+            "score": [0.71, 0.4],
+        }
+    )
+    bars, line = charts.customer_history_chart(history, "EUR").to_dict()["data"]
+    assert list(bars["marker"]["color"]) == [
+        charts.TIER_COLOURS["gold"],
+        charts.TIER_COLOURS["problem"],
+    ]
+    assert list(line["y"]) == [71.0, 40.0]
+    assert "EUR" in bars["name"]
+
+
+def test_d2_wallet_bars_compare_potential_with_our_revenue():
+    wallet = pd.DataFrame(
+        {"product_line": ["Sensors", "Drives"], "potential": [100.0, 50.0], "revenue": [30.0, 0.0]}
+    )
+    spec = charts.wallet_bars(wallet, "EUR").to_dict()
+    assert [t["type"] for t in spec["data"]] == ["bar", "bar"]
+    assert list(spec["data"][1]["y"]) == [30.0, 0.0]
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Amount per year (EUR)"

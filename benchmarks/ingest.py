@@ -1,0 +1,245 @@
+"""Ingest throughput: invoice lines with validation vs a bare bulk load, same run.
+
+python benchmarks/ingest.py --lines 1000000 --db sqlite|postgresql
+The baseline loads the same file's rows with COPY (PostgreSQL) or one
+executemany in one transaction (SQLite) into a plain table, no validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from common import progress, report
+from sqlalchemy import create_engine, text
+
+from models.db import make_engine
+from models.migrate import upgrade
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+AS_OF = date(2026, 10, 1)
+
+
+def generate(folder: Path, lines: int, customers: int = 5000, seed: int = 1) -> Path:
+    """customers.csv, product_lines.csv, invoice_lines.csv of the canonical shape, fast."""
+    rng = random.Random(seed)
+    (folder / "product_lines.csv").write_text(
+        "product_line_id,name,category\n" + "".join(f"PL-{i:02d},Line {i},Cat\n" for i in range(8))
+    )
+    with (folder / "customers.csv").open("w") as fh:
+        fh.write(
+            "customer_id,name,industry,ownership_type,region,country,parent_customer_id,"
+            "manager_id,influence,status,buying_factor,named_strategic,estimated_potential\n"
+        )
+        for c in range(customers):
+            fh.write(f"C-{c:06d},Customer {c},machinery,private,DACH,DE,,,50,active,price,false,\n")
+    path = folder / "invoice_lines.csv"
+    start = date(2024, 1, 1)
+    with path.open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(
+            [
+                "invoice_id",
+                "line_no",
+                "customer_id",
+                "invoice_date",
+                "due_date",
+                "product_line_id",
+                "product_code",
+                "quantity",
+                "amount",
+                "cost",
+                "currency",
+            ]
+        )
+        n, inv = 0, 0
+        while n < lines:
+            inv += 1
+            day = start + timedelta(days=rng.randrange(900))
+            due = (day + timedelta(days=30)).isoformat()
+            cust = f"C-{rng.randrange(customers):06d}"
+            for line in range(1, min(rng.randrange(1, 10), lines - n) + 1):
+                q = rng.randrange(1, 50)
+                amount = q * rng.randrange(100, 50000) / 100
+                w.writerow(
+                    [
+                        f"INV-{inv:08d}",
+                        line,
+                        cust,
+                        day.isoformat(),
+                        due,
+                        f"PL-{rng.randrange(8):02d}",
+                        f"SKU-{rng.randrange(999)}",
+                        q,
+                        f"{amount:.2f}",
+                        f"{amount * 0.7:.2f}",
+                        "EUR",
+                    ]
+                )
+                n += 1
+    return path
+
+
+def baseline(url: str, path: Path) -> float:
+    """Bare load of the same rows: COPY (PostgreSQL) or one executemany (SQLite)."""
+    engine = make_engine(url)
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS bench_bare"))
+        conn.execute(
+            text(
+                "CREATE TABLE bench_bare (invoice_id varchar(64), line_no int,"
+                " customer_id varchar(64), invoice_date date, due_date date,"
+                " product_line_id varchar(64), product_code"
+                " varchar(64), quantity numeric(18,3), amount numeric(18,2), cost numeric(18,2),"
+                " currency varchar(3))"
+            )
+        )
+        raw = conn.connection.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            with (
+                raw.cursor() as cur,
+                cur.copy("COPY bench_bare FROM STDIN (FORMAT csv, HEADER true)") as copy,
+                path.open("rb") as fh,
+            ):
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+        else:
+            with path.open(newline="") as fh:
+                reader = csv.reader(fh)
+                next(reader)
+                raw.cursor().executemany(
+                    "INSERT INTO bench_bare VALUES (?,?,?,?,?,?,?,?,?,?,?)", reader
+                )
+    return time.perf_counter() - start
+
+
+def schema_floor(url: str, path: Path) -> float:
+    """The same rows into the real invoice/invoice_line tables (their FKs and indexes),
+    no validation: bulk into a temp table, then two INSERT ... SELECT; rolled back."""
+    engine = make_engine(url)
+    start = time.perf_counter()
+    with engine.connect() as conn:
+        conn.execute(text("DELETE FROM ingest_change"))
+        conn.execute(text("DELETE FROM invoice_line"))
+        conn.execute(text("DELETE FROM invoice"))
+        start = time.perf_counter()
+        conn.execute(
+            text(
+                "CREATE TEMP TABLE floor_stage (invoice_id varchar(64), line_no int, customer_id"
+                " varchar(64), invoice_date date, due_date date, product_line_id varchar(64),"
+                " product_code varchar(64), quantity numeric(18,3), amount numeric(18,2),"
+                " cost numeric(18,2), currency varchar(3))"
+            )
+        )
+        raw = conn.connection.dbapi_connection
+        if engine.dialect.name == "postgresql":
+            with (
+                raw.cursor() as cur,
+                cur.copy("COPY floor_stage FROM STDIN (FORMAT csv, HEADER true)") as copy,
+                path.open("rb") as fh,
+            ):
+                while block := fh.read(1 << 20):
+                    copy.write(block)
+        else:
+            with path.open(newline="") as fh:
+                reader = csv.reader(fh)
+                next(reader)
+                raw.cursor().executemany(
+                    "INSERT INTO floor_stage VALUES (?,?,?,?,?,?,?,?,?,?,?)", reader
+                )
+        batch = conn.scalar(text("SELECT max(batch_id) FROM ingest_batch"))
+        conn.execute(
+            text(
+                "INSERT INTO invoice SELECT invoice_id, min(customer_id), min(invoice_date),"
+                " min(due_date), min(currency), :b FROM floor_stage WHERE true GROUP BY invoice_id"
+            ),
+            {"b": batch},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO invoice_line (invoice_id, line_no, product_line_id, product_code,"
+                " quantity, amount, cost, batch_id) SELECT invoice_id, line_no, product_line_id,"
+                " product_code, quantity, amount, cost, :b FROM floor_stage"
+            ),
+            {"b": batch},
+        )
+        seconds = time.perf_counter() - start
+        conn.rollback()
+    engine.dispose()
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=100_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    from expectations.runner import SuiteRunner
+    from models.ingest import ingest_config, ingest_file
+
+    with tempfile.TemporaryDirectory(prefix="ingest-bench-") as tmp:
+        folder = Path(tmp)
+        progress(f"generating {args.lines:,} invoice lines")
+        path = generate(folder, args.lines)
+        admin = None
+        if args.db == "postgresql":
+            name = f"bench_{uuid.uuid4().hex[:8]}"
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+        else:
+            url = f"sqlite:///{folder / 'bench.db'}"
+        try:
+            engine = make_engine(url)
+            upgrade(engine)
+            config = ingest_config()
+            runner = SuiteRunner(config, AS_OF)
+            for f in ("product_lines.csv", "customers.csv"):
+                ingest_file(engine, folder / f, validator=runner, config=config, as_of=AS_OF)
+            runner(
+                "product_lines",
+                __import__("pandas").DataFrame(
+                    {"product_line_id": ["x"], "name": ["x"], "category": ["x"]}
+                ),
+                {},
+            )  # warm GX
+            progress("ingesting with validation")
+            start = time.perf_counter()
+            result = ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF)
+            seconds = time.perf_counter() - start
+            assert result.outcome == "LOADED", result.message
+            progress(f"{result.message} in {seconds:.1f}s; baseline bare load")
+            base_seconds = baseline(url, path)
+            progress("schema floor: the same rows into the real tables, no validation")
+            floor_seconds = schema_floor(url, path)
+            engine.dispose()
+        finally:
+            if admin is not None:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    report(
+        f"ingest-{args.db}",
+        args.lines,
+        seconds,
+        baseline="COPY" if args.db == "postgresql" else "executemany-one-transaction",
+        baseline_seconds=base_seconds,
+        rows_loaded=result.rows_loaded,
+        schema_floor_seconds=round(floor_seconds, 3),
+        ratio_to_schema_floor=round(seconds / floor_seconds, 2),
+        rows_quarantined=result.rows_quarantined,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+"""Customers: a filterable table of every customer, and one customer's page."""
+
+import streamlit as st
+from app_pages.exports import export_button
+from app_pages.snapshot import start
+
+from dashboards import charts
+from dashboards.formatting import count, days, money, percent
+from models.access import Action
+
+ctx = start(
+    "Customers",
+    "Every customer's tier, value and money owed. Filter, then pick a customer to open it.",
+    Action.VIEW_CUSTOMER,
+)
+cur = ctx.currency
+table = ctx.read("customers")
+table["tier_label"] = table["tier"].map(charts.tier_label)
+
+FILTERS = (
+    ("tier_label", "Tier"),
+    ("main_segment", "Segment"),
+    ("region", "Region"),
+    ("industry", "Industry"),
+    ("manager", "Account manager"),
+    ("group_name", "Customer group"),
+)
+chosen = {}
+cols = st.columns(len(FILTERS))
+for col, (field, label) in zip(cols, FILTERS, strict=True):
+    values = table[field].dropna().astype(str)
+    options = (
+        [charts.tier_label(t) for t in charts.TIER_ORDER if charts.tier_label(t) in set(values)]
+        if field == "tier_label"
+        else sorted(values.unique())
+    )
+    chosen[field] = col.multiselect(label, options, key=f"filter_{field}", placeholder="All")
+shown = table
+for field, picked in chosen.items():
+    if picked:
+        shown = shown[shown[field].astype(str).isin(picked)]
+
+st.caption(
+    f"{count(len(shown))} of {count(len(table))} customers · revenue "
+    f"{money(shown['revenue'].sum(), cur)} · "
+    f"open receivables {money(shown['outstanding'].sum(), cur)}"
+)
+ctx.flag("customers", "invoice_lines", "payments")
+
+money_fmt = "euro" if cur == "EUR" else ("dollar" if cur == "USD" else "localized")
+view = shown[
+    [
+        "customer_id",
+        "name",
+        "tier_label",
+        "previous_tier",
+        "score",
+        "revenue",
+        "growth",
+        "gross_margin_pct",
+        "collection_rate",
+        "on_time_share",
+        "region",
+        "industry",
+        "manager",
+        "group_name",
+        "main_segment",
+        "outstanding",
+        "overdue",
+        "clv_12m",
+    ]
+].assign(previous_tier=shown["previous_tier"].map(lambda t: charts.tier_label(t) if t else None))
+event = st.dataframe(
+    view,
+    hide_index=True,
+    width="stretch",
+    height=420,
+    key="customer_table",
+    on_select="rerun",
+    selection_mode="single-row",
+    column_config={
+        "customer_id": "Customer id",
+        "name": "Customer",
+        "tier_label": "Tier",
+        "previous_tier": "Previous tier",
+        "score": st.column_config.NumberColumn("Score", format="%.2f"),
+        "revenue": st.column_config.NumberColumn(f"Revenue 12m ({cur})", format=money_fmt),
+        "growth": st.column_config.NumberColumn("Growth", format="percent"),
+        "gross_margin_pct": st.column_config.NumberColumn("Margin", format="percent"),
+        "collection_rate": st.column_config.NumberColumn("Collected", format="percent"),
+        "on_time_share": st.column_config.NumberColumn("Paid on time", format="percent"),
+        "region": "Region",
+        "industry": "Industry",
+        "manager": "Account manager",
+        "group_name": "Group",
+        "main_segment": "Segment",
+        "outstanding": st.column_config.NumberColumn(f"Open ({cur})", format=money_fmt),
+        "overdue": st.column_config.NumberColumn(f"Overdue ({cur})", format=money_fmt),
+        "clv_12m": st.column_config.NumberColumn(f"CLV 12m ({cur})", format=money_fmt),
+    },
+)
+export_button(shown.drop(columns=["tier_label"]), name="customers")
+
+rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+# The picker lists the largest customers of the current filter (the table is sorted by
+# revenue); thousands of options would slow every click. A selected row opens any customer.
+PICKER_LIMIT = 1_000
+listed = shown.head(PICKER_LIMIT)
+labels = (listed["name"] + " · " + listed["customer_id"]).tolist()
+if len(shown) > PICKER_LIMIT:
+    st.caption(
+        f"The list below holds the {PICKER_LIMIT:,} largest customers of this selection; "
+        "filter the table or select a row in it to open any other."
+    )
+pick = st.selectbox(
+    "Open a customer",
+    range(len(labels)),
+    index=rows[0] if rows and rows[0] < len(labels) else None,
+    format_func=lambda i: labels[i],
+    key="customer_pick",
+    placeholder="Choose a customer (or select a row above)",
+)
+if rows:
+    row = shown.iloc[rows[0]]
+elif pick is not None:
+    row = listed.iloc[pick]
+else:
+    st.stop()
+cid = row["customer_id"]
+st.header(f"{row['name']} ({cid})")
+history = ctx.read("customer_history_of", cid)
+st.markdown(
+    f"**Tier:** :{'red' if row['tier'] == 'problem' else 'blue'}[{row['tier_label']}]"
+    f" (was {charts.tier_label(row['previous_tier']) if row['previous_tier'] else 'new'}) · "
+    f"**Account manager:** {row['manager'] or '–'} · **Region:** {row['region'] or '–'} · "
+    f"**Industry:** {row['industry'] or '–'} · **Group:** {row['group_name'] or '–'}"
+)
+m = st.columns(5)
+m[0].metric(f"Revenue, 12 months ({cur})", money(row["revenue"], cur, compact=True))
+m[1].metric("Growth", percent(row["growth"], signed=True))
+m[2].metric("Gross margin", percent(row["gross_margin_pct"]))
+m[3].metric("Collection rate", percent(row["collection_rate"]))
+m[4].metric(f"CLV, next 12 months ({cur})", money(row["clv_12m"], cur, compact=True))
+
+left, right = st.columns(2)
+with left:
+    if len(history):
+        st.plotly_chart(charts.customer_history_chart(history, cur), width="stretch", key="hist")
+with right:
+    wallet = ctx.read("customer_wallet", cid)
+    if len(wallet):
+        st.plotly_chart(charts.wallet_bars(wallet, cur), width="stretch", key="wallet")
+        white = wallet.loc[wallet["whitespace"].astype(bool), "product_line"].tolist()
+        st.caption("Whitespace (bought from others, not from us): " + (", ".join(white) or "none"))
+    else:
+        st.info("No purchase-potential estimates for this customer yet.")
+
+st.subheader("Tier history and the reasons")
+if len(history):
+    latest = history.iloc[-1]
+    st.markdown(
+        f"**Why {charts.tier_label(latest['tier'])} now:** "
+        + ("; ".join(latest["reasons"] or []) or "no reasons recorded")
+    )
+    if isinstance(latest["explanation"], str) and latest["explanation"]:
+        st.markdown(f"**What moved since the previous snapshot:** {latest['explanation']}")
+reasons = history.assign(
+    tier=history["tier"].map(charts.tier_label),
+    reasons=history["reasons"].map(lambda r: "; ".join(r or [])),
+    explanation=history["explanation"].where(history["explanation"].notna(), "–"),
+)[["as_of", "tier", "migration", "reasons", "explanation"]]
+st.dataframe(
+    reasons.iloc[::-1],
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "as_of": "As of",
+        "tier": "Tier",
+        "migration": "Move",
+        "reasons": st.column_config.TextColumn("Why this tier", width="large"),
+        "explanation": st.column_config.TextColumn("What moved", width="large"),
+    },
+)
+
+st.subheader("Receivables and late invoices")
+rec = ctx.read("customer_receivables", cid)
+age = rec["ageing"]
+if age:
+    a = st.columns(4)
+    a[0].metric(f"Open ({cur})", money(age["outstanding"], cur))
+    a[1].metric(f"Overdue over 90 days ({cur})", money(age["days_over_90"], cur))
+    a[2].metric("DSO", days(age["dso_days"]))
+    a[3].metric(f"Cost of late payment ({cur})", money(age["late_cost"], cur))
+late = rec["late"]
+if len(late):
+    st.dataframe(
+        late,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "invoice_id": "Invoice",
+            "invoice_date": "Invoiced",
+            "due_date": "Due",
+            "settled_on": "Settled",
+            "amount_due": st.column_config.NumberColumn(f"Amount ({cur})", format=money_fmt),
+            "days_late": st.column_config.NumberColumn("Days late", format="%d"),
+            "cost_of_delay": st.column_config.NumberColumn(
+                f"Cost of delay ({cur})", format=money_fmt
+            ),
+        },
+    )
+    export_button(late, name=f"late-invoices-{cid}")
+else:
+    st.caption("No late invoices in the last 12 months.")
+ctx.flag("invoice_lines", "payments")

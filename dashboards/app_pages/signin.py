@@ -1,0 +1,69 @@
+"""The sign-in page: the only thing someone not signed in sees (it reads nothing).
+
+Password mode checks the local store (Argon2 hashes in ``app_user``); OIDC mode sends
+the person to the organisation's identity provider with ``st.login``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from app_pages.data import engine, settings, status
+from app_pages.session import NOTICE, OIDC_REFUSED, sign_in
+
+from models.errors import AccountopsError
+
+_, middle, _ = st.columns([1, 1.3, 1])
+with middle:
+    st.title("accountops")
+    st.caption("Key-account operations: customer value, receivables and strategic-account plans.")
+    notice = st.session_state.get(NOTICE)
+    cfg = settings()
+
+    if cfg.auth_mode == "oidc":
+        st.subheader("Sign in")
+        if notice:
+            st.error(notice, icon=":material/block:")
+        if st.session_state.get(OIDC_REFUSED):
+            st.button("Sign out of the identity provider", on_click=st.logout)
+        elif st.button("Sign in with your organisation account", type="primary"):
+            try:
+                st.login()
+            except Exception as exc:  # not configured: say what to set, never a traceback
+                st.error(
+                    "Sign-in through the identity provider is not configured on this server "
+                    f"({type(exc).__name__}): see README, 'Dashboard, sign-in and roles'."
+                )
+        st.stop()
+
+    with st.form("signin", border=True):
+        st.subheader("Sign in")
+        username = st.text_input("User name or e-mail", key="signin_username", max_chars=320)
+        password = st.text_input("Password", type="password", key="signin_password", max_chars=256)
+        submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
+
+    if submitted:
+        from models.auth import authenticate
+        from models.db import check_connection
+
+        url = cfg.database_url
+        try:
+            check_connection(engine(url))  # unreachable: one line naming the database
+            if status(url).revision is None:
+                st.warning(
+                    "The database has no schema yet. Run `accountops init` "
+                    "(or `python3 dev.py demo`), then add users."
+                )
+                st.stop()
+            sign_in(authenticate(engine(url), username, password))
+        except AccountopsError as exc:
+            st.error(exc.args[0][:1].upper() + exc.args[0][1:] + ".", icon=":material/error:")
+        else:
+            st.rerun()
+    elif notice:
+        st.warning(notice)
+
+    st.caption(
+        "No account yet? An administrator adds you "
+        "(`accountops user add NAME --role ROLE --password-stdin`).  \n"
+        "Trying the demo? `accountops demo` prints one user per role."
+    )

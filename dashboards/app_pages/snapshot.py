@@ -1,0 +1,160 @@
+"""What every executive page shares: the snapshot it reads, cached reads, provenance, empty state.
+
+Reads are cached with ``st.cache_data`` keyed on the latest refreshed snapshot id, which is
+looked up (one indexed query) on every run: a new pipeline run shows at the next click,
+without a restart, and a cache entry never outlives the snapshot it was read for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+from app_pages.data import database_url, engine, status
+from app_pages.session import require_page
+
+from dashboards.formatting import count
+from models.access import Action, Identity
+from models.dashboard import health, read
+
+CACHE_TTL_SECONDS = 600  # models/defaults.yaml dashboard.cache_ttl_seconds
+ENTITY_LABELS = {"invoice_lines": "invoices", "payments": "payments", "customers": "customers"}
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=96, show_spinner=False)
+def cached(name: str, url: str, snapshot_id: int, *args):
+    """``models.dashboard.read.<name>(engine, snapshot_id, *args)``, cached per snapshot."""
+    return getattr(read, name)(engine(url), snapshot_id, *args)
+
+
+@st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
+def cached_provenance(url: str, snapshot_id: int) -> health.Provenance:
+    return health.provenance(engine(url), snapshot_id)
+
+
+def _when(value) -> str:
+    if value is None:
+        return "unknown"
+    value = value if value.tzinfo else value.replace(tzinfo=UTC)
+    age = datetime.now(UTC) - value
+    hours = age.total_seconds() / 3600
+    ago = (
+        f"{hours * 60:.0f} min ago"
+        if hours < 1
+        else (f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago")
+    )
+    return f"{value:%d %b %Y %H:%M} UTC ({ago})"
+
+
+class PageContext:
+    """The signed-in identity, the snapshot read, its headline and its provenance."""
+
+    def __init__(self, identity: Identity, url: str, snapshot_id: int) -> None:
+        self.identity, self.url, self.snapshot_id = identity, url, snapshot_id
+        self.head = cached("headline", url, snapshot_id)
+        self.currency = self.head["currency"]
+        self.prov = cached_provenance(url, snapshot_id)
+
+    def read(self, name: str, *args):
+        return cached(name, self.url, self.snapshot_id, *args)
+
+    def flag(self, *entities: str) -> None:
+        """Beside a figure: say so when a batch feeding it had quarantined rows or was refused."""
+        for line in self.prov.warnings_for(*entities):
+            st.caption(f":orange[:material/warning: {line}]")
+
+
+def platform_status() -> None:
+    """The first-run view: what the database holds and the one command that fills it."""
+    current = status(database_url())
+    st.title("accountops")
+    st.caption("Key-account operations: customer value, receivables and strategic-account plans.")
+    if current.revision is None:
+        st.warning(
+            "The database has no schema yet. Run `accountops init` (or `python3 dev.py demo`)."
+        )
+        st.stop()
+    cols = st.columns(4)
+    cols[0].metric("Customers", f"{current.customers:,}")
+    cols[1].metric("Invoice lines", f"{current.invoice_lines:,}")
+    cols[2].metric("Ingested batches", f"{current.batches:,}")
+    cols[3].metric("Snapshots", f"{current.snapshots:,}")
+
+
+def start(
+    title: str,
+    subtitle: str,
+    action: Action = Action.VIEW_DASHBOARD,
+    *,
+    first_run: bool = False,
+) -> PageContext:
+    """Check the role, draw the title and provenance; stop with what to do when no data exists.
+
+    ``first_run``: when nothing is published yet, show the platform status instead of the
+    page's title (the landing page does this).
+    """
+    identity = require_page(action, title)
+    url = database_url()
+    try:
+        sid = read.latest_snapshot_id(engine(url))
+    except Exception:  # no schema yet: the tables do not exist
+        sid = None
+    if sid is None and first_run:
+        platform_status()
+    else:
+        st.title(title)
+        st.caption(subtitle)
+    if sid is None:
+        try:
+            complete = read.latest_complete_snapshot_id(engine(url))
+        except Exception:  # no schema yet
+            complete = None
+        if complete is not None:
+            st.info(
+                f"Snapshot {complete} is computed but its dashboard tables are not written yet. "
+                "Run `accountops pipeline` (ingest -> recompute -> refresh) to publish it.",
+                icon=":material/hourglass_empty:",
+            )
+        else:
+            st.info(
+                "No data loaded yet. Load data and compute a snapshot with "
+                "`accountops pipeline PATH...` (or try it on sample data with "
+                "`python3 dev.py demo`), then reload this page.",
+                icon=":material/info:",
+            )
+        st.stop()
+    ctx = PageContext(identity, url, sid)
+    provenance_bar(ctx)
+    return ctx
+
+
+def provenance_bar(ctx: PageContext) -> None:
+    """Snapshot, run, freshness and batch quality, in one line plus a detail panel."""
+    p, h = ctx.prov, ctx.head
+    run = f"flow run {p.flow_run_id[:8]}…" if p.flow_run_id else "a run outside Prefect"
+    batches = len(p.batches)
+    quality = (
+        f"{batches} batches, {count(p.quarantined_rows)} rows quarantined"
+        if p.quarantined_rows
+        else f"{batches} batches, all rows passed validation"
+    )
+    st.caption(
+        f":material/verified: Snapshot **{p.snapshot_id}**, as of **{p.as_of:%d %b %Y}** · "
+        f"computed {_when(p.computed_at)} by {run} · published {_when(h['refreshed_at'])} · "
+        f"data loaded {_when(p.latest_load)} · {quality}"
+    )
+    if len(p.refused):
+        st.warning(
+            f"{len(p.refused)} batch(es) were refused since the previous snapshot; their rows "
+            "are not in these figures. See Data health.",
+            icon=":material/report:",
+        )
+    with st.expander("Where these numbers come from"):
+        if batches:
+            frame = p.batches[
+                ["batch_id", "entity", "file_name", "status", "rows_loaded", "rows_quarantined"]
+            ].copy()
+            frame["status"] = frame["status"].map(lambda v: getattr(v, "value", v))
+            st.dataframe(frame, hide_index=True, width="stretch")
+        else:
+            st.write("This snapshot names no batches.")

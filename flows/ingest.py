@@ -1,0 +1,188 @@
+"""The ``ingest`` flow: one task per batch (file or query), never per row.
+
+reader -> expectations (GX suite runner) -> models.ingest service. Transient
+database errors (OperationalError) are retried with backoff; validation
+outcomes never are. The flow ends Failed when any batch was rejected or
+quarantined, and leaves a markdown table artifact of every batch.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.states import Completed, Failed
+from prefect.tasks import exponential_backoff
+
+from models.canonical import ENTITIES, LOAD_ORDER
+
+# Set by the CLI (same process) to draw a progress bar; None under Prefect alone.
+progress_hook: Any = None
+
+
+def retry_on_transient(task_, task_run, state) -> bool:
+    """Retry only transient database errors, never validation outcomes."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        state.result()
+    except OperationalError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+def expand_paths(paths: list[str]) -> list[Path]:
+    """Files as given; folders -> their canonical files in load order (then the rest)."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            order = {ENTITIES[e].file_name.split(".")[0]: i for i, e in enumerate(LOAD_ORDER)}
+            files = [f for f in p.iterdir() if f.suffix.lower() in {".csv", ".parquet"}]
+            out += sorted(files, key=lambda f: (order.get(f.stem, 99), f.name))
+        else:
+            out.append(p)
+    return out
+
+
+def _runner(config, as_of: date):
+    from expectations.runner import SuiteRunner
+
+    return SuiteRunner(config, as_of)
+
+
+@task(
+    name="ingest-batch",
+    retries=2,
+    retry_delay_seconds=exponential_backoff(backoff_factor=1),
+    retry_condition_fn=retry_on_transient,
+)
+def ingest_batch(
+    path: str | None,
+    database_url: str,
+    as_of: date,
+    mapping_file: str | None = None,
+    source_url: str | None = None,
+    query: str | None = None,
+    entity: str | None = None,
+    config_file: str | None = None,
+) -> dict[str, Any]:
+    """Load one batch through the service; returns the BatchResult as a dict."""
+    from dataclasses import asdict
+
+    from prefect.runtime import flow_run
+
+    from models.config import load_config
+    from models.db import make_engine
+    from models.ingest import QuerySource, ingest_config, ingest_file, ingest_query, load_mapping
+
+    logger = get_run_logger()
+    config = ingest_config(load_config(Path(config_file) if config_file else None))
+    engine = make_engine(database_url)
+    runner = _runner(config, as_of)
+    run_id = str(flow_run.id) if flow_run.id else None
+    try:
+        if query:
+            result = ingest_query(
+                engine,
+                QuerySource(source_url or "", query, entity or "invoice_lines"),
+                validator=runner,
+                config=config,
+                as_of=as_of,
+                progress=progress_hook,
+                flow_run_id=run_id,
+            )
+        else:
+            mapping = load_mapping(Path(mapping_file)) if mapping_file else None
+            result = ingest_file(
+                engine,
+                Path(path or ""),
+                validator=runner,
+                config=config,
+                as_of=as_of,
+                mapping=mapping,
+                progress=progress_hook,
+                flow_run_id=run_id,
+            )
+    finally:
+        engine.dispose()
+    for warning in result.warnings:
+        logger.warning(warning)
+    logger.info(
+        "%s: %s read=%d loaded=%d updated=%d quarantined=%d skipped=%d rejected=%d%s",
+        result.file,
+        result.outcome,
+        result.rows_read,
+        result.rows_loaded,
+        result.rows_updated,
+        result.rows_quarantined,
+        result.rows_skipped,
+        result.rows_rejected,
+        f" [{result.error_code}] {result.message}" if result.error_code else "",
+    )
+    return asdict(result)
+
+
+def summary_markdown(results: list[dict[str, Any]]) -> str:
+    head = (
+        "| file | batch | outcome | loaded | updated | quarantined | skipped | rejected | error |"
+    )
+    lines = [head, "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(
+            f"| {r['file']} | {r['batch_id']} | {r['outcome']} | {r['rows_loaded']} | "
+            f"{r['rows_updated']} | {r['rows_quarantined']} | {r['rows_skipped']} | "
+            f"{r['rows_rejected']} | {r['error_code'] or ''} |"
+        )
+    return "\n".join(lines)
+
+
+@flow(name="ingest", log_prints=False)
+def ingest(
+    paths: list[str] | None = None,
+    database_url: str | None = None,
+    as_of: date | None = None,
+    mapping_file: str | None = None,
+    source_url: str | None = None,
+    query: str | None = None,
+    entity: str | None = None,
+    config_file: str | None = None,
+):
+    """Ingest files/folders (or one SQL query) exactly once; Failed if any batch was refused."""
+    from models.config import load_config
+    from models.db import make_engine
+    from models.ingest import ingest_config, sweep_stale_batches
+    from models.settings import Settings
+
+    logger = get_run_logger()
+    database_url = database_url or Settings().database_url
+    as_of = as_of or date.today()
+    config = ingest_config(load_config(Path(config_file) if config_file else None))
+    engine = make_engine(database_url)
+    swept = sweep_stale_batches(engine, config)
+    engine.dispose()
+    if swept:
+        logger.warning("marked %d stale started batch(es) abandoned", swept)
+    results: list[dict[str, Any]] = []
+    common = {"database_url": database_url, "as_of": as_of, "config_file": config_file}
+    if query:
+        results.append(
+            ingest_batch(None, source_url=source_url, query=query, entity=entity, **common)
+        )
+    for path in expand_paths(paths or []):
+        results.append(ingest_batch(str(path), mapping_file=mapping_file, **common))
+    create_markdown_artifact(
+        key="ingest-report", markdown=summary_markdown(results), description="ingest per batch"
+    )
+    refused = [r for r in results if r["outcome"] in {"REJECTED", "QUARANTINED"}]
+    if refused:
+        return Failed(
+            message=f"{len(refused)} of {len(results)} batch(es) refused: "
+            + "; ".join(r["message"] or r["file"] for r in refused),
+            data=results,
+        )
+    return Completed(message=f"{len(results)} batch(es) ingested", data=results)

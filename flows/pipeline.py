@@ -1,0 +1,120 @@
+"""The ``pipeline`` flow: ingest -> recompute -> refresh, as one parent Prefect flow.
+
+Each step runs only when the step it depends on succeeded. A step that fails
+stops the rest, keeps what earlier steps committed (every step commits its own
+work in its own transaction), and the parent ends ``Failed`` with the reason:
+a refused batch means no new snapshot (RELIABILITY I6 and Q1), a failed
+recompute means no refresh, and the dashboard keeps showing the last complete
+snapshot.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.states import Completed, Failed
+from sqlalchemy.exc import OperationalError
+
+from flows.ingest import ingest
+from flows.recompute import recompute_flow
+
+
+def _transient(task_, task_run, state) -> bool:
+    """Retry the refresh only when the database hiccupped."""
+    try:
+        state.result()
+    except OperationalError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(name="refresh-dashboard", retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+def refresh_task(database_url: str, snapshot_id: int) -> dict[str, Any]:
+    """Write the dashboard's aggregate tables for one snapshot (one transaction)."""
+    from models.dashboard.refresh import refresh_dashboard
+    from models.db import make_engine
+
+    engine = make_engine(database_url)
+    try:
+        result = refresh_dashboard(engine, snapshot_id)
+    finally:
+        engine.dispose()
+    return {"snapshot_id": snapshot_id, "tables": getattr(result, "tables", None)}
+
+
+def _step_table(steps: list[dict[str, str]]) -> str:
+    lines = ["| step | outcome | detail |", "| --- | --- | --- |"]
+    lines += [f"| {s['step']} | {s['outcome']} | {s['detail']} |" for s in steps]
+    return "\n".join(lines)
+
+
+@flow(name="pipeline")
+def pipeline(
+    paths: list[str] | None = None,
+    database_url: str | None = None,
+    as_of: date | None = None,
+    mapping_file: str | None = None,
+    config_file: str | None = None,
+):
+    """Ingest ``paths`` (if any), recompute a snapshot, refresh the dashboard tables."""
+    from models.settings import Settings
+
+    logger = get_run_logger()
+    database_url = database_url or Settings().database_url
+    steps: list[dict[str, str]] = []
+    batches: list[dict[str, Any]] = []
+
+    def stop(step: str, reason: str):
+        steps.append({"step": step, "outcome": "failed", "detail": reason})
+        for later in ("ingest", "recompute", "refresh")[
+            ("ingest", "recompute", "refresh").index(step) + 1 :
+        ]:
+            steps.append({"step": later, "outcome": "not run", "detail": f"{step} failed"})
+        create_markdown_artifact(key="pipeline-report", markdown=_step_table(steps))
+        logger.error("pipeline stopped at %s: %s", step, reason)
+        return Failed(message=f"{step} failed: {reason}", data={"steps": steps, "batches": batches})
+
+    if paths:
+        state = ingest(
+            paths=paths,
+            database_url=database_url,
+            mapping_file=mapping_file,
+            config_file=config_file,
+            return_state=True,
+        )
+        outcome = state.result(raise_on_failure=False)
+        batches = outcome if isinstance(outcome, list) else []
+        if not state.is_completed():
+            return stop("ingest", state.message or "a batch was refused")
+        steps.append({"step": "ingest", "outcome": "ok", "detail": f"{len(batches)} batch(es)"})
+    else:
+        steps.append({"step": "ingest", "outcome": "skipped", "detail": "no paths given"})
+
+    state = recompute_flow(
+        database_url=database_url, as_of=as_of, config_file=config_file, return_state=True
+    )
+    if not state.is_completed():
+        return stop("recompute", state.message or "recompute failed")
+    snapshot = state.result()
+    steps.append(
+        {
+            "step": "recompute",
+            "outcome": "ok",
+            "detail": f"snapshot {snapshot['snapshot_id']} as of {snapshot['as_of']}",
+        }
+    )
+
+    refreshed = refresh_task(database_url, snapshot["snapshot_id"], return_state=True)
+    if not refreshed.is_completed():
+        return stop("refresh", refreshed.message or "refresh failed")
+    steps.append({"step": "refresh", "outcome": "ok", "detail": "dashboard tables written"})
+    create_markdown_artifact(key="pipeline-report", markdown=_step_table(steps))
+    return Completed(
+        message=f"snapshot {snapshot['snapshot_id']} as of {snapshot['as_of']} is live",
+        data={"steps": steps, "batches": batches, "snapshot": snapshot},
+    )

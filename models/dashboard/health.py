@@ -1,0 +1,226 @@
+"""Provenance of a snapshot and the data-health read models.
+
+Every page shows where its numbers came from: the snapshot (as-of date, the flow run that
+computed it and when), the batches that fed it with their validation state, quarantined
+rows, and any batch refused since the previous snapshot (its rows are not in the figures).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, func, select
+
+from models.schema import (
+    BatchStatus,
+    DashboardHeadline,
+    IngestBatch,
+    QuarantineRecord,
+    Snapshot,
+    SnapshotStatus,
+)
+
+REFUSED = (BatchStatus.REJECTED.value, BatchStatus.QUARANTINED.value)
+BATCH_COLUMNS = [
+    "batch_id",
+    "entity",
+    "file_name",
+    "status",
+    "rows_read",
+    "rows_loaded",
+    "rows_quarantined",
+    "rows_rejected",
+    "error_code",
+    "error_message",
+    "started_at",
+    "finished_at",
+    "flow_run_id",
+]
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where one snapshot's figures came from, and what to warn about beside them."""
+
+    snapshot_id: int
+    as_of: Any
+    computed_at: datetime | None
+    refreshed_at: datetime | None
+    flow_run_id: str | None
+    batches: pd.DataFrame  # the batches that fed the snapshot
+    refused: pd.DataFrame  # batches refused since the previous snapshot (not in the figures)
+    latest_load: datetime | None  # when the newest batch that fed it was committed
+
+    @property
+    def quarantined_rows(self) -> int:
+        return int(self.batches["rows_quarantined"].sum()) if len(self.batches) else 0
+
+    def warnings_for(self, *entities: str) -> list[str]:
+        """One line per batch of these entities with quarantined rows, or refused since."""
+        out = []
+        b = self.batches
+        hit = b[(b["rows_quarantined"] > 0) & b["entity"].isin(entities)] if len(b) else b
+        for r in hit.itertuples(index=False):
+            out.append(
+                f"Fed by batch {r.batch_id} ({r.file_name or r.entity}) with "
+                f"{int(r.rows_quarantined):,} quarantined row(s): those rows are not counted."
+            )
+        ref = self.refused
+        ref = ref[ref["entity"].isin(entities)] if len(ref) else ref
+        for r in ref.itertuples(index=False):
+            out.append(
+                f"Batch {r.batch_id} ({r.file_name or r.entity}) was {r.status} after the "
+                f"previous snapshot: its rows are not in these figures."
+            )
+        return out
+
+
+def _frame(engine: Engine, query) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _batches(where) -> Any:
+    b = IngestBatch.__table__
+    return select(*(b.c[k] for k in BATCH_COLUMNS)).where(where).order_by(b.c.batch_id)
+
+
+def provenance(engine: Engine, snapshot_id: int) -> Provenance:
+    """The provenance of one snapshot (a handful of primary-key and small-table reads)."""
+    s, h, b = Snapshot.__table__, DashboardHeadline.__table__, IngestBatch.__table__
+    with engine.connect() as conn:
+        snap = conn.execute(select(s).where(s.c.snapshot_id == snapshot_id)).mappings().one()
+        refreshed = conn.scalar(select(h.c.refreshed_at).where(h.c.snapshot_id == snapshot_id))
+        prev_done = conn.scalar(
+            select(func.max(s.c.finished_at)).where(
+                s.c.snapshot_id < snapshot_id, s.c.status == SnapshotStatus.COMPLETE
+            )
+        )
+    ids = [int(i) for i in (snap["batch_ids"] or [])]
+    batches = _frame(engine, _batches(b.c.batch_id.in_(ids))) if ids else _empty()
+    refused_where = b.c.status.in_(REFUSED)
+    if prev_done is not None:
+        refused_where = refused_where & (b.c.started_at > prev_done)
+    if snap["finished_at"] is not None:
+        refused_where = refused_where & (b.c.started_at <= snap["finished_at"])
+    refused = _frame(engine, _batches(refused_where))
+    finished = batches["finished_at"].dropna() if len(batches) else pd.Series([], dtype=object)
+    return Provenance(
+        snapshot_id=snapshot_id,
+        as_of=snap["as_of"],
+        computed_at=snap["finished_at"],
+        refreshed_at=refreshed,
+        flow_run_id=snap["flow_run_id"],
+        batches=batches,
+        refused=refused,
+        latest_load=max(finished) if len(finished) else None,
+    )
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame(columns=BATCH_COLUMNS)
+
+
+def recent_batches(engine: Engine, limit: int = 100) -> pd.DataFrame:
+    """The newest batches with their status, counts and validation result."""
+    b = IngestBatch.__table__
+    q = (
+        select(*(b.c[k] for k in BATCH_COLUMNS), b.c.validation)
+        .order_by(b.c.batch_id.desc())
+        .limit(limit)
+    )
+    frame = _frame(engine, q)
+    frame["validation"] = frame["validation"].map(validation_summary)
+    return frame
+
+
+def validation_summary(result: Any) -> str:
+    """One line for a stored validation result: passed, or which rules failed how often."""
+    if not result:
+        return "not validated"
+    if isinstance(result, dict):
+        checks = [r for r in result.get("expectations", []) if isinstance(r, dict)]
+        failed = [
+            f"{r.get('rule') or r.get('type')} on {r.get('column') or 'the file'} "
+            f"({int(r.get('unexpected_count') or 0):,} row(s))"
+            for r in checks
+            if not r.get("success", True)
+        ]
+        if failed:
+            return "rules broken: " + "; ".join(failed)
+        return f"passed ({len(checks)} checks)" if result.get("success", True) else "failed"
+    return str(result)
+
+
+def quarantine_summary(engine: Engine, limit: int = 500) -> pd.DataFrame:
+    """Quarantined rows per batch and rule (newest batches first)."""
+    q = QuarantineRecord.__table__
+    query = (
+        select(q.c.batch_id, q.c.entity, q.c.file_name, q.c.rule_code, func.count().label("rows"))
+        .group_by(q.c.batch_id, q.c.entity, q.c.file_name, q.c.rule_code)
+        .order_by(q.c.batch_id.desc(), q.c.rule_code)
+        .limit(limit)
+    )
+    return _frame(engine, query)
+
+
+def quarantine_rows(engine: Engine, limit: int = 200) -> pd.DataFrame:
+    """The newest quarantined rows with the rule they broke."""
+    q = QuarantineRecord.__table__
+    query = (
+        select(
+            q.c.batch_id,
+            q.c.file_name,
+            q.c.line_no,
+            q.c.column_name,
+            q.c.natural_key,
+            q.c.rule_code,
+            q.c.message,
+        )
+        .order_by(q.c.quarantine_id.desc())
+        .limit(limit)
+    )
+    return _frame(engine, query)
+
+
+def recent_snapshots(engine: Engine, limit: int = 20) -> pd.DataFrame:
+    """The newest snapshots: status, when, which flow run, which batches, refreshed or not."""
+    s, h = Snapshot.__table__, DashboardHeadline.__table__
+    q = (
+        select(
+            s.c.snapshot_id,
+            s.c.as_of,
+            s.c.status,
+            s.c.created_at,
+            s.c.finished_at,
+            s.c.flow_run_id,
+            s.c.batch_ids,
+            h.c.refreshed_at,
+        )
+        .select_from(s.outerjoin(h, h.c.snapshot_id == s.c.snapshot_id))
+        .order_by(s.c.snapshot_id.desc())
+        .limit(limit)
+    )
+    frame = _frame(engine, q)
+    frame["status"] = frame["status"].map(lambda v: getattr(v, "value", v))
+    frame["batches"] = frame["batch_ids"].map(_ranges)
+    return frame.drop(columns=["batch_ids"])
+
+
+def _ranges(ids: list | None) -> str:
+    """[1, 2, 3, 7] -> '1-3, 7' (a snapshot may read thousands of batches)."""
+    ids = sorted(int(i) for i in (ids or []))
+    parts: list[str] = []
+    start = prev = None
+    for i in [*ids, None]:
+        if i is not None and prev is not None and i == prev + 1:
+            prev = i
+            continue
+        if start is not None:
+            parts.append(str(start) if start == prev else f"{start}-{prev}")
+        start = prev = i
+    return ", ".join(parts)

@@ -1,0 +1,325 @@
+"""Read models for the executive pages: one small query per figure, plain frames and dicts.
+
+Pages call these (through their cache) and never import the schema or SQLAlchemy. Each
+function reads one snapshot's dashboard tables, except the customer page, which also reads
+the engine's per-customer rows of that one customer.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, and_, func, select
+
+from models.config import load_config
+from models.schema import (
+    CustomerReceivable,
+    CustomerSegment,
+    DashboardAgeing,
+    DashboardClv,
+    DashboardCustomer,
+    DashboardDsoMonth,
+    DashboardHeadline,
+    DashboardManager,
+    DashboardMigration,
+    DashboardPareto,
+    DashboardSegmentEffort,
+    DashboardTier,
+    ProductLine,
+    Snapshot,
+    SnapshotStatus,
+)
+from models.value.facts import choose_sources
+from models.value.receivables import (
+    late_invoices_select,
+    months_of_delay_eating_profit,
+    sales_to_make_up,
+)
+from models.value.rules import value_rules
+from models.value.windows import Windows
+
+from .refresh import dashboard_settings
+
+
+def _frame(engine: Engine, query) -> pd.DataFrame:
+    with engine.connect() as conn:
+        result = conn.execute(query)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def _numeric(frame: pd.DataFrame, *skip: str) -> pd.DataFrame:
+    """Decimal columns as floats for charts and tables (display only; exports use Decimal)."""
+    for col in frame.columns:
+        if col not in skip and frame[col].map(lambda v: isinstance(v, Decimal)).any():
+            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    return frame
+
+
+def latest_snapshot_id(engine: Engine) -> int | None:
+    """The newest complete snapshot whose dashboard tables are written (None: nothing yet)."""
+    h, s = DashboardHeadline.__table__, Snapshot.__table__
+    with engine.connect() as conn:
+        return conn.scalar(
+            select(func.max(h.c.snapshot_id))
+            .select_from(h.join(s, s.c.snapshot_id == h.c.snapshot_id))
+            .where(s.c.status == SnapshotStatus.COMPLETE)
+        )
+
+
+def latest_complete_snapshot_id(engine: Engine) -> int | None:
+    """The newest complete snapshot, refreshed or not (to explain an empty dashboard)."""
+    with engine.connect() as conn:
+        return conn.scalar(
+            select(func.max(Snapshot.snapshot_id)).where(Snapshot.status == SnapshotStatus.COMPLETE)
+        )
+
+
+def headline(engine: Engine, snapshot_id: int) -> dict[str, Any]:
+    """The headline row of a snapshot as a dict (Decimal money, None for unknown)."""
+    h = DashboardHeadline.__table__
+    with engine.connect() as conn:
+        row = conn.execute(select(h).where(h.c.snapshot_id == snapshot_id)).mappings().one()
+    return dict(row)
+
+
+def tiers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    """Customers, previous customers and revenue per tier."""
+    t = DashboardTier.__table__
+    q = select(t.c.tier, t.c.customers, t.c.customers_prev, t.c.revenue).where(
+        t.c.snapshot_id == snapshot_id
+    )
+    return _numeric(_frame(engine, q))
+
+
+def pareto(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    """The thinned revenue-concentration curve (shares 0-1)."""
+    p = DashboardPareto.__table__
+    q = (
+        select(p.c.rank, p.c.customer_share, p.c.revenue_share)
+        .where(p.c.snapshot_id == snapshot_id)
+        .order_by(p.c.rank)
+    )
+    return _numeric(_frame(engine, q))
+
+
+def migrations(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    """Customers per (previous tier, tier), ``new``/``lost`` at the ends."""
+    m = DashboardMigration.__table__
+    q = select(m.c.from_tier, m.c.to_tier, m.c.customers).where(m.c.snapshot_id == snapshot_id)
+    return _frame(engine, q)
+
+
+CUSTOMER_TABLE_COLUMNS = [
+    "customer_id",
+    "name",
+    "tier",
+    "previous_tier",
+    "migration",
+    "score",
+    "revenue",
+    "growth",
+    "gross_margin_pct",
+    "collection_rate",
+    "on_time_share",
+    "region",
+    "industry",
+    "manager",
+    "group_name",
+    "main_segment",
+    "outstanding",
+    "overdue",
+    "clv_12m",
+]
+
+
+def customers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    """The customer table of a snapshot (one row per customer, CLV where it was computed)."""
+    d, v = DashboardCustomer.__table__, DashboardClv.__table__
+    cols = [d.c[k] for k in CUSTOMER_TABLE_COLUMNS if k != "clv_12m"]
+    q = (
+        select(*cols, v.c.clv_12m)
+        .select_from(
+            d.outerjoin(
+                v, and_(v.c.snapshot_id == d.c.snapshot_id, v.c.customer_id == d.c.customer_id)
+            )
+        )
+        .where(d.c.snapshot_id == snapshot_id)
+        .order_by(d.c.revenue.desc(), d.c.customer_id)
+    )
+    return _numeric(_frame(engine, q))
+
+
+def customer_history(engine: Engine, customer_id: str) -> pd.DataFrame:
+    """A customer's tier, measures and reasons in every refreshed snapshot, oldest first."""
+    d, s = DashboardCustomer.__table__, Snapshot.__table__
+    q = (
+        select(
+            d.c.snapshot_id,
+            s.c.as_of,
+            d.c.tier,
+            d.c.previous_tier,
+            d.c.migration,
+            d.c.rule,
+            d.c.reasons,
+            d.c.explanation,
+            d.c.score,
+            d.c.revenue,
+            d.c.growth,
+            d.c.gross_margin_pct,
+            d.c.collection_rate,
+            d.c.on_time_share,
+            d.c.outstanding,
+        )
+        .select_from(d.join(s, s.c.snapshot_id == d.c.snapshot_id))
+        .where(d.c.customer_id == customer_id, s.c.status == SnapshotStatus.COMPLETE)
+        .order_by(d.c.snapshot_id)
+    )
+    return _numeric(_frame(engine, q))
+
+
+def customer_history_of(engine: Engine, snapshot_id: int, customer_id: str) -> pd.DataFrame:
+    """:func:`customer_history` up to ``snapshot_id`` (so caches keyed on it stay right)."""
+    history = customer_history(engine, customer_id)
+    return history[history["snapshot_id"] <= snapshot_id].reset_index(drop=True)
+
+
+def customer_wallet(engine: Engine, snapshot_id: int, customer_id: str) -> pd.DataFrame:
+    """Share of wallet, segment and whitespace per product line for one customer."""
+    s, pl = CustomerSegment.__table__, ProductLine.__table__
+    q = (
+        select(
+            s.c.product_line_id,
+            func.coalesce(pl.c.name, s.c.product_line_id).label("product_line"),
+            s.c.potential,
+            s.c.revenue,
+            s.c.share,
+            s.c.segment,
+            s.c.whitespace,
+        )
+        .select_from(s.outerjoin(pl, pl.c.product_line_id == s.c.product_line_id))
+        .where(s.c.snapshot_id == snapshot_id, s.c.customer_id == customer_id)
+        .order_by(s.c.potential.desc())
+    )
+    return _numeric(_frame(engine, q))
+
+
+def customer_receivables(engine: Engine, snapshot_id: int, customer_id: str) -> dict[str, Any]:
+    """Ageing of one customer and its late invoices of the current window (engine's rule)."""
+    r = CustomerReceivable.__table__
+    config = load_config()
+    rules = value_rules(config)
+    with engine.connect() as conn:
+        row = (
+            conn.execute(
+                select(r).where(r.c.snapshot_id == snapshot_id, r.c.customer_id == customer_id)
+            )
+            .mappings()
+            .first()
+        )
+        as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
+        src = choose_sources(conn, Windows(as_of, rules.window_months))
+        result = conn.execute(late_invoices_select(src, customer_id))
+        late = pd.DataFrame(result.all(), columns=list(result.keys()))
+    if not late.empty:
+        late = late.drop(columns=["customer_id"])
+        rate = float(rules.annual_borrowing_rate)
+        due = late["amount_due"].astype(float)
+        late["cost_of_delay"] = (due * rate * late["days_late"].clip(lower=0) / 365).round(2)
+        late["amount_due"] = due
+    return {"ageing": dict(row) if row else None, "late": late}
+
+
+def segment_points(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    """Customer x product-line accounts for the scatter: the largest by potential, bounded."""
+    s = CustomerSegment.__table__
+    limit = int(dashboard_settings(load_config()).get("scatter_points", 5000))
+    q = (
+        select(s.c.customer_id, s.c.product_line_id, s.c.potential, s.c.share, s.c.segment)
+        .where(s.c.snapshot_id == snapshot_id, s.c.potential > 0)
+        .order_by(s.c.potential.desc(), s.c.customer_id, s.c.product_line_id)
+        .limit(limit)
+    )
+    frame = _numeric(_frame(engine, q))
+    frame["share"] = frame["share"].fillna(0.0)
+    return frame
+
+
+def segment_effort(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    """Accounts, potential and revenue per manager and segment (names where known)."""
+    e, m = DashboardSegmentEffort.__table__, DashboardManager.__table__
+    q = (
+        select(
+            e.c.manager_id,
+            func.coalesce(m.c.name, e.c.manager_id).label("manager"),
+            e.c.segment,
+            e.c.accounts,
+            e.c.customers,
+            e.c.potential,
+            e.c.revenue,
+        )
+        .select_from(
+            e.outerjoin(
+                m, and_(m.c.snapshot_id == e.c.snapshot_id, m.c.manager_id == e.c.manager_id)
+            )
+        )
+        .where(e.c.snapshot_id == snapshot_id)
+        .order_by(e.c.manager_id, e.c.segment)
+    )
+    return _numeric(_frame(engine, q))
+
+
+def ageing(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    a = DashboardAgeing.__table__
+    q = (
+        select(a.c.bucket, a.c.amount, a.c.customers)
+        .where(a.c.snapshot_id == snapshot_id)
+        .order_by(a.c.position)
+    )
+    return _numeric(_frame(engine, q))
+
+
+def dso_trend(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    t = DashboardDsoMonth.__table__
+    q = (
+        select(
+            t.c.month, t.c.invoiced, t.c.paid, t.c.outstanding, t.c.trailing_revenue, t.c.dso_days
+        )
+        .where(t.c.snapshot_id == snapshot_id)
+        .order_by(t.c.month)
+    )
+    return _numeric(_frame(engine, q))
+
+
+def managers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    m = DashboardManager.__table__
+    cols = [c for c in m.c if c.name != "snapshot_id"]
+    q = select(*cols).where(m.c.snapshot_id == snapshot_id).order_by(m.c.revenue.desc())
+    return _numeric(_frame(engine, q))
+
+
+def credit_cost(over_90: Decimal | None) -> dict[str, Any]:
+    """Bad-debt equivalents (DOMAIN.md section 5) at the configured margin and borrowing cost."""
+    rules = value_rules(load_config())
+    loss = Decimal(over_90 or 0)
+    return {
+        "net_profit_margin": rules.net_profit_margin,
+        "annual_borrowing_rate": rules.annual_borrowing_rate,
+        "loss_over_90": loss,
+        "sales_to_make_up": sales_to_make_up(loss, rules.net_profit_margin) if loss else Decimal(0),
+        "months_of_delay": months_of_delay_eating_profit(
+            rules.net_profit_margin, rules.annual_borrowing_rate
+        ).quantize(Decimal("0.1")),
+    }
+
+
+def credit_cost_of(engine: Engine, snapshot_id: int) -> dict[str, Any]:
+    """:func:`credit_cost` of the snapshot's receivables over 90 days."""
+    return credit_cost(headline(engine, snapshot_id)["over_90"])
+
+
+def as_of_of(engine: Engine, snapshot_id: int) -> date | None:
+    with engine.connect() as conn:
+        return conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))

@@ -1,0 +1,156 @@
+"""``refresh_dashboard``: write the dashboard's aggregate tables for one snapshot.
+
+The pipeline's last step. It reads what the value engine stored for the snapshot and
+writes the small tables the pages read, all stamped with the snapshot id, in ONE
+transaction: a page sees either the previous complete set or the new one, never a mix.
+Re-running it for the same snapshot replaces that snapshot's rows (idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from models.config import load_config, section
+from models.errors import AccountopsError
+from models.schema import (
+    DASHBOARD_TABLES,
+    DashboardClv,
+    DashboardDsoMonth,
+    DashboardHeadline,
+    Snapshot,
+    SnapshotStatus,
+)
+from models.value.recompute import previous_snapshot
+from models.value.rules import value_rules
+
+from . import tables
+from .dso import dso_rows, dso_trend
+from .figures import reporting_currency, snapshot_figures, top_share
+
+log = logging.getLogger(__name__)
+
+DASHBOARD_DEFAULTS = {"trend_months": 24, "clv": True}
+
+
+class SnapshotNotReady(AccountopsError):
+    """The snapshot does not exist or its recompute did not complete."""
+
+    code = "SNAPSHOT_NOT_READY"
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    """What one refresh wrote: rows per table, and whether CLV could be computed."""
+
+    snapshot_id: int
+    previous_snapshot_id: int | None
+    tables: dict[str, int] = field(default_factory=dict)
+    clv: str = "computed"
+
+
+def ageing_labels(bucket_days: tuple[int, ...]) -> list[str]:
+    """``Current``, ``1-30 days`` ... ``over 90 days`` from the configured bucket bounds."""
+    a, b, c = bucket_days
+    return ["Current", f"1-{a} days", f"{a + 1}-{b} days", f"{b + 1}-{c} days", f"over {c} days"]
+
+
+def dashboard_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The ``dashboard:`` rules section over its defaults."""
+    return {**DASHBOARD_DEFAULTS, **section(config, "dashboard")}
+
+
+def _clv_rows(conn: Connection, snapshot_id: int, config: dict[str, Any]) -> tuple[list, str]:
+    """The engine's CLV export for the snapshot as rows; ([], why) when it cannot run."""
+    from models.value.exports import clv_frame
+
+    try:
+        frame = clv_frame(conn, snapshot_id, config)
+    except (ImportError, AccountopsError) as exc:
+        return [], f"not available: {exc}"
+    rows = [
+        {
+            "snapshot_id": snapshot_id,
+            "customer_id": r.customer_id,
+            "clv_12m": None if r.clv_12m is None or r.clv_12m != r.clv_12m else r.clv_12m,
+            "p_alive": None if r.p_alive != r.p_alive else Decimal(str(round(r.p_alive, 6))),
+        }
+        for r in frame[["customer_id", "clv_12m", "p_alive"]].itertuples(index=False)
+    ]
+    fitted = any(r["clv_12m"] is not None for r in rows)
+    return rows, "computed" if fitted else "not fitted (too few repeat customers)"
+
+
+def refresh_dashboard(
+    engine: Engine, snapshot_id: int, config: dict[str, Any] | None = None
+) -> RefreshResult:
+    """Replace the dashboard tables of ``snapshot_id`` in one transaction.
+
+    ``config`` is the rules (models/defaults.yaml and overrides); by default the
+    committed defaults. Raises :class:`SnapshotNotReady` for a missing or unfinished
+    snapshot, leaving every table as it was.
+    """
+    config = config if config is not None else load_config()
+    rules = value_rules(config)
+    own = dashboard_settings(config)
+    counts: dict[str, int] = {}
+    with engine.begin() as conn:
+        status = conn.scalar(select(Snapshot.status).where(Snapshot.snapshot_id == snapshot_id))
+        if status != SnapshotStatus.COMPLETE:
+            state = "does not exist" if status is None else f"is {status.value}"
+            raise SnapshotNotReady(
+                f"snapshot {snapshot_id} {state}: run `accountops recompute` (or the pipeline) "
+                "until it completes, then refresh"
+            )
+        for model in DASHBOARD_TABLES:
+            conn.execute(delete(model).where(model.snapshot_id == snapshot_id))
+        prev_id = previous_snapshot(conn, snapshot_id)
+        now = snapshot_figures(conn, snapshot_id, rules.window_months)
+        before = snapshot_figures(conn, prev_id, rules.window_months) if prev_id else {}
+        headline = dict(now)
+        for key in ("trading_customers", "revenue", "gross_margin_pct", "dso_days"):
+            headline[f"{key}_prev"] = before.get(key)
+        headline["revenue_at_risk_prev"] = before.get("revenue_at_risk")
+        headline |= {
+            "snapshot_id": snapshot_id,
+            "previous_snapshot_id": prev_id,
+            "currency": reporting_currency(conn),
+            "top20_revenue_share": top_share(conn, snapshot_id),
+        }
+        conn.execute(insert(DashboardHeadline), [headline])
+
+        customers, total = tables.pareto_totals(conn, snapshot_id)
+        statements = {
+            "dashboard_tier": tables.tier_insert(snapshot_id, prev_id),
+            "dashboard_customer": tables.customer_insert(snapshot_id),
+            "dashboard_migration": tables.migration_insert(snapshot_id),
+            "dashboard_ageing": tables.ageing_insert(snapshot_id, ageing_labels(rules.bucket_days)),
+            "dashboard_manager": tables.manager_insert(snapshot_id),
+            "dashboard_segment_effort": tables.segment_effort_insert(snapshot_id),
+        }
+        if customers:
+            statements["dashboard_pareto"] = tables.pareto_insert(snapshot_id, customers, total)
+        for stmt in statements.values():
+            conn.execute(stmt)
+        conn.execute(tables.main_segment_update(snapshot_id))
+
+        trend = dso_rows(dso_trend(conn, now["as_of"], int(own["trend_months"])), snapshot_id)
+        if trend:
+            conn.execute(insert(DashboardDsoMonth), trend)
+
+        clv_rows, clv_state = ([], "switched off (dashboard.clv)")
+        if own["clv"]:
+            clv_rows, clv_state = _clv_rows(conn, snapshot_id, config)
+        if clv_rows:
+            conn.execute(insert(DashboardClv), clv_rows)
+        # Counted, not taken from rowcount: drivers differ on INSERT ... SELECT.
+        for model in DASHBOARD_TABLES:
+            counts[model.__tablename__] = conn.scalar(
+                select(func.count()).select_from(model).where(model.snapshot_id == snapshot_id)
+            )
+    log.info("dashboard refreshed for snapshot %s: %s", snapshot_id, counts)
+    return RefreshResult(snapshot_id, prev_id, counts, clv_state)

@@ -1,0 +1,27 @@
+"""Ingest: read, type, validate (through an injected suite runner) and load batches.
+
+The pure parts (reader, mapping, normalise) never touch the database; the
+service is the only place that opens ingest transactions. Great Expectations
+lives in expectations/ and is passed in as a validator.
+"""
+
+from .errors import CODES, IngestError
+from .mapping import Mapping, load_mapping
+from .reader import QuerySource
+from .service import BatchResult, ingest_file, ingest_query
+from .settings import IngestConfig, ingest_config
+from .sweep import sweep_stale_batches
+
+__all__ = [
+    "CODES",
+    "BatchResult",
+    "IngestConfig",
+    "IngestError",
+    "Mapping",
+    "QuerySource",
+    "ingest_config",
+    "ingest_file",
+    "ingest_query",
+    "load_mapping",
+    "sweep_stale_batches",
+]

@@ -1,0 +1,103 @@
+"""Where each canonical entity lands: target tables, natural keys, column kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Table
+
+from models.canonical import ENTITIES, EntityFile
+from models.schema import (
+    AccountManager,
+    Customer,
+    Initiative,
+    Invoice,
+    InvoiceLine,
+    Opportunity,
+    OpportunityStage,
+    Payment,
+    ProductLine,
+    RoadmapItem,
+    WalletEstimate,
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One table an entity writes; ``grouped`` = one row per key (invoice headers)."""
+
+    table: Table
+    key: tuple[str, ...]
+    columns: tuple[str, ...]
+    grouped: bool = False
+
+
+def _target(model, entity: EntityFile, *, only: tuple[str, ...] | None = None, grouped=False):
+    table: Table = model.__table__
+    key = tuple(c.name for c in table.primary_key.columns)
+    names = set(entity.column_names) | EXTRA_COLUMNS.get(entity.entity, set())
+    cols = tuple(
+        c.name
+        for c in table.columns
+        if c.name in names
+        and c.name not in key
+        and c.name != "batch_id"
+        and (only is None or c.name in only)
+    )
+    return Target(table, key, cols, grouped)
+
+
+# Table columns a mapping may fill that the canonical file does not carry.
+EXTRA_COLUMNS: dict[str, set[str]] = {"invoice_lines": {"description"}}
+
+HEADER_COLUMNS = ("customer_id", "invoice_date", "due_date", "currency")
+
+_MODELS = {
+    "account_managers": [AccountManager],
+    "product_lines": [ProductLine],
+    "customers": [Customer],
+    "invoice_lines": [Invoice, InvoiceLine],
+    "payments": [Payment],
+    "wallet_estimates": [WalletEstimate],
+    "opportunities": [Opportunity],
+    "opportunity_stages": [OpportunityStage],
+    "roadmap_items": [RoadmapItem],
+    "initiatives": [Initiative],
+}
+
+
+def targets(entity: str) -> list[Target]:
+    """Target tables of an entity, in write order (headers before lines)."""
+    spec = ENTITIES[entity]
+    if entity == "invoice_lines":
+        return [
+            _target(Invoice, spec, only=HEADER_COLUMNS, grouped=True),
+            _target(InvoiceLine, spec),
+        ]
+    return [_target(m, spec) for m in _MODELS[entity]]
+
+
+def column_kinds(entity: str) -> dict[str, str]:
+    """Column -> kind (str, int, decimal, date, bool, tags) incl. extra columns."""
+    kinds = {c.name: c.kind for c in ENTITIES[entity].columns}
+    for extra in EXTRA_COLUMNS.get(entity, ()):
+        kinds.setdefault(extra, "str")
+    return kinds
+
+
+def foreign_keys(entity: str) -> dict[str, tuple[str, str]]:
+    """Column -> (table, column) it references, outside the entity's own targets."""
+    own = {t.table.name for t in targets(entity)}
+    refs: dict[str, tuple[str, str]] = {}
+    for target in targets(entity):
+        for fk in target.table.foreign_keys:
+            table = fk.column.table.name
+            if table == "ingest_batch" or (table in own and table != target.table.name):
+                continue
+            refs[fk.parent.name] = (table, fk.column.name)
+    return refs
+
+
+def natural_key(entity: str) -> tuple[str, ...]:
+    """The columns that identify a row of the entity."""
+    return ENTITIES[entity].key

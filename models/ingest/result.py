@@ -1,0 +1,30 @@
+"""What one batch's ingest came to: the CLI's and the flow's view of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class BatchResult:
+    """What happened to one batch; ``outcome`` is what the CLI prints."""
+
+    file: str
+    entity: str | None
+    outcome: str  # LOADED | DUPLICATE | IN_PROGRESS | REJECTED | QUARANTINED
+    batch_id: int | None = None
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_updated: int = 0
+    rows_quarantined: int = 0
+    rows_skipped: int = 0
+    rows_rejected: int = 0
+    changes: int = 0
+    error_code: str | None = None
+    message: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        """True when the batch was refused (rejected or quarantined)."""
+        return self.outcome in {"REJECTED", "QUARANTINED"}

@@ -1,0 +1,253 @@
+"""The load service: the one place that opens ingest transactions.
+
+One batch (a file or a query result) goes through:
+
+1. checks on the raw input (reader) -> a rejection is recorded, nothing loads;
+2. a short *claim* transaction: the ledger row ``started`` under
+   ``UNIQUE(source, content_sha256)``; an existing committed row means DUPLICATE,
+   a live ``started`` one IN_PROGRESS, a rejected/abandoned one is claimed again;
+3. the *load* transaction, under a database lock (``pg_advisory_xact_lock`` on
+   PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite): chunks are typed, validated by the
+   suite, staged in bulk; then one upsert per target table, the change log, the
+   quarantine and the ledger row ``committed`` -- all in one COMMIT. A process
+   killed anywhere before that COMMIT leaves no row of the batch behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Engine
+
+from models.canonical import ENTITIES, entity_for_file
+
+from .claim import ADVISORY_LOCK_KEY, claim_batch, record_rejection
+from .errors import CODES, IngestError
+from .mapping import Mapping
+from .reader import FileFacts, QuerySource, inspect_file, read_chunks
+from .result import BatchResult
+from .settings import IngestConfig
+from .validation import ValidationOutcome, Validator
+
+Progress = Callable[[str, int, int], None]
+
+
+# --- the batch ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Input:
+    """One batch to load, independent of where it comes from."""
+
+    name: str
+    entity: str
+    source: str
+    sha256: str
+    total_rows: int
+    chunks: Callable[[], Iterator[pd.DataFrame]]
+    mapping: Mapping | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def _file_sha(path: Path, limit: int) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return hashlib.sha256(f"missing:{path}".encode()).hexdigest()
+    if st.st_size > limit:  # do not read a file we refuse: its size and time identify it
+        return hashlib.sha256(f"{path.name}:{st.st_size}:{st.st_mtime_ns}".encode()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def ingest_file(
+    engine: Engine,
+    path: Path,
+    *,
+    validator: Validator,
+    config: IngestConfig,
+    as_of: date,
+    mapping: Mapping | None = None,
+    progress: Progress | None = None,
+    flow_run_id: str | None = None,
+) -> BatchResult:
+    """Ingest one file (canonical CSV/Parquet, or a foreign export with a mapping)."""
+    path = Path(path)
+    name = path.name
+    spec = ENTITIES.get(mapping.entity) if mapping else entity_for_file(name)
+    entity = spec.entity if spec else None
+    source = f"file:{entity or 'unknown'}" + (f":{mapping.name}" if mapping else "")
+    try:
+        if spec is None:
+            raise IngestError(
+                "FILE_UNKNOWN_ENTITY",
+                name,
+                "the file name is not a canonical entity (e.g. invoice_lines.csv): "
+                "rename it or pass --mapping",
+            )
+        if mapping:
+            expected, required = mapping.expected_source, mapping.required_source
+            encoding, delimiter = mapping.encoding, mapping.delimiter
+        else:
+            expected = spec.column_names + sorted(_extra(spec.entity))
+            required = [c.name for c in spec.columns if c.required]
+            encoding, delimiter = "utf-8", ","
+        facts: FileFacts = inspect_file(
+            path,
+            config=config,
+            expected=expected,
+            required=required,
+            encoding=encoding,
+            delimiter=delimiter,
+        )
+    except IngestError as exc:
+        sha = _file_sha(path, config.max_file_bytes)
+        if mapping:
+            sha = hashlib.sha256((sha + mapping.sha256).encode()).hexdigest()
+        batch_id = record_rejection(
+            engine,
+            batch_id=None,
+            source=source,
+            entity=entity,
+            file_name=name,
+            sha256=sha,
+            error=exc,
+        )
+        return BatchResult(
+            name, entity, "REJECTED", batch_id, error_code=exc.code, message=str(exc)
+        )
+    sha = facts.sha256
+    if mapping:  # the same file read through another mapping is another batch
+        sha = hashlib.sha256((sha + mapping.sha256).encode()).hexdigest()
+    batch = _Input(
+        name=name,
+        entity=spec.entity,
+        source=source,
+        sha256=sha,
+        total_rows=facts.data_lines,
+        chunks=lambda: read_chunks(facts, config, encoding=encoding, delimiter=delimiter),
+        mapping=mapping,
+        warnings=facts.warnings,
+    )
+    return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id)
+
+
+def ingest_query(
+    engine: Engine,
+    query: QuerySource,
+    *,
+    validator: Validator,
+    config: IngestConfig,
+    as_of: date,
+    progress: Progress | None = None,
+    flow_run_id: str | None = None,
+) -> BatchResult:
+    """Ingest the result of a SQL query on another database (invoice lines or payments)."""
+    name = query.name
+    source = f"sql:{query.entity}"
+    try:
+        if query.entity not in {"invoice_lines", "payments"}:
+            raise IngestError(
+                "SOURCE_QUERY_FAILED", name, "a query can load invoice_lines or payments only"
+            )
+        sha, rows = query.sha256(config.chunk_rows)
+        if rows == 0:
+            raise IngestError("FILE_HEADER_ONLY", name, "the query returned no rows")
+        first = next(query.frames(1))
+        spec = ENTITIES[query.entity]
+        facts = FileFacts(Path("."), name, 0, sha, "sql", list(first.columns), rows)
+        from .reader import check_header
+
+        check_header(
+            facts,
+            spec.column_names + sorted(_extra(query.entity)),
+            [c.name for c in spec.columns if c.required],
+            config,
+        )
+    except IngestError as exc:
+        sha = hashlib.sha256(f"{query.url}:{query.query}".encode()).hexdigest()
+        batch_id = record_rejection(
+            engine,
+            batch_id=None,
+            source=source,
+            entity=query.entity,
+            file_name=name,
+            sha256=sha,
+            error=exc,
+        )
+        return BatchResult(
+            name, query.entity, "REJECTED", batch_id, error_code=exc.code, message=str(exc)
+        )
+
+    def chunks() -> Iterator[pd.DataFrame]:
+        """The query result again, checked against the first pass."""
+        digest_rows = 0
+        for frame in query.frames(config.chunk_rows):
+            digest_rows += len(frame)
+            yield frame
+        if digest_rows != rows:
+            raise IngestError(
+                "SOURCE_QUERY_FAILED", name, "the source changed while it was read: run again"
+            )
+
+    batch = _Input(name, query.entity, source, sha, rows, chunks, warnings=facts.warnings)
+    return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id)
+
+
+def _extra(entity: str) -> set[str]:
+    from .entities import EXTRA_COLUMNS
+
+    return EXTRA_COLUMNS.get(entity, set())
+
+
+def _ingest(
+    engine: Engine,
+    batch: _Input,
+    validator: Validator,
+    config: IngestConfig,
+    as_of: date,
+    progress: Progress | None,
+    flow_run_id: str | None,
+) -> BatchResult:
+    batch_id, verdict = claim_batch(
+        engine,
+        source=batch.source,
+        entity=batch.entity,
+        file_name=batch.name,
+        sha256=batch.sha256,
+        flow_run_id=flow_run_id,
+        config=config,
+    )
+    if verdict is not None:
+        message = (
+            f"{batch.name}: already loaded as batch {batch_id}; nothing to do"
+            if verdict == "DUPLICATE"
+            else f"{batch.name}: batch {batch_id} is being loaded by another process"
+        )
+        return BatchResult(batch.name, batch.entity, verdict, batch_id, message=message)
+    from .run import LoadRun
+
+    run = LoadRun(engine, batch, batch_id, validator, config, as_of, progress)
+    return run.execute()
+
+
+__all__ = [
+    "ADVISORY_LOCK_KEY",
+    "CODES",
+    "IngestError",
+    "BatchResult",
+    "QuerySource",
+    "ValidationOutcome",
+    "claim_batch",
+    "ingest_file",
+    "ingest_query",
+    "record_rejection",
+]

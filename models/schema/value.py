@@ -1,0 +1,174 @@
+"""The value engine's own tables: roll-ups of the facts and per-snapshot results.
+
+Roll-ups are derived data, rebuilt per customer from the fact tables whenever a
+batch touching that customer commits (see ``models/value/rollups.py``), so the
+recompute reads a few million pre-aggregated rows instead of every invoice line.
+They carry no foreign keys: they are dropped and refilled freely.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, Numeric, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import MONEY, RATIO, Base, created_at_column
+
+
+class SalesRollup(Base):
+    """Invoiced sales per customer, product line and calendar month."""
+
+    __tablename__ = "sales_rollup"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    revenue: Mapped[Decimal] = mapped_column(MONEY)
+    # Cost and the revenue of the lines whose cost is known: margin is computed
+    # over known-cost lines only, and is NULL when no line has a cost.
+    cost: Mapped[Decimal | None] = mapped_column(MONEY)
+    revenue_costed: Mapped[Decimal | None] = mapped_column(MONEY)
+    line_count: Mapped[int] = mapped_column(Integer)
+
+
+class InvoiceRollup(Base):
+    """One row per invoice: what was due, what was paid, when it was settled."""
+
+    __tablename__ = "invoice_rollup"
+    __table_args__ = (Index("ix_invoice_rollup_customer_date", "customer_id", "invoice_date"),)
+
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    invoice_date: Mapped[date] = mapped_column(Date, index=True)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    amount_due: Mapped[Decimal] = mapped_column(MONEY)
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid_by_due: Mapped[Decimal] = mapped_column(MONEY)
+    # First day the running total of payments reached the amount due.
+    settled_on: Mapped[date | None] = mapped_column(Date)
+    last_paid_on: Mapped[date | None] = mapped_column(Date)
+    # The same dates as day numbers (days since 1970-01-01): measures compare and
+    # subtract integers, which SQLite does far faster than julianday() on ISO text.
+    invoice_day: Mapped[int] = mapped_column(Integer)
+    due_day: Mapped[int | None] = mapped_column(Integer)
+    # Indexed: the recompute reads only the open (unsettled) invoices one by one.
+    settled_day: Mapped[int | None] = mapped_column(Integer, index=True)
+
+
+class InvoiceMonthRollup(Base):
+    """Invoices per customer and invoice month; amounts of the settled ones.
+
+    A settled invoice's contribution (due, collected, on time, days late) no longer
+    depends on the as-of date, so it is summed here once; open invoices are read
+    individually from ``invoice_rollup``.
+    """
+
+    __tablename__ = "invoice_month_rollup"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    invoice_count: Mapped[int] = mapped_column(Integer)
+    last_invoice_date: Mapped[date] = mapped_column(Date)
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY)
+    settled_count: Mapped[int] = mapped_column(Integer)
+    settled_due: Mapped[Decimal] = mapped_column(MONEY)
+    settled_timed: Mapped[int] = mapped_column(Integer)
+    settled_on_time: Mapped[int] = mapped_column(Integer)
+    settled_days_late: Mapped[int] = mapped_column(Integer)
+    settled_late: Mapped[int] = mapped_column(Integer)
+    settled_late_amount_days: Mapped[Decimal] = mapped_column(Numeric(24, 2))
+
+
+class RollupBatch(Base):
+    """A committed batch whose rows the roll-ups already include."""
+
+    __tablename__ = "rollup_batch"
+
+    batch_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    applied_at: Mapped[datetime] = created_at_column()
+
+
+class RollupDirtyCustomer(Base):
+    """Work list of one roll-up refresh: customers whose roll-up rows are rebuilt."""
+
+    __tablename__ = "rollup_dirty_customer"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+class CustomerSegment(Base):
+    """Share of wallet and the attack/defend segment per customer and product line."""
+
+    __tablename__ = "customer_segment"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.snapshot_id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wallet_year: Mapped[int] = mapped_column(Integer)
+    potential: Mapped[Decimal] = mapped_column(MONEY)
+    potential_previous: Mapped[Decimal | None] = mapped_column(MONEY)
+    revenue: Mapped[Decimal] = mapped_column(MONEY)
+    revenue_previous: Mapped[Decimal] = mapped_column(MONEY)
+    share: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
+    potential_level: Mapped[str] = mapped_column(String(16))
+    share_level: Mapped[str] = mapped_column(String(16))
+    segment: Mapped[str] = mapped_column(String(16))
+    whitespace: Mapped[bool] = mapped_column(default=False)
+    our_growth: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
+    wallet_growth: Mapped[Decimal | None] = mapped_column(Numeric(12, 6))
+
+
+class CustomerReceivable(Base):
+    """Open receivables of a customer at the snapshot's as-of date, aged."""
+
+    __tablename__ = "customer_receivable"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.snapshot_id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    outstanding: Mapped[Decimal] = mapped_column(MONEY)
+    current: Mapped[Decimal] = mapped_column(MONEY)
+    days_1_30: Mapped[Decimal] = mapped_column(MONEY)
+    days_31_60: Mapped[Decimal] = mapped_column(MONEY)
+    days_61_90: Mapped[Decimal] = mapped_column(MONEY)
+    days_over_90: Mapped[Decimal] = mapped_column(MONEY)
+    dso_days: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    collection_rate: Mapped[Decimal | None] = mapped_column(RATIO)
+    late_invoices: Mapped[int] = mapped_column(Integer)
+    late_cost: Mapped[Decimal] = mapped_column(MONEY)
+    sales_to_recover_90: Mapped[Decimal | None] = mapped_column(MONEY)
+
+
+class ManagerMeasure(Base):
+    """An account manager's book in one snapshot."""
+
+    __tablename__ = "manager_measure"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.snapshot_id"), primary_key=True)
+    manager_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+    new_customers: Mapped[int] = mapped_column(Integer)
+    churned_customers: Mapped[int] = mapped_column(Integer)
+    revenue: Mapped[Decimal] = mapped_column(MONEY)
+    revenue_share: Mapped[Decimal | None] = mapped_column(RATIO)
+    invoices_per_customer: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    upgrades: Mapped[int] = mapped_column(Integer)
+    downgrades: Mapped[int] = mapped_column(Integer)
+    collection_rate: Mapped[Decimal | None] = mapped_column(RATIO)
+    revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class TierMigration(Base):
+    """How a customer's tier moved since the previous snapshot, and the measures why."""
+
+    __tablename__ = "tier_migration"
+
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.snapshot_id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    previous_snapshot_id: Mapped[int | None] = mapped_column(Integer)
+    previous_tier: Mapped[str | None] = mapped_column(String(32))
+    tier: Mapped[str | None] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    measures: Mapped[list] = mapped_column(default=list)
+    explanation: Mapped[str] = mapped_column(String(1000), default="")

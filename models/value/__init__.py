@@ -1,0 +1,1 @@
+"""Customer value engine: measures, tiers, customer lifetime value."""

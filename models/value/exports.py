@@ -1,0 +1,158 @@
+"""``accountops export``: stored results as spreadsheet-safe CSV or as JSON.
+
+Spreadsheet safety (RELIABILITY.md S2): a *text* cell that starts with ``=``,
+``+``, ``-``, ``@``, a tab or a carriage return would be read as a formula by
+Excel or LibreOffice, so it gets a leading apostrophe. Numbers are written as
+numbers and never touched, so a negative amount stays ``-12.50`` and sums in
+the spreadsheet still work.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, case, func, select
+
+from models.errors import AccountopsError, NotBuiltYet, OutputNotWritable
+from models.schema import Invoice, InvoiceLine, Snapshot
+
+from . import readmodels as rm
+from .rules import value_rules
+
+KINDS = ("tiers", "migrations", "segments", "receivables", "managers", "clv")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal | int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(round(value, 6))
+    if isinstance(value, date):
+        return value.isoformat()
+    return neutralise(str(value))
+
+
+def _json_value(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return _json_value(value.item())
+    return value
+
+
+def render(frame: pd.DataFrame, fmt: str) -> str:
+    """The frame as CSV (spreadsheet-safe, empty cell for null) or JSON (null for null)."""
+    columns = [str(c) for c in frame.columns]
+    records = frame.astype(object).to_numpy().tolist()
+    if fmt == "json":
+        data = [dict(zip(columns, map(_json_value, r), strict=True)) for r in records]
+        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow([neutralise(c) for c in columns])
+    writer.writerows([_cell(v) for v in r] for r in records)
+    return buf.getvalue()
+
+
+def purchases(conn: Connection, as_of: date) -> pd.DataFrame:
+    """Per customer and day: the revenue of positive lines (the CLV input), set-based."""
+    inv, line = Invoice.__table__, InvoiceLine.__table__
+    q = (
+        select(
+            inv.c.customer_id,
+            inv.c.invoice_date,
+            func.sum(case((line.c.amount > 0, line.c.amount), else_=0)).label("amount"),
+        )
+        .select_from(line.join(inv, inv.c.invoice_id == line.c.invoice_id))
+        .where(inv.c.invoice_date <= as_of, line.c.amount > 0)
+        .group_by(inv.c.customer_id, inv.c.invoice_date)
+        .order_by(inv.c.customer_id, inv.c.invoice_date)
+    )
+    result = conn.execute(q)
+    return pd.DataFrame(result.all(), columns=["customer_id", "invoice_date", "amount"])
+
+
+def clv_frame(conn: Connection, snapshot_id: int | None, config: dict[str, Any]) -> pd.DataFrame:
+    """Customer lifetime value at the snapshot's as-of date (models/value/clv.py)."""
+    try:
+        from .clv import CLV_COLUMNS, clv_table
+    except ImportError as exc:  # the CLV model ships separately
+        raise NotBuiltYet("`accountops export clv` is not built yet (issue 5 item 7)") from exc
+    sid = rm.resolve_snapshot(conn, snapshot_id)
+    as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == sid))
+    table = clv_table(purchases(conn, as_of), as_of, config.get("value") or {})
+    table = table[CLV_COLUMNS].copy()
+    for col in ("p_alive", "expected_purchases_90d"):
+        table[col] = table[col].astype(float).round(6)
+    return table.sort_values("customer_id").reset_index(drop=True)
+
+
+def export_frame(
+    engine: Engine, kind: str, config: dict[str, Any], snapshot_id: int | None = None
+) -> pd.DataFrame:
+    """The rows of one export kind, from the given (or latest complete) snapshot."""
+    if kind not in KINDS:
+        raise AccountopsError(f"export kind {kind!r} is not one of: {', '.join(KINDS)}")
+    rules = value_rules(config)
+    with engine.connect() as conn:
+        if kind == "clv":
+            return clv_frame(conn, snapshot_id, config)
+        sid = rm.resolve_snapshot(conn, snapshot_id)
+        if kind == "tiers":
+            return rm.tiers_frame(conn, sid, rules.policies)
+        if kind == "migrations":
+            return rm.migrations_frame(conn, sid)
+        if kind == "segments":
+            return rm.segments_frame(conn, sid)
+        if kind == "receivables":
+            return rm.receivables_frame(conn, sid, rules.window_months)
+        return rm.managers_frame(conn, sid)
+
+
+def export(
+    engine: Engine,
+    kind: str,
+    fmt: str,
+    out: Path,
+    config: dict[str, Any],
+    snapshot_id: int | None = None,
+) -> int:
+    """Write one export to ``out`` (``-`` for standard output); returns the row count."""
+    frame = export_frame(engine, kind, config, snapshot_id)
+    text = render(frame, fmt)
+    if str(out) == "-":
+        sys.stdout.write(text)
+    else:
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise OutputNotWritable(f"cannot write {out}: {exc.strerror or exc}") from None
+    return len(frame)

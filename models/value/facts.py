@@ -1,0 +1,290 @@
+"""The set-based queries that turn roll-ups into per-customer base aggregates.
+
+Each function returns a SQLAlchemy selectable or a small DataFrame with one row
+per customer (or per customer and product line): the heavy aggregation runs in
+the database, and only bounded, per-customer results come back to Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import (
+    Connection,
+    Date,
+    Float,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+)
+
+from models.schema import Customer, Invoice, Payment
+
+from .numbers import as_float
+from .rollups import (
+    INVOICE_MONTHS,
+    INVOICES,
+    SALES,
+    invoice_month_select,
+    invoice_select,
+    sales_select,
+)
+from .sqlfuncs import day_of
+from .windows import Windows
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Where this as-of date reads from: the roll-ups, or raw facts where they cannot serve."""
+
+    windows: Windows
+    raw_as_of_month: bool  # invoices exist after as_of in its own month
+    raw_payments: bool  # payments exist after as_of, so "paid" must be cut at as_of
+
+    @property
+    def raw_invoices(self) -> bool:
+        """Invoice roll-ups hold final payment states: usable only when nothing is later."""
+        return self.raw_as_of_month or self.raw_payments
+
+
+def choose_sources(conn: Connection, windows: Windows) -> Sources:
+    """Roll-ups serve every whole month; the as-of month and late payments may need raw facts."""
+    last_invoice = conn.scalar(select(func.max(Invoice.invoice_date)))
+    last_payment = conn.scalar(select(func.max(Payment.paid_on)))
+    as_of = windows.as_of
+    return Sources(
+        windows=windows,
+        raw_as_of_month=last_invoice is not None and last_invoice > as_of,
+        raw_payments=last_payment is not None and last_payment > as_of,
+    )
+
+
+def _d(value: date):
+    return literal(value, Date)
+
+
+def sales_source(src: Sources) -> Select:
+    """Monthly sales rows covering both windows, cut at the as-of date."""
+    w = src.windows
+    cols = [SALES.c[c] for c in ("customer_id", "product_line_id", "month", "revenue", "cost")]
+    cols.append(SALES.c.revenue_costed)
+    rolled = select(*cols).where(SALES.c.month >= _d(w.previous_start))
+    if src.raw_as_of_month:
+        rolled = rolled.where(SALES.c.month < _d(w.as_of_month))
+        raw = sales_select(date_from=w.as_of_month, date_to=w.as_of).subquery()
+        partial = select(*(raw.c[c.name] for c in cols))
+        return union_all(rolled, partial).subquery("sales")
+    return rolled.where(SALES.c.month <= _d(w.as_of_month)).subquery("sales")
+
+
+def sales_by_product_line(src: Sources) -> Select:
+    """Customer x product line: revenue now and before, cost and costed revenue now."""
+    s = sales_source(src)
+    now = s.c.month >= _d(src.windows.current_start)
+    return select(
+        s.c.customer_id,
+        s.c.product_line_id,
+        _money(func.coalesce(func.sum(case((now, s.c.revenue))), 0)).label("revenue"),
+        _money(func.coalesce(func.sum(case((~now, s.c.revenue))), 0)).label("revenue_previous"),
+        _money(func.sum(case((now, s.c.cost)))).label("cost"),
+        _money(func.sum(case((now, s.c.revenue_costed)))).label("revenue_costed"),
+    ).group_by(s.c.customer_id, s.c.product_line_id)
+
+
+def sales_by_customer(per_line: pd.DataFrame) -> pd.DataFrame:
+    """Per customer, from the product-line frame: revenue now and before, cost, costed revenue,
+    product lines bought (revenue > 0 now)."""
+    f = per_line.copy()
+    for c in ("revenue", "revenue_previous", "cost", "revenue_costed"):
+        f[c] = as_float(f[c])
+    f["bought"] = (f["revenue"] > 0).astype(int)
+    g = f.groupby("customer_id", sort=True)
+    return pd.DataFrame(
+        {
+            "revenue": g["revenue"].sum(),
+            "revenue_previous": g["revenue_previous"].sum(),
+            # min_count=1: a customer with no known cost keeps NaN, not 0.
+            "cost": g["cost"].sum(min_count=1),
+            "revenue_costed": g["revenue_costed"].sum(min_count=1),
+            "product_line_count": g["bought"].sum(),
+        }
+    ).reset_index()
+
+
+def invoice_sources(src: Sources):
+    """(per-invoice facts, per-month facts): the roll-ups, or, when invoices or payments
+    exist after the as-of date, the same columns computed from raw facts cut at it."""
+    if src.raw_invoices:
+        raw = invoice_select(paid_until=src.windows.as_of)
+        raw = raw.where(raw.selected_columns.invoice_date <= src.windows.as_of).subquery("inv")
+        return raw, invoice_month_select(raw).subquery("inv_month")
+    return INVOICES, INVOICE_MONTHS
+
+
+def _money(expr):
+    # Aggregates come back as floats (rounded when stored): no Decimal per row on the way.
+    return cast(expr, Float)
+
+
+def invoice_months_by_customer(src: Sources) -> Select:
+    """Per customer from the monthly invoice roll-up: invoices in the current window, the
+    last invoice and paid amounts in both windows, and the settled invoices' contribution."""
+    w = src.windows
+    _, m = invoice_sources(src)
+    now = m.c.month >= _d(w.current_start)
+
+    def now_sum(col, money=False):
+        expr = func.sum(case((now, col)))
+        return _money(expr) if money else expr
+
+    return (
+        select(
+            m.c.customer_id,
+            func.coalesce(now_sum(m.c.invoice_count), 0).label("invoice_count"),
+            func.max(m.c.last_invoice_date).label("last_invoice_date"),
+            _money(func.sum(m.c.paid_amount)).label("paid_any"),
+            now_sum(m.c.settled_due, money=True).label("settled_due"),
+            now_sum(m.c.settled_timed).label("settled_timed"),
+            now_sum(m.c.settled_on_time).label("settled_on_time"),
+            now_sum(m.c.settled_days_late).label("settled_days_late"),
+            now_sum(m.c.settled_late).label("settled_late"),
+            now_sum(m.c.settled_late_amount_days, money=True).label("settled_late_amount_days"),
+        )
+        .where(m.c.month >= _d(w.previous_start), m.c.month <= _d(w.as_of_month))
+        .group_by(m.c.customer_id)
+    )
+
+
+def open_invoices_by_customer(src: Sources, bucket_days: tuple[int, int, int]) -> Select:
+    """Per customer from the open (unsettled) invoices, one by one: what fell due in the
+    current window, what of it was paid, days late so far, and the receivables ageing at
+    the as-of date (every open invoice, however old). Dates are day numbers (integers)."""
+    w = src.windows
+    f, _ = invoice_sources(src)
+    today = day_of(w.as_of)
+    now = f.c.invoice_date >= _d(w.current_start)
+    is_due = and_(now, f.c.amount_due > 0, (f.c.due_day.is_(None)) | (f.c.due_day <= today))
+    timed = and_(is_due, f.c.due_day.is_not(None))
+    capped = case((f.c.paid_amount > f.c.amount_due, f.c.amount_due), else_=f.c.paid_amount)
+    open_amount = func.round(f.c.amount_due - f.c.paid_amount, 2)
+    is_open = and_(f.c.amount_due > 0, open_amount > 0)
+    # Past due from the due date, or from the invoice date when the due date is unknown.
+    dpd = today - func.coalesce(f.c.due_day, f.c.invoice_day)
+    b1, b2, b3 = bucket_days
+
+    def bucket(cond):
+        return _money(func.sum(case((and_(is_open, cond), open_amount))))
+
+    late = and_(now, f.c.amount_due > 0, f.c.due_day.is_not(None), f.c.due_day < today)
+    return (
+        select(
+            f.c.customer_id,
+            _money(func.sum(case((is_due, f.c.amount_due)))).label("open_due"),
+            _money(func.sum(case((is_due, capped)))).label("open_collected"),
+            func.sum(case((timed, 1), else_=0)).label("open_timed"),
+            func.sum(case((timed, today - f.c.due_day))).label("open_days_late"),
+            bucket(dpd <= 0).label("current"),
+            bucket(and_(dpd > 0, dpd <= b1)).label("days_1_30"),
+            bucket(and_(dpd > b1, dpd <= b2)).label("days_31_60"),
+            bucket(and_(dpd > b2, dpd <= b3)).label("days_61_90"),
+            bucket(dpd > b3).label("days_over_90"),
+            func.sum(case((late, 1), else_=0)).label("open_late"),
+            _money(func.sum(case((late, f.c.amount_due * (today - f.c.due_day))))).label(
+                "open_late_amount_days"
+            ),
+        )
+        .where(f.c.settled_day.is_(None), f.c.invoice_date <= _d(w.as_of))
+        .group_by(f.c.customer_id)
+    )
+
+
+def combine_invoice_parts(base: pd.DataFrame) -> pd.DataFrame:
+    """Settled (monthly) and open (per invoice) parts added up; NULL only when both are."""
+
+    def add(*cols):
+        return base[list(cols)].astype(float).sum(axis=1, min_count=1)
+
+    base["amount_due"] = add("settled_due", "open_due")
+    base["amount_collected"] = add("settled_due", "open_collected")
+    base["timed_invoices"] = add("settled_timed", "open_timed")
+    base["on_time_invoices"] = add("settled_on_time")
+    base["days_late_sum"] = add("settled_days_late", "open_days_late")
+    base["late_invoices"] = add("settled_late", "open_late")
+    base["late_amount_days"] = add("settled_late_amount_days", "open_late_amount_days")
+    return base
+
+
+def on_account_by_customer(src: Sources) -> Select:
+    """Payments on account (no invoice named) received in the current window."""
+    p = Payment.__table__
+    w = src.windows
+    return (
+        select(p.c.customer_id, func.sum(p.c.amount).label("on_account"))
+        .where(p.c.invoice_id.is_(None))
+        .where(p.c.paid_on >= _d(w.current_start))
+        .where(p.c.paid_on <= _d(w.as_of))
+        .group_by(p.c.customer_id)
+    )
+
+
+_CUSTOMER_COLS = (
+    "customer_id",
+    "name",
+    "status",
+    "parent_customer_id",
+    "manager_id",
+    "influence",
+    "named_strategic",
+    "estimated_potential",
+    "buying_factor",
+)
+
+
+def customer_base(
+    conn: Connection, src: Sources, bucket_days: tuple[int, int, int] = (30, 60, 90)
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One row per customer with every base aggregate (NaN where there is none), and the
+    customer x product line sales frame the segments need (the sales are scanned once)."""
+    c = Customer.__table__
+    customers = frame_of(conn, select(*(c.c[k] for k in _CUSTOMER_COLS)).order_by(c.c.customer_id))
+    per_line = frame_of(conn, sales_by_product_line(src))
+    base = customers.merge(sales_by_customer(per_line), on="customer_id", how="left")
+    parts = (
+        invoice_months_by_customer(src),
+        open_invoices_by_customer(src, bucket_days),
+        on_account_by_customer(src),
+    )
+    for part in parts:
+        base = base.merge(frame_of(conn, part), on="customer_id", how="left")
+    base = combine_invoice_parts(base)
+    base["status"] = base["status"].astype(str)
+    return base, per_line
+
+
+def frame_of(conn: Connection, query: Select) -> pd.DataFrame:
+    """A query's rows as a DataFrame, fetched straight from the driver's cursor.
+
+    Skipping SQLAlchemy's per-row processing keeps 100,000s of per-customer rows
+    cheap; money arrives as floats (the queries cast it), dates as the driver gives
+    them (ISO text on SQLite, ``date`` on PostgreSQL), so callers convert explicitly.
+    """
+    result = conn.execute(query)
+    columns = list(result.keys())
+    return pd.DataFrame(result.cursor.fetchall() if result.returns_rows else [], columns=columns)
+
+
+def default_as_of(conn: Connection) -> date | None:
+    """The latest invoice date: the as-of date when none is given."""
+    return conn.scalar(select(func.max(Invoice.invoice_date)))
+
+
+def window_days(windows: Windows) -> int:
+    """Calendar days in the current window (for DSO)."""
+    return (windows.as_of - windows.current_start).days + 1

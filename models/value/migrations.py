@@ -1,0 +1,194 @@
+"""Tier migrations between two snapshots, each explained by the measures that moved."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .reasons import LABELS, fmt_value
+from .rules import MEASURE_WEIGHT_KEYS, ValueRules
+from .tiers import TIER_ORDER, TRADING_TIERS, percentile_ranks
+
+PROBLEM_FLOORS = {
+    "collection_rate": "problem_collection_rate_below",
+    "on_time_share": "problem_on_time_share_below",
+    "gross_margin_pct": "problem_gross_margin_below",
+}
+# Decimal places each measure is shown with (see reasons.fmt_value).
+DISPLAY_DECIMALS = {
+    "revenue": 0,
+    "gross_margin_pct": 3,
+    "collection_rate": 2,
+    "on_time_share": 2,
+    "growth": 2,
+    "influence": 0,
+}
+MIGRATION_COLUMNS = ["customer_id", "previous_tier", "tier", "kind", "measures", "explanation"]
+
+
+def _ranks(snap: pd.DataFrame) -> pd.DataFrame:
+    trading = snap[snap["tier"].isin(TRADING_TIERS)]
+    return percentile_ranks(trading).reindex(snap.index)
+
+
+def classify(previous: pd.Series, current: pd.Series) -> pd.Series:
+    """new / lost / upgrade / downgrade / same, by pyramid order (prospect -> trading is new)."""
+    p = previous.map(TIER_ORDER)
+    c = current.map(TIER_ORDER)
+    prospect_before = p >= 6
+    kind = np.select(
+        [
+            previous.isna() | (prospect_before & (c <= 5)),
+            current.isna(),
+            c < p,
+            c > p,
+        ],
+        ["new", "lost", "upgrade", "downgrade"],
+        "same",
+    )
+    return pd.Series(kind, index=previous.index)
+
+
+def _pctile(value: float) -> int | None:
+    return None if pd.isna(value) else round(float(value) * 100)
+
+
+def _phrase(item: dict) -> str:
+    text = f"{LABELS[item['measure']]} {item['before']} -> {item['after']}"
+    if item["before"] == item["after"] and item.get("percentile_before") is not None:
+        text += f" (percentile {item['percentile_before']} -> {item['percentile_after']})"
+    return text
+
+
+def _differs(a: pd.Series, b: pd.Series) -> pd.Series:
+    a, b = a.astype(float), b.astype(float)
+    return ~((a == b) | (a.isna() & b.isna()))
+
+
+def explain_migrations(
+    previous: pd.DataFrame | None, current: pd.DataFrame, rules: ValueRules
+) -> pd.DataFrame:
+    """One row per customer tiered in either snapshot, with kind and explaining measures.
+
+    Both frames hold customer_id, tier, top_share, named_strategic and the measures.
+    Each upgrade or downgrade names the measures that moved in its direction:
+    Problem floors crossed first, then score measures by the size of their effect,
+    then "named strategic", then the customer's value-score rank.
+    """
+    cur = current.set_index("customer_id")
+    prev = (previous if previous is not None else current.iloc[0:0]).set_index("customer_id")
+    ids = cur.index.union(prev.index)
+    cur, prev = cur.reindex(ids), prev.reindex(ids)
+    kind = classify(prev["tier"], cur["tier"])
+    moved = kind.isin(["upgrade", "downgrade"])
+    direction = np.where(kind == "upgrade", 1.0, -1.0)
+    r_cur, r_prev = _ranks(cur), _ranks(prev)
+    candidates: list[tuple[str, pd.Series, pd.Series]] = []  # (measure, explains, strength)
+    entering = (cur["tier"] == "problem") & (prev["tier"] != "problem")
+    leaving = (prev["tier"] == "problem") & (cur["tier"] != "problem")
+    for measure, key in PROBLEM_FLOORS.items():
+        floor = rules.tiers[key]
+        now_bad = (cur[measure].astype(float) < floor).fillna(False)
+        was_bad = (prev[measure].astype(float) < floor).fillna(False)
+        shown = DISPLAY_DECIMALS[measure]
+        changed = _differs(
+            prev[measure].astype(float).round(shown), cur[measure].astype(float).round(shown)
+        )
+        explains = changed & ((entering & now_bad) | (leaving & was_bad & ~now_bad))
+        candidates.append((measure, explains, pd.Series(10.0, index=ids)))
+    for key in MEASURE_WEIGHT_KEYS:
+        # Moves are judged as a reader sees them: whole percentiles, values at the
+        # precision they are shown with, so "100% -> 100%" never explains anything.
+        delta = (r_cur[key] * 100).round() - (r_prev[key] * 100).round()
+        shown = DISPLAY_DECIMALS[key]
+        value_delta = cur[key].astype(float).round(shown) - prev[key].astype(float).round(shown)
+        delta = delta.fillna(0)
+        sign = np.sign(delta).where(delta != 0, np.sign(value_delta.fillna(0)))
+        # A measure that became known (or unknown) moved too: a good one appearing
+        # lifts the customer, a good one disappearing lowers it.
+        appeared = prev[key].isna() & cur[key].notna()
+        vanished = prev[key].notna() & cur[key].isna()
+        sign = sign.where(~appeared, np.where(r_cur[key] >= 0.5, 1.0, -1.0))
+        sign = sign.where(~vanished, np.where(r_prev[key] >= 0.5, -1.0, 1.0))
+        explains = (sign == direction) & (sign != 0)
+        strength = ((r_cur[key] - r_prev[key]).abs() * rules.weights[key]).fillna(0)
+        candidates.append((key, explains, strength))
+    ns = cur["named_strategic"].astype(float) - prev["named_strategic"].astype(float)
+    candidates.append(("named_strategic", np.sign(ns.fillna(0)) == direction, ns.abs().fillna(0)))
+    rank_delta = -(
+        cur["top_share"].astype(float).round(3) - prev["top_share"].astype(float).round(3)
+    )
+    candidates.append(
+        ("score_rank", np.sign(rank_delta.fillna(0)) == direction, pd.Series(0.0, index=ids))
+    )
+
+    names = [c[0] for c in candidates]
+    ok = (
+        np.column_stack([c[1].fillna(False).to_numpy(bool) for c in candidates])
+        & moved.to_numpy(bool)[:, None]
+    )
+    strength = np.column_stack([c[2].to_numpy(float) for c in candidates])
+    # Problem floors (strength 10) first, then the larger effects; ties keep column order.
+    order = np.argsort(-np.where(ok, strength, -1.0), axis=1, kind="stable")
+    pos = {cid: i for i, cid in enumerate(ids)}
+    rows_moved = list(ids[moved.to_numpy(bool)])
+    # Format values only for the customers that moved (the text is per customer).
+    pm, cm = prev.loc[rows_moved], cur.loc[rows_moved]
+    values = {
+        n: (fmt_value(n, pm[n]), fmt_value(n, cm[n]))
+        for n in names
+        if n not in ("score_rank", "named_strategic")
+    }
+    values["score_rank"] = (
+        fmt_value("score_rank", pm["top_share"]),
+        fmt_value("score_rank", cm["top_share"]),
+    )
+    flag = {1.0: "yes", 0.0: "no"}
+    values["named_strategic"] = (
+        pm["named_strategic"].astype(float).map(flag).fillna("unknown"),
+        cm["named_strategic"].astype(float).map(flag).fillna("unknown"),
+    )
+    # Plain dicts for the per-customer assembly below (pandas indexing per item is slow).
+    values = {n: (a.to_dict(), b.to_dict()) for n, (a, b) in values.items()}
+    pct_prev = {k: r_prev[k].to_dict() for k in MEASURE_WEIGHT_KEYS}
+    pct_cur = {k: r_cur[k].to_dict() for k in MEASURE_WEIGHT_KEYS}
+    measures_col = pd.Series([[] for _ in range(len(ids))], index=ids, dtype=object)
+    text_col = pd.Series("", index=ids, dtype=object)
+    # Assembling the lists is per moved customer (formatting only; the numbers above are
+    # computed column-wise), so its cost follows the number of migrations, not of invoices.
+    for cid in rows_moved:
+        i = pos[cid]
+        # A Problem floor measure is also a score measure: name it once, at its first place.
+        named = list(dict.fromkeys(names[j] for j in order[i] if ok[i, j]))
+        if not named:
+            named = ["score_rank"]
+        items = [
+            {
+                "measure": n,
+                "before": values[n][0][cid],
+                "after": values[n][1][cid],
+                "moved": "rose" if direction[i] > 0 else "fell",
+            }
+            for n in named
+        ]
+        for item in items:
+            n = item["measure"]
+            if n == "score_rank":
+                item["moved"] = "improved" if direction[i] > 0 else "worsened"
+            elif n in pct_cur:
+                # The percentile shows a relative move even when the value itself held.
+                item["percentile_before"] = _pctile(pct_prev[n][cid])
+                item["percentile_after"] = _pctile(pct_cur[n][cid])
+        measures_col.iat[i] = items
+        text_col.iat[i] = "; ".join(_phrase(it) for it in items[:3])
+    out = pd.DataFrame(
+        {
+            "customer_id": ids,
+            "previous_tier": prev["tier"].to_numpy(),
+            "tier": cur["tier"].to_numpy(),
+            "kind": kind.to_numpy(),
+            "measures": measures_col.to_numpy(),
+            "explanation": text_col.to_numpy(),
+        }
+    )
+    return out[MIGRATION_COLUMNS]

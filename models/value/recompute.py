@@ -1,0 +1,260 @@
+"""The recompute service: roll-ups, measures, tiers, migrations, segments, receivables and
+managers into one new snapshot, written in one transaction.
+
+Computations are functions of (data, rules, as_of): nothing here reads the clock;
+the snapshot's timestamps come from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from models.config import config_version
+from models.errors import AccountopsError
+from models.schema import (
+    CustomerMeasure,
+    CustomerReceivable,
+    CustomerSegment,
+    CustomerTier,
+    ManagerMeasure,
+    Snapshot,
+    SnapshotStatus,
+    TierMigration,
+)
+
+from .facts import choose_sources, customer_base, default_as_of, frame_of, window_days
+from .managers import MANAGER_COLUMNS, manager_table
+from .measures import AMOUNTS, MEASURES, derive_measures
+from .migrations import MIGRATION_COLUMNS, explain_migrations
+from .numbers import as_float
+from .receivables import receivables_table
+from .rollups import RefreshResult, analyze, applied_batches, refresh_rollups
+from .rules import ValueRules, value_rules
+from .segments import SEGMENT_COLUMNS, segments_table
+from .store import bulk_insert, prepare
+from .tiers import assign_tiers
+from .windows import Windows
+
+
+class NoDataToRecompute(AccountopsError):
+    """Nothing to compute from: no invoices and no as-of date."""
+
+    code = "NO_DATA"
+
+
+@dataclass(frozen=True)
+class RecomputeResult:
+    snapshot_id: int
+    as_of: date
+    customers_tiered: int
+    tier_counts: dict[str, int]
+    migrations: dict[str, int]
+    refresh: RefreshResult | None
+
+
+_RESULT_TABLES = (
+    "customer_tier",
+    "customer_measure",
+    "tier_migration",
+    "customer_receivable",
+    "customer_segment",
+    "manager_measure",
+)
+
+
+def refresh(engine: Engine) -> RefreshResult:
+    """Step 1: bring the roll-ups up to date, in a transaction of its own."""
+    with engine.begin() as conn:
+        return refresh_rollups(conn)
+
+
+_RATIO_MEASURES = ("gross_margin_pct", "collection_rate", "on_time_share", "growth")
+_INT_MEASURES = ("invoice_count", "recency_days", "product_line_count", "influence")
+_MONEY_MEASURES = ("revenue", "revenue_previous", *AMOUNTS)
+
+
+def previous_snapshot(conn: Connection, before_id: int | None = None) -> int | None:
+    """The latest complete snapshot (before ``before_id`` if given)."""
+    q = select(func.max(Snapshot.snapshot_id)).where(Snapshot.status == SnapshotStatus.COMPLETE)
+    if before_id is not None:
+        q = q.where(Snapshot.snapshot_id < before_id)
+    return conn.scalar(q)
+
+
+def load_tiered(conn: Connection, snapshot_id: int) -> pd.DataFrame:
+    """A stored snapshot's tiers and measures, in the shape migrations compare.
+
+    Two single-table reads merged here: no join plan to go wrong on tables whose
+    statistics predate the last bulk write.
+    """
+    t, m = CustomerTier.__table__, CustomerMeasure.__table__
+    tiers = frame_of(
+        conn,
+        select(t.c.customer_id, t.c.tier, t.c.rule, t.c.score, t.c.top_share).where(
+            t.c.snapshot_id == snapshot_id
+        ),
+    )
+    measures = frame_of(
+        conn,
+        select(m.c.customer_id, *(m.c[c] for c in MEASURES)).where(m.c.snapshot_id == snapshot_id),
+    )
+    frame = tiers.merge(measures, on="customer_id", how="left").sort_values("customer_id")
+    if frame.empty:
+        return pd.DataFrame(columns=["customer_id", "tier", "rule", "top_share", *MEASURES])
+    frame["tier"] = frame["tier"].astype(str)
+    for c in ("score", "top_share", *MEASURES):
+        frame[c] = as_float(frame[c])
+    # Only the rule records a management nomination, so that is what "before" can know.
+    frame["named_strategic"] = (frame["rule"] == "named_strategic").astype(float)
+    return frame.reset_index(drop=True)
+
+
+def compute(conn: Connection, rules: ValueRules, as_of: date) -> dict[str, Any]:
+    """Every result frame for ``as_of`` (no writes)."""
+    windows = Windows(as_of, rules.window_months)
+    src = choose_sources(conn, windows)
+    base, per_line = customer_base(conn, src, rules.bucket_days)
+    measures = derive_measures(base, windows)
+    tiers = assign_tiers(measures, rules)
+    return {
+        "windows": windows,
+        "measures": measures,
+        "tiers": tiers,
+        "receivables": receivables_table(measures, rules, window_days(windows)),
+        "segments": segments_table(conn, src, rules, per_line),
+    }
+
+
+def recompute(
+    engine: Engine,
+    config: dict[str, Any],
+    *,
+    as_of: date | None = None,
+    flow_run_id: str | None = None,
+    refresh_first: bool = True,
+) -> RecomputeResult:
+    """Refresh the roll-ups, then compute and store one complete snapshot."""
+    rules = value_rules(config)
+    refreshed = refresh(engine) if refresh_first else None
+    with engine.begin() as conn:
+        as_of = as_of or default_as_of(conn)
+        if as_of is None:
+            raise NoDataToRecompute("no invoices loaded: ingest data first, or pass --as-of")
+        res = compute(conn, rules, as_of)
+        snapshot_id = conn.execute(
+            insert(Snapshot).returning(Snapshot.snapshot_id),
+            {
+                "as_of": as_of,
+                "config_version": config_version(config),
+                "status": SnapshotStatus.RUNNING,
+                "flow_run_id": flow_run_id,
+                "batch_ids": applied_batches(conn),
+            },
+        ).scalar_one()
+        prev_id = previous_snapshot(conn, snapshot_id)
+        tiered = res["tiers"].merge(
+            res["measures"][["customer_id", "named_strategic", *MEASURES, *AMOUNTS]],
+            on="customer_id",
+            how="left",
+        )
+        prev = load_tiered(conn, prev_id) if prev_id is not None else None
+        migrations = explain_migrations(prev, tiered, rules)
+        managers = manager_table(res["measures"], migrations, rules)
+        _write(conn, snapshot_id, prev_id, tiered, migrations, managers, res)
+        conn.execute(
+            update(Snapshot)
+            .where(Snapshot.snapshot_id == snapshot_id)
+            .values(status=SnapshotStatus.COMPLETE, finished_at=func.current_timestamp())
+        )
+        analyze(conn, _RESULT_TABLES)
+    counts = res["tiers"]["tier"].value_counts().sort_index()
+    kinds = migrations["kind"].value_counts().sort_index()
+    return RecomputeResult(
+        snapshot_id=snapshot_id,
+        as_of=as_of,
+        customers_tiered=len(res["tiers"]),
+        tier_counts={str(k): int(v) for k, v in counts.items()},
+        migrations={str(k): int(v) for k, v in kinds.items()},
+        refresh=refreshed,
+    )
+
+
+def _write(conn, snapshot_id, prev_id, tiered, migrations, managers, res) -> None:
+    sid = {"snapshot_id": snapshot_id}
+    tiered = tiered.assign(reasons=tiered["reasons"].map(list))
+    cols = ["customer_id", "tier", "score", "rule", "reasons", "top_share"]
+    bulk_insert(
+        conn,
+        CustomerTier.__table__,
+        prepare(tiered, cols, ratios=("score", "top_share"), json_cols=("reasons",), extra=sid),
+    )
+    bulk_insert(
+        conn,
+        CustomerMeasure.__table__,
+        prepare(
+            tiered,
+            ["customer_id", *MEASURES, *AMOUNTS],
+            money=_MONEY_MEASURES,
+            ratios=_RATIO_MEASURES,
+            hundredths=("mean_days_late",),
+            ints=_INT_MEASURES,
+            extra=sid,
+        ),
+    )
+    moved = migrations[migrations["kind"] != "same"]
+    bulk_insert(
+        conn,
+        TierMigration.__table__,
+        prepare(
+            moved,
+            MIGRATION_COLUMNS,
+            json_cols=("measures",),
+            extra=sid | {"previous_snapshot_id": prev_id},
+        ),
+    )
+    rec_cols = ["customer_id", "outstanding", "current", "days_1_30", "days_31_60"]
+    rec_cols += ["days_61_90", "days_over_90", "dso_days", "collection_rate", "late_invoices"]
+    rec_cols += ["late_cost", "sales_to_recover_90"]
+    bulk_insert(
+        conn,
+        CustomerReceivable.__table__,
+        prepare(
+            res["receivables"],
+            rec_cols,
+            money=("outstanding", "current", "days_1_30", "days_31_60", "days_61_90"),
+            hundredths=("days_over_90", "late_cost", "sales_to_recover_90", "dso_days"),
+            ratios=("collection_rate",),
+            ints=("late_invoices",),
+            extra=sid,
+        ),
+    )
+    bulk_insert(
+        conn,
+        CustomerSegment.__table__,
+        prepare(
+            res["segments"],
+            SEGMENT_COLUMNS,
+            money=("potential", "potential_previous", "revenue", "revenue_previous"),
+            ratios=("share", "our_growth", "wallet_growth"),
+            ints=("wallet_year",),
+            extra=sid,
+        ),
+    )
+    bulk_insert(
+        conn,
+        ManagerMeasure.__table__,
+        prepare(
+            managers,
+            MANAGER_COLUMNS,
+            money=("revenue", "revenue_at_risk"),
+            ratios=("revenue_share", "collection_rate"),
+            hundredths=("invoices_per_customer",),
+            ints=("customers", "new_customers", "churned_customers", "upgrades", "downgrades"),
+            extra=sid,
+        ),
+    )

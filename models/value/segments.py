@@ -1,0 +1,91 @@
+"""Share of wallet per product line, the attack/defend segment and whitespace (DOMAIN.md 4)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Float, cast, select
+
+from models.schema import WalletEstimate
+
+from .facts import Sources, frame_of
+from .numbers import as_float
+from .rules import ValueRules
+
+SEGMENT_COLUMNS = [
+    "customer_id",
+    "product_line_id",
+    "wallet_year",
+    "potential",
+    "potential_previous",
+    "revenue",
+    "revenue_previous",
+    "share",
+    "potential_level",
+    "share_level",
+    "segment",
+    "whitespace",
+    "our_growth",
+    "wallet_growth",
+]
+
+
+def classify_segments(wallet: pd.DataFrame, sales: pd.DataFrame, rules: ValueRules) -> pd.DataFrame:
+    """Segments from wallet rows (customer, product line, year, potential) and our sales.
+
+    The wallet year is the latest estimate year on or before the as-of year; the
+    potential level is the estimate's percentile rank within its product line.
+    """
+    cfg = rules.segments
+    if wallet.empty:
+        return pd.DataFrame(columns=SEGMENT_COLUMNS)
+    w = wallet.assign(potential=as_float(wallet["potential"]))
+    w = w.sort_values(["customer_id", "product_line_id", "year"], kind="stable")
+    latest = w.groupby(["customer_id", "product_line_id"], sort=False).tail(1)
+    before = w.rename(columns={"potential": "potential_previous"})
+    before = before.assign(year=before["year"] + 1)
+    seg = latest.merge(before, on=["customer_id", "product_line_id", "year"], how="left")
+    seg = seg.rename(columns={"year": "wallet_year"})
+    seg = seg.merge(sales, on=["customer_id", "product_line_id"], how="left")
+    for c in ("revenue", "revenue_previous"):
+        seg[c] = as_float(seg[c]).fillna(0.0)
+    pot = seg["potential"]
+    rank = pot.groupby(seg["product_line_id"]).rank(method="average", pct=True)
+    seg["potential_level"] = np.select(
+        [rank >= cfg["potential_high_rank_at_least"], rank < cfg["potential_low_rank_below"]],
+        ["high", "low"],
+        "medium",
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        seg["share"] = (seg["revenue"] / pot).where(pot > 0)
+        seg["our_growth"] = (seg["revenue"] / seg["revenue_previous"] - 1).where(
+            seg["revenue_previous"] > 0
+        )
+        prev_pot = seg["potential_previous"].astype(float)
+        seg["wallet_growth"] = (pot / prev_pot - 1).where(prev_pot > 0)
+    seg["share_level"] = np.where(seg["share"] >= cfg["high_share_at_least"], "high", "low")
+    matrix = cfg["matrix"]
+    lookup = {f"{p}/{s}": name for p, row in matrix.items() for s, name in row.items()}
+    seg["segment"] = (seg["potential_level"] + "/" + seg["share_level"]).map(lookup)
+    seg["whitespace"] = (pot > 0) & (seg["revenue"] <= 0)
+    return (
+        seg[SEGMENT_COLUMNS].sort_values(["customer_id", "product_line_id"]).reset_index(drop=True)
+    )
+
+
+def segments_table(
+    conn: Connection, src: Sources, rules: ValueRules, per_line: pd.DataFrame
+) -> pd.DataFrame:
+    """Read the wallet estimates and classify them against our per-product-line sales."""
+    we = WalletEstimate.__table__
+    wallet = frame_of(
+        conn,
+        select(
+            we.c.customer_id,
+            we.c.product_line_id,
+            we.c.year,
+            cast(we.c.potential_amount, Float).label("potential"),
+        ).where(we.c.year <= src.windows.as_of.year),
+    )
+    sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]]
+    return classify_segments(wallet, sales, rules)

@@ -1,0 +1,87 @@
+"""Date arithmetic that compiles to the same answer on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+
+class month_start(FunctionElement):
+    """First day of the month of a date column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element, compiler, **kw):
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):
+    # SQLite stores dates as ISO text: the first of the month is the same text form.
+    return f"strftime('%Y-%m-01', {compiler.process(element.clauses, **kw)})"
+
+
+class days_between(FunctionElement):
+    """Whole days from the first date to the second (second - first)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(days_between, "postgresql")
+def _days_pg(element, compiler, **kw):
+    first, second = list(element.clauses)
+    return f"({compiler.process(second, **kw)} - {compiler.process(first, **kw)})"
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element, compiler, **kw):
+    first, second = list(element.clauses)
+    a, b = compiler.process(first, **kw), compiler.process(second, **kw)
+    return f"CAST(julianday({b}) - julianday({a}) AS INTEGER)"
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day ``months`` later (earlier if negative), clipped to the month's end."""
+    total = day.year * 12 + day.month - 1 + months
+    year, month = divmod(total, 12)
+    month += 1
+    nxt = date(year + (month == 12), month % 12 + 1, 1)
+    last = (nxt.toordinal() - 1) - date(year, month, 1).toordinal() + 1
+    return date(year, month, min(day.day, last))
+
+
+def first_of_month(day: date) -> date:
+    """The first day of ``day``'s month."""
+    return day.replace(day=1)
+
+
+class day_number(FunctionElement):
+    """Days since 1970-01-01 of a date column: integer arithmetic on both backends."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(day_number, "postgresql")
+def _day_pg(element, compiler, **kw):
+    return f"({compiler.process(element.clauses, **kw)} - DATE '1970-01-01')"
+
+
+@compiles(day_number, "sqlite")
+def _day_sqlite(element, compiler, **kw):
+    return f"CAST(julianday({compiler.process(element.clauses, **kw)}) - 2440587.5 AS INTEGER)"
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def day_of(day: date) -> int:
+    """A date's day number (days since 1970-01-01), as :class:`day_number` computes it."""
+    return day.toordinal() - EPOCH_ORDINAL

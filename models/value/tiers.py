@@ -1,0 +1,145 @@
+"""The value pyramid: composite score, tier rules (first match wins) and reasons."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from models.schema import Tier
+
+from .reasons import measure_reasons, rule_reasons
+from .rules import MEASURE_WEIGHT_KEYS, ValueRules
+
+# Pyramid order for migrations: a lower number is a better tier.
+TIER_ORDER = {
+    Tier.DIAMOND.value: 0,
+    Tier.GOLD.value: 1,
+    Tier.STRATEGIC.value: 2,
+    Tier.POTENTIAL.value: 3,
+    Tier.GENERAL.value: 4,
+    Tier.PROBLEM.value: 5,
+    Tier.KEY_OPPORTUNITY.value: 6,
+    Tier.GENERAL_OPPORTUNITY.value: 7,
+}
+TRADING_TIERS = frozenset(t for t, o in TIER_ORDER.items() if o <= 5)
+
+
+def percentile_ranks(measures: pd.DataFrame) -> pd.DataFrame:
+    """Percentile rank (0-1] of each scored measure among the rows that have it.
+
+    Ties share the average rank, so a customer's rank does not depend on row order.
+    """
+    ranks = pd.DataFrame(index=measures.index)
+    for key in MEASURE_WEIGHT_KEYS:
+        ranks[key] = measures[key].astype(float).rank(method="average", pct=True)
+    return ranks
+
+
+def composite_score(ranks: pd.DataFrame, rules: ValueRules) -> tuple[pd.Series, pd.DataFrame]:
+    """Weighted mean of the ranks a customer has, and each measure's effect on it.
+
+    The effect of a measure is its weight (re-weighted over the measures present)
+    times its rank minus the neutral 0.5: positive lifts the score, negative lowers it.
+    """
+    w = pd.Series(rules.weights)[list(MEASURE_WEIGHT_KEYS)]
+    present = ranks.notna()
+    total_w = present.mul(w, axis=1).sum(axis=1)
+    weighted = ranks.fillna(0).mul(w, axis=1)
+    score = (weighted.sum(axis=1) / total_w).where(total_w > 0, np.nan)
+    effects = ((ranks - 0.5).mul(w, axis=1)).div(total_w.where(total_w > 0), axis=0)
+    return score, effects
+
+
+def _top_share(values: pd.Series) -> pd.Series:
+    """Share of the rows with a strictly higher value (0 for the best); NaN stays NaN."""
+    n = values.notna().sum()
+    higher = values.rank(method="min", ascending=False) - 1
+    return higher / n if n else higher
+
+
+def assign_tiers(measures: pd.DataFrame, rules: ValueRules) -> pd.DataFrame:
+    """Tier, rule, score, top share and reasons for every trading customer and prospect.
+
+    ``measures`` comes from :func:`measures.derive_measures`. Customers that are
+    neither trading nor prospects get no tier.
+    """
+    t = rules.tiers
+    m = measures.set_index("customer_id", drop=False).rename_axis(None)
+    trading = m["trading"].astype(bool)
+    prospect = ~trading & (m["status"] == "prospect")
+    tm = m[trading]
+    ranks = percentile_ranks(tm)
+    score, effects = composite_score(ranks, rules)
+    top = _top_share(score)
+
+    problem_cols = {
+        "collection_rate": tm["collection_rate"] < t["problem_collection_rate_below"],
+        "on_time_share": tm["on_time_share"] < t["problem_on_time_share_below"],
+        "gross_margin_pct": tm["gross_margin_pct"] < t["problem_gross_margin_below"],
+    }
+    breaches = pd.DataFrame(problem_cols)
+    is_problem = breaches.any(axis=1)
+    infl = tm["influence"]
+    conditions = [
+        is_problem,
+        top < t["diamond_top_share"],
+        top < t["gold_top_share"],
+        top < t["strategic_top_share"],
+        tm["named_strategic"],
+        infl >= t["strategic_influence_at_least"],
+        tm["growth"] >= t["potential_growth_at_least"],
+        infl >= t["potential_influence_at_least"],
+    ]
+    choices = [
+        ("problem", "problem"),
+        ("diamond", "diamond_top_share"),
+        ("gold", "gold_top_share"),
+        ("strategic", "strategic_top_share"),
+        ("strategic", "named_strategic"),
+        ("strategic", "strategic_influence"),
+        ("potential", "potential_growth"),
+        ("potential", "potential_influence"),
+    ]
+    rule = np.select(
+        [c.fillna(False).to_numpy(bool) for c in conditions], [c[1] for c in choices], "general"
+    )
+    tier_of = {r: tr for tr, r in choices} | {"general": "general"}
+    trading_out = pd.DataFrame(
+        {
+            "customer_id": tm.index,
+            "tier": [tier_of[r] for r in rule],
+            "rule": rule,
+            "score": score.to_numpy(),
+            "top_share": top.to_numpy(),
+        },
+        index=tm.index,
+    )
+    trading_out["reasons"] = rule_reasons(trading_out, tm, breaches, rules)
+    trading_out["reasons"] = trading_out["reasons"] + measure_reasons(effects, ranks, tm)
+
+    pm = m[prospect]
+    pot_top = _top_share(pm["estimated_potential"])
+    key_infl = pm["influence"] >= t["key_opportunity_influence_at_least"]
+    key_pot = pot_top < t["key_opportunity_potential_top_share"]
+    p_rule = np.select(
+        [key_infl.fillna(False).to_numpy(bool), key_pot.fillna(False).to_numpy(bool)],
+        ["key_opportunity_influence", "key_opportunity_potential"],
+        "general_opportunity",
+    )
+    prospect_out = pd.DataFrame(
+        {
+            "customer_id": pm.index,
+            "tier": np.where(
+                p_rule == "general_opportunity", "general_opportunity", "key_opportunity"
+            ),
+            "rule": p_rule,
+            "score": np.nan,
+            "top_share": pot_top.to_numpy(),
+        },
+        index=pm.index,
+    )
+    prospect_out["reasons"] = rule_reasons(prospect_out, pm, None, rules)
+    out = pd.concat([trading_out, prospect_out]).reset_index(drop=True)
+    out = out.sort_values("customer_id", kind="stable")
+    out["policy"] = out["tier"].map(rules.policies).fillna("")
+    return out.reset_index(drop=True)

@@ -1,0 +1,55 @@
+"""A database filled the way production fills it, for the page tests and the e2e app.
+
+Sample CSVs from the generator -> the ingest service (real GX validation, one batch per
+file, one payments row broken on purpose so it is quarantined) -> two recomputes (a
+historical as-of, then the latest) -> the dashboard refresh of both snapshots.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+from models.canonical import LOAD_ORDER
+from models.config import load_config
+from models.dashboard import refresh_dashboard
+from models.db import make_engine
+from models.ingest import ingest_config, ingest_file
+from models.migrate import upgrade
+from models.sampledata import generate_sample
+from models.value.recompute import recompute
+
+AS_OF = date(2026, 10, 1)
+END = date(2026, 9, 30)
+FIRST_AS_OF = date(2026, 3, 31)
+BAD_PAYMENT = "PAY-BROKEN,INV-0000001,C-000006,2026-01-05,not-a-number,EUR\n"
+
+
+def load_sample(engine, folder: Path) -> list:
+    """Ingest every canonical file of ``folder`` through the service; the batch results."""
+    from expectations.runner import SuiteRunner
+
+    config = ingest_config(load_config())
+    runner = SuiteRunner(config, AS_OF)
+    results = []
+    for name in LOAD_ORDER:
+        path = folder / f"{name}.csv"
+        if path.exists():
+            results.append(ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF))
+    return results
+
+
+def build_sample_database(db_file: Path, folder: Path, customers: int = 80, seed: int = 7):
+    """Fill ``db_file`` (SQLite) and return (engine, [snapshot ids], batch results)."""
+    generate_sample(folder, customers=customers, years=2, seed=seed, end_date=END)
+    with (folder / "payments.csv").open("a", encoding="utf-8") as fh:
+        fh.write(BAD_PAYMENT)
+    engine = make_engine(f"sqlite:///{db_file}")
+    upgrade(engine)
+    batches = load_sample(engine, folder)
+    config = load_config()
+    first = recompute(engine, config, as_of=FIRST_AS_OF)
+    refresh_dashboard(engine, first.snapshot_id, config)
+    second = recompute(engine, config)
+    refresh_dashboard(engine, second.snapshot_id, config)
+    return engine, [first.snapshot_id, second.snapshot_id], batches

@@ -1,0 +1,93 @@
+"""Q1 and I4 through real Prefect flow runs, and I1 through the flow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from flows.ingest import ingest, ingest_batch, retry_on_transient
+from models.db import make_engine
+from models.migrate import upgrade
+from models.schema import BatchStatus, IngestBatch, InvoiceLine, Snapshot
+from tests.ingest_builders import AS_OF, BASE_ENTITIES, fixture_batch, read_rows, write_rows
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    return fixture_batch(tmp_path_factory.mktemp("fixture"))
+
+
+@pytest.fixture
+def url(tmp_path):
+    u = f"sqlite:///{tmp_path / 'flow.db'}"
+    upgrade(make_engine(u))
+    return u
+
+
+def _files(base, *names):
+    return [str(base / f"{n}.csv") for n in names]
+
+
+def test_q1_gx_failure_fails_the_flow_and_quarantines_the_batch(base, url, tmp_path):
+    header, rows = read_rows(base / "invoice_lines.csv")
+    rows[1] = list(rows[0])  # duplicate natural key: the suite's batch-level rule fails
+    bad = write_rows(tmp_path / "invoice_lines.csv", header, rows)
+    state = ingest(
+        paths=[*_files(base, *BASE_ENTITIES), str(bad)],
+        database_url=url,
+        as_of=AS_OF,
+        return_state=True,
+    )
+    assert state.is_failed()
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        status = conn.scalar(
+            select(IngestBatch.status).where(IngestBatch.entity == "invoice_lines")
+        )
+        assert status == BatchStatus.QUARANTINED
+        assert conn.scalar(select(func.count()).select_from(Snapshot)) == 0
+        assert conn.scalar(select(func.count()).select_from(InvoiceLine)) == 0
+
+
+def test_q1_passing_fixture_completes_and_i1_rerun_is_duplicate(base, url):
+    paths = _files(base, *BASE_ENTITIES, "invoice_lines", "payments")
+    first = ingest(paths=paths, database_url=url, as_of=AS_OF, return_state=True)
+    assert first.is_completed()
+    results = first.result()
+    assert [r["outcome"] for r in results] == ["LOADED"] * len(paths)
+    second = ingest(paths=paths, database_url=url, as_of=AS_OF, return_state=True)
+    assert second.is_completed()
+    assert {r["outcome"] for r in second.result()} == {"DUPLICATE"}
+
+
+def test_i4_transient_error_is_retried_validation_is_not(base, url, tmp_path, monkeypatch):
+    monkeypatch.setenv("ACCOUNTOPS_INGEST_FAULT", f"operational_error_once:{tmp_path / 'm'}")
+    state = ingest(
+        paths=_files(base, *BASE_ENTITIES[:1]), database_url=url, as_of=AS_OF, return_state=True
+    )
+    assert state.is_completed()
+    assert (tmp_path / "m").exists()  # attempt 1 raised OperationalError; the retry loaded
+    assert state.result()[0]["outcome"] == "LOADED"
+
+    # A validation outcome is a result, not an exception: it never retries.
+    monkeypatch.delenv("ACCOUNTOPS_INGEST_FAULT")
+    header, rows = read_rows(base / "customers.csv")
+    rows[0][header.index("status")] = "bogus"
+    rows[1][header.index("status")] = "bogus"
+    bad = write_rows(tmp_path / "customers.csv", header, rows)
+    task_state = ingest_batch(str(bad), url, AS_OF, return_state=True)
+    assert task_state.result()["outcome"] == "REJECTED"
+
+
+def test_i4_retry_condition_only_for_operational_errors():
+    from prefect.states import Failed
+    from sqlalchemy.exc import OperationalError
+
+    def failed(exc):
+        return Failed(data=exc)
+
+    assert retry_on_transient(None, None, failed(OperationalError("x", {}, Exception()))) is True
+    assert retry_on_transient(None, None, failed(ValueError("validation"))) is False
+    assert Path(__file__).exists()

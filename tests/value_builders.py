@@ -1,0 +1,221 @@
+"""Small builders for the value engine's tests: rows inserted with SQLAlchemy Core.
+
+Tests never depend on the ingest flow: each fact row carries the batch_id of a
+committed ``ingest_batch`` row created here, exactly as ingest leaves them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import Connection, Engine, bindparam, insert, update
+
+from models.schema import (
+    AccountManager,
+    BatchStatus,
+    Customer,
+    IngestBatch,
+    Invoice,
+    InvoiceLine,
+    Payment,
+    ProductLine,
+    WalletEstimate,
+)
+
+_seq = itertools.count(1)
+
+
+def batch(conn: Connection, entity: str = "invoice_lines") -> int:
+    """A committed ingest batch; returns its id."""
+    n = next(_seq)
+    return conn.execute(
+        insert(IngestBatch).returning(IngestBatch.batch_id),
+        {
+            "source": "tests",
+            "entity": entity,
+            "content_sha256": f"{n:064x}",
+            "status": BatchStatus.COMMITTED,
+        },
+    ).scalar_one()
+
+
+def manager(conn: Connection, manager_id: str, b: int, **kw) -> None:
+    conn.execute(
+        insert(AccountManager), {"manager_id": manager_id, "name": manager_id, "batch_id": b} | kw
+    )
+
+
+def product_line(conn: Connection, pl: str, b: int) -> None:
+    conn.execute(insert(ProductLine), {"product_line_id": pl, "name": pl, "batch_id": b})
+
+
+def customer(conn: Connection, customer_id: str, b: int, **kw) -> None:
+    row = {"customer_id": customer_id, "name": customer_id, "status": "active", "batch_id": b}
+    conn.execute(insert(Customer), row | kw)
+
+
+def invoice(
+    conn: Connection,
+    invoice_id: str,
+    customer_id: str,
+    day: date,
+    due: date | None,
+    lines: list[tuple[str, str, str | None]],
+    b: int,
+) -> None:
+    """An invoice with lines (product_line_id, amount, cost or None)."""
+    conn.execute(
+        insert(Invoice),
+        {
+            "invoice_id": invoice_id,
+            "customer_id": customer_id,
+            "invoice_date": day,
+            "due_date": due,
+            "currency": "EUR",
+            "batch_id": b,
+        },
+    )
+    conn.execute(
+        insert(InvoiceLine),
+        [
+            {
+                "invoice_id": invoice_id,
+                "line_no": i,
+                "product_line_id": pl,
+                "quantity": Decimal(1),
+                "amount": Decimal(amount),
+                "cost": None if cost is None else Decimal(cost),
+                "batch_id": b,
+            }
+            for i, (pl, amount, cost) in enumerate(lines, start=1)
+        ],
+    )
+
+
+def payment(
+    conn: Connection,
+    payment_id: str,
+    customer_id: str,
+    invoice_id: str | None,
+    day: date,
+    amount: str,
+    b: int,
+) -> None:
+    conn.execute(
+        insert(Payment),
+        {
+            "payment_id": payment_id,
+            "invoice_id": invoice_id,
+            "customer_id": customer_id,
+            "paid_on": day,
+            "amount": Decimal(amount),
+            "currency": "EUR",
+            "batch_id": b,
+        },
+    )
+
+
+def wallet(conn: Connection, customer_id: str, pl: str, year: int, amount: str, b: int) -> None:
+    conn.execute(
+        insert(WalletEstimate),
+        {
+            "customer_id": customer_id,
+            "product_line_id": pl,
+            "year": year,
+            "potential_amount": Decimal(amount),
+            "currency": "EUR",
+            "batch_id": b,
+        },
+    )
+
+
+# --- loading the sample generator's CSVs ------------------------------------------------------
+
+
+def _records(frame: pd.DataFrame, dates=(), money=(), ints=(), bools=()) -> list[dict]:
+    frame = frame.astype(object).where(frame.notna(), None)
+    convert = {c: date.fromisoformat for c in dates} | {c: Decimal for c in money}
+    convert |= {c: int for c in ints}
+    for c, fn in convert.items():
+        # object dtype: a column of ints with None must not turn into floats with NaN.
+        values = [None if v is None else fn(v) for v in frame[c]]
+        frame[c] = pd.Series(values, index=frame.index, dtype=object)
+    for c in bools:
+        frame[c] = pd.Series([v == "true" for v in frame[c]], index=frame.index, dtype=object)
+    return frame.to_dict("records")
+
+
+def load_sample(engine: Engine, folder: Path) -> None:
+    """Load the sample CSVs (managers, product lines, customers, invoices, payments, wallet)."""
+
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False).replace(
+            "", None
+        )
+
+    with engine.begin() as conn:
+        b = batch(conn, "sample")
+        managers = read("account_managers")
+        conn.execute(
+            insert(AccountManager),
+            [r | {"batch_id": b} for r in _records(managers, dates=("hired_on", "left_on"))],
+        )
+        conn.execute(
+            insert(ProductLine),
+            [r | {"batch_id": b} for r in _records(read("product_lines"))],
+        )
+        cust = read("customers")
+        recs = _records(
+            cust, money=("estimated_potential",), ints=("influence",), bools=("named_strategic",)
+        )
+        conn.execute(
+            insert(Customer), [r | {"parent_customer_id": None, "batch_id": b} for r in recs]
+        )
+        parents = [
+            {"cid": r["customer_id"], "pid": r["parent_customer_id"]}
+            for r in recs
+            if r["parent_customer_id"]
+        ]
+        if parents:
+            conn.execute(
+                update(Customer)
+                .where(Customer.customer_id == bindparam("cid"))
+                .values(parent_customer_id=bindparam("pid")),
+                parents,
+            )
+        lines = read("invoice_lines")
+        heads = lines.drop_duplicates("invoice_id")[
+            ["invoice_id", "customer_id", "invoice_date", "due_date", "currency"]
+        ]
+        conn.execute(
+            insert(Invoice),
+            [r | {"batch_id": b} for r in _records(heads, dates=("invoice_date", "due_date"))],
+        )
+        cols = ["invoice_id", "line_no", "product_line_id", "product_code", "quantity"]
+        cols += ["amount", "cost"]
+        conn.execute(
+            insert(InvoiceLine),
+            [
+                r | {"batch_id": b}
+                for r in _records(
+                    lines[cols], money=("quantity", "amount", "cost"), ints=("line_no",)
+                )
+            ],
+        )
+        pays = read("payments")
+        conn.execute(
+            insert(Payment),
+            [r | {"batch_id": b} for r in _records(pays, dates=("paid_on",), money=("amount",))],
+        )
+        wal = read("wallet_estimates")
+        conn.execute(
+            insert(WalletEstimate),
+            [
+                r | {"batch_id": b}
+                for r in _records(wal, money=("potential_amount",), ints=("year",))
+            ],
+        )
