@@ -23,6 +23,10 @@ class PipelineFailed(AccountopsError):
     code = "PIPELINE_FAILED"
 
 
+class RecomputeFailed(AccountopsError):
+    code = "RECOMPUTE_FAILED"
+
+
 app = typer.Typer(
     name="accountops",
     help="Key-account operations: ingest, customer value, plans and the executive dashboard.\n\n"
@@ -239,11 +243,20 @@ def recompute(
     eng.dispose()
     from flows.recompute import recompute_flow
 
-    out = recompute_flow(
+    state = recompute_flow(
         database_url=cfg.database_url,
         as_of=day,
         config_file=str(cfg.config_file) if cfg.config_file else None,
+        return_state=True,
     )
+    if not state.is_completed():
+        try:
+            state.result()
+        except AccountopsError:
+            raise
+        except Exception as exc:  # the run's log has the detail; the user gets one line
+            raise RecomputeFailed(f"recompute failed: {str(exc).splitlines()[0]}") from None
+    out = state.result()
     counts = ", ".join(f"{k} {v}" for k, v in out["tier_counts"].items())
     echo(f"snapshot {out['snapshot_id']} as of {out['as_of']}: {counts}")
 

@@ -61,9 +61,16 @@ def compute_snapshot_task(
 
 @flow(name="recompute")
 def recompute_flow(
-    database_url: str, as_of: date | None = None, config_file: str | None = None
+    database_url: str | None = None, as_of: date | None = None, config_file: str | None = None
 ) -> dict[str, Any]:
-    """Roll-ups, then measures, tiers, migrations, segments, receivables and managers."""
+    """Roll-ups, then measures, tiers, migrations, segments, receivables and managers.
+
+    ``database_url`` defaults to the settings (ACCOUNTOPS_DATABASE_URL), as in a deployment.
+    """
+    if database_url is None:
+        from models.settings import Settings
+
+        database_url = Settings().database_url
     logger = get_run_logger()
     config = load_config(Path(config_file) if config_file else None)
     refreshed = refresh_rollups_task(database_url)

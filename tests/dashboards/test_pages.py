@@ -259,6 +259,16 @@ def test_refresh_equals_the_exports_on_both_backends(engine, small_sample):
     assert head["revenue_prev"] == rd.headline(engine, first.snapshot_id)["revenue"]
     shown = rd.customers(engine, second.snapshot_id)
     assert sorted(shown["customer_id"]) == sorted(tiers["customer_id"])
+    # Main segment = the segment of the customer's largest-potential product line.
+    segments = export_frame(engine, "segments", CONFIG)
+    largest = (
+        segments.assign(potential=segments["potential"].astype(float))
+        .sort_values(["customer_id", "potential", "product_line_id"], ascending=[True, False, True])
+        .groupby("customer_id")["segment"]
+        .first()
+    )
+    mine = shown.set_index("customer_id")["main_segment"].dropna()
+    assert len(mine) == len(largest) and (mine.loc[largest.index] == largest).all()
     points = rd.pareto(engine, second.snapshot_id)
     assert points["revenue_share"].iloc[-1] == pytest.approx(1.0)
     assert points["customer_share"].is_monotonic_increasing
