@@ -17,23 +17,11 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 
+from flows.retries import retry_on_transient
 from models.canonical import ENTITIES, LOAD_ORDER
 
 # Set by the CLI (same process) to draw a progress bar; None under Prefect alone.
 progress_hook: Any = None
-
-
-def retry_on_transient(task_, task_run, state) -> bool:
-    """Retry only transient database errors, never validation outcomes."""
-    from sqlalchemy.exc import OperationalError
-
-    try:
-        state.result()
-    except OperationalError:
-        return True
-    except Exception:
-        return False
-    return False
 
 
 def expand_paths(paths: list[str]) -> list[Path]:

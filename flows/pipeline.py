@@ -16,24 +16,18 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed
-from sqlalchemy.exc import OperationalError
 
 from flows.ingest import ingest
 from flows.recompute import recompute_flow
+from flows.retries import retry_on_transient
 
 
-def _transient(task_, task_run, state) -> bool:
-    """Retry the refresh only when the database hiccupped."""
-    try:
-        state.result()
-    except OperationalError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(name="refresh-dashboard", retries=2, retry_delay_seconds=2, retry_condition_fn=_transient)
+@task(
+    name="refresh-dashboard",
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=retry_on_transient,
+)
 def refresh_task(database_url: str, snapshot_id: int) -> dict[str, Any]:
     """Write the dashboard's aggregate tables for one snapshot (one transaction)."""
     from models.dashboard.refresh import refresh_dashboard

@@ -16,25 +16,16 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
-from sqlalchemy.exc import OperationalError
 
+from flows.retries import retry_on_transient
 from models.config import load_config
 from models.db import make_engine
 from models.value.recompute import RecomputeResult, recompute, refresh
 
 
-def _transient(task, task_run, state) -> bool:
-    """Retry only when the database hiccupped, never on a rules or data error."""
-    try:
-        state.result()
-    except OperationalError:
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(name="refresh-rollups", retries=2, retry_delay_seconds=1, retry_condition_fn=_transient)
+@task(
+    name="refresh-rollups", retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_transient
+)
 def refresh_rollups_task(database_url: str) -> dict[str, Any]:
     engine = make_engine(database_url)
     try:
