@@ -156,7 +156,10 @@ def _payments(rng, book, gcust, day, due, total, credit, window, counters, inv_i
     u = rng.random(n)
     pay_day = np.where(payer == GOOD, np.maximum(day, due - rng.integers(0, 16, n)), due)
     late = np.clip(np.round(book.lateness[gcust] + rng.normal(0, 12, n)), 5, 90)
-    pay_day = np.where(payer == LATE, due + late, pay_day)
+    # Late payers are late on some invoices, not all: the more days late they run, the
+    # more often (20-70% of invoices), so only the worst fall under the on-time floor.
+    late_now = (payer == LATE) & (rng.random(n) < 0.1 + book.lateness[gcust] / 100)
+    pay_day = np.where(late_now, due + late, pay_day)
     # Bad payers: a third pay in full but very late, a third pay part, a third never pay.
     share = np.ones(n)
     bad = payer == BAD
