@@ -408,6 +408,10 @@ class LoadRun:
                 pool.shutdown(wait=True)
 
     def _flush(self, conn, stage, keys, tgts) -> None:
+        if conn.dialect.name == "postgresql":
+            # Autovacuum never analyses TEMP tables: without statistics the planner
+            # guesses the staged row count and may pick nested loops for the diffs.
+            conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
         # Diff every target before writing any: a line's previous customer is read
         # from the invoice header as it was before this chunk.
         diffs = [diff_target(conn, stage, t, self.batch_id, self.entity) for t in tgts]
