@@ -28,14 +28,20 @@ from flows.retries import retry_on_transient
     retry_delay_seconds=2,
     retry_condition_fn=retry_on_transient,
 )
-def refresh_task(database_url: str, snapshot_id: int) -> dict[str, Any]:
+def refresh_task(
+    database_url: str, snapshot_id: int, config_file: str | None = None
+) -> dict[str, Any]:
     """Write the dashboard's aggregate tables for one snapshot (one transaction)."""
+    from pathlib import Path
+
+    from models.config import load_config
     from models.dashboard.refresh import refresh_dashboard
     from models.db import make_engine
 
     engine = make_engine(database_url)
     try:
-        result = refresh_dashboard(engine, snapshot_id)
+        config = load_config(Path(config_file) if config_file else None)
+        result = refresh_dashboard(engine, snapshot_id, config)
     finally:
         engine.dispose()
     return {"snapshot_id": snapshot_id, "tables": getattr(result, "tables", None)}
@@ -103,7 +109,7 @@ def pipeline(
         }
     )
 
-    refreshed = refresh_task(database_url, snapshot["snapshot_id"], return_state=True)
+    refreshed = refresh_task(database_url, snapshot["snapshot_id"], config_file, return_state=True)
     if not refreshed.is_completed():
         return stop("refresh", refreshed.message or "refresh failed")
     steps.append({"step": "refresh", "outcome": "ok", "detail": "dashboard tables written"})

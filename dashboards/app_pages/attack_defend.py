@@ -14,14 +14,11 @@ ctx = start(
 )
 cur = ctx.currency
 effort = ctx.read("segment_effort")
-by_segment = (
-    effort.groupby("segment")[["accounts", "potential", "revenue"]]
-    .sum()
-    .reindex([s for s in charts.SEGMENT_COLOURS if s in set(effort["segment"])])
-)
+summary = ctx.read("segment_totals")
+by_segment = summary["by_segment"]
 cols = st.columns(max(len(by_segment), 1))
 for col, (segment, r) in zip(cols, by_segment.iterrows(), strict=False):
-    share = r["revenue"] / r["potential"] if r["potential"] else None
+    share = r["share"]
     col.metric(
         f"{segment.capitalize()} accounts",
         count(r["accounts"]),
@@ -32,7 +29,13 @@ ctx.flag("wallet_estimates", "invoice_lines")
 
 points = ctx.read("segment_points")
 fig = charts.attack_defend_scatter(points, cur)
-fig.add_hline(y=30, line_dash="dot", line_color="#666", annotation_text="high share from 30%")
+high = summary["high_share"]
+fig.add_hline(
+    y=high * 100,
+    line_dash="dot",
+    line_color="#666",
+    annotation_text=f"high share from {percent(high, digits=0)}",
+)
 st.plotly_chart(fig, width="stretch", key="scatter")
 total = int(by_segment["accounts"].sum()) if len(by_segment) else 0
 st.caption(

@@ -61,7 +61,7 @@ b[2].metric(
 )
 st.caption(
     f"At a {percent(cost['net_profit_margin'])} net margin, every {money(1000, cur)} written "
-    f"off needs {money(1000 / float(cost['net_profit_margin']), cur)} of new sales to earn back."
+    f"off needs {money(cost['sales_per_1000_lost'], cur)} of new sales to earn back."
 )
 
 st.subheader("Who owes the most")

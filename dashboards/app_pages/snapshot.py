@@ -17,7 +17,8 @@ from dashboards.formatting import count
 from models.access import Action, Identity
 from models.dashboard import health, read
 
-CACHE_TTL_SECONDS = 600  # models/defaults.yaml dashboard.cache_ttl_seconds
+# A bound on memory, not on freshness: entries are keyed on the snapshot id already.
+CACHE_TTL_SECONDS = 600
 ENTITY_LABELS = {"invoice_lines": "invoices", "payments": "payments", "customers": "customers"}
 
 

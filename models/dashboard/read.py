@@ -32,8 +32,10 @@ from models.schema import (
     Snapshot,
     SnapshotStatus,
 )
+from models.settings import Settings
 from models.value.facts import choose_sources
 from models.value.receivables import (
+    late_invoice_cost,
     late_invoices_select,
     months_of_delay_eating_profit,
     sales_to_make_up,
@@ -42,6 +44,14 @@ from models.value.rules import value_rules
 from models.value.windows import Windows
 
 from .refresh import dashboard_settings
+
+SEGMENT_ORDER = ("acquire", "retain", "disrupt", "maintain", "abandon")
+
+
+def _config() -> dict[str, Any]:
+    """The rules in force: the defaults plus the organisation's file (ACCOUNTOPS_CONFIG_FILE),
+    the same the engine computed with, so pages never show other margins or rates."""
+    return load_config(Settings().config_file)
 
 
 def _frame(engine: Engine, query) -> pd.DataFrame:
@@ -209,8 +219,7 @@ def customer_wallet(engine: Engine, snapshot_id: int, customer_id: str) -> pd.Da
 def customer_receivables(engine: Engine, snapshot_id: int, customer_id: str) -> dict[str, Any]:
     """Ageing of one customer and its late invoices of the current window (engine's rule)."""
     r = CustomerReceivable.__table__
-    config = load_config()
-    rules = value_rules(config)
+    rules = value_rules(_config())
     with engine.connect() as conn:
         row = (
             conn.execute(
@@ -225,17 +234,18 @@ def customer_receivables(engine: Engine, snapshot_id: int, customer_id: str) -> 
         late = pd.DataFrame(result.all(), columns=list(result.keys()))
     if not late.empty:
         late = late.drop(columns=["customer_id"])
-        rate = float(rules.annual_borrowing_rate)
-        due = late["amount_due"].astype(float)
-        late["cost_of_delay"] = (due * rate * late["days_late"].clip(lower=0) / 365).round(2)
-        late["amount_due"] = due
+        late["cost_of_delay"] = [
+            float(late_invoice_cost(Decimal(str(amount)), rules.annual_borrowing_rate, days))
+            for amount, days in zip(late["amount_due"], late["days_late"], strict=True)
+        ]  # one customer's late invoices: a short list
+        late["amount_due"] = late["amount_due"].astype(float)
     return {"ageing": dict(row) if row else None, "late": late}
 
 
 def segment_points(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     """Customer x product-line accounts for the scatter: the largest by potential, bounded."""
     s = CustomerSegment.__table__
-    limit = int(dashboard_settings(load_config()).get("scatter_points", 5000))
+    limit = int(dashboard_settings(_config()).get("scatter_points", 5000))
     q = (
         select(s.c.customer_id, s.c.product_line_id, s.c.potential, s.c.share, s.c.segment)
         .where(s.c.snapshot_id == snapshot_id, s.c.potential > 0)
@@ -245,6 +255,17 @@ def segment_points(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     frame = _numeric(_frame(engine, q))
     frame["share"] = frame["share"].fillna(0.0)
     return frame
+
+
+def segment_totals(engine: Engine, snapshot_id: int) -> dict[str, Any]:
+    """Accounts, potential, revenue and share of wallet per segment (matrix order), and the
+    configured share of wallet from which a share counts as high."""
+    effort = segment_effort(engine, snapshot_id)
+    order = [s for s in SEGMENT_ORDER if s in set(effort["segment"])]
+    totals = effort.groupby("segment")[["accounts", "potential", "revenue"]].sum().reindex(order)
+    totals["share"] = (totals["revenue"] / totals["potential"]).where(totals["potential"] > 0)
+    high = value_rules(_config()).segments["high_share_at_least"]
+    return {"by_segment": totals, "high_share": float(high)}
 
 
 def segment_effort(engine: Engine, snapshot_id: int) -> pd.DataFrame:
@@ -302,13 +323,14 @@ def managers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
 
 def credit_cost(over_90: Decimal | None) -> dict[str, Any]:
     """Bad-debt equivalents (DOMAIN.md section 5) at the configured margin and borrowing cost."""
-    rules = value_rules(load_config())
+    rules = value_rules(_config())
     loss = Decimal(over_90 or 0)
     return {
         "net_profit_margin": rules.net_profit_margin,
         "annual_borrowing_rate": rules.annual_borrowing_rate,
         "loss_over_90": loss,
         "sales_to_make_up": sales_to_make_up(loss, rules.net_profit_margin) if loss else Decimal(0),
+        "sales_per_1000_lost": sales_to_make_up(Decimal(1000), rules.net_profit_margin),
         "months_of_delay": months_of_delay_eating_profit(
             rules.net_profit_margin, rules.annual_borrowing_rate
         ).quantize(Decimal("0.1")),
