@@ -90,11 +90,20 @@ def foreign_keys(entity: str) -> dict[str, tuple[str, str]]:
     own = {t.table.name for t in targets(entity)}
     refs: dict[str, tuple[str, str]] = {}
     for target in targets(entity):
-        for fk in target.table.foreign_keys:
-            table = fk.column.table.name
+        for column, (table, ref) in references(target.table).items():
             if table == "ingest_batch" or (table in own and table != target.table.name):
                 continue
-            refs[fk.parent.name] = (table, fk.column.name)
+            refs[column] = (table, ref)
+    return refs
+
+
+def references(table: Table) -> dict[str, tuple[str, str]]:
+    """Column -> (table, column) it refers to: FOREIGN KEY constraints, and the
+    references fact tables declare in ``info`` (enforced by ingest, not by the database)."""
+    refs = {fk.parent.name: (fk.column.table.name, fk.column.name) for fk in table.foreign_keys}
+    for column in table.columns:
+        if target := column.info.get("references"):
+            refs[column.name] = tuple(target.split("."))
     return refs
 
 

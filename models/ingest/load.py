@@ -1,9 +1,10 @@
-"""The set-based load: a TEMP staging table, bulk-filled, then one upsert per target.
+"""The set-based load: a TEMP staging table, bulk-filled, then set-based writes per target.
 
 PostgreSQL fills the staging table with COPY (psycopg 3), SQLite with one
-``executemany``; then, inside the caller's transaction, for each target table:
-count new keys, read the rows whose values differ (the change log), and one
-``INSERT ... SELECT ... ON CONFLICT DO UPDATE ... WHERE values differ``.
+``executemany``; then, inside the caller's transaction, each chunk is split once
+into rows whose keys are new (one plain ``INSERT ... SELECT`` per target: all a
+fresh load does) and rows whose keys exist (the careful path: duplicate check,
+change log, ``UPDATE`` of the rows whose values differ, insert of their new keys).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import io
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import pandas as pd
@@ -39,34 +40,108 @@ from models.schema import IngestChange, Invoice
 from .entities import Target
 
 CHANGE_ROWS_PER_INSERT = 5_000
+# SQLAlchemy 2 keeps an INSERT ... SELECT's row count only when asked to.
+_ROWCOUNT = {"preserve_rowcount": True}
 
 
-def create_key_stage(conn: Connection, stage: Table, key: tuple[str, ...]) -> Table:
-    """A TEMP table collecting the natural keys of every chunk (duplicates across chunks)."""
-    cols = [Column(k, stage.c[k].type) for k in key]
-    keys = Table(f"{stage.name}_keys", MetaData(), *cols, prefixes=["TEMPORARY"])
-    keys.create(conn)
-    return keys
+class StagedLoad:
+    """The TEMP tables of one batch and the per-chunk flush into its targets.
+
+    A chunk's rows are new when the first target's key is not in the database yet
+    (for invoice lines: their invoice; no invoice, no lines). Natural keys of the
+    careful rows are kept to find keys repeated across chunks; a new row repeated
+    in a later chunk is found there instead, as it then exists with this batch's id.
+    """
+
+    def __init__(self, conn: Connection, targets: list[Target], key: tuple[str, ...]) -> None:
+        self.conn, self.targets, self.key = conn, targets, key
+        cols: dict[str, Column] = {}
+        for target in targets:
+            for name in (*target.key, *target.columns):
+                cols.setdefault(name, Column(name, target.table.c[name].type))
+        name = f"stage_{uuid.uuid4().hex[:12]}"
+        self.stage = _temp(name, cols.values())
+        self.keys = _temp(f"{name}_keys", self._columns(key))
+        self.old = _temp(f"{name}_old", self._columns(targets[0].key))
+        for table in (self.stage, self.keys, self.old):
+            table.create(conn)
+        self.analyzed = False
+        self.inserted = self.updated = self.changes = 0
+        self.repeated: list[tuple] = []
+
+    def _columns(self, names: Iterable[str]) -> list[Column]:
+        return [Column(n, self.stage.c[n].type) for n in names]
+
+    def drop(self) -> None:
+        for table in (self.old, self.keys, self.stage):
+            table.drop(self.conn)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        write_stage(self.conn, self.stage, frame)
+
+    def flush(self, batch_id: int, entity: str) -> None:
+        """Apply the staged chunk to the targets, then empty the stage."""
+        conn, stage, first = self.conn, self.stage, self.targets[0]
+        if conn.dialect.name == "postgresql" and not self.analyzed:
+            # Autovacuum never analyses TEMP tables: without statistics the planner
+            # guesses the staged row count. Chunks are alike, so once is enough.
+            conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
+            self.analyzed = True
+        check_references(conn, stage, self.targets)
+        known = select(literal(1)).where(_on_keys(first.table, stage, first.key)).exists()
+        existing = conn.execute(
+            insert(self.old).from_select(
+                list(first.key),
+                select(*[stage.c[k] for k in first.key]).where(known).distinct(),
+            ),
+            execution_options=_ROWCOUNT,
+        ).rowcount
+        is_old = select(literal(1)).where(_on_keys(self.old, stage, first.key)).exists()
+        for target in self.targets:
+            src = _source(stage, target, ~is_old if existing else None)
+            count = write_new(conn, src, target, batch_id)
+            if target is self.targets[-1]:
+                self.inserted += count
+        if existing:
+            self._careful(is_old, batch_id, entity)
+            conn.execute(delete(self.old))
+        conn.execute(delete(stage))
+
+    def _careful(self, rows, batch_id: int, entity: str) -> None:
+        conn, stage, last = self.conn, self.stage, self.targets[-1]
+        src = _source(stage, last, rows)
+        # A key this batch wrote in an earlier chunk is repeated in the file.
+        self.repeated += conn.execute(
+            select(*[src.c[k] for k in last.key])
+            .select_from(src.join(last.table, _on_keys(last.table, src, last.key)))
+            .where(last.table.c.batch_id == batch_id)
+            .limit(5)
+        ).all()
+        names = list(self.key)
+        conn.execute(
+            insert(self.keys).from_select(names, select(*[stage.c[n] for n in names]).where(rows))
+        )
+        # Diff every target before writing any: a line's previous customer is read
+        # from the invoice header as it was before this chunk.
+        diffs = [
+            diff_target(conn, _source(stage, t, rows), t, batch_id, entity) for t in self.targets
+        ]
+        for target, (counts, changes) in zip(self.targets, diffs, strict=True):
+            write_target(conn, _source(stage, target, rows), target, batch_id, counts)
+            self.changes += write_changes(conn, iter(changes))
+        self.inserted += diffs[-1][0].inserted
+        self.updated += diffs[-1][0].updated
+
+    def duplicate_keys(self, limit: int = 5) -> list[tuple]:
+        """Natural keys staged more than once in the batch (across chunks)."""
+        cols = [self.keys.c[k] for k in self.key]
+        query = select(*cols).group_by(*cols).having(func.count() > 1).limit(limit)
+        found = [tuple(r) for r in self.repeated] + [tuple(r) for r in self.conn.execute(query)]
+        return found[:limit]
 
 
-def flush_stage(conn: Connection, stage: Table, keys: Table) -> None:
-    """Keep the chunk's natural keys, then empty the staging table for the next chunk."""
-    names = [c.name for c in keys.columns]
-    conn.execute(insert(keys).from_select(names, select(*[stage.c[n] for n in names])))
-    conn.execute(delete(stage))
-
-
-def create_stage(conn: Connection, targets: list[Target]) -> Table:
-    """A TEMP table with every column of the targets (types from the targets)."""
-    cols: dict[str, Column] = {}
-    for target in targets:
-        for name in (*target.key, *target.columns):
-            if name not in cols:
-                cols[name] = Column(name, target.table.c[name].type)
-    name = f"stage_{uuid.uuid4().hex[:12]}"
-    stage = Table(name, MetaData(), *cols.values(), prefixes=["TEMPORARY"])
-    stage.create(conn)
-    return stage
+def _temp(name: str, columns: Iterable[Column]) -> Table:
+    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
 def write_stage(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
@@ -81,8 +156,7 @@ def write_stage(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
         from psycopg import sql
 
         # pyarrow writes CSV ~5x faster than DataFrame.to_csv; NULL -> empty, unquoted.
-        table = pa.Table.from_pandas(frame.astype(object), preserve_index=False)
-        table = table.cast(pa.schema([pa.field(n, pa.string()) for n in names]))
+        table = pa.table({n: _arrow_text(frame[n]) for n in names})
         buf = io.BytesIO()
         pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
@@ -101,29 +175,82 @@ def write_stage(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
             cursor.close()
 
 
-def duplicate_keys(conn: Connection, stage: Table, key: tuple[str, ...], limit: int = 5) -> list:
-    """Natural keys staged more than once (across chunks)."""
-    cols = [stage.c[k] for k in key]
-    query = select(*cols).group_by(*cols).having(func.count() > 1).limit(limit)
-    return [tuple(r) for r in conn.execute(query)]
+def _arrow_text(column: pd.Series):
+    """A column of canonical text (or all unknown) as an Arrow string array, no copy
+    for Arrow-backed strings."""
+    import pyarrow as pa
+
+    if column.dtype.kind == "f" and column.isna().all():  # a column the chunk lacks
+        return pa.nulls(len(column), pa.string())
+    return pa.array(column, type=pa.string(), from_pandas=True)
+
+
+def check_references(conn: Connection, stage: Table, targets: list[Target]) -> None:
+    """The database does not enforce a fact table's ``info`` references (no per-row
+    trigger): one anti-join per reference proves every staged key resolves. References
+    between the entity's own targets (a line's invoice) are written from the same stage."""
+    own = {t.table.name for t in targets}
+    for target in targets:
+        for column in target.table.columns:
+            ref = column.info.get("references")
+            if not ref or column.name not in stage.c or ref.split(".")[0] in own:
+                continue  # batch_id: ingest writes it itself
+            missing = first_unresolved(conn, stage.c[column.name], target.table.metadata, ref)
+            if missing is not None:
+                raise RuntimeError(
+                    f"{target.table.name}.{column.name} {missing!r} does not resolve to {ref}: "
+                    "validation should have quarantined the row; the batch is rolled back"
+                )
+
+
+def unresolved_references(conn: Connection, metadata: MetaData) -> list[str]:
+    """Every ``info`` reference of the stored fact rows that does not resolve (want: [])."""
+    found = []
+    for table in metadata.sorted_tables:
+        for column in table.columns:
+            ref = column.info.get("references")
+            if ref and (value := first_unresolved(conn, column, metadata, ref)) is not None:
+                found.append(f"{table.name}.{column.name} {value!r} -> {ref}")
+    return found
+
+
+def first_unresolved(conn: Connection, column, metadata: MetaData, ref: str):
+    """The greatest value of ``column`` with no row at ``ref`` ("table.column"), or None."""
+    table_name, ref_column = ref.split(".")
+    referred = metadata.tables[table_name].c[ref_column]
+    resolves = select(literal(1)).where(referred == column).exists()
+    # An aggregate, not LIMIT 1: with a LIMIT the planner probes the index once
+    # per row (2.4 s per million) instead of one hash anti-join (0.3 s).
+    return conn.scalar(select(func.max(column)).where(column.is_not(None), ~resolves))
 
 
 @dataclass
 class TargetCounts:
-    """New and changed rows of one target table."""
+    """New and changed rows of one target table (the careful path)."""
 
     inserted: int = 0
     updated: int = 0
 
 
-def _source(stage: Table, target: Target):
-    """What a target receives from the staging table (grouped for invoice headers)."""
+def _source(stage: Table, target: Target, rows=None):
+    """What a target receives from the staged ``rows`` (grouped for invoice headers)."""
+    where = true() if rows is None else rows
     if not target.grouped:
         cols = [stage.c[c] for c in (*target.key, *target.columns)]
-        return select(*cols).where(true()).subquery("src")
+        return select(*cols).where(where).subquery("src")
     keys = [stage.c[k] for k in target.key]
     vals = [func.min(stage.c[c]).label(c) for c in target.columns]
-    return select(*keys, *vals).where(true()).group_by(*keys).subquery("src")
+    return select(*keys, *vals).where(where).group_by(*keys).subquery("src")
+
+
+def write_new(conn: Connection, src, target: Target, batch_id: int) -> int:
+    """Insert rows whose keys are not in the database (the fast path); returns how many."""
+    cols = [*target.key, *target.columns]
+    stmt = insert(target.table).from_select(
+        [*cols, "batch_id"],
+        select(*[src.c[c] for c in cols], literal(batch_id).label("batch_id")),
+    )
+    return conn.execute(stmt, execution_options=_ROWCOUNT).rowcount
 
 
 def _cmp(column):
@@ -140,11 +267,10 @@ def _on_keys(table: Table, src, key: tuple[str, ...]):
 
 
 def diff_target(
-    conn: Connection, stage: Table, target: Target, batch_id: int, entity: str
+    conn: Connection, src, target: Target, batch_id: int, entity: str
 ) -> tuple[TargetCounts, list[dict]]:
     """New keys and changed rows of one target against the staged rows (before any write)."""
     table = target.table
-    src = _source(stage, target)
     counts = TargetCounts()
     counts.inserted = conn.scalar(
         select(func.count())
@@ -192,11 +318,10 @@ def diff_target(
 
 
 def write_target(
-    conn: Connection, stage: Table, target: Target, batch_id: int, counts: TargetCounts
+    conn: Connection, src, target: Target, batch_id: int, counts: TargetCounts
 ) -> None:
-    """Apply the staged rows to one target: update the changed ones, insert the new ones."""
+    """Apply the careful rows to one target: update the changed ones, insert the new ones."""
     table = target.table
-    src = _source(stage, target)
     # Two plain statements instead of INSERT ... ON CONFLICT: the ingest lock
     # serialises writers, and PostgreSQL's speculative insertion costs ~20% more.
     if target.columns and counts.updated:
@@ -213,7 +338,7 @@ def write_target(
             ~existing.exists()
         ),
     )
-    inserted = conn.execute(stmt).rowcount
+    inserted = conn.execute(stmt, execution_options=_ROWCOUNT).rowcount
     if inserted is not None and inserted >= 0 and inserted != counts.inserted:
         raise RuntimeError(f"{table.name}: counted {counts.inserted} new rows, inserted {inserted}")
 

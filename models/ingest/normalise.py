@@ -54,6 +54,7 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
     check: dict[str, pd.Series] = {}
     load: dict[str, pd.Series] = {}
     violations: Violations = {}
+    dates: dict[str, pd.Series] = {}
     index = raw.index
     for col, kind in kinds.items():
         if col not in raw.columns:
@@ -74,8 +75,8 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
                 _flag(violations, formatted, "NUMBER_FORMAT_NOT_ALLOWED", col)
                 _flag(violations, bad & ~formatted, "NUMBER_INVALID", col)
             good = ok & ~empty
-            check[col] = pd.to_numeric(text.where(good, None), errors="coerce").astype("float64")
-            load[col] = text.where(good, None).astype(object)
+            load[col] = text.where(good, None)
+            check[col] = _to_float(load[col])
         elif kind == "date":
             fmt = date_format or "%Y-%m-%d"
             parsed = pd.to_datetime(text.where(~empty, None), format=fmt, errors="coerce")
@@ -92,7 +93,11 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
                 _flag(violations, ambiguous, "DATE_AMBIGUOUS", col)
                 _flag(violations, bad & ~ambiguous, "DATE_UNPARSEABLE", col)
             check[col] = date_numbers(parsed)
-            load[col] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None).astype(object)
+            dates[col] = parsed
+            if date_format is None and text.str.fullmatch(ISO_DATE_RE).where(~empty, True).all():
+                load[col] = text.where(parsed.notna(), None)  # already canonical
+            else:
+                load[col] = parsed.dt.strftime("%Y-%m-%d").where(parsed.notna(), None)
         elif kind == "bool":
             low = text.str.lower()
             is_true, is_false = low.isin(TRUE), low.isin(FALSE)
@@ -117,40 +122,45 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
             load[col] = value
     frame = pd.DataFrame(check, index=index)
     if entity == "invoice_lines":
-        due = frame["due_date"]
-        inv = frame["invoice_date"]
-        frame["days_to_due"] = _days_between(load["invoice_date"], load["due_date"], due, inv)
+        if {"invoice_date", "due_date"} <= dates.keys():
+            days = (dates["due_date"] - dates["invoice_date"]).dt.days
+            frame["days_to_due"] = days.astype("float64")
+        else:
+            frame["days_to_due"] = np.nan
     return Normalised(frame, pd.DataFrame(load, index=index), violations)
 
 
-def _days_between(start_text, end_text, end_num, start_num) -> pd.Series:
-    start = pd.to_datetime(start_text, format="%Y-%m-%d", errors="coerce")
-    end = pd.to_datetime(end_text, format="%Y-%m-%d", errors="coerce")
-    return (end - start).dt.days.astype("float64")
+def _to_float(text: pd.Series) -> pd.Series:
+    """Checked decimal strings (None = unknown) as float64, parsed by Arrow in C++."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    values = pc.cast(pa.array(text, type=pa.string(), from_pandas=True), pa.float64())
+    return pd.Series(values.to_numpy(zero_copy_only=False), index=text.index, dtype="float64")
 
 
 def header_mismatches(
-    load: pd.DataFrame, previous: dict[str, tuple] | None
-) -> tuple[pd.Series, dict]:
+    load: pd.DataFrame, previous: dict[str, int] | None
+) -> tuple[pd.Series, dict[str, int]]:
     """Invoice lines whose header fields differ from the invoice's first line.
 
-    ``previous`` carries the header of the chunk's last invoice: a file lists an
-    invoice's lines together, so only that one can continue in the next chunk.
+    Each line's header fields are hashed to one number, so the comparison is a
+    group-wise ``first`` over integers. ``previous`` carries the hash of the chunk's
+    last invoice: a file lists an invoice's lines together, so only that one can
+    continue in the next chunk.
     """
     cols = ["customer_id", "invoice_date", "due_date", "currency"]
-    header = load[["invoice_id", *cols]].fillna("")
-    first = header.groupby("invoice_id", sort=False)[cols].transform("first")
+    if load.empty:
+        return pd.Series(False, index=load.index), {}
+    header = load[cols].astype(object).where(load[cols].notna(), "")
+    digest = pd.util.hash_pandas_object(header, index=False)
+    ids = load["invoice_id"]
+    first = digest.groupby(ids.to_numpy(), sort=False).transform("first").to_numpy().copy()
     if previous:
-        carried = header["invoice_id"].isin(previous.keys())
-        if carried.any():
-            (values,) = previous.values()
-            for col, value in zip(cols, values, strict=True):
-                first.loc[carried, col] = value
-    mismatch = (header[cols] != first).any(axis=1)
-    if header.empty:
-        return mismatch, {}
-    last_id = header["invoice_id"].iloc[-1]
+        carried = ids.isin(previous.keys()).to_numpy()
+        first[carried] = np.uint64(next(iter(previous.values())))
+    mismatch = pd.Series(digest.to_numpy() != first, index=load.index)
+    last_id = ids.iloc[-1]
     if previous and last_id in previous:
         return mismatch, previous
-    row = first.iloc[-1]
-    return mismatch, {last_id: tuple(row[c] for c in cols)}
+    return mismatch, {last_id: int(first[-1])}

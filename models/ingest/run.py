@@ -26,16 +26,7 @@ from models.schema import (
 from .claim import begin_locked, fault_point, record_rejection
 from .entities import foreign_keys, natural_key, targets
 from .errors import CODES, IngestError
-from .load import (
-    create_key_stage,
-    create_stage,
-    diff_target,
-    duplicate_keys,
-    flush_stage,
-    write_changes,
-    write_stage,
-    write_target,
-)
+from .load import StagedLoad
 from .mapping import apply_mapping
 from .normalise import header_mismatches, normalise
 from .result import BatchResult
@@ -69,7 +60,6 @@ class LoadRun:
         self.summary: list[dict] = []
         self.batch_failures: list[tuple[str, str | None, list[int]]] = []
         self.state: dict[str, Any] = {}
-        self.inserted = self.updated = self.n_changes = 0
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -185,22 +175,20 @@ class LoadRun:
             begin_locked(conn)
             try:
                 fault_point("before_first_write")
-                stage = create_stage(conn, tgts)
-                keys = create_key_stage(conn, stage, natural_key(self.entity))
+                load = StagedLoad(conn, tgts, natural_key(self.entity))
                 self._created_rows(conn, None)  # product lines a mapping declares
                 known = self._known(conn)
                 if self.entity == "payments":
                     self._payments_context(conn)
-                self._pipeline(conn, stage, keys, tgts, known)
-                dupes = duplicate_keys(conn, keys, natural_key(self.entity))
+                self._pipeline(conn, load, known)
+                dupes = load.duplicate_keys()
                 if dupes:
                     self.batch_failures.append(("KEY_DUPLICATE", None, []))
                     self._dupe_message = ", ".join("/".join(map(str, d)) for d in dupes)
                 self._decide()
-                counts = {"inserted": self.inserted, "updated": self.updated}
-                n_changes = self.n_changes
-                keys.drop(conn)
-                stage.drop(conn)
+                counts = {"inserted": load.inserted, "updated": load.updated}
+                n_changes = load.changes
+                load.drop()
                 # A corrected file replaces the quarantine of its earlier versions.
                 conn.execute(
                     delete(QuarantineRecord).where(
@@ -382,10 +370,10 @@ class LoadRun:
             ]
             conn.execute(make_insert(Customer.__table__).on_conflict_do_nothing(), rows)
 
-    def _pipeline(self, conn, stage, keys, tgts, known: dict[str, set]) -> None:
+    def _pipeline(self, conn, load: StagedLoad, known: dict[str, set]) -> None:
         """Chunks in order; on PostgreSQL the next chunk is typed and validated in
-        this thread while a worker thread writes the previous one (psycopg releases
-        the GIL while the server works). One connection, never used by both at once."""
+        this thread while a worker thread stages and writes the previous one (psycopg
+        and Arrow release the GIL). One connection, never used by both at once."""
         overlap = conn.dialect.name == "postgresql"
         pool = ThreadPoolExecutor(max_workers=1) if overlap else None
         pending = None
@@ -395,32 +383,24 @@ class LoadRun:
                 if pending is not None:
                     pending.result()
                     pending = None
-                self._stage(conn, stage, prepared)
-                fault_point("staged", self.rows_staged, self.batch.total_rows)
                 if pool is not None:
-                    pending = pool.submit(self._flush, conn, stage, keys, tgts)
+                    pending = pool.submit(self._write, conn, load, prepared)
                 else:
-                    self._flush(conn, stage, keys, tgts)
+                    self._write(conn, load, prepared)
+                fault_point("staged", self.rows_staged, self.batch.total_rows)
+                if self.progress:
+                    self.progress(self.batch.name, self.rows_read, self.batch.total_rows)
             if pending is not None:
                 pending.result()
         finally:
             if pool is not None:
                 pool.shutdown(wait=True)
 
-    def _flush(self, conn, stage, keys, tgts) -> None:
-        if conn.dialect.name == "postgresql":
-            # Autovacuum never analyses TEMP tables: without statistics the planner
-            # guesses the staged row count and may pick nested loops for the diffs.
-            conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
-        # Diff every target before writing any: a line's previous customer is read
-        # from the invoice header as it was before this chunk.
-        diffs = [diff_target(conn, stage, t, self.batch_id, self.entity) for t in tgts]
-        for target, (target_counts, changes) in zip(tgts, diffs, strict=True):
-            write_target(conn, stage, target, self.batch_id, target_counts)
-            self.n_changes += write_changes(conn, iter(changes))
-        self.inserted += diffs[-1][0].inserted
-        self.updated += diffs[-1][0].updated
-        flush_stage(conn, stage, keys)
+    def _write(self, conn, load: StagedLoad, prepared: dict[str, Any]) -> None:
+        if prepared["customers"] is not None:
+            self._created_rows(conn, prepared["customers"])
+        load.write(prepared["good"])
+        load.flush(self.batch_id, self.entity)
 
     def _prepare(self, raw: pd.DataFrame, known: dict[str, set]) -> dict[str, Any]:
         """Map, type and validate one chunk; no database work (runs beside a flush)."""
@@ -467,13 +447,6 @@ class LoadRun:
         good = norm.load.drop(index=list(bad)) if bad else norm.load
         self.rows_staged += len(good) + len(bad) + (len(raw) - len(frame))
         return {"good": good, "customers": customers}
-
-    def _stage(self, conn, stage, prepared: dict[str, Any]) -> None:
-        if prepared["customers"] is not None:
-            self._created_rows(conn, prepared["customers"])
-        write_stage(conn, stage, prepared["good"])
-        if self.progress:
-            self.progress(self.batch.name, self.rows_read, self.batch.total_rows)
 
 
 def _tables():

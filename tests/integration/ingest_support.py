@@ -8,6 +8,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 
 from models.ingest import ingest_config, ingest_file
+from models.ingest.load import unresolved_references
 from models.schema import metadata
 from tests.ingest_builders import AS_OF
 
@@ -64,6 +65,8 @@ def rows_of_batch(engine, batch_id: int) -> int:
 
 
 def integrity_ok(engine) -> None:
+    with engine.connect() as conn:  # the fact tables' references no constraint enforces
+        assert unresolved_references(conn, metadata) == []
     if engine.dialect.name == "sqlite":
         with engine.connect() as conn:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from models.config import load_config
 from models.ingest import ingest_config, load_mapping, sweep_stale_batches
-from models.schema import BatchStatus, IngestBatch, IngestChange, InvoiceLine
+from models.schema import BatchStatus, IngestBatch, IngestChange, Invoice, InvoiceLine
 from tests.ingest_builders import (
     AS_OF,
     BASE_ENTITIES,
@@ -140,6 +140,9 @@ def test_i8_stale_started_batch_is_swept_and_does_not_block(base, engine):
     config = ingest_config()
     result = load(engine, base / "invoice_lines.csv")
     with engine.begin() as conn:  # pretend the load never finished, an hour and more ago
+        # (a killed load leaves no rows, I3)
+        for table in (InvoiceLine, Invoice):
+            conn.execute(delete(table).where(table.batch_id == result.batch_id))
         conn.execute(
             update(IngestBatch)
             .where(IngestBatch.batch_id == result.batch_id)
