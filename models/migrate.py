@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -50,20 +52,43 @@ def require_current_schema(engine: Engine) -> None:
         )
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Config]:
+    """An Alembic config bound to one connection, in one transaction.
+
+    On SQLite, batch mode rebuilds a table by copy, drop and rename, and dropping a
+    table that others reference fails while foreign keys are enforced; so, as
+    SQLite's own procedure for schema changes says, enforcement is off during the
+    change and ``PRAGMA foreign_key_check`` must come back empty before COMMIT.
+    """
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:  # outside any transaction, or SQLite ignores it
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                yield cfg
+                if sqlite and (broken := conn.exec_driver_sql("PRAGMA foreign_key_check").all()):
+                    raise RuntimeError(f"the migration broke foreign keys: {broken[:5]}")
+        finally:
+            if sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Bring the schema to ``revision``; returns (before, after). A no-op when current."""
     before = current_revision(engine)
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
+    with _migrating(engine) as cfg:
         command.upgrade(cfg, revision)
     return before, current_revision(engine) or ""
 
 
 def downgrade(engine: Engine, revision: str) -> None:
-    cfg = alembic_config()
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
+    with _migrating(engine) as cfg:
         command.downgrade(cfg, revision)
 
 

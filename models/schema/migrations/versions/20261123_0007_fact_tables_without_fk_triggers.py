@@ -1,6 +1,7 @@
 """fact tables without FOREIGN KEY constraints: invoice and invoice_line references are
 enforced by ingest, set-based, instead of one trigger per row (see models/schema/sales.py);
-the unused product-line index on invoice_line goes too
+the unused product-line index on invoice_line goes, and on PostgreSQL the batch_id
+indexes of both become BRIN (batch ids grow as rows are appended)
 
 Revision ID: 0007
 Revises: 0005
@@ -32,8 +33,15 @@ def _name(table: str, column: str, referred: str) -> str:
     return f"fk_{table}_{column}_{referred}"
 
 
+def _batch_indexes(using: str) -> None:
+    for table in ("invoice", "invoice_line"):
+        op.drop_index(f"ix_{table}_batch_id", table_name=table)
+        op.create_index(f"ix_{table}_batch_id", table, ["batch_id"], postgresql_using=using)
+
+
 def upgrade() -> None:
     op.drop_index("ix_invoice_line_product_line", table_name="invoice_line")
+    _batch_indexes("brin")
     for table in ("invoice_line", "invoice"):
         with op.batch_alter_table(table) as batch:
             for t, column, referred, _ in _REFERENCES:
@@ -50,3 +58,4 @@ def downgrade() -> None:
                         _name(t, column, referred), referred, [column], [referred_column]
                     )
     op.create_index("ix_invoice_line_product_line", "invoice_line", ["product_line_id"])
+    _batch_indexes("btree")
