@@ -12,7 +12,9 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
-from collections.abc import Callable, Iterator
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -397,19 +399,53 @@ class QuerySource:
             reason = str(getattr(cause, "orig", None) or cause or exc).strip().splitlines()[0]
             raise IngestError("SOURCE_QUERY_FAILED", self.name, reason) from None
 
-    def sha256(
-        self, chunk_rows: int, on_rows: Callable[[int], None] | None = None
-    ) -> tuple[str, int]:
-        """Hash of the result (first pass) and its row count."""
-        digest = hashlib.sha256()
-        rows = 0
-        header_done = False
-        for frame in self.frames(chunk_rows):
-            if not header_done:
-                digest.update(",".join(frame.columns).encode())
-                header_done = True
-            digest.update(frame.to_csv(header=False, index=False).encode())
-            rows += len(frame)
-            if on_rows:
-                on_rows(rows)
-        return digest.hexdigest(), rows
+    @contextmanager
+    def spooled(self, chunk_rows: int, folder: Path | None = None) -> Iterator[Spool]:
+        """Run the query once: its result is hashed while it is written to a temporary
+        Parquet file, which the load then reads. One query, and the rows loaded are
+        the rows hashed even if the source changes meanwhile; memory stays bounded."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        digest, rows, columns, writer = hashlib.sha256(), 0, None, None
+        with tempfile.TemporaryDirectory(prefix="accountops-query-", dir=folder) as tmp:
+            path = Path(tmp) / "result.parquet"
+            try:
+                for frame in self.frames(chunk_rows):
+                    if columns is None:
+                        columns = list(frame.columns)
+                        digest.update(",".join(columns).encode())
+                        schema = pa.schema([(c, pa.string()) for c in columns])
+                        writer = pq.ParquetWriter(path, schema)
+                    digest.update(frame.to_csv(header=False, index=False).encode())
+                    rows += len(frame)
+                    writer.write_table(
+                        pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                    )
+            finally:
+                if writer is not None:
+                    writer.close()
+            yield Spool(digest.hexdigest(), rows, columns or [], path if rows else None)
+
+
+@dataclass
+class Spool:
+    """A query result on disk: its hash, row count, columns and Parquet file."""
+
+    sha256: str
+    rows: int
+    columns: list[str]
+    path: Path | None
+
+    def chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        """The spooled rows as string DataFrames, index = 0-based row number."""
+        import pyarrow.parquet as pq
+
+        if self.path is None:
+            return
+        start = 0
+        for record_batch in pq.ParquetFile(self.path).iter_batches(batch_size=chunk_rows):
+            frame = record_batch.to_pandas()
+            frame.index = pd.RangeIndex(start, start + len(frame))
+            start += len(frame)
+            yield frame

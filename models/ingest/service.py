@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -86,6 +87,8 @@ def ingest_file(
     entity = spec.entity if spec else None
     source = f"file:{entity or 'unknown'}" + (f":{mapping.name}" if mapping else "")
     try:
+        if not path.is_file():  # before the name: a typo in the path is the problem
+            raise IngestError("FILE_NOT_FOUND", name, "no such file: check the path")
         if spec is None:
             raise IngestError(
                 "FILE_UNKNOWN_ENTITY",
@@ -153,53 +156,49 @@ def ingest_query(
     """Ingest the result of a SQL query on another database (invoice lines or payments)."""
     name = query.name
     source = f"sql:{query.entity}"
-    try:
-        if query.entity not in {"invoice_lines", "payments"}:
-            raise IngestError(
-                "SOURCE_QUERY_FAILED", name, "a query can load invoice_lines or payments only"
+    with ExitStack() as stack:
+        try:
+            if query.entity not in {"invoice_lines", "payments"}:
+                raise IngestError(
+                    "SOURCE_QUERY_FAILED", name, "a query can load invoice_lines or payments only"
+                )
+            spool = stack.enter_context(query.spooled(config.chunk_rows))
+            if spool.rows == 0:
+                raise IngestError("FILE_HEADER_ONLY", name, "the query returned no rows")
+            spec = ENTITIES[query.entity]
+            facts = FileFacts(Path("."), name, 0, spool.sha256, "sql", spool.columns, spool.rows)
+            from .reader import check_header
+
+            check_header(
+                facts,
+                spec.column_names + sorted(_extra(query.entity)),
+                [c.name for c in spec.columns if c.required],
+                config,
             )
-        sha, rows = query.sha256(config.chunk_rows)
-        if rows == 0:
-            raise IngestError("FILE_HEADER_ONLY", name, "the query returned no rows")
-        first = next(query.frames(1))
-        spec = ENTITIES[query.entity]
-        facts = FileFacts(Path("."), name, 0, sha, "sql", list(first.columns), rows)
-        from .reader import check_header
-
-        check_header(
-            facts,
-            spec.column_names + sorted(_extra(query.entity)),
-            [c.name for c in spec.columns if c.required],
-            config,
-        )
-    except IngestError as exc:
-        sha = hashlib.sha256(f"{query.url}:{query.query}".encode()).hexdigest()
-        batch_id = record_rejection(
-            engine,
-            batch_id=None,
-            source=source,
-            entity=query.entity,
-            file_name=name,
-            sha256=sha,
-            error=exc,
-        )
-        return BatchResult(
-            name, query.entity, "REJECTED", batch_id, error_code=exc.code, message=str(exc)
-        )
-
-    def chunks() -> Iterator[pd.DataFrame]:
-        """The query result again, checked against the first pass."""
-        digest_rows = 0
-        for frame in query.frames(config.chunk_rows):
-            digest_rows += len(frame)
-            yield frame
-        if digest_rows != rows:
-            raise IngestError(
-                "SOURCE_QUERY_FAILED", name, "the source changed while it was read: run again"
+        except IngestError as exc:
+            sha = hashlib.sha256(f"{query.url}:{query.query}".encode()).hexdigest()
+            batch_id = record_rejection(
+                engine,
+                batch_id=None,
+                source=source,
+                entity=query.entity,
+                file_name=name,
+                sha256=sha,
+                error=exc,
             )
-
-    batch = _Input(name, query.entity, source, sha, rows, chunks, warnings=facts.warnings)
-    return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id)
+            return BatchResult(
+                name, query.entity, "REJECTED", batch_id, error_code=exc.code, message=str(exc)
+            )
+        batch = _Input(
+            name,
+            query.entity,
+            source,
+            spool.sha256,
+            spool.rows,
+            lambda: spool.chunks(config.chunk_rows),
+            warnings=facts.warnings,
+        )
+        return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id)
 
 
 def _extra(entity: str) -> set[str]:

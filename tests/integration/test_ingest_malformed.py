@@ -88,7 +88,10 @@ def test_file_above_size_limit_is_rejected_cleanly(base, tmp_path, engine):
     assert "invoice_lines.csv" in result.message
 
 
-def test_missing_file_is_recorded(tmp_path, engine):
-    result = load(engine, tmp_path / "invoice_lines.csv")
+@pytest.mark.parametrize("name", ["invoice_lines.csv", "invoices-2026.csv"])
+def test_missing_file_is_recorded(tmp_path, engine, name):
+    # A missing file is FILE_NOT_FOUND whatever its name (not FILE_UNKNOWN_ENTITY).
+    result = load(engine, tmp_path / name)
     assert result.error_code == "FILE_NOT_FOUND"
+    assert name in result.message
     assert counts(engine)["ingest_batch"] == 1
