@@ -130,10 +130,9 @@ def explain_migrations(
     strength = np.column_stack([c[2].to_numpy(float) for c in candidates])
     # Problem floors (strength 10) first, then the larger effects; ties keep column order.
     order = np.argsort(-np.where(ok, strength, -1.0), axis=1, kind="stable")
-    pos = {cid: i for i, cid in enumerate(ids)}
-    rows_moved = list(ids[moved.to_numpy(bool)])
+    moved_at = np.flatnonzero(moved.to_numpy(bool))
     # Format values only for the customers that moved (the text is per customer).
-    pm, cm = prev.loc[rows_moved], cur.loc[rows_moved]
+    pm, cm = prev.iloc[moved_at], cur.iloc[moved_at]
     values = {
         n: (fmt_value(n, pm[n]), fmt_value(n, cm[n]))
         for n in names
@@ -148,16 +147,16 @@ def explain_migrations(
         pm["named_strategic"].astype(float).map(flag).fillna("unknown"),
         cm["named_strategic"].astype(float).map(flag).fillna("unknown"),
     )
-    # Plain dicts for the per-customer assembly below (pandas indexing per item is slow).
-    values = {n: (a.to_dict(), b.to_dict()) for n, (a, b) in values.items()}
-    pct_prev = {k: r_prev[k].to_dict() for k in MEASURE_WEIGHT_KEYS}
-    pct_cur = {k: r_cur[k].to_dict() for k in MEASURE_WEIGHT_KEYS}
-    measures_col = pd.Series([[] for _ in range(len(ids))], index=ids, dtype=object)
-    text_col = pd.Series("", index=ids, dtype=object)
+    # Plain lists, position k for the k-th mover (pandas indexing per item is slow).
+    values = {n: (a.tolist(), b.tolist()) for n, (a, b) in values.items()}
+    pct_prev = {k: r_prev[k].to_numpy(float)[moved_at].tolist() for k in MEASURE_WEIGHT_KEYS}
+    pct_cur = {k: r_cur[k].to_numpy(float)[moved_at].tolist() for k in MEASURE_WEIGHT_KEYS}
+    measures_col = np.empty(len(ids), dtype=object)
+    measures_col[:] = [[] for _ in range(len(ids))]
+    text_col = np.full(len(ids), "", dtype=object)
     # Assembling the lists is per moved customer (formatting only; the numbers above are
     # computed column-wise), so its cost follows the number of migrations, not of invoices.
-    for cid in rows_moved:
-        i = pos[cid]
+    for k, i in enumerate(moved_at.tolist()):
         # A Problem floor measure is also a score measure: name it once, at its first place.
         named = list(dict.fromkeys(names[j] for j in order[i] if ok[i, j]))
         if not named:
@@ -165,8 +164,8 @@ def explain_migrations(
         items = [
             {
                 "measure": n,
-                "before": values[n][0][cid],
-                "after": values[n][1][cid],
+                "before": values[n][0][k],
+                "after": values[n][1][k],
                 "moved": "rose" if direction[i] > 0 else "fell",
             }
             for n in named
@@ -177,18 +176,18 @@ def explain_migrations(
                 item["moved"] = "improved" if direction[i] > 0 else "worsened"
             elif n in pct_cur:
                 # The percentile shows a relative move even when the value itself held.
-                item["percentile_before"] = _pctile(pct_prev[n][cid])
-                item["percentile_after"] = _pctile(pct_cur[n][cid])
-        measures_col.iat[i] = items
-        text_col.iat[i] = "; ".join(_phrase(it) for it in items[:3])
+                item["percentile_before"] = _pctile(pct_prev[n][k])
+                item["percentile_after"] = _pctile(pct_cur[n][k])
+        measures_col[i] = items
+        text_col[i] = "; ".join(_phrase(it) for it in items[:3])
     out = pd.DataFrame(
         {
             "customer_id": ids,
             "previous_tier": prev["tier"].to_numpy(),
             "tier": cur["tier"].to_numpy(),
             "kind": kind.to_numpy(),
-            "measures": measures_col.to_numpy(),
-            "explanation": text_col.to_numpy(),
+            "measures": measures_col,
+            "explanation": text_col,
         }
     )
     return out[MIGRATION_COLUMNS]

@@ -134,26 +134,27 @@ def measure_reasons(effects: pd.DataFrame, ranks: pd.DataFrame, m: pd.DataFrame)
     eff = effects[keys].to_numpy(dtype=float)
     size = np.where(np.isnan(eff), -1.0, np.abs(eff))
     order = np.argsort(-size, axis=1, kind="stable")[:, :3]
-    rows = np.arange(len(eff))
-    phrases = {}
+    rows = np.arange(len(eff))[:, None]
+    picked = eff[rows, order]  # the effects of each row's top three, in order
+    lifts, lowers = picked > 1e-12, picked < -1e-12
+    phrases = np.full(order.shape, None, dtype=object)
     for j, key in enumerate(keys):
-        value = fmt_value(key, m[key])
-        pctile = (ranks[key] * 100).map("{:.0f}".format)
-        base = LABELS[key] + " " + value + " (percentile " + pctile + ")"
-        phrases[j] = (base + " lifts the score", base + " lowers the score")
-    columns = []
-    for k in range(order.shape[1]):
-        j = order[:, k]
-        e = eff[rows, j]
-        col = pd.Series(None, index=m.index, dtype=object)
-        for jj, (up, down) in phrases.items():
-            pick = j == jj
-            col = col.where(~(pick & (e > 1e-12)), up)
-            col = col.where(~(pick & (e < -1e-12)), down)
-        columns.append(col)
-    stacked = pd.concat(columns, axis=1).to_numpy(dtype=object) if columns else None
-    if stacked is None:
-        return pd.Series([[] for _ in range(len(m))], index=m.index, dtype=object)
+        # Phrase a measure only for the customers whose top three name it.
+        named = (order == j) & (lifts | lowers)
+        who = named.any(axis=1)
+        if not who.any():
+            continue
+        value = fmt_value(key, m[key].iloc[who])
+        pctile = (ranks[key].iloc[who] * 100).map("{:.0f}".format)
+        base = (LABELS[key] + " " + value + " (percentile " + pctile + ")").to_numpy(object)
+        full = np.empty(len(eff), dtype=object)
+        full[who] = base
+        for k in range(order.shape[1]):
+            up, down = named[:, k] & lifts[:, k], named[:, k] & lowers[:, k]
+            phrases[up, k] = full[up] + " lifts the score"
+            phrases[down, k] = full[down] + " lowers the score"
     return pd.Series(
-        [[x for x in row if isinstance(x, str)] for row in stacked], index=m.index, dtype=object
+        [[x for x in row if x is not None] for row in phrases.tolist()],
+        index=m.index,
+        dtype=object,
     )

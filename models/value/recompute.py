@@ -12,7 +12,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, Float, cast, func, insert, select, update
 
 from models.config import config_version
 from models.errors import AccountopsError
@@ -33,7 +33,13 @@ from .measures import AMOUNTS, MEASURES, derive_measures
 from .migrations import MIGRATION_COLUMNS, explain_migrations
 from .numbers import as_float
 from .receivables import receivables_table
-from .rollups import RefreshResult, analyze, applied_batches, refresh_rollups
+from .rollups import (
+    RefreshResult,
+    analyze,
+    applied_batches,
+    refresh_rollups,
+    tune_for_aggregates,
+)
 from .rules import ValueRules, value_rules
 from .segments import SEGMENT_COLUMNS, segments_table
 from .store import bulk_insert, prepare
@@ -93,15 +99,22 @@ def load_tiered(conn: Connection, snapshot_id: int) -> pd.DataFrame:
     statistics predate the last bulk write.
     """
     t, m = CustomerTier.__table__, CustomerMeasure.__table__
+    # Numbers as floats from the driver (NUMERIC would arrive as one Decimal per cell).
     tiers = frame_of(
         conn,
-        select(t.c.customer_id, t.c.tier, t.c.rule, t.c.score, t.c.top_share).where(
-            t.c.snapshot_id == snapshot_id
-        ),
+        select(
+            t.c.customer_id,
+            t.c.tier,
+            t.c.rule,
+            cast(t.c.score, Float).label("score"),
+            cast(t.c.top_share, Float).label("top_share"),
+        ).where(t.c.snapshot_id == snapshot_id),
     )
     measures = frame_of(
         conn,
-        select(m.c.customer_id, *(m.c[c] for c in MEASURES)).where(m.c.snapshot_id == snapshot_id),
+        select(m.c.customer_id, *(cast(m.c[c], Float).label(c) for c in MEASURES)).where(
+            m.c.snapshot_id == snapshot_id
+        ),
     )
     frame = tiers.merge(measures, on="customer_id", how="left").sort_values("customer_id")
     if frame.empty:
@@ -142,6 +155,7 @@ def recompute(
     rules = value_rules(config)
     refreshed = refresh(engine) if refresh_first else None
     with engine.begin() as conn:
+        tune_for_aggregates(conn)
         as_of = as_of or default_as_of(conn)
         if as_of is None:
             raise NoDataToRecompute("no invoices loaded: ingest data first, or pass --as-of")

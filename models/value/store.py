@@ -7,11 +7,12 @@ NUMERIC and SQLite's REAL read back the same Decimal; unknown (NaN) is NULL.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table
 
 from .numbers import as_float
@@ -50,20 +51,27 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     cols = list(frame.columns)
     raw = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        buf = io.StringIO()
-        frame.to_csv(buf, index=False, header=False, na_rep="\\N", quoting=csv.QUOTE_MINIMAL)
+        # Arrow's CSV writer (C++) is several times faster than DataFrame.to_csv. It
+        # writes NULL as an empty unquoted cell and quotes every string, so an empty
+        # string stays '""': exactly what COPY's CSV format reads as NULL and as ''.
+        buf = io.BytesIO()
+        pacsv.write_csv(
+            pa.Table.from_pandas(frame, preserve_index=False),
+            buf,
+            pacsv.WriteOptions(include_header=False),
+        )
         names = ", ".join(f'"{c}"' for c in cols)
-        copy_sql = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
+        copy_sql = f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT csv)'
         with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-            copy.write(buf.getvalue())
+            copy.write(buf.getbuffer())
         return
     marks = ", ".join("?" for _ in cols)
     names = ", ".join(f'"{c}"' for c in cols)
-    # object dtype holds Python floats, ints and bools; NaN and pd.NA become None.
-    values = frame.astype(object).where(frame.notna(), None)
+    # Column by column as Python floats, ints, bools and str; NaN and pd.NA become None.
+    columns = [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in cols]
     cur = raw.cursor()
     cur.executemany(
         f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608 - names from Table
-        values.itertuples(index=False, name=None),
+        zip(*columns, strict=True),
     )
     cur.close()

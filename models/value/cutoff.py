@@ -1,0 +1,151 @@
+"""Invoice roll-ups cut at an as-of date that is not the end of the data.
+
+The roll-ups hold each invoice's final payment state. When payments are dated
+after the as-of date, or invoices fall after it in its own month, the measures
+need the state as it stood on the as-of date. Only a few invoices differ: those
+paid (in part) after the as-of date. So the cut state is the roll-ups as they
+are, plus those invoices recounted from their own payments, and the monthly
+roll-up rows they (or the as-of month) touch rebuilt from the per-invoice rows.
+Everything stays set-based and reads a bounded slice of the facts, giving the
+same columns, and the same numbers, as rebuilding the roll-ups from raw facts
+cut at the date.
+
+Why the cut is exact: an invoice's settlement date is the first payment date on
+which the running total (in value-date order) reaches the amount due. Payments
+up to the as-of date come first in that order, so their running totals do not
+depend on later payments: settled by the as-of date if and only if the final
+settlement date is on or before it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Date, Select, and_, case, func, literal, or_, select, union_all
+
+from models.schema import Payment
+
+from .rollups import (
+    _MONTH_COLS,
+    INVOICE_MONTHS,
+    INVOICES,
+    _cents,
+    invoice_month_select,
+)
+from .sqlfuncs import month_start
+from .windows import Windows
+
+_pay = Payment.__table__
+
+
+def _d(value: date):
+    return literal(value, Date)
+
+
+def _columns(i, as_of, recounted: bool) -> list:
+    """Per-invoice roll-up columns, in order; recounted invoices need the payments joined."""
+    if not recounted:
+        return [
+            i.c.invoice_id,
+            i.c.customer_id,
+            i.c.invoice_date,
+            i.c.due_date,
+            i.c.amount_due,
+            i.c.paid_amount,
+            i.c.paid_by_due,
+            i.c.settled_on,
+            i.c.last_paid_on,
+            i.c.invoice_day,
+            i.c.due_day,
+            i.c.settled_day,
+        ]
+    p = _pay
+    settled_by_then = i.c.settled_on <= as_of
+    return [
+        i.c.invoice_id,
+        i.c.customer_id,
+        i.c.invoice_date,
+        i.c.due_date,
+        i.c.amount_due,
+        # The same expressions as rollups.invoice_select over the payments up to as_of.
+        _cents(func.coalesce(func.sum(p.c.amount), 0)).label("paid_amount"),
+        _cents(func.coalesce(func.sum(case((p.c.paid_on <= i.c.due_date, p.c.amount))), 0)).label(
+            "paid_by_due"
+        ),
+        case((settled_by_then, i.c.settled_on)).label("settled_on"),
+        func.max(p.c.paid_on).label("last_paid_on"),
+        i.c.invoice_day,
+        i.c.due_day,
+        case((settled_by_then, i.c.settled_day)).label("settled_day"),
+    ]
+
+
+def _invoices(as_of_day: date, scope=None) -> list[Select]:
+    """Per-invoice facts as of ``as_of_day`` for the invoices ``scope`` keeps (a function
+    adding conditions to a select over the invoice roll-up), or for all of them."""
+    i = INVOICES
+    as_of = _d(as_of_day)
+    later = i.c.last_paid_on > as_of  # paid (in part) after the as-of date: recount
+    kept = select(*_columns(i, as_of, False)).where(
+        i.c.invoice_date <= as_of, or_(i.c.last_paid_on.is_(None), ~later)
+    )
+    recounted = (
+        select(*_columns(i, as_of, True))
+        .select_from(
+            i.outerjoin(_pay, and_(_pay.c.invoice_id == i.c.invoice_id, _pay.c.paid_on <= as_of))
+        )
+        .where(i.c.invoice_date <= as_of, later)
+        .group_by(*(i.c[c] for c in _GROUP_COLS))
+    )
+    if scope is not None:
+        kept, recounted = scope(kept), scope(recounted)
+    return [kept, recounted]  # to be UNION ALLed (flat: SQLite allows no nested compounds)
+
+
+_GROUP_COLS = (
+    "invoice_id",
+    "customer_id",
+    "invoice_date",
+    "due_date",
+    "amount_due",
+    "settled_on",
+    "invoice_day",
+    "due_day",
+    "settled_day",
+)
+
+
+def cut_invoice_sources(windows: Windows, cut_as_of_month: bool):
+    """(per-invoice facts, per-month facts) as of ``windows.as_of``, from the roll-ups.
+
+    ``cut_as_of_month``: invoices exist after the as-of date in its own month, so that
+    month's monthly rows are rebuilt from the invoices up to the date.
+    """
+    i = INVOICES
+    as_of, first = _d(windows.as_of), _d(windows.as_of_month)
+    per_invoice = union_all(*_invoices(windows.as_of)).subquery("inv")
+    # Customers with invoices paid after the as-of date, from their first such month on.
+    since = (
+        select(i.c.customer_id, func.min(month_start(i.c.invoice_date)).label("since"))
+        .where(i.c.invoice_date <= as_of, i.c.last_paid_on > as_of)
+        .group_by(i.c.customer_id)
+        .subquery("recounted")
+    )
+    m = INVOICE_MONTHS
+    kept_months = select(*(m.c[c] for c in _MONTH_COLS)).select_from(
+        m.outerjoin(since, since.c.customer_id == m.c.customer_id)
+    )
+    kept_months = kept_months.where(or_(since.c.since.is_(None), m.c.month < since.c.since))
+
+    def from_since(q: Select) -> Select:
+        q = q.join_from(i, since, since.c.customer_id == i.c.customer_id)
+        q = q.where(i.c.invoice_date >= since.c.since)
+        return q.where(i.c.invoice_date < first) if cut_as_of_month else q
+
+    parts = _invoices(windows.as_of, from_since)
+    if cut_as_of_month:
+        kept_months = kept_months.where(m.c.month < first)
+        parts += _invoices(windows.as_of, lambda q: q.where(i.c.invoice_date >= first))
+    rebuilt = union_all(*parts).subquery("rebuilt")
+    months = union_all(kept_months, invoice_month_select(rebuilt)).subquery("inv_month")
+    return per_invoice, months
