@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from common import progress, report
+from common import peak_rss_mb, progress, report
 from sqlalchemy import create_engine, text
 
 from models.db import make_engine
@@ -27,6 +27,7 @@ from models.migrate import upgrade
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 AS_OF = date(2026, 10, 1)
+COPY_BLOCK = 1 << 20
 
 
 def generate(folder: Path, lines: int, customers: int = 5000, seed: int = 1) -> Path:
@@ -111,7 +112,7 @@ def baseline(url: str, path: Path) -> float:
                 cur.copy("COPY bench_bare FROM STDIN (FORMAT csv, HEADER true)") as copy,
                 path.open("rb") as fh,
             ):
-                while block := fh.read(1 << 20):
+                while block := fh.read(COPY_BLOCK):
                     copy.write(block)
         else:
             with path.open(newline="") as fh:
@@ -148,7 +149,7 @@ def schema_floor(url: str, path: Path) -> float:
                 cur.copy("COPY floor_stage FROM STDIN (FORMAT csv, HEADER true)") as copy,
                 path.open("rb") as fh,
             ):
-                while block := fh.read(1 << 20):
+                while block := fh.read(COPY_BLOCK):
                     copy.write(block)
         else:
             with path.open(newline="") as fh:
@@ -218,6 +219,7 @@ def main() -> None:
             start = time.perf_counter()
             result = ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF)
             seconds = time.perf_counter() - start
+            ingest_peak = peak_rss_mb()  # before the baselines run in this process
             assert result.outcome == "LOADED", result.message
             progress(f"{result.message} in {seconds:.1f}s; baseline bare load")
             base_seconds = baseline(url, path)
@@ -238,6 +240,7 @@ def main() -> None:
         schema_floor_seconds=round(floor_seconds, 3),
         ratio_to_schema_floor=round(seconds / floor_seconds, 2),
         rows_quarantined=result.rows_quarantined,
+        ingest_peak_rss_mb=ingest_peak,
     )
 
 
