@@ -44,40 +44,23 @@ def _d(value: date):
 
 def _columns(i, as_of, recounted: bool) -> list:
     """Per-invoice roll-up columns, in order; recounted invoices need the payments joined."""
+    head = [i.c.invoice_id, i.c.customer_id, i.c.invoice_date, i.c.due_date, i.c.amount_due]
+    days = [i.c.invoice_day, i.c.due_day]
     if not recounted:
-        return [
-            i.c.invoice_id,
-            i.c.customer_id,
-            i.c.invoice_date,
-            i.c.due_date,
-            i.c.amount_due,
-            i.c.paid_amount,
-            i.c.paid_by_due,
-            i.c.settled_on,
-            i.c.last_paid_on,
-            i.c.invoice_day,
-            i.c.due_day,
-            i.c.settled_day,
-        ]
+        payment = [i.c.paid_amount, i.c.paid_by_due, i.c.settled_on, i.c.last_paid_on]
+        return [*head, *payment, *days, i.c.settled_day]
     p = _pay
     settled_by_then = i.c.settled_on <= as_of
-    return [
-        i.c.invoice_id,
-        i.c.customer_id,
-        i.c.invoice_date,
-        i.c.due_date,
-        i.c.amount_due,
-        # The same expressions as rollups.invoice_select over the payments up to as_of.
+    # The same expressions as rollups.invoice_select over the payments up to as_of.
+    payment = [
         _cents(func.coalesce(func.sum(p.c.amount), 0)).label("paid_amount"),
         _cents(func.coalesce(func.sum(case((p.c.paid_on <= i.c.due_date, p.c.amount))), 0)).label(
             "paid_by_due"
         ),
         case((settled_by_then, i.c.settled_on)).label("settled_on"),
         func.max(p.c.paid_on).label("last_paid_on"),
-        i.c.invoice_day,
-        i.c.due_day,
-        case((settled_by_then, i.c.settled_day)).label("settled_day"),
     ]
+    return [*head, *payment, *days, case((settled_by_then, i.c.settled_day)).label("settled_day")]
 
 
 def _invoices(as_of_day: date, scope=None) -> list[Select]:
