@@ -7,6 +7,7 @@ from app_pages.snapshot import start
 from dashboards import charts
 from dashboards.formatting import count, days, money, percent
 from models.access import Action
+from models.dashboard.read import CUSTOMER_TABLE_COLUMNS
 
 ctx = start(
     "Customers",
@@ -48,28 +49,11 @@ st.caption(
 ctx.flag("customers", "invoice_lines", "payments")
 
 money_fmt = "euro" if cur == "EUR" else ("dollar" if cur == "USD" else "localized")
-view = shown[
-    [
-        "customer_id",
-        "name",
-        "tier_label",
-        "previous_tier",
-        "score",
-        "revenue",
-        "growth",
-        "gross_margin_pct",
-        "collection_rate",
-        "on_time_share",
-        "region",
-        "industry",
-        "manager",
-        "group_name",
-        "main_segment",
-        "outstanding",
-        "overdue",
-        "clv_12m",
-    ]
-].assign(previous_tier=shown["previous_tier"].map(lambda t: charts.tier_label(t) if t else None))
+# The read model's columns, with the tier as shown and without the migration text.
+columns = ["tier_label" if c == "tier" else c for c in CUSTOMER_TABLE_COLUMNS if c != "migration"]
+view = shown[columns].assign(
+    previous_tier=shown["previous_tier"].map(lambda t: charts.tier_label(t) if t else None)
+)
 event = st.dataframe(
     view,
     hide_index=True,
