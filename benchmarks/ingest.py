@@ -90,74 +90,54 @@ def generate(folder: Path, lines: int, customers: int = 5000, seed: int = 1) -> 
     return path
 
 
+LINE_COLUMNS = (
+    "(invoice_id varchar(64), line_no int, customer_id varchar(64), invoice_date date,"
+    " due_date date, product_line_id varchar(64), product_code varchar(64),"
+    " quantity numeric(18,3), amount numeric(18,2), cost numeric(18,2), currency varchar(3))"
+)
+
+
+def bulk_load(conn, table: str, path: Path) -> None:
+    """The file's rows into ``table`` (11 columns): COPY on PostgreSQL, one executemany
+    on SQLite; no validation, no conversion beyond the database's own."""
+    raw = conn.connection.dbapi_connection
+    if conn.dialect.name == "postgresql":
+        with (
+            raw.cursor() as cur,
+            cur.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as copy,
+            path.open("rb") as fh,
+        ):
+            while block := fh.read(COPY_BLOCK):
+                copy.write(block)
+    else:
+        with path.open(newline="") as fh:
+            reader = csv.reader(fh)
+            next(reader)
+            raw.cursor().executemany(f"INSERT INTO {table} VALUES ({','.join('?' * 11)})", reader)
+
+
 def baseline(url: str, path: Path) -> float:
     """Bare load of the same rows: COPY (PostgreSQL) or one executemany (SQLite)."""
     engine = make_engine(url)
     start = time.perf_counter()
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS bench_bare"))
-        conn.execute(
-            text(
-                "CREATE TABLE bench_bare (invoice_id varchar(64), line_no int,"
-                " customer_id varchar(64), invoice_date date, due_date date,"
-                " product_line_id varchar(64), product_code"
-                " varchar(64), quantity numeric(18,3), amount numeric(18,2), cost numeric(18,2),"
-                " currency varchar(3))"
-            )
-        )
-        raw = conn.connection.dbapi_connection
-        if engine.dialect.name == "postgresql":
-            with (
-                raw.cursor() as cur,
-                cur.copy("COPY bench_bare FROM STDIN (FORMAT csv, HEADER true)") as copy,
-                path.open("rb") as fh,
-            ):
-                while block := fh.read(COPY_BLOCK):
-                    copy.write(block)
-        else:
-            with path.open(newline="") as fh:
-                reader = csv.reader(fh)
-                next(reader)
-                raw.cursor().executemany(
-                    "INSERT INTO bench_bare VALUES (?,?,?,?,?,?,?,?,?,?,?)", reader
-                )
+        conn.execute(text(f"CREATE TABLE bench_bare {LINE_COLUMNS}"))
+        bulk_load(conn, "bench_bare", path)
     return time.perf_counter() - start
 
 
 def schema_floor(url: str, path: Path) -> float:
-    """The same rows into the real invoice/invoice_line tables (their FKs and indexes),
+    """The same rows into the real invoice/invoice_line tables (their keys and indexes),
     no validation: bulk into a temp table, then two INSERT ... SELECT; rolled back."""
     engine = make_engine(url)
-    start = time.perf_counter()
     with engine.connect() as conn:
         conn.execute(text("DELETE FROM ingest_change"))
         conn.execute(text("DELETE FROM invoice_line"))
         conn.execute(text("DELETE FROM invoice"))
         start = time.perf_counter()
-        conn.execute(
-            text(
-                "CREATE TEMP TABLE floor_stage (invoice_id varchar(64), line_no int, customer_id"
-                " varchar(64), invoice_date date, due_date date, product_line_id varchar(64),"
-                " product_code varchar(64), quantity numeric(18,3), amount numeric(18,2),"
-                " cost numeric(18,2), currency varchar(3))"
-            )
-        )
-        raw = conn.connection.dbapi_connection
-        if engine.dialect.name == "postgresql":
-            with (
-                raw.cursor() as cur,
-                cur.copy("COPY floor_stage FROM STDIN (FORMAT csv, HEADER true)") as copy,
-                path.open("rb") as fh,
-            ):
-                while block := fh.read(COPY_BLOCK):
-                    copy.write(block)
-        else:
-            with path.open(newline="") as fh:
-                reader = csv.reader(fh)
-                next(reader)
-                raw.cursor().executemany(
-                    "INSERT INTO floor_stage VALUES (?,?,?,?,?,?,?,?,?,?,?)", reader
-                )
+        conn.execute(text(f"CREATE TEMP TABLE floor_stage {LINE_COLUMNS}"))
+        bulk_load(conn, "floor_stage", path)
         batch = conn.scalar(text("SELECT max(batch_id) FROM ingest_batch"))
         conn.execute(
             text(
