@@ -1,10 +1,12 @@
-"""The set-based load: a TEMP staging table, bulk-filled, then set-based writes per target.
+"""The set-based load of one batch, chunk by chunk, inside the caller's transaction.
 
-PostgreSQL fills the staging table with COPY (psycopg 3), SQLite with one
-``executemany``; then, inside the caller's transaction, each chunk is split once
-into rows whose keys are new (one plain ``INSERT ... SELECT`` per target: all a
-fresh load does) and rows whose keys exist (the careful path: duplicate check,
-change log, ``UPDATE`` of the rows whose values differ, insert of their new keys).
+Each chunk is split once by its first target's key (for invoice lines: the
+invoice). Rows whose key is new go straight into the target tables in bulk
+(COPY on PostgreSQL, one ``executemany`` on SQLite): all a fresh load does.
+Rows whose key exists go through a TEMP staging table and the careful path:
+duplicate check, change log, ``UPDATE`` of the rows whose values differ, insert
+of their new keys. Before COMMIT, :meth:`StagedLoad.check_references` proves
+that every reference the database does not enforce resolves.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from sqlalchemy import (
     JSON,
     Column,
     Connection,
+    Integer,
     MetaData,
     Table,
     Text,
@@ -31,7 +34,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
     update,
 )
 
@@ -43,15 +45,16 @@ CHANGE_ROWS_PER_INSERT = 5_000
 PG_WORK_MEM = "64MB"
 # SQLAlchemy 2 keeps an INSERT ... SELECT's row count only when asked to.
 _ROWCOUNT = {"preserve_rowcount": True}
+_POS = "__pos"
 
 
 class StagedLoad:
-    """The TEMP tables of one batch and the per-chunk flush into its targets.
+    """The TEMP tables of one batch and the per-chunk writes into its targets.
 
     A chunk's rows are new when the first target's key is not in the database yet
-    (for invoice lines: their invoice; no invoice, no lines). Natural keys of the
-    careful rows are kept to find keys repeated across chunks; a new row repeated
-    in a later chunk is found there instead, as it then exists with this batch's id.
+    (no invoice, no lines). Natural keys of the careful rows are kept to find keys
+    repeated across chunks; a new row repeated in a later chunk is found there
+    instead, as it then exists with this batch's id.
     """
 
     def __init__(self, conn: Connection, targets: list[Target], key: tuple[str, ...]) -> None:
@@ -63,10 +66,16 @@ class StagedLoad:
         name = f"stage_{uuid.uuid4().hex[:12]}"
         self.stage = _temp(name, cols.values())
         self.keys = _temp(f"{name}_keys", self._columns(key))
-        self.old = _temp(f"{name}_old", self._columns(targets[0].key))
-        for table in (self.stage, self.keys, self.old):
+        # The distinct first-target keys of a chunk, numbered, to ask which exist.
+        self.probe = _temp(f"{name}_probe", [*self._columns(targets[0].key), Column(_POS, Integer)])
+        for table in (self.stage, self.keys, self.probe):
             table.create(conn)
-        self.analyzed = False
+        if conn.dialect.name == "sqlite":
+            # executemany checks a foreign key per row: a parent customer later in
+            # the same chunk would fail. Check at COMMIT instead, as PostgreSQL's
+            # COPY does at the end of the statement (until this transaction ends).
+            conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
+        self.tuned = False
         self.inserted = self.updated = self.changes = 0
         self.repeated: list[tuple] = []
 
@@ -74,46 +83,65 @@ class StagedLoad:
         return [Column(n, self.stage.c[n].type) for n in names]
 
     def drop(self) -> None:
-        for table in (self.old, self.keys, self.stage):
+        for table in (self.probe, self.keys, self.stage):
             table.drop(self.conn)
 
-    def write(self, frame: pd.DataFrame) -> None:
-        write_stage(self.conn, self.stage, frame)
-
-    def flush(self, batch_id: int, entity: str) -> None:
-        """Apply the staged chunk to the targets, then empty the stage."""
-        conn, stage, first = self.conn, self.stage, self.targets[0]
-        if conn.dialect.name == "postgresql" and not self.analyzed:
-            # Autovacuum never analyses TEMP tables: without statistics the planner
-            # guesses the staged row count. Chunks are alike, so once is enough.
-            conn.exec_driver_sql(f'ANALYZE "{stage.name}"')
-            # Grouping a chunk's lines into invoice headers spills to disk at the
-            # default 4MB; this transaction only.
+    def write(self, frame: pd.DataFrame, batch_id: int, entity: str) -> None:
+        """Write one validated chunk (canonical text values, None = NULL)."""
+        if frame.empty:
+            return
+        conn = self.conn
+        if conn.dialect.name == "postgresql" and not self.tuned:
+            # Grouping and joining a chunk's rows spills to disk at the default
+            # 4MB; this transaction only.
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
-            self.analyzed = True
-        check_references(conn, stage, self.targets)
-        known = select(literal(1)).where(_on_keys(first.table, stage, first.key)).exists()
-        existing = conn.execute(
-            insert(self.old).from_select(
-                list(first.key),
-                select(*[stage.c[k] for k in first.key]).where(known).distinct(),
-            ),
-            execution_options=_ROWCOUNT,
-        ).rowcount
-        is_old = select(literal(1)).where(_on_keys(self.old, stage, first.key)).exists()
+            self.tuned = True
+        old = self._existing(frame)
+        new = frame[~old] if old.any() else frame
         for target in self.targets:
-            src = _source(stage, target, ~is_old if existing else None)
-            count = write_new(conn, src, target, batch_id)
-            if target is self.targets[-1]:
-                self.inserted += count
-        if existing:
-            self._careful(is_old, batch_id, entity)
-            conn.execute(delete(self.old))
-        _empty(conn, stage)
+            cols = [*target.key, *target.columns]
+            rows = new
+            if target.grouped:
+                # One row per key (a chunk's lines agree on their header once
+                # mismatches are quarantined), in key order: the headers then go
+                # into the primary key's B-tree at its right edge.
+                rows = new.drop_duplicates(list(target.key)).sort_values(list(target.key))
+            bulk_insert(conn, target.table, rows, cols, {"batch_id": batch_id})
+        self.inserted += len(new)
+        if old.any():
+            bulk_insert(conn, self.stage, frame[old], [c.name for c in self.stage.columns])
+            if conn.dialect.name == "postgresql":
+                # Autovacuum never analyses TEMP tables: without statistics the
+                # planner guesses the staged row count.
+                conn.exec_driver_sql(f'ANALYZE "{self.stage.name}"')
+            self._careful(batch_id, entity)
+            _empty(conn, self.stage)
 
-    def _careful(self, rows, batch_id: int, entity: str) -> None:
+    def _existing(self, frame: pd.DataFrame) -> pd.Series:
+        """Which rows' first-target key is already in the database."""
+        conn, first, probe = self.conn, self.targets[0], self.probe
+        names = list(first.key)
+        keys = frame[names].drop_duplicates()
+        bulk_insert(conn, probe, keys, names, numbered=_POS)
+        found = conn.scalars(
+            select(probe.c[_POS]).select_from(
+                probe.join(first.table, _on_keys(first.table, probe, first.key))
+            )
+        ).all()
+        _empty(conn, probe)
+        if not found:
+            return pd.Series(False, index=frame.index)
+        existing = keys.iloc[sorted(found)]
+        if len(names) == 1:
+            return frame[names[0]].isin(existing[names[0]])
+        return pd.Series(
+            pd.MultiIndex.from_frame(frame[names]).isin(pd.MultiIndex.from_frame(existing)),
+            index=frame.index,
+        )
+
+    def _careful(self, batch_id: int, entity: str) -> None:
         conn, stage, last = self.conn, self.stage, self.targets[-1]
-        src = _source(stage, last, rows)
+        src = _source(stage, last)
         # A key this batch wrote in an earlier chunk is repeated in the file.
         self.repeated += conn.execute(
             select(*[src.c[k] for k in last.key])
@@ -122,19 +150,35 @@ class StagedLoad:
             .limit(5)
         ).all()
         names = list(self.key)
-        conn.execute(
-            insert(self.keys).from_select(names, select(*[stage.c[n] for n in names]).where(rows))
-        )
+        conn.execute(insert(self.keys).from_select(names, select(*[stage.c[n] for n in names])))
         # Diff every target before writing any: a line's previous customer is read
         # from the invoice header as it was before this chunk.
-        diffs = [
-            diff_target(conn, _source(stage, t, rows), t, batch_id, entity) for t in self.targets
-        ]
+        diffs = [diff_target(conn, _source(stage, t), t, batch_id, entity) for t in self.targets]
         for target, (counts, changes) in zip(self.targets, diffs, strict=True):
-            write_target(conn, _source(stage, target, rows), target, batch_id, counts)
+            write_target(conn, _source(stage, target), target, batch_id, counts)
             self.changes += write_changes(conn, iter(changes))
         self.inserted += diffs[-1][0].inserted
         self.updated += diffs[-1][0].updated
+
+    def check_references(self, batch_id: int) -> None:
+        """Every reference of the rows this batch wrote that the database does not
+        enforce (no per-row trigger on fact tables) resolves: one anti-join each.
+        References between the entity's own targets (a line's invoice) are
+        written from the same rows."""
+        own = {t.table.name for t in self.targets}
+        for target in self.targets:
+            table = target.table
+            for column in table.columns:
+                ref = column.info.get("references")
+                if not ref or column.name == "batch_id" or ref.split(".")[0] in own:
+                    continue
+                where = table.c.batch_id == batch_id
+                missing = first_unresolved(self.conn, column, table.metadata, ref, where)
+                if missing is not None:
+                    raise RuntimeError(
+                        f"{table.name}.{column.name} {missing!r} does not resolve to {ref}: "
+                        "validation should have quarantined the row; the batch is rolled back"
+                    )
 
     def duplicate_keys(self, limit: int = 5) -> list[tuple]:
         """Natural keys staged more than once in the batch (across chunks)."""
@@ -155,32 +199,47 @@ def _temp(name: str, columns: Iterable[Column]) -> Table:
     return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
-def write_stage(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
-    """Append a chunk of canonical text values (None = NULL) to the staging table."""
+def bulk_insert(
+    conn: Connection,
+    table: Table,
+    frame: pd.DataFrame,
+    names: list[str],
+    constants: dict[str, object] | None = None,
+    *,
+    numbered: str | None = None,
+) -> None:
+    """Append ``frame[names]`` (canonical text values, None = NULL) to ``table`` in
+    bulk: COPY on PostgreSQL, one ``executemany`` on SQLite. ``constants`` fill a
+    column with one value; ``numbered`` names a column that numbers the rows 0..n-1."""
     if frame.empty:
         return
-    names = [c.name for c in stage.columns]
-    frame = frame.reindex(columns=names)
+    import pyarrow as pa
+
+    n = len(frame)
+    columns = {name: _arrow_text(frame[name]) for name in names}
+    for name, value in (constants or {}).items():
+        columns[name] = pa.array([None if value is None else str(value)] * n, pa.string())
+    if numbered:
+        columns[numbered] = pa.array(range(n), pa.int64())
     if conn.dialect.name == "postgresql":
-        import pyarrow as pa
         import pyarrow.csv as pacsv
         from psycopg import sql
 
         # pyarrow writes CSV ~5x faster than DataFrame.to_csv; NULL -> empty, unquoted.
-        table = pa.table({n: _arrow_text(frame[n]) for n in names})
         buf = io.BytesIO()
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+        pacsv.write_csv(pa.table(columns), buf, pacsv.WriteOptions(include_header=False))
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            sql.Identifier(stage.name), sql.SQL(", ").join(map(sql.Identifier, names))
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
         raw = conn.connection.dbapi_connection
         with raw.cursor() as cur, cur.copy(copy_sql) as copy:
             copy.write(buf.getvalue())
     else:
-        statement = str(insert(stage).compile(dialect=conn.dialect))
+        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
+        statement = str(compiled)
         # Columns to Python lists through Arrow (None for unknown), then zipped into
         # rows: several times faster than pandas' object conversion and itertuples.
-        rows = zip(*(_arrow_text(frame[n]).to_pylist() for n in names), strict=True)
+        rows = zip(*(columns[c].to_pylist() for c in compiled.positiontup), strict=True)
         cursor = conn.connection.dbapi_connection.cursor()
         try:
             cursor.executemany(statement, rows)
@@ -198,24 +257,6 @@ def _arrow_text(column: pd.Series):
     return pa.array(column, type=pa.string(), from_pandas=True)
 
 
-def check_references(conn: Connection, stage: Table, targets: list[Target]) -> None:
-    """The database does not enforce a fact table's ``info`` references (no per-row
-    trigger): one anti-join per reference proves every staged key resolves. References
-    between the entity's own targets (a line's invoice) are written from the same stage."""
-    own = {t.table.name for t in targets}
-    for target in targets:
-        for column in target.table.columns:
-            ref = column.info.get("references")
-            if not ref or column.name not in stage.c or ref.split(".")[0] in own:
-                continue  # batch_id: ingest writes it itself
-            missing = first_unresolved(conn, stage.c[column.name], target.table.metadata, ref)
-            if missing is not None:
-                raise RuntimeError(
-                    f"{target.table.name}.{column.name} {missing!r} does not resolve to {ref}: "
-                    "validation should have quarantined the row; the batch is rolled back"
-                )
-
-
 def unresolved_references(conn: Connection, metadata: MetaData) -> list[str]:
     """Every ``info`` reference of the stored fact rows that does not resolve (want: [])."""
     found = []
@@ -227,14 +268,16 @@ def unresolved_references(conn: Connection, metadata: MetaData) -> list[str]:
     return found
 
 
-def first_unresolved(conn: Connection, column, metadata: MetaData, ref: str):
-    """The greatest value of ``column`` with no row at ``ref`` ("table.column"), or None."""
+def first_unresolved(conn: Connection, column, metadata: MetaData, ref: str, where=None):
+    """The greatest value of ``column`` (of the rows ``where`` selects) with no row at
+    ``ref`` ("table.column"), or None."""
     table_name, ref_column = ref.split(".")
     referred = metadata.tables[table_name].c[ref_column]
     resolves = select(literal(1)).where(referred == column).exists()
     # An aggregate, not LIMIT 1: with a LIMIT the planner probes the index once
     # per row (2.4 s per million) instead of one hash anti-join (0.3 s).
-    return conn.scalar(select(func.max(column)).where(column.is_not(None), ~resolves))
+    query = select(func.max(column)).where(column.is_not(None), ~resolves)
+    return conn.scalar(query if where is None else query.where(where))
 
 
 @dataclass
@@ -245,27 +288,13 @@ class TargetCounts:
     updated: int = 0
 
 
-def _source(stage: Table, target: Target, rows=None):
-    """What a target receives from the staged ``rows`` (grouped for invoice headers)."""
-    where = true() if rows is None else rows
+def _source(stage: Table, target: Target):
+    """What a target receives from the staged rows (grouped for invoice headers)."""
     if not target.grouped:
-        cols = [stage.c[c] for c in (*target.key, *target.columns)]
-        return select(*cols).where(where).subquery("src")
+        return select(*[stage.c[c] for c in (*target.key, *target.columns)]).subquery("src")
     keys = [stage.c[k] for k in target.key]
     vals = [func.min(stage.c[c]).label(c) for c in target.columns]
-    # In key order: the headers then go into the primary key's B-tree at its right
-    # edge, which stays cached when the index outgrows shared_buffers.
-    return select(*keys, *vals).where(where).group_by(*keys).order_by(*keys).subquery("src")
-
-
-def write_new(conn: Connection, src, target: Target, batch_id: int) -> int:
-    """Insert rows whose keys are not in the database (the fast path); returns how many."""
-    cols = [*target.key, *target.columns]
-    stmt = insert(target.table).from_select(
-        [*cols, "batch_id"],
-        select(*[src.c[c] for c in cols], literal(batch_id).label("batch_id")),
-    )
-    return conn.execute(stmt, execution_options=_ROWCOUNT).rowcount
+    return select(*keys, *vals).group_by(*keys).subquery("src")
 
 
 def _cmp(column):

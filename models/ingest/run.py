@@ -181,6 +181,7 @@ class LoadRun:
                 if self.entity == "payments":
                     self._payments_context(conn)
                 self._pipeline(conn, load, known)
+                load.check_references(self.batch_id)
                 dupes = load.duplicate_keys()
                 if dupes:
                     self.batch_failures.append(("KEY_DUPLICATE", None, []))
@@ -399,8 +400,7 @@ class LoadRun:
     def _write(self, conn, load: StagedLoad, prepared: dict[str, Any]) -> None:
         if prepared["customers"] is not None:
             self._created_rows(conn, prepared["customers"])
-        load.write(prepared["good"])
-        load.flush(self.batch_id, self.entity)
+        load.write(prepared["good"], self.batch_id, self.entity)
 
     def _prepare(self, raw: pd.DataFrame, known: dict[str, set]) -> dict[str, Any]:
         """Map, type and validate one chunk; no database work (runs beside a flush)."""
