@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .entities import column_kinds
+from .entities import HEADER_COLUMNS, column_kinds
 
 DECIMAL_RE = r"-?\d+(\.\d+)?"
 INT_RE = r"-?\d+"
@@ -117,7 +117,8 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
             check[col] = text.where(~empty, None).astype(object)
             load[col] = tags.where(~empty, "[]").astype(object)
         else:
-            value = text.where(~empty, None).astype(object)
+            # Arrow-backed text stays Arrow-backed (NaN = unknown): no Python object per cell.
+            value = text.where(~empty, None)
             check[col] = value
             load[col] = value
     frame = pd.DataFrame(check, index=index)
@@ -140,27 +141,39 @@ def _to_float(text: pd.Series) -> pd.Series:
 
 
 def header_mismatches(
-    load: pd.DataFrame, previous: dict[str, int] | None
-) -> tuple[pd.Series, dict[str, int]]:
+    load: pd.DataFrame, previous: dict[str, tuple] | None
+) -> tuple[pd.Series, dict[str, tuple]]:
     """Invoice lines whose header fields differ from the invoice's first line.
 
-    Each line's header fields are hashed to one number, so the comparison is a
-    group-wise ``first`` over integers. ``previous`` carries the hash of the chunk's
-    last invoice: a file lists an invoice's lines together, so only that one can
-    continue in the next chunk.
+    Each header column is factorised to integer codes and every line is compared
+    with its invoice's first line, code to code (no Python object per cell).
+    ``previous`` carries the header of the chunk's last invoice: a file lists an
+    invoice's lines together, so only that one can continue in the next chunk.
     """
-    cols = ["customer_id", "invoice_date", "due_date", "currency"]
     if load.empty:
         return pd.Series(False, index=load.index), {}
-    header = load[cols].astype(object).where(load[cols].notna(), "")
-    digest = pd.util.hash_pandas_object(header, index=False)
     ids = load["invoice_id"]
-    first = digest.groupby(ids.to_numpy(), sort=False).transform("first").to_numpy().copy()
-    if previous:
-        carried = ids.isin(previous.keys()).to_numpy()
-        first[carried] = np.uint64(next(iter(previous.values())))
-    mismatch = pd.Series(digest.to_numpy() != first, index=load.index)
+    invoice, _ = pd.factorize(ids, use_na_sentinel=False)
+    _, first_line = np.unique(invoice, return_index=True)
+    first = first_line[invoice]  # each line's invoice's first line in this chunk
+    mismatch = np.zeros(len(load), dtype=bool)
+    for col in HEADER_COLUMNS:
+        codes, _ = pd.factorize(load[col], use_na_sentinel=False)
+        mismatch |= codes != codes[first]
+    carried_id, carried = next(iter(previous.items())) if previous else (None, ())
+    if carried_id is not None:
+        # The carried invoice's first line was in an earlier chunk: compare with it.
+        rows = (ids == carried_id).fillna(False).to_numpy(dtype=bool)
+        if rows.any():
+            differs = np.zeros(int(rows.sum()), dtype=bool)
+            for col, value in zip(HEADER_COLUMNS, carried, strict=True):
+                cells = load[col][rows]
+                same = cells.isna() if value is None else (cells == value).fillna(False)
+                differs |= ~same.to_numpy(dtype=bool)
+            mismatch[rows] = differs
+    mismatches = pd.Series(mismatch, index=load.index)
     last_id = ids.iloc[-1]
-    if previous and last_id in previous:
-        return mismatch, previous
-    return mismatch, {last_id: int(first[-1])}
+    if last_id == carried_id:
+        return mismatches, previous or {}
+    header = load[list(HEADER_COLUMNS)].iloc[first[-1]]
+    return mismatches, {last_id: tuple(None if pd.isna(v) else v for v in header)}
