@@ -28,8 +28,10 @@ OTHER_DELIMITERS = (";", "\t", "|", ",")
 # Magic numbers of files that are not text: zip (xlsx, docx), xls (OLE2), gzip, PDF.
 BINARY_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"\x1f\x8b", b"%PDF")
 PARQUET_MAGIC = b"PAR1"
-# Rows per staged chunk are approximated through pyarrow's block size.
-BYTES_PER_ROW_GUESS = 120
+# Arrow's streaming CSV reader reads up to 32 blocks ahead on its IO thread (the
+# Python bytes it holds are not in Arrow's pool): small blocks bound that to
+# 32 MB; they are gathered into chunks of ``ingest.chunk_rows`` rows.
+READ_BLOCK = 1 << 20
 
 
 @dataclass
@@ -261,9 +263,9 @@ def read_chunks(
     codec = (
         "utf8" if encoding.lower().replace("_", "-") in {"utf-8", "utf8", "utf-8-sig"} else encoding
     )
-    # A Python file object, not the path: given a path, Arrow's native file reader
-    # reads the whole file ahead into memory (830 MB for 10M lines) while the
-    # blocks are parsed; through a Python file it reads one block at a time.
+    # Arrow reads ahead up to 32 blocks on its IO thread, whether given a path or
+    # a file object: with the 30 MB blocks this once used, a 10M-line file was held
+    # whole. READ_BLOCK bounds it (tests/unit/test_ingest_reader.py).
     with facts.path.open("rb") as fh:
         reader = pacsv.open_csv(
             fh,
@@ -271,7 +273,7 @@ def read_chunks(
                 column_names=facts.header,
                 skip_rows=1,
                 encoding=codec,
-                block_size=max(config.chunk_rows * BYTES_PER_ROW_GUESS, 1 << 14),
+                block_size=READ_BLOCK,
                 # One block at a time (with threads Arrow parses a block ahead: twice
                 # the memory, and no faster here).
                 use_threads=False,
@@ -285,22 +287,33 @@ def read_chunks(
                 quoted_strings_can_be_null=False,
             ),
         )
-        start = 0
+        start, pending = 0, None
         for record_batch in reader:
             if bad:
                 _raise_ragged(facts, bad[0], len(facts.header))
-            frame = record_batch.to_pandas()
-            frame.index = pd.RangeIndex(start, start + len(frame))
-            start += len(frame)
-            if start > config.max_rows:
-                raise IngestError(
-                    "FILE_TOO_MANY_ROWS",
-                    facts.name,
-                    f"more than ingest.max_rows={config.max_rows:,}",
-                )
-            yield frame
+            block = pa.Table.from_batches([record_batch])
+            pending = block if pending is None else pa.concat_tables([pending, block])
+            while pending.num_rows >= config.chunk_rows:
+                yield _chunk(facts, config, pending.slice(0, config.chunk_rows), start)
+                start += config.chunk_rows
+                pending = pending.slice(config.chunk_rows)
         if bad:
             _raise_ragged(facts, bad[0], len(facts.header))
+        if pending is not None and pending.num_rows:
+            yield _chunk(facts, config, pending, start)
+
+
+def _chunk(facts: FileFacts, config: IngestConfig, rows, start: int) -> pd.DataFrame:
+    """Arrow rows (gathered from several blocks) as one string DataFrame numbered
+    from ``start``."""
+    end = start + rows.num_rows
+    if end > config.max_rows:
+        raise IngestError(
+            "FILE_TOO_MANY_ROWS", facts.name, f"more than ingest.max_rows={config.max_rows:,}"
+        )
+    frame = rows.combine_chunks().to_pandas()
+    frame.index = pd.RangeIndex(start, end)
+    return frame
 
 
 def _raise_ragged(facts: FileFacts, row, expected: int) -> None:
