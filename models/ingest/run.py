@@ -181,7 +181,7 @@ class LoadRun:
                 if self.entity == "payments":
                     self._payments_context(conn)
                 self._pipeline(conn, load, known)
-                load.check_references(self.batch_id)
+                load.check_references()
                 dupes = load.duplicate_keys()
                 if dupes:
                     self.batch_failures.append(("KEY_DUPLICATE", None, []))

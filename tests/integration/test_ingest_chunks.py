@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select
 
 from models.config import load_config
-from models.ingest import ingest_config
+from models.ingest import ingest_config, ingest_file
 from models.schema import InvoiceLine
-from tests.ingest_builders import BASE_ENTITIES, fixture_batch, read_rows, write_rows
+from tests.ingest_builders import AS_OF, BASE_ENTITIES, fixture_batch, read_rows, write_rows
 
 from .ingest_support import checksum, counts, integrity_ok, load
 
@@ -87,4 +87,39 @@ def test_amended_file_in_small_chunks_updates_and_inserts(base, engine, tmp_path
             )
         )
     assert float(stored) == float(amended[5][amount])
+    integrity_ok(engine)
+
+
+@pytest.mark.parametrize("existing_invoice", [False, True], ids=["new-invoice", "existing-invoice"])
+def test_a_reference_validation_missed_is_caught_before_commit(
+    base, engine, tmp_path, existing_invoice
+):
+    """invoice/invoice_line have no FOREIGN KEY: ingest re-checks what it wrote. With a
+    validator that lets everything through, an unknown customer and product line must
+    still roll the batch back (fast path and careful path)."""
+    from models.ingest.validation import ValidationOutcome
+
+    _prepare(engine, base)
+    header, rows = _lines(base)
+    if existing_invoice:
+        assert load(engine, base / "invoice_lines.csv").outcome == "LOADED"
+    bad = list(rows[0] if existing_invoice else rows[-1])
+    if not existing_invoice:
+        bad[0] = "INV-NO-CUSTOMER"
+        bad[header.index("customer_id")] = "C-NOBODY"
+    bad[1] = "77"  # a new line; on an existing invoice its header must agree
+    bad[header.index("product_line_id")] = "PL-NOWHERE"
+    path = write_rows(tmp_path / "invoice_lines.csv", header, [*rows, bad])
+    before, digest = counts(engine), checksum(engine)
+    config = ingest_config()
+    with pytest.raises(RuntimeError, match="does not resolve"):
+        ingest_file(
+            engine,
+            path,
+            validator=lambda entity, frame, params: ValidationOutcome(),
+            config=config,
+            as_of=AS_OF,
+        )
+    assert checksum(engine) == digest
+    assert counts(engine)["invoice_line"] == before["invoice_line"]
     integrity_ok(engine)
