@@ -36,7 +36,6 @@ from .value import (
     InvoiceRollup,
     ManagerMeasure,
     RollupBatch,
-    RollupDirtyCustomer,
     SalesRollup,
     TierMigration,
 )
@@ -86,7 +85,6 @@ __all__ = [
     "InvoiceRollup",
     "ManagerMeasure",
     "RollupBatch",
-    "RollupDirtyCustomer",
     "SalesRollup",
     "TierMigration",
     "DASHBOARD_TABLES",

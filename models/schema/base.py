@@ -74,5 +74,12 @@ def enum_column(enum_cls: type[enum.Enum], name: str):
     )
 
 
+def references(target: str) -> dict:
+    """Column ``info`` naming the row a column refers to ("table.column"), for a reference
+    the database does not enforce (no FOREIGN KEY: PostgreSQL checks one per row with a
+    trigger). Ingest and tests check these set-based (``models/ingest/load.py``)."""
+    return {"references": target}
+
+
 def created_at_column():
     return mapped_column(UTCDateTime(), server_default=func.current_timestamp())

@@ -8,8 +8,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import MONEY, QUANTITY, Base
-
+from .base import MONEY, QUANTITY, Base, references
 
 # The two fact tables carry no FOREIGN KEY constraints: PostgreSQL checks one
 # per row with a trigger, which cost an ingest of 1M lines ~20 s of ~37. Their
@@ -18,9 +17,6 @@ from .base import MONEY, QUANTITY, Base
 # referenced rows stable, and models/ingest/load.py re-checks each staged chunk
 # with one anti-join before writing it. Nothing deletes customers, product lines,
 # invoices or batches.
-def references(target: str) -> dict:
-    """Column ``info`` naming the row a fact column refers to (not a DB constraint)."""
-    return {"references": target}
 
 
 class Invoice(Base):

@@ -6,10 +6,10 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, ForeignKey, Integer, Numeric, SmallInteger, String
+from sqlalchemy import Date, Integer, Numeric, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import MONEY, RATIO, Base, UTCDateTime, created_at_column, enum_column
+from .base import MONEY, RATIO, Base, UTCDateTime, created_at_column, enum_column, references
 
 
 class Tier(enum.StrEnum):
@@ -47,13 +47,22 @@ class Snapshot(Base):
     batch_ids: Mapped[list] = mapped_column(default=list)
 
 
+# Result rows carry no FOREIGN KEY constraints (0008): PostgreSQL checks one per row
+# with a trigger, seconds of every recompute's bulk write. The references stay in
+# ``info``; rows are written in the transaction that inserts their snapshot, and
+# nothing deletes snapshots or customers.
+_SNAPSHOT = references("snapshot.snapshot_id")
+
+
 class CustomerMeasure(Base):
     """Measures of one customer in one snapshot; NULL means unknown, not zero."""
 
     __tablename__ = "customer_measure"
 
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.snapshot_id"), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.customer_id"), primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(primary_key=True, info=_SNAPSHOT)
+    customer_id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=references("customer.customer_id")
+    )
     revenue: Mapped[Decimal | None] = mapped_column(MONEY)
     revenue_previous: Mapped[Decimal | None] = mapped_column(MONEY)
     gross_margin_pct: Mapped[Decimal | None] = mapped_column(RATIO)
@@ -77,8 +86,10 @@ class CustomerTier(Base):
 
     __tablename__ = "customer_tier"
 
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("snapshot.snapshot_id"), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(ForeignKey("customer.customer_id"), primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(primary_key=True, info=_SNAPSHOT)
+    customer_id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=references("customer.customer_id")
+    )
     tier: Mapped[Tier] = mapped_column(enum_column(Tier, "tier"), index=True)
     score: Mapped[Decimal | None] = mapped_column(RATIO)
     rule: Mapped[str] = mapped_column(String(64))

@@ -63,6 +63,18 @@ def _columns(i, as_of, recounted: bool) -> list:
     return [*head, *payment, *days, case((settled_by_then, i.c.settled_day)).label("settled_day")]
 
 
+def _paid_after(as_of):
+    """The invoices paid (in part) after ``as_of``, found through the last_paid_on index.
+
+    The upper bound is always true but makes the range one SQLite's planner estimates as
+    narrow: with the lower bound alone it walked the whole roll-up through the index
+    that yields its GROUP BY order instead (53 s of 83 for an as-of date mid-month at
+    10M lines). PostgreSQL picks the last_paid_on index either way.
+    """
+    last_paid = INVOICES.c.last_paid_on
+    return and_(last_paid > as_of, last_paid <= _d(date.max))
+
+
 def _invoices(as_of_day: date, scope=None) -> list[Select]:
     """Per-invoice facts as of ``as_of_day`` for the invoices ``scope`` keeps (a function
     adding conditions to a select over the invoice roll-up), or for all of them."""
@@ -77,7 +89,7 @@ def _invoices(as_of_day: date, scope=None) -> list[Select]:
         .select_from(
             i.outerjoin(_pay, and_(_pay.c.invoice_id == i.c.invoice_id, _pay.c.paid_on <= as_of))
         )
-        .where(i.c.invoice_date <= as_of, later)
+        .where(i.c.invoice_date <= as_of, _paid_after(as_of))
         .group_by(*(i.c[c] for c in _GROUP_COLS))
     )
     if scope is not None:
@@ -110,7 +122,7 @@ def cut_invoice_sources(windows: Windows, cut_as_of_month: bool):
     # Customers with invoices paid after the as-of date, from their first such month on.
     since = (
         select(i.c.customer_id, func.min(month_start(i.c.invoice_date)).label("since"))
-        .where(i.c.invoice_date <= as_of, i.c.last_paid_on > as_of)
+        .where(i.c.invoice_date <= as_of, _paid_after(as_of))
         .group_by(i.c.customer_id)
         .subquery("recounted")
     )

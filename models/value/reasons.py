@@ -52,77 +52,94 @@ def _pct(x: float) -> str:
 def rule_reasons(
     placed: pd.DataFrame, m: pd.DataFrame, breaches: pd.DataFrame | None, rules: ValueRules
 ) -> pd.Series:
-    """One sentence per customer naming the rule that placed it (a list of one string)."""
+    """One sentence per customer naming the rule that placed it (a list of one string).
+
+    Each rule's sentence is formatted only for the customers that rule placed.
+    """
     if placed.empty:
         return pd.Series([], index=placed.index, dtype=object)
     t = rules.tiers
-    score = placed["score"].astype(float).map("{:.2f}".format)
-    top = (placed["top_share"].astype(float) * 100).map("{:.1f}%".format)
-    texts: dict[str, pd.Series] = {}
-    if breaches is not None and len(breaches):
+
+    def score(ix: pd.Index) -> pd.Series:
+        return placed.loc[ix, "score"].astype(float).map("{:.2f}".format)
+
+    def top(ix: pd.Index) -> pd.Series:
+        return (placed.loc[ix, "top_share"].astype(float) * 100).map("{:.1f}%".format)
+
+    def rank(ix: pd.Index) -> pd.Series:
+        ahead = (100 - placed.loc[ix, "top_share"].astype(float) * 100).map("{:.0f}".format)
+        return " (ahead of " + ahead + "% of trading customers)"
+
+    def infl(ix: pd.Index) -> pd.Series:
+        return fmt_value("influence", m.loc[ix, "influence"])
+
+    def problem(ix: pd.Index) -> pd.Series:
         parts = [
             ("collection_rate", "collection rate", "problem_collection_rate_below"),
             ("on_time_share", "on-time payment share", "problem_on_time_share_below"),
             ("gross_margin_pct", "gross margin", "problem_gross_margin_below"),
         ]
-        problem = pd.Series("", index=placed.index)
+        found = pd.Series("", index=ix)
         for col, label, key in parts:
-            text = f"{label} " + fmt_value(col, m[col]) + f" is below the {_pct(t[key])} floor"
-            hit = breaches[col].fillna(False).astype(bool)
-            problem = problem.where(~hit, problem.where(problem == "", problem + "; ") + text)
-        texts["problem"] = "Problem: " + problem + " (payment or margin puts money at risk)"
-    rank = " (ahead of " + (100 - placed["top_share"].astype(float) * 100).map("{:.0f}".format)
-    rank = rank + "% of trading customers)"
-    texts["diamond_top_share"] = (
-        "Diamond: value score " + score + f" in the top {_pct(t['diamond_top_share'])}" + rank
-    )
-    texts["gold_top_share"] = (
-        "Gold: value score " + score + f" in the top {_pct(t['gold_top_share'])}" + rank
-    )
-    texts["strategic_top_share"] = (
-        "Strategic: value score " + score + f" in the top {_pct(t['strategic_top_share'])}" + rank
-    )
-    texts["named_strategic"] = pd.Series("Strategic: named strategic by management", placed.index)
-    infl = fmt_value("influence", m["influence"])
-    texts["strategic_influence"] = (
+            text = (
+                f"{label} " + fmt_value(col, m.loc[ix, col]) + f" is below the {_pct(t[key])} floor"
+            )
+            hit = breaches.loc[ix, col].fillna(False).astype(bool)
+            found = found.where(~hit, found.where(found == "", found + "; ") + text)
+        return "Problem: " + found + " (payment or margin puts money at risk)"
+
+    def top_tier(label: str, key: str):
+        return lambda ix: (
+            f"{label}: value score " + score(ix) + f" in the top {_pct(t[key])}" + rank(ix)
+        )
+
+    texts = {}
+    if breaches is not None and len(breaches):
+        texts["problem"] = problem
+    texts["diamond_top_share"] = top_tier("Diamond", "diamond_top_share")
+    texts["gold_top_share"] = top_tier("Gold", "gold_top_share")
+    texts["strategic_top_share"] = top_tier("Strategic", "strategic_top_share")
+    texts["named_strategic"] = lambda ix: "Strategic: named strategic by management"
+    texts["strategic_influence"] = lambda ix: (
         "Strategic: industry influence "
-        + infl
+        + infl(ix)
         + f" is at least {t['strategic_influence_at_least']:g}"
     )
     if "growth" in m:
-        texts["potential_growth"] = (
+        texts["potential_growth"] = lambda ix: (
             "Potential: revenue growth "
-            + fmt_value("growth", m["growth"])
+            + fmt_value("growth", m.loc[ix, "growth"])
             + f" on the previous {rules.window_months} months"
             + f" is at least {_pct(t['potential_growth_at_least'])}"
         )
-    texts["potential_influence"] = (
+    texts["potential_influence"] = lambda ix: (
         "Potential: industry influence "
-        + infl
+        + infl(ix)
         + f" is at least {t['potential_influence_at_least']:g}"
     )
-    texts["general"] = (
-        "General: value score " + score + " (top " + top + ") and no higher rule applies"
+    texts["general"] = lambda ix: (
+        "General: value score " + score(ix) + " (top " + top(ix) + ") and no higher rule applies"
     )
-    texts["key_opportunity_influence"] = (
+    texts["key_opportunity_influence"] = lambda ix: (
         "Key opportunity: industry influence "
-        + infl
+        + infl(ix)
         + f" is at least {t['key_opportunity_influence_at_least']:g}"
     )
-    pot = m["estimated_potential"].astype(float).map("{:,.0f}".format)
-    texts["key_opportunity_potential"] = (
+    texts["key_opportunity_potential"] = lambda ix: (
         "Key opportunity: estimated potential "
-        + pot
+        + m.loc[ix, "estimated_potential"].astype(float).map("{:,.0f}".format)
         + f" is in the top {_pct(t['key_opportunity_potential_top_share'])} of prospects"
     )
-    texts["general_opportunity"] = pd.Series(
-        "General opportunity: influence and estimated potential below the key-opportunity bars",
-        placed.index,
+    texts["general_opportunity"] = lambda ix: (
+        "General opportunity: influence and estimated potential below the key-opportunity bars"
     )
-    rule = placed["rule"]
-    sentence = pd.Series("", index=placed.index, dtype=object)
+    rule = placed["rule"].to_numpy()
+    sentence = np.full(len(placed), "", dtype=object)
     for name, text in texts.items():
-        sentence = sentence.where(rule != name, text.reindex(placed.index))
+        hit = np.flatnonzero(rule == name)
+        if len(hit):
+            value = text(placed.index[hit])
+            sentence[hit] = value.to_numpy(object) if isinstance(value, pd.Series) else value
     return pd.Series([[s] for s in sentence], index=placed.index, dtype=object)
 
 

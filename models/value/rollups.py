@@ -33,6 +33,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    text,
     union_all,
 )
 
@@ -260,11 +261,22 @@ def _mark_dirty(conn: Connection, batch_ids: list[int]) -> int:
         select(func.count()).select_from(IngestChange).where(IngestChange.batch_id.in_(batch_ids))
     )
     month = literal(_WHOLE_HISTORY, Date) if amended else month_start(_inv.c.invoice_date)
+    # The lines of an invoice the batches also wrote add nothing to that invoice's row
+    # above; leaving them out first (an anti-join with the batches' invoices) usually
+    # leaves no line at all, so the join to every invoice is never run (3.3M rows read
+    # for 100k new lines at 10M lines).
+    batch_invoice = _inv.alias("batch_invoice")
+    own_invoice = (
+        select(batch_invoice.c.invoice_id)
+        .where(batch_invoice.c.invoice_id == _line.c.invoice_id)
+        .where(batch_invoice.c.batch_id.in_(batch_ids))
+        .exists()
+    )
     parts = [
         select(_inv.c.customer_id, month.label("since")).where(_inv.c.batch_id.in_(batch_ids)),
         select(_inv.c.customer_id, month)
         .select_from(_line.join(_inv, _line.c.invoice_id == _inv.c.invoice_id))
-        .where(_line.c.batch_id.in_(batch_ids)),
+        .where(_line.c.batch_id.in_(batch_ids), ~own_invoice),
         # A payment changes the invoice it pays, in that invoice's month.
         select(_inv.c.customer_id, month)
         .select_from(_pay.join(_inv, _pay.c.invoice_id == _inv.c.invoice_id))
@@ -299,17 +311,18 @@ def refresh_rollups(conn: Connection) -> RefreshResult:
     if not batch_ids:
         return RefreshResult([], 0, False)
     tune_for_aggregates(conn)
+    summarize_batch_indexes(conn)
     full = conn.scalar(select(func.count()).select_from(RollupBatch.__table__)) == 0
     if full:
         # First refresh: rebuild everything in two straight INSERT ... SELECTs.
         conn.execute(delete(SALES))
         conn.execute(delete(INVOICES))
-        conn.execute(insert(SALES).from_select(_SALES_COLS, sales_select()))
-        conn.execute(insert(INVOICES).from_select(_INVOICE_COLS, invoice_select()))
+        conn.execute(insert(SALES).from_select(_SALES_COLS, _by_customer(conn, sales_select())))
+        invoices = _by_customer(conn, invoice_select())
+        conn.execute(insert(INVOICES).from_select(_INVOICE_COLS, invoices))
         conn.execute(delete(INVOICE_MONTHS))
-        conn.execute(
-            insert(INVOICE_MONTHS).from_select(_MONTH_COLS, invoice_month_select(INVOICES))
-        )
+        months = _by_customer(conn, invoice_month_select(INVOICES))
+        conn.execute(insert(INVOICE_MONTHS).from_select(_MONTH_COLS, months))
         rebuilt = conn.scalar(select(func.count(func.distinct(INVOICES.c.customer_id)))) or 0
     else:
         rebuilt = _mark_dirty(conn, batch_ids)
@@ -326,6 +339,20 @@ def refresh_rollups(conn: Connection) -> RefreshResult:
     return RefreshResult(batch_ids, int(rebuilt), full)
 
 
+def _by_customer(conn: Connection, query: Select) -> Select:
+    """``query`` with its rows in customer order, on PostgreSQL (as is on SQLite).
+
+    Rows are stored in the order they are inserted, so a roll-up written this way keeps
+    each customer's rows together (a rebuild appends them together too). The measures'
+    parallel aggregates then see disjoint customers in each worker: the sales aggregate
+    at 10M lines took 2.1 s instead of 3.2 s. Any order groups, so the cheap byte-wise
+    collation sorts (a one-off cost of the first refresh: ~6 s for the sales roll-up).
+    """
+    if conn.dialect.name != "postgresql":
+        return query
+    return query.order_by(query.selected_columns.customer_id.collate("C"))
+
+
 def _rebuild_since(conn: Connection) -> None:
     """Delete and rebuild the work list's months of the three roll-ups."""
     analyze(conn, (_since.name,))
@@ -333,14 +360,16 @@ def _rebuild_since(conn: Connection) -> None:
     first = date.fromisoformat(first) if isinstance(first, str) else first  # SQLite: text
     _delete_since(conn, SALES, "month", first)
     _delete_since(conn, INVOICES, "invoice_date", first)
-    conn.execute(insert(SALES).from_select(_SALES_COLS, sales_select(dirty_from=first)))
-    conn.execute(insert(INVOICES).from_select(_INVOICE_COLS, invoice_select(dirty_from=first)))
+    sales = _by_customer(conn, sales_select(dirty_from=first))
+    conn.execute(insert(SALES).from_select(_SALES_COLS, sales))
+    invoices = _by_customer(conn, invoice_select(dirty_from=first))
+    conn.execute(insert(INVOICES).from_select(_INVOICE_COLS, invoices))
     m = INVOICE_MONTHS
     _delete_since(conn, m, "month", first)
     since_first = select(INVOICES).join(
         _since, _on_since(INVOICES.c.customer_id, INVOICES.c.invoice_date, first)
     )
-    months = invoice_month_select(since_first.subquery("inv"))
+    months = _by_customer(conn, invoice_month_select(since_first.subquery("inv")))
     conn.execute(insert(m).from_select(_MONTH_COLS, months))
 
 
@@ -358,8 +387,30 @@ def tune_for_aggregates(conn: Connection) -> None:
         conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
 
 
-def analyze(conn: Connection, tables: tuple[str, ...]) -> None:
-    """Refresh PostgreSQL's planner statistics after a bulk write (a no-op on SQLite).
+def summarize_batch_indexes(conn: Connection) -> None:
+    """Summarize the new page ranges of the fact tables' BRIN ``batch_id`` indexes
+    (PostgreSQL; a no-op on SQLite).
+
+    A BRIN index answers "every page" for page ranges appended since it was last
+    summarized (by VACUUM, which may not have run yet), so finding the new batches' rows
+    read the whole of both fact tables: 3.7 s of an incremental refresh at 10M lines.
+    Summarizing reads only the unsummarized ranges, the new batches' pages (the whole
+    table once, on the first refresh, which reads it all anyway).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table in (_inv, _line):
+        for index in table.indexes:
+            if index.dialect_options["postgresql"]["using"] == "brin":
+                conn.execute(
+                    text("SELECT brin_summarize_new_values(CAST(:index AS regclass))"),
+                    {"index": index.name},
+                )
+
+
+def analyze(conn: Connection, tables: tuple[str, ...], columns: tuple[str, ...] = ()) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk write (a no-op on SQLite);
+    with ``columns``, only those columns' statistics (and the table's row count).
 
     Right after a bulk load the planner still believes the tables are tiny and can
     pick nested loops that take minutes; ANALYZE of a few tables takes milliseconds.
@@ -367,8 +418,9 @@ def analyze(conn: Connection, tables: tuple[str, ...]) -> None:
     if conn.dialect.name != "postgresql":
         return
     quote = conn.dialect.identifier_preparer.quote
-    for name in tables:  # our own table names, never input
-        conn.exec_driver_sql(f"ANALYZE {quote(name)}")
+    only = f" ({', '.join(quote(c) for c in columns)})" if columns else ""
+    for name in tables:  # our own table and column names, never input
+        conn.exec_driver_sql(f"ANALYZE {quote(name)}{only}")
 
 
 def applied_batches(conn: Connection) -> list[int]:

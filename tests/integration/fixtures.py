@@ -53,7 +53,6 @@ from models.schema import (
     RoadmapStatus,
     Role,
     RollupBatch,
-    RollupDirtyCustomer,
     SalesRollup,
     Seniority,
     Snapshot,
@@ -296,7 +295,6 @@ def one_of_everything() -> list:
             settled_late_amount_days=Decimal("0.00"),
         ),
         RollupBatch(batch_id=1),
-        RollupDirtyCustomer(customer_id="C-1"),
         CustomerSegment(
             snapshot_id=1,
             customer_id="C-1",
