@@ -25,7 +25,7 @@ class IngestConfig:
     max_rows: int = 50_000_000
     min_rows: int = 1
     unknown_columns: str = "warn"
-    chunk_rows: int = 100_000
+    chunk_rows: int = 200_000
     max_quarantine_records: int = 10_000
     stale_batch_minutes: int = 60
 
