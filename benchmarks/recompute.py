@@ -17,6 +17,13 @@
 
 PostgreSQL runs in a fresh database on the server at ACCOUNTOPS_TEST_PG_URL (or
 --url, an admin URL), dropped afterwards; SQLite in a temporary file.
+
+``--keep DIR`` (PostgreSQL only) builds the book once and keeps it for later runs:
+the first run saves the database as it stands just before the timed recompute as
+a template database (named in DIR/state.json) and writes the Parquet files into
+DIR; later runs with the same DIR skip steps 1-3's loading, copy the template into
+a fresh database (dropped afterwards) and time only the recompute and the DuckDB
+baseline. Drop the template by hand when done (``DROP DATABASE <template>``).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import sqlite3
 import sys
@@ -301,11 +309,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--url", default=None, help="PostgreSQL admin URL")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, default=None, help="folder to keep the book in")
     args = parser.parse_args(argv)
+    if args.keep is not None and args.db != "postgresql":
+        parser.error("--keep works with --db postgresql only")
+    if args.keep is not None and (args.keep / "state.json").exists():
+        return _rerun(args)
     rng = np.random.default_rng(args.seed)
     config = load_config()
     with tempfile.TemporaryDirectory(prefix="accountops-bench-") as tmp_name:
         tmp = Path(tmp_name)
+        parquet_dir = tmp
+        if args.keep is not None:
+            parquet_dir = args.keep
+            parquet_dir.mkdir(parents=True, exist_ok=True)
         url, drop = _database(args.db, args.url, tmp)
         try:
             engine = make_engine(url)
@@ -335,7 +352,7 @@ def main(argv: list[str] | None = None) -> dict:
                     loader.load("invoice", inv, b1)
                     loader.load("invoice_line", lines, b1)
                     loader.load("payment", pays, b1)
-                    _parquet(writers, tmp, inv, lines, pays)
+                    _parquet(writers, parquet_dir, inv, lines, pays)
                     lines_done += len(lines)
                     progress(f"loaded {lines_done:,} lines")
                 loader.load("wallet_estimate", wallet_frame(args.customers, rng), b1)
@@ -361,13 +378,16 @@ def main(argv: list[str] | None = None) -> dict:
             loader.load("invoice", inv, b2)
             loader.load("invoice_line", lines, b2)
             loader.load("payment", pays, b2)
-            _parquet(writers, tmp, inv, lines, pays)
+            _parquet(writers, parquet_dir, inv, lines, pays)
             for w in writers.values():
                 w.close()
             lines_done += len(lines)
             if args.db == "postgresql":
                 with engine.begin() as conn:
                     conn.execute(text("ANALYZE"))
+            if args.keep is not None:
+                engine.dispose()
+                _save_template(args, url, lines_done, len(lines), rollup_full, load_seconds)
             rss_before = peak_rss_mb()
             with stopwatch() as rc_time:
                 result = recompute(engine, config)
@@ -377,7 +397,7 @@ def main(argv: list[str] | None = None) -> dict:
                 f"recompute: {seconds:.2f} s, snapshot {result.snapshot_id}: {result.tier_counts}"
             )
             engine.dispose()
-            baseline_seconds, baseline_rows = duckdb_baseline(tmp, result.as_of)
+            baseline_seconds, baseline_rows = duckdb_baseline(parquet_dir, result.as_of)
             progress(f"duckdb baseline: {baseline_seconds:.2f} s ({baseline_rows:,} customers)")
         finally:
             drop()
@@ -394,6 +414,84 @@ def main(argv: list[str] | None = None) -> dict:
         incremental_lines=len(lines),
         rollup_full_seconds=round(rollup_full, 2),
         load_seconds=round(load_seconds, 1),
+        peak_rss_before_recompute_mb=rss_before,
+        peak_rss_after_recompute_mb=rss_recompute,
+    )
+
+
+def _admin(args):
+    return create_engine(
+        args.url
+        or os.environ.get(
+            "ACCOUNTOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+        ),
+        isolation_level="AUTOCOMMIT",
+    )
+
+
+def _save_template(args, url: str, lines: int, new_lines: int, rollup_full, load_seconds):
+    """Copy the database as it stands (batch 2 loaded, not yet recomputed) to a template."""
+    template = f"{make_url(url).database}_keep"
+    admin = _admin(args)
+    with admin.connect() as conn:
+        source = make_url(url).database
+        conn.execute(text(f'CREATE DATABASE "{template}" TEMPLATE "{source}" STRATEGY = FILE_COPY'))
+        conn.execute(text("CHECKPOINT"))
+    admin.dispose()
+    state = {
+        "template": template,
+        "rows": lines,
+        "incremental_lines": new_lines,
+        "rollup_full_seconds": round(rollup_full, 2),
+        "load_seconds": round(load_seconds, 1),
+        "customers": args.customers,
+    }
+    (args.keep / "state.json").write_text(json.dumps(state))
+    progress(f"kept the book as database {template} (see {args.keep / 'state.json'})")
+
+
+def _rerun(args) -> dict:
+    """Time the recompute again on a fresh copy of the kept book."""
+    state = json.loads((args.keep / "state.json").read_text())
+    admin = _admin(args)
+    name = f"accountops_bench_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        # FILE_COPY: not the whole book through the WAL (WAL_LOG, PostgreSQL 15's default,
+        # leaves checkpoints running into the timed recompute); then a checkpoint now.
+        conn.execute(
+            text(f'CREATE DATABASE "{name}" TEMPLATE "{state["template"]}" STRATEGY = FILE_COPY')
+        )
+        conn.execute(text("CHECKPOINT"))
+    try:
+        url = make_url(admin.url).set(database=name).render_as_string(hide_password=False)
+        engine = make_engine(url)
+        rss_before = peak_rss_mb()
+        with stopwatch() as rc_time:
+            result = recompute(engine, load_config())
+        seconds = rc_time()
+        rss_recompute = peak_rss_mb()
+        progress(f"recompute: {seconds:.2f} s, snapshot {result.snapshot_id}: {result.tier_counts}")
+        engine.dispose()
+        baseline_seconds, baseline_rows = duckdb_baseline(args.keep, result.as_of)
+        progress(f"duckdb baseline: {baseline_seconds:.2f} s ({baseline_rows:,} customers)")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    return report(
+        "recompute",
+        state["rows"],
+        seconds,
+        baseline="duckdb",
+        baseline_seconds=baseline_seconds,
+        db=args.db,
+        customers=state["customers"],
+        customers_tiered=result.customers_tiered,
+        incremental_customers=result.refresh.customers_rebuilt if result.refresh else 0,
+        incremental_lines=state["incremental_lines"],
+        rollup_full_seconds=state["rollup_full_seconds"],
+        load_seconds=state["load_seconds"],
+        kept=str(args.keep),
         peak_rss_before_recompute_mb=rss_before,
         peak_rss_after_recompute_mb=rss_recompute,
     )

@@ -7,15 +7,26 @@ the database, and only bounded, per-customer results come back to Python.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
 from sqlalchemy import (
+    Boolean,
     Connection,
     Date,
+    DateTime,
+    Enum,
     Float,
+    Integer,
+    Numeric,
     Select,
+    String,
+    TypeDecorator,
     and_,
     case,
     cast,
@@ -92,10 +103,10 @@ def sales_by_product_line(src: Sources) -> Select:
     return select(
         s.c.customer_id,
         s.c.product_line_id,
-        func.coalesce(_fsum(case((now, s.c.revenue))), 0).label("revenue"),
-        func.coalesce(_fsum(case((~now, s.c.revenue))), 0).label("revenue_previous"),
-        _fsum(case((now, s.c.cost))).label("cost"),
-        _fsum(case((now, s.c.revenue_costed))).label("revenue_costed"),
+        func.coalesce(_fsum(s.c.revenue, now), 0).label("revenue"),
+        func.coalesce(_fsum(s.c.revenue, ~now), 0).label("revenue_previous"),
+        _fsum(s.c.cost, now).label("cost"),
+        _fsum(s.c.revenue_costed, now).label("revenue_costed"),
     ).group_by(s.c.customer_id, s.c.product_line_id)
 
 
@@ -135,15 +146,19 @@ def raw_invoice_sources(src: Sources):
     return raw, invoice_month_select(raw).subquery("inv_month")
 
 
-def _fsum(expr):
-    """The sum of a money expression, added up as floats.
+def _fsum(expr, where=None):
+    """The sum of a money expression, added up as floats (over the rows ``where`` holds).
 
     Aggregates come back as floats (rounded to cents when stored), so no Decimal is
     built per row on the way. Casting each value before summing keeps PostgreSQL's
     aggregate state a plain double instead of an arbitrary-precision NUMERIC, several
     times faster over millions of roll-up rows; SQLite sums REALs either way.
+    ``where`` becomes a FILTER clause rather than a CASE inside the sum: the same sum
+    (NULL when no row qualifies), but PostgreSQL neither casts nor adds the rows left
+    out (the sales aggregate at 10M lines: 2.4 s with CASE, 2.0 s with FILTER).
     """
-    return func.sum(cast(expr, Float))
+    total = func.sum(cast(expr, Float))
+    return total if where is None else total.filter(where)
 
 
 def invoice_months_by_customer(src: Sources) -> Select:
@@ -154,7 +169,7 @@ def invoice_months_by_customer(src: Sources) -> Select:
     now = m.c.month >= _d(w.current_start)
 
     def now_sum(col, money=False):
-        return _fsum(case((now, col))) if money else func.sum(case((now, col)))
+        return _fsum(col, now) if money else func.sum(col).filter(now)
 
     return (
         select(
@@ -192,25 +207,23 @@ def open_invoices_by_customer(src: Sources, bucket_days: tuple[int, int, int]) -
     b1, b2, b3 = bucket_days
 
     def bucket(cond):
-        return _fsum(case((and_(is_open, cond), open_amount)))
+        return _fsum(open_amount, and_(is_open, cond))
 
     late = and_(now, f.c.amount_due > 0, f.c.due_day.is_not(None), f.c.due_day < today)
     return (
         select(
             f.c.customer_id,
-            _fsum(case((is_due, f.c.amount_due))).label("open_due"),
-            _fsum(case((is_due, capped))).label("open_collected"),
+            _fsum(f.c.amount_due, is_due).label("open_due"),
+            _fsum(capped, is_due).label("open_collected"),
             func.sum(case((timed, 1), else_=0)).label("open_timed"),
-            func.sum(case((timed, today - f.c.due_day))).label("open_days_late"),
+            func.sum(today - f.c.due_day).filter(timed).label("open_days_late"),
             bucket(dpd <= 0).label("current"),
             bucket(and_(dpd > 0, dpd <= b1)).label("days_1_30"),
             bucket(and_(dpd > b1, dpd <= b2)).label("days_31_60"),
             bucket(and_(dpd > b2, dpd <= b3)).label("days_61_90"),
             bucket(dpd > b3).label("days_over_90"),
             func.sum(case((late, 1), else_=0)).label("open_late"),
-            _fsum(case((late, f.c.amount_due * (today - f.c.due_day)))).label(
-                "open_late_amount_days"
-            ),
+            _fsum(f.c.amount_due * (today - f.c.due_day), late).label("open_late_amount_days"),
         )
         .where(f.c.settled_day.is_(None), f.c.invoice_date <= _d(w.as_of))
         .group_by(f.c.customer_id)
@@ -286,10 +299,88 @@ def frame_of(conn: Connection, query: Select) -> pd.DataFrame:
     Skipping SQLAlchemy's per-row processing keeps 100,000s of per-customer rows
     cheap; money arrives as floats (the queries cast it), dates as the driver gives
     them (ISO text on SQLite, ``date`` on PostgreSQL), so callers convert explicitly.
+    On PostgreSQL the rows come as COPY ... TO STDOUT text parsed by Arrow (see
+    :func:`_copy_frame`): building the frame from Python tuples cost more than the
+    queries themselves (1 s for the 400,000 customer x product line rows at 10M lines).
     """
+    if conn.dialect.name == "postgresql":
+        frame = _copy_frame(conn, query)
+        if frame is not None:
+            return frame
     result = conn.execute(query)
     columns = list(result.keys())
     return pd.DataFrame(result.cursor.fetchall() if result.returns_rows else [], columns=columns)
+
+
+def _arrow_type(sql_type) -> pa.DataType | None:
+    """The Arrow type a column of ``sql_type`` is parsed as; None when not one of ours.
+
+    Numbers as float64 (money included: every caller converts it with ``as_float``,
+    and the shortest text PostgreSQL prints parses to the same double as the
+    driver's Decimal converted), whole numbers as int64 (float64 with NaN when some
+    are NULL, as pandas makes of Python ints and None), dates as ``date`` objects.
+    """
+    if isinstance(sql_type, TypeDecorator):
+        sql_type = sql_type.impl_instance  # the driver's values are the stored type's
+    if isinstance(sql_type, Boolean):
+        return pa.bool_()
+    if isinstance(sql_type, Integer):
+        return pa.int64()
+    if isinstance(sql_type, Float | Numeric):
+        return pa.float64()
+    if isinstance(sql_type, Date) and not isinstance(sql_type, DateTime):
+        return pa.date32()
+    if isinstance(sql_type, String | Enum):
+        return pa.string()
+    return None
+
+
+def _copy_frame(conn: Connection, query) -> pd.DataFrame | None:
+    """``query``'s rows through COPY (PostgreSQL), or None when a column's type is not
+    one :func:`_arrow_type` knows (the caller then fetches rows as usual)."""
+    if not isinstance(query, Select):
+        return None
+    types = [_arrow_type(c.type) for c in query.selected_columns]
+    if any(t is None for t in types):
+        return None
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    buf = io.BytesIO()
+    raw = conn.connection.driver_connection
+    # Parameters are bound client-side (COPY takes none); the rows stay in the
+    # transaction (and its settings) the caller holds.
+    with (
+        raw.cursor() as cur,
+        cur.copy(f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER)", compiled.params) as copy,
+    ):
+        for block in copy:
+            buf.write(block)
+    header, _, body = buf.getvalue().partition(b"\n")
+    names = next(csv.reader([header.decode()]))
+    if len(names) != len(types):
+        return None
+    if not body:
+        return pd.DataFrame([], columns=names)
+    table = pacsv.read_csv(
+        io.BytesIO(body),
+        pacsv.ReadOptions(column_names=[f"c{i}" for i in range(len(names))]),
+        pacsv.ParseOptions(newlines_in_values=True),
+        pacsv.ConvertOptions(
+            column_types={f"c{i}": t for i, t in enumerate(types)},
+            # COPY writes NULL as an empty unquoted cell and '' as "".
+            null_values=[""],
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+            true_values=["t"],
+            false_values=["f"],
+        ),
+    )
+    frame = table.to_pandas(date_as_object=True)
+    frame.columns = names
+    for i in range(len(names)):
+        if table.column(i).null_count == len(frame):
+            # Python's None throughout, as a frame of fetched rows has it.
+            frame.isetitem(i, pd.Series([None] * len(frame), dtype=object))
+    return frame
 
 
 def default_as_of(conn: Connection) -> date | None:

@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Table
 
 from .numbers import as_float
 
+_JSON = json.JSONEncoder(ensure_ascii=False)
+
 
 def prepare(
     frame: pd.DataFrame,
@@ -38,7 +40,8 @@ def prepare(
     for c in ints:
         out[c] = as_float(out[c]).round().astype("Int64")
     for c in json_cols:
-        out[c] = out[c].map(lambda v: json.dumps(v, ensure_ascii=False))
+        # One encoder for the column: json.dumps with options builds a new one per call.
+        out[c] = out[c].map(_JSON.encode)
     for key, value in (extra or {}).items():
         out[key] = value
     return out
