@@ -12,6 +12,7 @@ import io
 
 import pytest
 from openpyxl import load_workbook
+from playwright.sync_api import expect
 
 from models.schema import Role
 from tests.e2e.conftest import screenshot, wait_ready
@@ -71,6 +72,8 @@ def test_filter_customers_open_one_and_download(live_app, page, tmp_path):
     page.get_by_role("option", name="Problem").click()
     page.keyboard.press("Escape")
     wait_ready(page)
+    # The rerun may not have started when wait_ready looks: wait for the summary to change.
+    expect(main.get_by_text(" customers · revenue ").first).not_to_have_text(before, timeout=15_000)
     after = main.get_by_text(" customers · revenue ").first.inner_text()
     assert after != before and not after.startswith(before.split(" of ")[0] + " of")
 
