@@ -107,8 +107,8 @@ class StagedLoad:
             # 4MB; this transaction only.
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
             self.tuned = True
-        for column, ref in self.referenced:
-            self.referenced[column, ref].update(frame[column].dropna().unique())
+        for (column, _ref), values in self.referenced.items():
+            values.update(frame[column].dropna().unique())
         old = self._existing(frame)
         new = frame[~old] if old.any() else frame
         for target in self.targets:
