@@ -223,14 +223,14 @@ def load_sample(engine: Engine, folder: Path) -> None:
 
 def assert_rollups_match_a_full_rebuild(conn: Connection) -> None:
     """Every roll-up table holds exactly what a full rebuild from the facts would."""
-    from sqlalchemy import select
-
     from models.value.rollups import (
         INVOICE_MONTHS,
         INVOICES,
+        OPEN_INVOICES,
         SALES,
         invoice_month_select,
         invoice_select,
+        open_invoice_select,
         sales_select,
     )
 
@@ -238,12 +238,37 @@ def assert_rollups_match_a_full_rebuild(conn: Connection) -> None:
         (SALES, sales_select()),
         (INVOICES, invoice_select()),
         (INVOICE_MONTHS, invoice_month_select(invoice_select().subquery())),
+        (OPEN_INVOICES, open_invoice_select(invoice_select().subquery())),
     )
     for table, full in rebuilt:
-        key = [c.name for c in table.primary_key.columns]
-        stored = pd.DataFrame(conn.execute(select(table)).mappings().all()).sort_values(key)
-        expected = pd.DataFrame(conn.execute(full).mappings().all()).sort_values(key)
-        pd.testing.assert_frame_equal(_as_text(stored), _as_text(expected[stored.columns]))
+        assert_table_holds(conn, table, full)
+    assert_windows_match_the_rollups(conn)
+
+
+def assert_windows_match_the_rollups(conn: Connection) -> list[str]:
+    """Every window table that holds a window holds what aggregating the roll-ups for that
+    window gives now. Returns the names of the windows held."""
+    from models.value.rollups import WINDOW_TABLES, held_window
+
+    held = []
+    for name, (table, rows) in WINDOW_TABLES.items():
+        windows = held_window(conn, name)
+        if windows is not None:
+            assert_table_holds(conn, table, rows(windows))
+            held.append(name)
+    return held
+
+
+def assert_table_holds(conn: Connection, table, query) -> None:
+    """``table`` holds exactly the rows ``query`` gives (money compared in cents)."""
+    from sqlalchemy import select
+
+    key = [c.name for c in table.primary_key.columns]
+    stored = pd.DataFrame(conn.execute(select(table)).mappings().all(), columns=table.c.keys())
+    expected = pd.DataFrame(conn.execute(query).mappings().all(), columns=table.c.keys())
+    stored = stored.sort_values(key).reset_index(drop=True)
+    expected = expected.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(_as_text(stored), _as_text(expected[stored.columns]))
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:

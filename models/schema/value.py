@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, Index, Integer, Numeric, String
+from sqlalchemy import BigInteger, Date, Float, Index, Integer, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import MONEY, RATIO, Base, created_at_column, references
@@ -66,6 +66,24 @@ class InvoiceRollup(Base):
     settled_day: Mapped[int | None] = mapped_column(Integer, index=True)
 
 
+class OpenInvoiceRollup(Base):
+    """The open (unsettled) invoices of ``invoice_rollup``, the columns ageing needs.
+
+    The receivables read every open invoice one by one; ~10% of the invoices, so this
+    copy spares them a scan of the whole per-invoice roll-up (maintained with it).
+    """
+
+    __tablename__ = "open_invoice_rollup"
+
+    invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64))
+    invoice_date: Mapped[date] = mapped_column(Date)
+    amount_due: Mapped[Decimal] = mapped_column(MONEY)
+    paid_amount: Mapped[Decimal] = mapped_column(MONEY)
+    invoice_day: Mapped[int] = mapped_column(Integer)
+    due_day: Mapped[int | None] = mapped_column(Integer)
+
+
 class InvoiceMonthRollup(Base):
     """Invoices per customer and invoice month; amounts of the settled ones.
 
@@ -88,6 +106,56 @@ class InvoiceMonthRollup(Base):
     settled_days_late: Mapped[int] = mapped_column(Integer)
     settled_late: Mapped[int] = mapped_column(Integer)
     settled_late_amount_days: Mapped[Decimal] = mapped_column(Numeric(24, 2))
+
+
+class SalesWindow(Base):
+    """Sales per customer and product line over the current and previous windows.
+
+    A cache of the recompute's heaviest aggregate over ``sales_rollup`` for the
+    window that ``rollup_window`` names (see ``models/value/rollups.py``): rebuilt
+    when the recompute asks for another window, kept up to date per customer by
+    each incremental refresh, emptied by a full one. Sums are the aggregate's own
+    floats (the recompute adds them up as floats); money of record stays NUMERIC.
+    """
+
+    __tablename__ = "sales_window"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    product_line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    revenue: Mapped[float] = mapped_column(Float)
+    revenue_previous: Mapped[float] = mapped_column(Float)
+    cost: Mapped[float | None] = mapped_column(Float)
+    revenue_costed: Mapped[float | None] = mapped_column(Float)
+
+
+class InvoiceWindow(Base):
+    """Per customer over both windows, from ``invoice_month_rollup``: invoices, last
+    invoice, paid amounts and the settled invoices' contribution. A cache like
+    :class:`SalesWindow`, valid for the window ``rollup_window`` names."""
+
+    __tablename__ = "invoice_window"
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    invoice_count: Mapped[int] = mapped_column(BigInteger)
+    last_invoice_date: Mapped[date | None] = mapped_column(Date)
+    paid_any: Mapped[float | None] = mapped_column(Float)
+    settled_due: Mapped[float | None] = mapped_column(Float)
+    settled_timed: Mapped[int | None] = mapped_column(BigInteger)
+    settled_on_time: Mapped[int | None] = mapped_column(BigInteger)
+    settled_days_late: Mapped[int | None] = mapped_column(BigInteger)
+    settled_late: Mapped[int | None] = mapped_column(BigInteger)
+    settled_late_amount_days: Mapped[float | None] = mapped_column(Float)
+
+
+class RollupWindow(Base):
+    """The window a window table (``sales_window``, ``invoice_window``) holds: its
+    as-of month and length in months. No row: the table holds nothing valid."""
+
+    __tablename__ = "rollup_window"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    as_of_month: Mapped[date] = mapped_column(Date)
+    months: Mapped[int] = mapped_column(Integer)
 
 
 class RollupBatch(Base):

@@ -11,6 +11,15 @@ change the months they fall in, so a batch without amendments rebuilds each
 touched customer from its first touched month on; a batch with amendments
 rebuilds the touched customers' whole history. The first refresh fills every
 roll-up with one INSERT ... SELECT each.
+
+Window tables (``sales_window``, ``invoice_window``) go one step further: the
+recompute's per-customer aggregates over the current and previous windows, for
+the window ``rollup_window`` names. Each recompute asks for its window
+(:func:`window_table`): the table is rebuilt when it holds another one (the first
+recompute of a month), and otherwise read as it stands, because every incremental
+refresh rebuilds the touched customers' rows in it too and a full refresh empties
+it. So a recompute after a day's ingest reads ~400,000 stored rows instead of
+aggregating ~3.6 million roll-up rows again (10M lines).
 """
 
 from __future__ import annotations
@@ -22,12 +31,14 @@ from sqlalchemy import (
     Column,
     Connection,
     Date,
+    Float,
     MetaData,
     Select,
     String,
     Table,
     and_,
     case,
+    cast,
     delete,
     func,
     insert,
@@ -45,16 +56,25 @@ from models.schema import (
     InvoiceLine,
     InvoiceMonthRollup,
     InvoiceRollup,
+    InvoiceWindow,
+    OpenInvoiceRollup,
     Payment,
     RollupBatch,
+    RollupWindow,
     SalesRollup,
+    SalesWindow,
 )
 
 from .sqlfuncs import day_number, month_start
+from .windows import Windows
 
 SALES = SalesRollup.__table__
 INVOICES = InvoiceRollup.__table__
 INVOICE_MONTHS = InvoiceMonthRollup.__table__
+OPEN_INVOICES = OpenInvoiceRollup.__table__
+SALES_WINDOW = SalesWindow.__table__
+INVOICE_WINDOW = InvoiceWindow.__table__
+WINDOW_STATE = RollupWindow.__table__
 _inv, _line, _pay = Invoice.__table__, InvoiceLine.__table__, Payment.__table__
 
 
@@ -231,9 +251,161 @@ def invoice_month_select(f) -> Select:
     ).group_by(f.c.customer_id, month)
 
 
+def _d(value: date):
+    return literal(value, Date)
+
+
+def fsum(expr, where=None):
+    """The sum of a money expression, added up as floats (over the rows ``where`` holds).
+
+    Aggregates come back as floats (rounded to cents when stored), so no Decimal is
+    built per row on the way. Casting each value before summing keeps PostgreSQL's
+    aggregate state a plain double instead of an arbitrary-precision NUMERIC, several
+    times faster over millions of roll-up rows; SQLite sums REALs either way.
+    ``where`` becomes a FILTER clause rather than a CASE inside the sum: the same sum
+    (NULL when no row qualifies), but PostgreSQL neither casts nor adds the rows left
+    out (the sales aggregate at 10M lines: 2.4 s with CASE, 2.0 s with FILTER).
+    """
+    total = func.sum(cast(expr, Float))
+    return total if where is None else total.filter(where)
+
+
+def sales_window_select(s, windows: Windows) -> Select:
+    """Customer x product line from ``s`` (sales roll-up rows of both windows): revenue
+    now and before, cost and costed revenue now (``sales_window``'s columns)."""
+    now = s.c.month >= _d(windows.current_start)
+    return select(
+        s.c.customer_id,
+        s.c.product_line_id,
+        func.coalesce(fsum(s.c.revenue, now), 0).label("revenue"),
+        func.coalesce(fsum(s.c.revenue, ~now), 0).label("revenue_previous"),
+        fsum(s.c.cost, now).label("cost"),
+        fsum(s.c.revenue_costed, now).label("revenue_costed"),
+    ).group_by(s.c.customer_id, s.c.product_line_id)
+
+
+def invoice_window_select(m, windows: Windows) -> Select:
+    """Per customer from ``m`` (monthly invoice roll-up rows): invoices in the current
+    window, the last invoice and paid amounts in both windows, and the settled invoices'
+    contribution (``invoice_window``'s columns)."""
+    now = m.c.month >= _d(windows.current_start)
+
+    def now_sum(col, money=False):
+        return fsum(col, now) if money else func.sum(col).filter(now)
+
+    return (
+        select(
+            m.c.customer_id,
+            func.coalesce(now_sum(m.c.invoice_count), 0).label("invoice_count"),
+            func.max(m.c.last_invoice_date).label("last_invoice_date"),
+            fsum(m.c.paid_amount).label("paid_any"),
+            now_sum(m.c.settled_due, money=True).label("settled_due"),
+            now_sum(m.c.settled_timed).label("settled_timed"),
+            now_sum(m.c.settled_on_time).label("settled_on_time"),
+            now_sum(m.c.settled_days_late).label("settled_days_late"),
+            now_sum(m.c.settled_late).label("settled_late"),
+            now_sum(m.c.settled_late_amount_days, money=True).label("settled_late_amount_days"),
+        )
+        .where(m.c.month >= _d(windows.previous_start), m.c.month <= _d(windows.as_of_month))
+        .group_by(m.c.customer_id)
+    )
+
+
+def rolled_sales(windows: Windows, only=None) -> Select:
+    """The sales roll-up's rows of both windows (of the customers ``only`` keeps)."""
+    cols = [SALES.c[c] for c in ("customer_id", "product_line_id", "month", "revenue", "cost")]
+    rows = select(*cols, SALES.c.revenue_costed).where(
+        SALES.c.month >= _d(windows.previous_start), SALES.c.month <= _d(windows.as_of_month)
+    )
+    return rows if only is None else rows.where(only(SALES.c.customer_id))
+
+
+def _sales_window_rows(windows: Windows, only=None) -> Select:
+    return sales_window_select(rolled_sales(windows, only).subquery("sales"), windows)
+
+
+def _invoice_window_rows(windows: Windows, only=None) -> Select:
+    rows = invoice_window_select(INVOICE_MONTHS, windows)
+    return rows if only is None else rows.where(only(INVOICE_MONTHS.c.customer_id))
+
+
+# Each window table and the rows it holds for a window (of the customers ``only`` keeps).
+WINDOW_TABLES = {
+    "sales": (SALES_WINDOW, _sales_window_rows),
+    "invoices": (INVOICE_WINDOW, _invoice_window_rows),
+}
+
+
+def _lock_windows(conn: Connection) -> None:
+    """Serialise writers of the window tables (PostgreSQL; SQLite has one writer anyway):
+    two recomputes rebuilding at once would both insert every row."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("LOCK TABLE rollup_window IN SHARE ROW EXCLUSIVE MODE")
+
+
+def held_window(conn: Connection, name: str) -> Windows | None:
+    row = conn.execute(
+        select(WINDOW_STATE.c.as_of_month, WINDOW_STATE.c.months).where(WINDOW_STATE.c.name == name)
+    ).first()
+    return None if row is None else Windows(row.as_of_month, row.months)
+
+
+def window_table(conn: Connection, name: str, windows: Windows) -> Table:
+    """The window table ``name`` ("sales" or "invoices") holding ``windows``'s aggregates
+    over the roll-ups as they are (final payment states, whole months): rebuilt first
+    when it holds another window. Call inside the caller's transaction."""
+    table, rows = WINDOW_TABLES[name]
+    _lock_windows(conn)
+    held = held_window(conn, name)
+    if held is None or (held.as_of_month, held.months) != (windows.as_of_month, windows.months):
+        conn.execute(delete(table))
+        conn.execute(insert(table).from_select([c.name for c in table.columns], rows(windows)))
+        conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
+        conn.execute(
+            insert(WINDOW_STATE).values(
+                name=name, as_of_month=windows.as_of_month, months=windows.months
+            )
+        )
+    return table
+
+
+def _rebuild_windows(conn: Connection) -> None:
+    """Rebuild the work list's customers in every window table that holds a window."""
+    _lock_windows(conn)
+    for name, (table, rows) in WINDOW_TABLES.items():
+        held = held_window(conn, name)
+        if held is None:
+            continue
+
+        def dirty(customer_id):
+            return customer_id.in_(select(_since.c.customer_id))
+
+        conn.execute(delete(table).where(dirty(table.c.customer_id)))
+        cols = [c.name for c in table.columns]
+        conn.execute(insert(table).from_select(cols, rows(held, dirty)))
+
+
+def _clear_windows(conn: Connection) -> None:
+    """Forget every window table's contents (a full refresh rebuilt the roll-ups)."""
+    _lock_windows(conn)
+    conn.execute(delete(WINDOW_STATE))
+    for table, _ in WINDOW_TABLES.values():
+        conn.execute(delete(table))
+
+
 _MONTH_COLS = ["customer_id", "month", "invoice_count", "last_invoice_date", "paid_amount"]
 _MONTH_COLS += ["settled_count", "settled_due", "settled_timed", "settled_on_time"]
 _MONTH_COLS += ["settled_days_late", "settled_late", "settled_late_amount_days"]
+
+
+_OPEN_COLS = ["invoice_id", "customer_id", "invoice_date", "amount_due", "paid_amount"]
+_OPEN_COLS += ["invoice_day", "due_day"]
+
+
+def open_invoice_select(f) -> Select:
+    """The open (unsettled) invoices of ``f`` (per-invoice roll-up rows), ``open_invoice_rollup``'s
+    columns in order."""
+    return select(*(f.c[c] for c in _OPEN_COLS)).where(f.c.settled_day.is_(None))
 
 
 _SALES_COLS = ["customer_id", "product_line_id", "month", "revenue", "cost", "revenue_costed"]
@@ -315,6 +487,7 @@ def refresh_rollups(conn: Connection) -> RefreshResult:
     full = conn.scalar(select(func.count()).select_from(RollupBatch.__table__)) == 0
     if full:
         # First refresh: rebuild everything in two straight INSERT ... SELECTs.
+        _clear_windows(conn)
         conn.execute(delete(SALES))
         conn.execute(delete(INVOICES))
         conn.execute(insert(SALES).from_select(_SALES_COLS, _by_customer(conn, sales_select())))
@@ -323,11 +496,14 @@ def refresh_rollups(conn: Connection) -> RefreshResult:
         conn.execute(delete(INVOICE_MONTHS))
         months = _by_customer(conn, invoice_month_select(INVOICES))
         conn.execute(insert(INVOICE_MONTHS).from_select(_MONTH_COLS, months))
+        conn.execute(delete(OPEN_INVOICES))
+        conn.execute(insert(OPEN_INVOICES).from_select(_OPEN_COLS, open_invoice_select(INVOICES)))
         rebuilt = conn.scalar(select(func.count(func.distinct(INVOICES.c.customer_id)))) or 0
     else:
         rebuilt = _mark_dirty(conn, batch_ids)
         if rebuilt:
             _rebuild_since(conn)
+            _rebuild_windows(conn)
         _since.drop(conn)
     conn.execute(
         insert(RollupBatch.__table__),
@@ -355,7 +531,13 @@ def _by_customer(conn: Connection, query: Select) -> Select:
 
 def _rebuild_since(conn: Connection) -> None:
     """Delete and rebuild the work list's months of the three roll-ups."""
-    analyze(conn, (_since.name,))
+    if conn.dialect.name == "sqlite":
+        # Without statistics SQLite guesses a million rows for the work list as for any
+        # table, and walked the whole invoice index to probe the list (1.4 s instead of
+        # 0.4 s for 100k new lines at 10M); its row count makes the list drive the joins.
+        conn.exec_driver_sql(f"ANALYZE temp.{_since.name}")  # our own table name
+    else:
+        analyze(conn, (_since.name,))
     first = conn.scalar(select(func.min(_since.c.since)))
     first = date.fromisoformat(first) if isinstance(first, str) else first  # SQLite: text
     _delete_since(conn, SALES, "month", first)
@@ -371,6 +553,9 @@ def _rebuild_since(conn: Connection) -> None:
     )
     months = _by_customer(conn, invoice_month_select(since_first.subquery("inv")))
     conn.execute(insert(m).from_select(_MONTH_COLS, months))
+    _delete_since(conn, OPEN_INVOICES, "invoice_date", first)
+    rebuilt_open = open_invoice_select(since_first.subquery("inv"))
+    conn.execute(insert(OPEN_INVOICES).from_select(_OPEN_COLS, rebuilt_open))
 
 
 # Per transaction, PostgreSQL only. The default 4 MB of work memory makes the roll-up

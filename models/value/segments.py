@@ -73,19 +73,30 @@ def classify_segments(wallet: pd.DataFrame, sales: pd.DataFrame, rules: ValueRul
     )
 
 
-def segments_table(
-    conn: Connection, src: Sources, rules: ValueRules, per_line: pd.DataFrame
-) -> pd.DataFrame:
-    """Read the wallet estimates and classify them against our per-product-line sales."""
+def wallet_frame(conn: Connection, year: int) -> pd.DataFrame:
+    """The wallet estimates of ``year`` and before (customer, product line, year, potential)."""
     we = WalletEstimate.__table__
-    wallet = frame_of(
+    return frame_of(
         conn,
         select(
             we.c.customer_id,
             we.c.product_line_id,
             we.c.year,
             cast(we.c.potential_amount, Float).label("potential"),
-        ).where(we.c.year <= src.windows.as_of.year),
+        ).where(we.c.year <= year),
     )
+
+
+def segments_table(
+    conn: Connection,
+    src: Sources,
+    rules: ValueRules,
+    per_line: pd.DataFrame,
+    wallet: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Classify the wallet estimates (read here unless given, see :func:`wallet_frame`)
+    against our per-product-line sales."""
+    if wallet is None:
+        wallet = wallet_frame(conn, src.windows.as_of.year)
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]]
     return classify_segments(wallet, sales, rules)

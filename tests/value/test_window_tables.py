@@ -1,0 +1,129 @@
+"""Window tables: the recompute's window aggregates kept with the roll-ups. Whatever the
+refreshes and recomputes in between, a window table that names a window holds exactly
+what aggregating the roll-ups for it gives, and the recompute's base frame is the same
+read from it as computed afresh (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import delete, func, select
+
+from models.config import load_config
+from models.schema import InvoiceLine, RollupBatch
+from models.value.facts import choose_sources, customer_base
+from models.value.recompute import recompute
+from models.value.rollups import WINDOW_STATE, WINDOW_TABLES, refresh_rollups, window_table
+from models.value.windows import Windows
+from tests import value_builders as vb
+from tests.unit.test_value_measures import build_book
+
+AS_OF = date(2026, 6, 30)
+
+
+def _new_batch(engine) -> None:
+    """A new invoice, a new line on an old invoice, a payment for an old invoice."""
+    with engine.begin() as conn:
+        b = vb.batch(conn)
+        vb.invoice(conn, "B2", "B", date(2026, 6, 1), date(2026, 7, 1), [("PL2", "250", "100")], b)
+        vb.payment(conn, "pA2c", "A", "A2", date(2026, 6, 20), "500", b)
+        conn.execute(
+            InvoiceLine.__table__.insert(),
+            {
+                "invoice_id": "C1",
+                "line_no": 9,
+                "product_line_id": "PL3",
+                "quantity": 1,
+                "amount": 75,
+                "cost": 30,
+                "batch_id": b,
+            },
+        )
+
+
+def _hold(engine, as_of: date = AS_OF) -> None:
+    with engine.begin() as conn:
+        for name in WINDOW_TABLES:
+            window_table(conn, name, Windows(as_of, 12))
+
+
+def _held(conn) -> dict[str, date]:
+    rows = conn.execute(select(WINDOW_STATE.c.name, WINDOW_STATE.c.as_of_month))
+    return dict(rows.tuples().all())
+
+
+def _base(conn, stored: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    src = choose_sources(conn, Windows(AS_OF, 12))
+    base, per_line = customer_base(conn, src, stored_windows=stored)
+    per_line = per_line.sort_values(["customer_id", "product_line_id"])
+    return base.sort_values("customer_id").reset_index(drop=True), per_line.reset_index(drop=True)
+
+
+def test_an_incremental_refresh_keeps_the_held_windows_exact(engine):
+    build_book(engine)
+    with engine.begin() as conn:
+        assert refresh_rollups(conn).full_rebuild
+    _hold(engine)
+    with engine.connect() as conn:
+        assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
+        assert conn.scalar(select(func.count()).select_from(WINDOW_TABLES["sales"][0])) > 0
+    _new_batch(engine)
+    with engine.begin() as conn:
+        refreshed = refresh_rollups(conn)
+        assert not refreshed.full_rebuild and refreshed.customers_rebuilt == 3
+        # The roll-ups and both windows equal a rebuild from the facts.
+        vb.assert_rollups_match_a_full_rebuild(conn)
+        assert vb.assert_windows_match_the_rollups(conn) == ["sales", "invoices"]
+        # B's new June invoice is in the stored window.
+        sales = WINDOW_TABLES["sales"][0]
+        b_pl2 = conn.scalar(
+            select(sales.c.revenue).where(
+                sales.c.customer_id == "B", sales.c.product_line_id == "PL2"
+            )
+        )
+        assert b_pl2 == 250
+
+
+def test_the_base_frame_is_the_same_read_from_the_windows_as_computed_afresh(engine):
+    build_book(engine)
+    with engine.begin() as conn:
+        refresh_rollups(conn)
+    _hold(engine)
+    _new_batch(engine)
+    with engine.begin() as conn:
+        refresh_rollups(conn)
+        stored, fresh = _base(conn, stored=True), _base(conn, stored=False)
+    for a, b in zip(stored, fresh, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_dtype=False)
+    assert stored[0]["revenue"].notna().any() and stored[0]["settled_due"].notna().any()
+
+
+def test_another_window_rebuilds_the_table_and_a_full_refresh_forgets_it(engine):
+    build_book(engine)
+    with engine.begin() as conn:
+        refresh_rollups(conn)
+    _hold(engine)
+    _hold(engine, date(2026, 3, 31))  # another month: rebuilt for it
+    with engine.begin() as conn:
+        assert _held(conn) == {"sales": date(2026, 3, 1), "invoices": date(2026, 3, 1)}
+        vb.assert_windows_match_the_rollups(conn)
+        conn.execute(delete(RollupBatch))  # the next refresh rebuilds everything
+    with engine.begin() as conn:
+        assert refresh_rollups(conn).full_rebuild
+        assert _held(conn) == {}
+        for table, _ in WINDOW_TABLES.values():
+            assert conn.scalar(select(func.count()).select_from(table)) == 0
+
+
+def test_recomputes_hold_the_window_of_their_as_of_date(engine):
+    build_book(engine)
+    config = load_config()
+    first = recompute(engine, config, as_of=AS_OF)
+    _new_batch(engine)
+    second = recompute(engine, config, as_of=AS_OF)
+    with engine.connect() as conn:
+        assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
+        vb.assert_windows_match_the_rollups(conn)
+    assert second.snapshot_id > first.snapshot_id
+    assert second.refresh is not None and second.refresh.customers_rebuilt == 3
