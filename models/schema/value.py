@@ -67,10 +67,11 @@ class InvoiceRollup(Base):
 
 
 class OpenInvoiceRollup(Base):
-    """The open (unsettled) invoices of ``invoice_rollup``, the columns ageing needs.
+    """The open (unsettled) invoices of ``invoice_rollup``, with what ageing needs.
 
-    The receivables read every open invoice one by one; ~10% of the invoices, so this
-    copy spares them a scan of the whole per-invoice roll-up (maintained with it).
+    The receivables read every open invoice one by one; they are ~10% of the invoices,
+    so this copy spares them a scan of the whole per-invoice roll-up (maintained with
+    it). What does not depend on the as-of date is worked out once, here.
     """
 
     __tablename__ = "open_invoice_rollup"
@@ -79,9 +80,13 @@ class OpenInvoiceRollup(Base):
     customer_id: Mapped[str] = mapped_column(String(64))
     invoice_date: Mapped[date] = mapped_column(Date)
     amount_due: Mapped[Decimal] = mapped_column(MONEY)
-    paid_amount: Mapped[Decimal] = mapped_column(MONEY)
-    invoice_day: Mapped[int] = mapped_column(Integer)
+    # What was paid, at most the amount due (collected against it).
+    paid_capped: Mapped[Decimal] = mapped_column(MONEY)
+    # Due and not yet paid, when above zero; NULL otherwise (nothing to age).
+    open_amount: Mapped[Decimal | None] = mapped_column(MONEY)
     due_day: Mapped[int | None] = mapped_column(Integer)
+    # The day it is overdue from: the due date, or the invoice date when none is known.
+    overdue_day: Mapped[int] = mapped_column(Integer)
 
 
 class InvoiceMonthRollup(Base):

@@ -28,7 +28,6 @@ from sqlalchemy import (
     String,
     TypeDecorator,
     and_,
-    case,
     func,
     literal,
     select,
@@ -48,6 +47,7 @@ from .rollups import (
     invoice_month_select,
     invoice_select,
     invoice_window_select,
+    open_invoice_select,
     rolled_sales,
     sales_select,
     sales_window_select,
@@ -156,41 +156,43 @@ def invoice_months_by_customer(src: Sources) -> Select:
 def open_invoices_by_customer(src: Sources, bucket_days: tuple[int, int, int]) -> Select:
     """Per customer from the open (unsettled) invoices, one by one: what fell due in the
     current window, what of it was paid, days late so far, and the receivables ageing at
-    the as-of date (every open invoice, however old). Dates are day numbers (integers)."""
+    the as-of date (every open invoice, however old). Dates are day numbers (integers):
+    each condition compares a column with a constant worked out here."""
     w = src.windows
     if src.raw_invoices:
         cut, _ = invoice_sources(src)
-        f = select(cut).where(cut.c.settled_day.is_(None)).subquery("open")
+        f = open_invoice_select(cut).subquery("open")
     else:
-        f = OPEN_INVOICES  # the same rows, kept apart from the settled ones
+        f = OPEN_INVOICES  # the same rows, kept by the refresh
     today = day_of(w.as_of)
     now = f.c.invoice_date >= _d(w.current_start)
     is_due = and_(now, f.c.amount_due > 0, (f.c.due_day.is_(None)) | (f.c.due_day <= today))
     timed = and_(is_due, f.c.due_day.is_not(None))
-    capped = case((f.c.paid_amount > f.c.amount_due, f.c.amount_due), else_=f.c.paid_amount)
-    open_amount = func.round(f.c.amount_due - f.c.paid_amount, 2)
-    is_open = and_(f.c.amount_due > 0, open_amount > 0)
-    # Past due from the due date, or from the invoice date when the due date is unknown.
-    dpd = today - func.coalesce(f.c.due_day, f.c.invoice_day)
     b1, b2, b3 = bucket_days
 
-    def bucket(cond):
-        return fsum(open_amount, and_(is_open, cond))
+    def overdue(more_than: int | None, at_most: int | None):
+        """The open amount of invoices more than / at most so many days past due."""
+        cond = []
+        if more_than is not None:  # days past due = today - overdue_day
+            cond.append(f.c.overdue_day < today - more_than)
+        if at_most is not None:
+            cond.append(f.c.overdue_day >= today - at_most)
+        return fsum(f.c.open_amount, and_(*cond))
 
-    late = and_(now, f.c.amount_due > 0, f.c.due_day.is_not(None), f.c.due_day < today)
+    late = and_(now, f.c.amount_due > 0, f.c.due_day < today)
     return (
         select(
             f.c.customer_id,
             fsum(f.c.amount_due, is_due).label("open_due"),
-            fsum(capped, is_due).label("open_collected"),
-            func.sum(case((timed, 1), else_=0)).label("open_timed"),
+            fsum(f.c.paid_capped, is_due).label("open_collected"),
+            func.count().filter(timed).label("open_timed"),
             func.sum(today - f.c.due_day).filter(timed).label("open_days_late"),
-            bucket(dpd <= 0).label("current"),
-            bucket(and_(dpd > 0, dpd <= b1)).label("days_1_30"),
-            bucket(and_(dpd > b1, dpd <= b2)).label("days_31_60"),
-            bucket(and_(dpd > b2, dpd <= b3)).label("days_61_90"),
-            bucket(dpd > b3).label("days_over_90"),
-            func.sum(case((late, 1), else_=0)).label("open_late"),
+            overdue(None, 0).label("current"),
+            overdue(0, b1).label("days_1_30"),
+            overdue(b1, b2).label("days_31_60"),
+            overdue(b2, b3).label("days_61_90"),
+            overdue(b3, None).label("days_over_90"),
+            func.count().filter(late).label("open_late"),
             fsum(f.c.amount_due * (today - f.c.due_day), late).label("open_late_amount_days"),
         )
         .where(f.c.invoice_date <= _d(w.as_of))
@@ -246,6 +248,18 @@ def customers_frame(conn: Connection) -> pd.DataFrame:
     return frame_of(conn, select(*(c.c[k] for k in _CUSTOMER_COLS)).order_by(c.c.customer_id))
 
 
+def per_line_sales(conn: Connection, src: Sources, *, stored_windows: bool = False):
+    """Customer x product line sales of both windows (see :func:`sales_by_product_line`).
+
+    With ``stored_windows`` (the recompute, which may write) they come from the window
+    table (see :func:`rollups.window_table`) unless the as-of month needs raw lines.
+    """
+    sales = sales_by_product_line(src)
+    if stored_windows and not src.raw_as_of_month:
+        sales = select(window_table(conn, "sales", src.windows))
+    return frame_of(conn, sales)
+
+
 def customer_base(
     conn: Connection,
     src: Sources,
@@ -253,25 +267,24 @@ def customer_base(
     *,
     stored_windows: bool = False,
     customers: pd.DataFrame | None = None,
+    per_line: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per customer with every base aggregate (NaN where there is none), and the
     customer x product line sales frame the segments need (the sales are scanned once).
 
     With ``stored_windows`` (the recompute, which may write) the window aggregates come
-    from the window tables (see :func:`rollups.window_table`) wherever the roll-ups serve
-    as they are: the sales unless the as-of month needs raw lines, the monthly invoice
-    part unless payment states must be cut at the as-of date. ``customers`` is
-    :func:`customers_frame` when the caller has read it already.
+    from the window tables wherever the roll-ups serve as they are: the sales (see
+    :func:`per_line_sales`), and the monthly invoice part unless payment states must be
+    cut at the as-of date. ``customers`` (:func:`customers_frame`) and ``per_line``
+    (:func:`per_line_sales`) are passed when the caller has read them already.
     """
     if customers is None:
         customers = customers_frame(conn)
-    sales = sales_by_product_line(src)
+    if per_line is None:
+        per_line = per_line_sales(conn, src, stored_windows=stored_windows)
     months = invoice_months_by_customer(src)
-    if stored_windows and not src.raw_as_of_month:
-        sales = select(window_table(conn, "sales", src.windows))
     if stored_windows and not src.raw_invoices:
         months = select(window_table(conn, "invoices", src.windows))
-    per_line = frame_of(conn, sales)
     base = customers.merge(sales_by_customer(per_line), on="customer_id", how="left")
     parts = (months, open_invoices_by_customer(src, bucket_days), on_account_by_customer(src))
     for part in parts:

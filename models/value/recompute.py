@@ -34,6 +34,7 @@ from .facts import (
     customers_frame,
     default_as_of,
     frame_of,
+    per_line_sales,
     window_days,
 )
 from .managers import MANAGER_COLUMNS, manager_table
@@ -49,7 +50,7 @@ from .rollups import (
     tune_for_aggregates,
 )
 from .rules import ValueRules, value_rules
-from .segments import SEGMENT_COLUMNS, segments_table, wallet_frame
+from .segments import SEGMENT_COLUMNS, classify_segments, wallet_frame
 from .store import bulk_insert, prepare
 from .tiers import assign_tiers
 from .windows import Windows
@@ -170,21 +171,34 @@ def _reads_alongside(engine: Engine) -> bool:
 
 
 def compute(conn: Connection, rules: ValueRules, as_of: date, inputs: Inputs) -> dict[str, Any]:
-    """Every result frame for ``as_of``; writes only the window tables it reads."""
+    """Every result frame for ``as_of``; writes only the window tables it reads.
+
+    The segments need only the sales per product line and the wallet: a worker thread
+    classifies them while this one waits on the database for the invoice aggregates.
+    """
     windows = Windows(as_of, rules.window_months)
     src = choose_sources(conn, windows)
-    base, per_line = customer_base(
-        conn, src, rules.bucket_days, stored_windows=True, customers=inputs.customers
-    )
-    measures = derive_measures(base, windows)
-    tiers = assign_tiers(measures, rules)
-    return {
-        "windows": windows,
-        "measures": measures,
-        "tiers": tiers,
-        "receivables": receivables_table(measures, rules, window_days(windows)),
-        "segments": segments_table(conn, src, rules, per_line, inputs.wallet),
-    }
+    per_line = per_line_sales(conn, src, stored_windows=True)
+    sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recompute-segments") as pool:
+        segments = pool.submit(classify_segments, inputs.wallet, sales, rules)
+        base, _ = customer_base(
+            conn,
+            src,
+            rules.bucket_days,
+            stored_windows=True,
+            customers=inputs.customers,
+            per_line=per_line,
+        )
+        measures = derive_measures(base, windows)
+        tiers = assign_tiers(measures, rules)
+        return {
+            "windows": windows,
+            "measures": measures,
+            "tiers": tiers,
+            "receivables": receivables_table(measures, rules, window_days(windows)),
+            "segments": segments.result(),
+        }
 
 
 def recompute(
@@ -236,9 +250,14 @@ def recompute(
             on="customer_id",
             how="left",
         )
-        migrations = explain_migrations(prev, tiered, rules)
+        # The migrations are pandas work on frames of their own: a worker thread explains
+        # them while this one writes the per-customer results (the database works then).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recompute-moves") as pool:
+            moving = pool.submit(explain_migrations, prev, tiered.copy(), rules)
+            _write_customers(conn, snapshot_id, tiered, res)
+            migrations = moving.result()
         managers = manager_table(res["measures"], migrations, rules)
-        _write(conn, snapshot_id, prev_id, tiered, migrations, managers, res)
+        _write_moves(conn, snapshot_id, prev_id, migrations, managers)
         conn.execute(
             update(Snapshot)
             .where(Snapshot.snapshot_id == snapshot_id)
@@ -260,7 +279,8 @@ def recompute(
     )
 
 
-def _write(conn, snapshot_id, prev_id, tiered, migrations, managers, res) -> None:
+def _write_customers(conn, snapshot_id, tiered, res) -> None:
+    """The per-customer results: tiers, measures, receivables, segments."""
     sid = {"snapshot_id": snapshot_id}
     tiered = tiered.assign(reasons=tiered["reasons"].map(list))
     cols = ["customer_id", "tier", "score", "rule", "reasons", "top_share"]
@@ -280,17 +300,6 @@ def _write(conn, snapshot_id, prev_id, tiered, migrations, managers, res) -> Non
             hundredths=("mean_days_late",),
             ints=_INT_MEASURES,
             extra=sid,
-        ),
-    )
-    moved = migrations[migrations["kind"] != "same"]
-    bulk_insert(
-        conn,
-        TierMigration.__table__,
-        prepare(
-            moved,
-            MIGRATION_COLUMNS,
-            json_cols=("measures",),
-            extra=sid | {"previous_snapshot_id": prev_id},
         ),
     )
     rec_cols = ["customer_id", "outstanding", "current", "days_1_30", "days_31_60"]
@@ -319,6 +328,22 @@ def _write(conn, snapshot_id, prev_id, tiered, migrations, managers, res) -> Non
             ratios=("share", "our_growth", "wallet_growth"),
             ints=("wallet_year",),
             extra=sid,
+        ),
+    )
+
+
+def _write_moves(conn, snapshot_id, prev_id, migrations, managers) -> None:
+    """The tier migrations and the account managers' measures."""
+    sid = {"snapshot_id": snapshot_id}
+    moved = migrations[migrations["kind"] != "same"]
+    bulk_insert(
+        conn,
+        TierMigration.__table__,
+        prepare(
+            moved,
+            MIGRATION_COLUMNS,
+            json_cols=("measures",),
+            extra=sid | {"previous_snapshot_id": prev_id},
         ),
     )
     bulk_insert(

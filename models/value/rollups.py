@@ -398,14 +398,26 @@ _MONTH_COLS += ["settled_count", "settled_due", "settled_timed", "settled_on_tim
 _MONTH_COLS += ["settled_days_late", "settled_late", "settled_late_amount_days"]
 
 
-_OPEN_COLS = ["invoice_id", "customer_id", "invoice_date", "amount_due", "paid_amount"]
-_OPEN_COLS += ["invoice_day", "due_day"]
+_OPEN_COLS = ["invoice_id", "customer_id", "invoice_date", "amount_due", "paid_capped"]
+_OPEN_COLS += ["open_amount", "due_day", "overdue_day"]
 
 
 def open_invoice_select(f) -> Select:
-    """The open (unsettled) invoices of ``f`` (per-invoice roll-up rows), ``open_invoice_rollup``'s
-    columns in order."""
-    return select(*(f.c[c] for c in _OPEN_COLS)).where(f.c.settled_day.is_(None))
+    """The open (unsettled) invoices of ``f`` (per-invoice roll-up rows) with what ageing
+    needs and no as-of date changes (``open_invoice_rollup``'s columns, in order)."""
+    unpaid = _cents(f.c.amount_due - f.c.paid_amount)
+    return select(
+        f.c.invoice_id,
+        f.c.customer_id,
+        f.c.invoice_date,
+        f.c.amount_due,
+        case((f.c.paid_amount > f.c.amount_due, f.c.amount_due), else_=f.c.paid_amount).label(
+            "paid_capped"
+        ),
+        case((and_(f.c.amount_due > 0, unpaid > 0), unpaid)).label("open_amount"),
+        f.c.due_day,
+        func.coalesce(f.c.due_day, f.c.invoice_day).label("overdue_day"),
+    ).where(f.c.settled_day.is_(None))
 
 
 _SALES_COLS = ["customer_id", "product_line_id", "month", "revenue", "cost", "revenue_costed"]

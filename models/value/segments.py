@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Float, cast, select
 
 from models.schema import WalletEstimate
 
-from .facts import Sources, frame_of
+from .facts import frame_of
 from .numbers import as_float
 from .rules import ValueRules
 
@@ -85,18 +85,3 @@ def wallet_frame(conn: Connection, year: int) -> pd.DataFrame:
             cast(we.c.potential_amount, Float).label("potential"),
         ).where(we.c.year <= year),
     )
-
-
-def segments_table(
-    conn: Connection,
-    src: Sources,
-    rules: ValueRules,
-    per_line: pd.DataFrame,
-    wallet: pd.DataFrame | None = None,
-) -> pd.DataFrame:
-    """Classify the wallet estimates (read here unless given, see :func:`wallet_frame`)
-    against our per-product-line sales."""
-    if wallet is None:
-        wallet = wallet_frame(conn, src.windows.as_of.year)
-    sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]]
-    return classify_segments(wallet, sales, rules)

@@ -304,9 +304,10 @@ def one_of_everything() -> list:
             customer_id="C-1",
             invoice_date=date(2026, 1, 10),
             amount_due=Decimal("12345678.90"),
-            paid_amount=Decimal("1000.10"),
-            invoice_day=20463,
+            paid_capped=Decimal("1000.10"),
+            open_amount=Decimal("12344678.80"),
             due_day=None,
+            overdue_day=20463,
         ),
         SalesWindow(
             customer_id="C-1",

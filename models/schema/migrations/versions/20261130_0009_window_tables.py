@@ -30,16 +30,22 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.String(length=64), nullable=False),
         sa.Column("invoice_date", sa.Date(), nullable=False),
         sa.Column("amount_due", sa.Numeric(precision=18, scale=2), nullable=False),
-        sa.Column("paid_amount", sa.Numeric(precision=18, scale=2), nullable=False),
-        sa.Column("invoice_day", sa.Integer(), nullable=False),
+        sa.Column("paid_capped", sa.Numeric(precision=18, scale=2), nullable=False),
+        sa.Column("open_amount", sa.Numeric(precision=18, scale=2), nullable=True),
         sa.Column("due_day", sa.Integer(), nullable=True),
+        sa.Column("overdue_day", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("invoice_id", name=op.f("pk_open_invoice_rollup")),
     )
+    # The refresh's own query (models/value/rollups.py, open_invoice_select), as of 0009.
     op.execute(
         "INSERT INTO open_invoice_rollup (invoice_id, customer_id, invoice_date, amount_due,"
-        " paid_amount, invoice_day, due_day) SELECT invoice_id, customer_id, invoice_date,"
-        " amount_due, paid_amount, invoice_day, due_day FROM invoice_rollup"
-        " WHERE settled_day IS NULL"
+        " paid_capped, open_amount, due_day, overdue_day)"
+        " SELECT invoice_id, customer_id, invoice_date, amount_due,"
+        " CASE WHEN paid_amount > amount_due THEN amount_due ELSE paid_amount END,"
+        " CASE WHEN amount_due > 0 AND round(amount_due - paid_amount, 2) > 0"
+        " THEN round(amount_due - paid_amount, 2) END,"
+        " due_day, coalesce(due_day, invoice_day)"
+        " FROM invoice_rollup WHERE settled_day IS NULL"
     )
     op.create_table(
         "sales_window",
