@@ -52,7 +52,7 @@ from .rollups import (
 from .rules import ValueRules, value_rules
 from .segments import SEGMENT_COLUMNS, classify_segments, wallet_frame
 from .store import bulk_insert, prepare
-from .tiers import assign_tiers
+from .tiers import place_tiers
 from .windows import Windows
 
 
@@ -191,11 +191,12 @@ def compute(conn: Connection, rules: ValueRules, as_of: date, inputs: Inputs) ->
             per_line=per_line,
         )
         measures = derive_measures(base, windows)
-        tiers = assign_tiers(measures, rules)
+        placement = place_tiers(measures, rules)
         return {
             "windows": windows,
             "measures": measures,
-            "tiers": tiers,
+            "placement": placement,
+            "tiers": placement.frame,  # reasons: placement.reasons(rules)
             "receivables": receivables_table(measures, rules, window_days(windows)),
             "segments": segments.result(),
         }
@@ -250,11 +251,14 @@ def recompute(
             on="customer_id",
             how="left",
         )
-        # The migrations are pandas work on frames of their own: a worker thread explains
-        # them while this one writes the per-customer results (the database works then).
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recompute-moves") as pool:
+        # Reasons and migrations are pandas work on frames of their own: a worker thread
+        # words and explains them while this one writes the other per-customer results
+        # (the database works then). Only this thread uses the connection.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recompute-words") as pool:
+            wording = pool.submit(res["placement"].reasons, rules)
             moving = pool.submit(explain_migrations, prev, tiered.copy(), rules)
             _write_customers(conn, snapshot_id, tiered, res)
+            _write_tiers(conn, snapshot_id, tiered, wording.result())
             migrations = moving.result()
         managers = manager_table(res["measures"], migrations, rules)
         _write_moves(conn, snapshot_id, prev_id, migrations, managers)
@@ -279,16 +283,26 @@ def recompute(
     )
 
 
-def _write_customers(conn, snapshot_id, tiered, res) -> None:
-    """The per-customer results: tiers, measures, receivables, segments."""
-    sid = {"snapshot_id": snapshot_id}
-    tiered = tiered.assign(reasons=tiered["reasons"].map(list))
+def _write_tiers(conn, snapshot_id, tiered, reasons: pd.Series) -> None:
+    """Each customer's tier with its reasons (a list of sentences per customer)."""
+    tiered = tiered.assign(reasons=reasons.map(list))
     cols = ["customer_id", "tier", "score", "rule", "reasons", "top_share"]
     bulk_insert(
         conn,
         CustomerTier.__table__,
-        prepare(tiered, cols, ratios=("score", "top_share"), json_cols=("reasons",), extra=sid),
+        prepare(
+            tiered,
+            cols,
+            ratios=("score", "top_share"),
+            json_cols=("reasons",),
+            extra={"snapshot_id": snapshot_id},
+        ),
     )
+
+
+def _write_customers(conn, snapshot_id, tiered, res) -> None:
+    """The other per-customer results: measures, receivables, segments."""
+    sid = {"snapshot_id": snapshot_id}
     bulk_insert(
         conn,
         CustomerMeasure.__table__,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -57,8 +59,49 @@ def _top_share(values: pd.Series) -> pd.Series:
     return higher / n if n else higher
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Every customer's tier without its reasons yet, and what the reasons are told from.
+
+    ``frame`` has customer_id, tier, rule, score, top_share and policy, in customer
+    order; :meth:`reasons` words them (the slower part, kept apart so the recompute can
+    word them on a worker thread while the database works).
+    """
+
+    frame: pd.DataFrame
+    trading: pd.DataFrame  # tiered trading customers: rule, score, top_share by customer_id
+    trading_measures: pd.DataFrame
+    breaches: pd.DataFrame
+    effects: pd.DataFrame
+    ranks: pd.DataFrame
+    prospects: pd.DataFrame
+    prospect_measures: pd.DataFrame
+
+    def reasons(self, rules: ValueRules) -> pd.Series:
+        """Each customer's reasons (a list of sentences), aligned with ``frame``."""
+        trading = rule_reasons(self.trading, self.trading_measures, self.breaches, rules)
+        trading = trading + measure_reasons(self.effects, self.ranks, self.trading_measures)
+        prospects = rule_reasons(self.prospects, self.prospect_measures, None, rules)
+        by_customer = pd.concat([trading, prospects])
+        return pd.Series(
+            by_customer.reindex(self.frame["customer_id"]).to_numpy(),
+            index=self.frame.index,
+            dtype=object,
+        )
+
+
+_TIER_COLUMNS = ["customer_id", "tier", "rule", "score", "top_share", "reasons", "policy"]
+
+
 def assign_tiers(measures: pd.DataFrame, rules: ValueRules) -> pd.DataFrame:
-    """Tier, rule, score, top share and reasons for every trading customer and prospect.
+    """Tier, rule, score, top share, reasons and policy for every trading customer and
+    prospect (see :func:`place_tiers`)."""
+    placed = place_tiers(measures, rules)
+    return placed.frame.assign(reasons=placed.reasons(rules))[_TIER_COLUMNS]
+
+
+def place_tiers(measures: pd.DataFrame, rules: ValueRules) -> Placement:
+    """Tier, rule, score and top share for every trading customer and prospect.
 
     ``measures`` comes from :func:`measures.derive_measures`. Customers that are
     neither trading nor prospects get no tier.
@@ -114,8 +157,6 @@ def assign_tiers(measures: pd.DataFrame, rules: ValueRules) -> pd.DataFrame:
         },
         index=tm.index,
     )
-    trading_out["reasons"] = rule_reasons(trading_out, tm, breaches, rules)
-    trading_out["reasons"] = trading_out["reasons"] + measure_reasons(effects, ranks, tm)
 
     pm = m[prospect]
     pot_top = _top_share(pm["estimated_potential"])
@@ -138,8 +179,16 @@ def assign_tiers(measures: pd.DataFrame, rules: ValueRules) -> pd.DataFrame:
         },
         index=pm.index,
     )
-    prospect_out["reasons"] = rule_reasons(prospect_out, pm, None, rules)
     out = pd.concat([trading_out, prospect_out]).reset_index(drop=True)
     out = out.sort_values("customer_id", kind="stable")
     out["policy"] = out["tier"].map(rules.policies).fillna("")
-    return out.reset_index(drop=True)
+    return Placement(
+        frame=out.reset_index(drop=True),
+        trading=trading_out,
+        trading_measures=tm,
+        breaches=breaches,
+        effects=effects,
+        ranks=ranks,
+        prospects=prospect_out,
+        prospect_measures=pm,
+    )
