@@ -7,7 +7,7 @@ the snapshot's timestamps come from the database.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -170,11 +170,40 @@ def _reads_alongside(engine: Engine) -> bool:
     return database not in ("", ":memory:") and not database.startswith("file::memory:")
 
 
+class _AtOnce:
+    """An executor running each task when it is submitted, in the calling thread."""
+
+    def __enter__(self) -> _AtOnce:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def submit(self, fn, *args) -> Future:
+        done: Future = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as exc:  # handed to whoever asks for the result, as a pool would
+            done.set_exception(exc)
+        return done
+
+
+def _alongside(conn: Connection) -> ThreadPoolExecutor | _AtOnce:
+    """Where pandas work runs while results are written: a worker thread on PostgreSQL,
+    whose COPY waits for the server without holding the GIL; at once on SQLite, whose
+    executemany takes the GIL back for every row it binds and so queued behind the
+    worker (50,000 rows took 1.6 s instead of 0.13 s)."""
+    if conn.dialect.name == "postgresql":
+        return ThreadPoolExecutor(max_workers=1, thread_name_prefix="recompute-pandas")
+    return _AtOnce()
+
+
 def compute(conn: Connection, rules: ValueRules, as_of: date, inputs: Inputs) -> dict[str, Any]:
     """Every result frame for ``as_of``; writes only the window tables it reads.
 
     The segments need only the sales per product line and the wallet: a worker thread
-    classifies them while this one waits on the database for the invoice aggregates.
+    classifies them while this one waits on the database for the invoice aggregates
+    (SQLite, too, runs an aggregate without holding the GIL).
     """
     windows = Windows(as_of, rules.window_months)
     src = choose_sources(conn, windows)
@@ -254,7 +283,7 @@ def recompute(
         # Reasons and migrations are pandas work on frames of their own: a worker thread
         # words and explains them while this one writes the other per-customer results
         # (the database works then). Only this thread uses the connection.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="recompute-words") as pool:
+        with _alongside(conn) as pool:
             wording = pool.submit(res["placement"].reasons, rules)
             moving = pool.submit(explain_migrations, prev, tiered.copy(), rules)
             _write_customers(conn, snapshot_id, tiered, res)

@@ -573,7 +573,7 @@ def _rebuild_since(conn: Connection) -> None:
 # Per transaction, PostgreSQL only. The default 4 MB of work memory makes the roll-up
 # aggregates sort and hash on disk; JIT compilation of these one-off statements costs
 # seconds (4 s of 8 for the invoice roll-up refresh at 10M lines) and saves nothing.
-_PG_SETTINGS = (("work_mem", "256MB"), ("jit", "off"))
+_PG_SETTINGS = (("work_mem", "256MB"), ("jit", "off"), ("random_page_cost", "1.1"))
 
 
 def tune_for_aggregates(conn: Connection) -> None:
