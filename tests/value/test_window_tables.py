@@ -127,3 +127,37 @@ def test_recomputes_hold_the_window_of_their_as_of_date(engine):
         vb.assert_windows_match_the_rollups(conn)
     assert second.snapshot_id > first.snapshot_id
     assert second.refresh is not None and second.refresh.customers_rebuilt == 3
+
+
+def test_migration_0009_fills_the_open_invoices_from_an_existing_rollup(engine):
+    """A database whose roll-ups were built before 0009 gets its open invoices at once."""
+    from models.migrate import downgrade, upgrade
+    from models.value.rollups import INVOICES, OPEN_INVOICES, open_invoice_select
+
+    build_book(engine)
+    with engine.begin() as conn:
+        refresh_rollups(conn)
+    downgrade(engine, "0008")
+    upgrade(engine)
+    with engine.connect() as conn:
+        vb.assert_table_holds(conn, OPEN_INVOICES, open_invoice_select(INVOICES))
+        assert conn.scalar(select(func.count()).select_from(OPEN_INVOICES)) > 0
+
+
+def test_a_snapshot_completed_during_the_refresh_is_the_one_migrated_from(engine, monkeypatch):
+    """The inputs read beside the refresh name the latest snapshot then; when another
+    recompute completes meanwhile, migrations are taken from that newer one."""
+    import models.value.recompute as rc
+
+    build_book(engine)
+    config = load_config()
+    recompute(engine, config, as_of=date(2026, 3, 31))
+    newer = recompute(engine, config, as_of=AS_OF)
+    with engine.connect() as conn:
+        stale = rc.read_inputs(conn, AS_OF)
+    # As if the inputs were read before ``newer`` completed: no previous snapshot yet.
+    stale = rc.Inputs(stale.customers, stale.wallet, previous_id=None, previous=None)
+    monkeypatch.setattr(rc, "_read_inputs_apart", lambda engine, as_of: stale)
+    third = recompute(engine, config, as_of=AS_OF)
+    assert third.migrations == {"same": third.customers_tiered}, third.migrations
+    assert newer.snapshot_id < third.snapshot_id
