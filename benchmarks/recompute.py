@@ -1,7 +1,7 @@
 """Recompute speed and memory at scale, beside a plain DuckDB query over the same data.
 
     python benchmarks/recompute.py --customers 50000 --lines 10000000 --db sqlite|postgresql
-        [--url URL] [--keep DIR] [--seed 1]
+        [--url URL] [--keep DIR] [--new-window] [--seed 1]
 
 1. Draws a synthetic book (customers, invoices, lines, payments, wallet estimates)
    in chunks and loads it with a bulk loader of its own (COPY on PostgreSQL,
@@ -17,6 +17,9 @@
 
 PostgreSQL runs in a fresh database on the server at ACCOUNTOPS_TEST_PG_URL (or
 --url, an admin URL), dropped afterwards; SQLite in a temporary file.
+
+``--new-window`` forgets the stored window aggregates before the timed recompute, so it
+times the first recompute of a month (it rebuilds them; see models/value/rollups.py).
 
 ``--keep DIR`` builds the book once and keeps it for later runs: the first run saves
 the database as it stands just before the timed recompute (PostgreSQL: a template
@@ -319,6 +322,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--url", default=None, help="PostgreSQL admin URL")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, default=None, help="folder to keep the book in")
+    parser.add_argument(
+        "--new-window",
+        action="store_true",
+        help="forget the stored window aggregates first: time the first recompute of a month",
+    )
     args = parser.parse_args(argv)
     if args.keep is not None and (args.keep / "state.json").exists():
         return _rerun(args)
@@ -395,6 +403,7 @@ def main(argv: list[str] | None = None) -> dict:
             if args.keep is not None:
                 engine.dispose()
                 _save_template(args, url, lines_done, len(lines), rollup_full, load_seconds)
+            _forget_windows(engine, args.new_window)
             rss_before = peak_rss_mb()
             with stopwatch() as rc_time:
                 result = recompute(engine, config)
@@ -419,11 +428,19 @@ def main(argv: list[str] | None = None) -> dict:
         customers_tiered=result.customers_tiered,
         incremental_customers=result.refresh.customers_rebuilt if result.refresh else 0,
         incremental_lines=len(lines),
+        new_window=args.new_window,
         rollup_full_seconds=round(rollup_full, 2),
         load_seconds=round(load_seconds, 1),
         peak_rss_before_recompute_mb=rss_before,
         peak_rss_after_recompute_mb=rss_recompute,
     )
+
+
+def _forget_windows(engine, forget: bool) -> None:
+    """With ``--new-window``: no stored window, as on the first recompute of a month."""
+    if forget:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM rollup_window"))
 
 
 def _admin(args):
@@ -504,6 +521,7 @@ def _rerun(args) -> dict:
     try:
         engine = make_engine(url)
         upgrade(engine)  # a book kept by older code gets the schema's newer tables
+        _forget_windows(engine, args.new_window)
         rss_before = peak_rss_mb()
         with stopwatch() as rc_time:
             result = recompute(engine, load_config())
@@ -530,6 +548,7 @@ def _rerun(args) -> dict:
         rollup_full_seconds=state["rollup_full_seconds"],
         load_seconds=state["load_seconds"],
         kept=str(args.keep),
+        new_window=args.new_window,
         peak_rss_before_recompute_mb=rss_before,
         peak_rss_after_recompute_mb=rss_recompute,
     )

@@ -43,7 +43,10 @@ from .rollups import (
     INVOICES,
     OPEN_INVOICES,
     SALES,
+    WINDOW_TABLES,
     fsum,
+    hold_window,
+    holds_window,
     invoice_month_select,
     invoice_select,
     invoice_window_select,
@@ -51,9 +54,10 @@ from .rollups import (
     rolled_sales,
     sales_select,
     sales_window_select,
-    window_table,
+    window_rows,
 )
 from .sqlfuncs import day_of
+from .store import bulk_insert, prepare
 from .windows import Windows
 
 
@@ -252,12 +256,27 @@ def per_line_sales(conn: Connection, src: Sources, *, stored_windows: bool = Fal
     """Customer x product line sales of both windows (see :func:`sales_by_product_line`).
 
     With ``stored_windows`` (the recompute, which may write) they come from the window
-    table (see :func:`rollups.window_table`) unless the as-of month needs raw lines.
+    table (see :func:`window_frame`) unless the as-of month needs raw lines.
     """
-    sales = sales_by_product_line(src)
     if stored_windows and not src.raw_as_of_month:
-        sales = select(window_table(conn, "sales", src.windows))
-    return frame_of(conn, sales)
+        return window_frame(conn, "sales", src.windows)
+    return frame_of(conn, sales_by_product_line(src))
+
+
+def window_frame(conn: Connection, name: str, windows: Windows) -> pd.DataFrame:
+    """Window table ``name``'s rows for ``windows`` (see :mod:`rollups`): read as stored
+    when it holds that window; otherwise aggregated from the roll-ups (in parallel on
+    PostgreSQL, which an INSERT ... SELECT is not), stored and returned. Writes, so the
+    recompute's transaction only."""
+    table = WINDOW_TABLES[name][0]
+    if holds_window(conn, name, windows):
+        return frame_of(conn, select(table))
+    frame = frame_of(conn, window_rows(name, windows))
+    # Whole numbers with a NULL among them arrive as floats: stored as integers.
+    ints = tuple(c.name for c in table.columns if isinstance(c.type, Integer))
+    stored = prepare(frame, [c.name for c in table.columns], ints=ints)
+    hold_window(conn, name, windows, lambda t: bulk_insert(conn, t, stored))
+    return frame
 
 
 def customer_base(
@@ -284,11 +303,12 @@ def customer_base(
         per_line = per_line_sales(conn, src, stored_windows=stored_windows)
     months = invoice_months_by_customer(src)
     if stored_windows and not src.raw_invoices:
-        months = select(window_table(conn, "invoices", src.windows))
+        months = window_frame(conn, "invoices", src.windows)
     base = customers.merge(sales_by_customer(per_line), on="customer_id", how="left")
     parts = (months, open_invoices_by_customer(src, bucket_days), on_account_by_customer(src))
     for part in parts:
-        base = base.merge(frame_of(conn, part), on="customer_id", how="left")
+        frame = part if isinstance(part, pd.DataFrame) else frame_of(conn, part)
+        base = base.merge(frame, on="customer_id", how="left")
     base = combine_invoice_parts(base)
     base["status"] = base["status"].astype(str)
     return base, per_line

@@ -15,7 +15,7 @@ roll-up with one INSERT ... SELECT each.
 Window tables (``sales_window``, ``invoice_window``) go one step further: the
 recompute's per-customer aggregates over the current and previous windows, for
 the window ``rollup_window`` names. Each recompute asks for its window
-(:func:`window_table`): the table is rebuilt when it holds another one (the first
+(``facts.window_frame``): the table is rebuilt when it holds another one (the first
 recompute of a month), and otherwise read as it stands, because every incremental
 refresh rebuilds the touched customers' rows in it too and a full refresh empties
 it. So a recompute after a day's ingest reads ~400,000 stored rows instead of
@@ -350,23 +350,32 @@ def held_window(conn: Connection, name: str) -> Windows | None:
     return None if row is None else Windows(row.as_of_month, row.months)
 
 
-def window_table(conn: Connection, name: str, windows: Windows) -> Table:
-    """The window table ``name`` ("sales" or "invoices") holding ``windows``'s aggregates
-    over the roll-ups as they are (final payment states, whole months): rebuilt first
-    when it holds another window. Call inside the caller's transaction."""
-    table, rows = WINDOW_TABLES[name]
+def window_rows(name: str, windows: Windows) -> Select:
+    """The rows window table ``name`` ("sales" or "invoices") holds for ``windows``."""
+    return WINDOW_TABLES[name][1](windows)
+
+
+def holds_window(conn: Connection, name: str, windows: Windows) -> bool:
+    """Window table ``name`` holds ``windows``'s aggregates (and now stays so until the
+    transaction ends: writers of the window tables wait for it on PostgreSQL)."""
     _lock_windows(conn)
     held = held_window(conn, name)
-    if held is None or (held.as_of_month, held.months) != (windows.as_of_month, windows.months):
-        conn.execute(delete(table))
-        conn.execute(insert(table).from_select([c.name for c in table.columns], rows(windows)))
-        conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
-        conn.execute(
-            insert(WINDOW_STATE).values(
-                name=name, as_of_month=windows.as_of_month, months=windows.months
-            )
-        )
-    return table
+    return held is not None and (held.as_of_month, held.months) == (
+        windows.as_of_month,
+        windows.months,
+    )
+
+
+def hold_window(conn: Connection, name: str, windows: Windows, store) -> None:
+    """Make window table ``name`` hold ``windows``: ``store(table)`` writes its rows (those
+    of :func:`window_rows`) into the emptied table; the state row names the window."""
+    table = WINDOW_TABLES[name][0]
+    _lock_windows(conn)
+    conn.execute(delete(table))
+    store(table)
+    conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
+    held = {"name": name, "as_of_month": windows.as_of_month, "months": windows.months}
+    conn.execute(insert(WINDOW_STATE).values(**held))
 
 
 def _rebuild_windows(conn: Connection) -> None:

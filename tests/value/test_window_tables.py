@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select
 
 from models.config import load_config
 from models.schema import InvoiceLine, RollupBatch
-from models.value.facts import choose_sources, customer_base
+from models.value.facts import choose_sources, customer_base, window_frame
 from models.value.recompute import recompute
-from models.value.rollups import WINDOW_STATE, WINDOW_TABLES, refresh_rollups, window_table
+from models.value.rollups import WINDOW_STATE, WINDOW_TABLES, refresh_rollups
 from models.value.windows import Windows
 from tests import value_builders as vb
 from tests.unit.test_value_measures import build_book
@@ -45,7 +45,7 @@ def _new_batch(engine) -> None:
 def _hold(engine, as_of: date = AS_OF) -> None:
     with engine.begin() as conn:
         for name in WINDOW_TABLES:
-            window_table(conn, name, Windows(as_of, 12))
+            window_frame(conn, name, Windows(as_of, 12))
 
 
 def _held(conn) -> dict[str, date]:
@@ -161,3 +161,23 @@ def test_a_snapshot_completed_during_the_refresh_is_the_one_migrated_from(engine
     third = recompute(engine, config, as_of=AS_OF)
     assert third.migrations == {"same": third.customers_tiered}, third.migrations
     assert newer.snapshot_id < third.snapshot_id
+
+
+def test_a_customer_without_invoices_in_the_current_window_is_stored_with_nulls(engine):
+    """Counts over the current window are NULL for a customer who bought only before it;
+    they arrive as floats beside the whole numbers and are stored as NULL integers."""
+    build_book(engine)
+    with engine.begin() as conn:
+        b = vb.batch(conn)
+        vb.invoice(conn, "Z1", "Z", date(2025, 3, 1), date(2025, 3, 31), [("PL1", "90", "50")], b)
+        refresh_rollups(conn)
+    _hold(engine)
+    with engine.connect() as conn:
+        vb.assert_windows_match_the_rollups(conn)
+        invoices = WINDOW_TABLES["invoices"][0]
+        row = conn.execute(
+            select(invoices.c.invoice_count, invoices.c.settled_timed).where(
+                invoices.c.customer_id == "Z"
+            )
+        ).one()
+    assert tuple(row) == (0, None)
