@@ -279,3 +279,26 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
         return f"{float(v):.2f}" if isinstance(v, Decimal | float | int) else str(v)
 
     return frame.reset_index(drop=True).astype(object).map(cell)
+
+
+def a_batch_of_new_rows(engine: Engine) -> None:
+    """On the book of ``tests.unit.test_value_measures.build_book``: a new invoice for B,
+    a payment for A's old invoice A2 and a new line on C's old invoice C1."""
+    from models.schema import InvoiceLine
+
+    with engine.begin() as conn:
+        b = batch(conn)
+        invoice(conn, "B2", "B", date(2026, 6, 1), date(2026, 7, 1), [("PL2", "250", "100")], b)
+        payment(conn, "pA2c", "A", "A2", date(2026, 6, 20), "500", b)
+        conn.execute(
+            InvoiceLine.__table__.insert(),
+            {
+                "invoice_id": "C1",
+                "line_no": 9,
+                "product_line_id": "PL3",
+                "quantity": 1,
+                "amount": 75,
+                "cost": 30,
+                "batch_id": b,
+            },
+        )

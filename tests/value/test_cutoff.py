@@ -11,7 +11,6 @@ from sqlalchemy import select
 
 from models.migrate import upgrade
 from models.sampledata import generate_sample
-from models.schema import InvoiceLine
 from models.value import facts
 from models.value.facts import Sources, choose_sources, frame_of
 from models.value.receivables import late_invoices_select
@@ -77,23 +76,8 @@ def test_a_batch_of_new_rows_rebuilds_only_its_months_and_equals_a_full_rebuild(
     build_book(engine)
     with engine.begin() as conn:
         assert refresh_rollups(conn).full_rebuild
-    with engine.begin() as conn:
-        b = vb.batch(conn)
-        # A new invoice, a new line on an old invoice, a payment for an old invoice.
-        vb.invoice(conn, "B2", "B", date(2026, 6, 1), date(2026, 7, 1), [("PL2", "250", "100")], b)
-        vb.payment(conn, "pA2c", "A", "A2", date(2026, 6, 20), "500", b)
-        conn.execute(
-            InvoiceLine.__table__.insert(),
-            {
-                "invoice_id": "C1",
-                "line_no": 9,
-                "product_line_id": "PL3",
-                "quantity": 1,
-                "amount": 75,
-                "cost": 30,
-                "batch_id": b,
-            },
-        )
+    # A new invoice, a new line on an old invoice, a payment for an old invoice.
+    vb.a_batch_of_new_rows(engine)
     with engine.begin() as conn:
         second = refresh_rollups(conn)
         assert not second.full_rebuild and second.customers_rebuilt == 3

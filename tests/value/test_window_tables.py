@@ -11,7 +11,7 @@ import pandas as pd
 from sqlalchemy import delete, func, select
 
 from models.config import load_config
-from models.schema import InvoiceLine, RollupBatch
+from models.schema import RollupBatch
 from models.value.facts import choose_sources, customer_base, window_frame
 from models.value.recompute import recompute
 from models.value.rollups import WINDOW_STATE, WINDOW_TABLES, refresh_rollups
@@ -20,26 +20,6 @@ from tests import value_builders as vb
 from tests.unit.test_value_measures import build_book
 
 AS_OF = date(2026, 6, 30)
-
-
-def _new_batch(engine) -> None:
-    """A new invoice, a new line on an old invoice, a payment for an old invoice."""
-    with engine.begin() as conn:
-        b = vb.batch(conn)
-        vb.invoice(conn, "B2", "B", date(2026, 6, 1), date(2026, 7, 1), [("PL2", "250", "100")], b)
-        vb.payment(conn, "pA2c", "A", "A2", date(2026, 6, 20), "500", b)
-        conn.execute(
-            InvoiceLine.__table__.insert(),
-            {
-                "invoice_id": "C1",
-                "line_no": 9,
-                "product_line_id": "PL3",
-                "quantity": 1,
-                "amount": 75,
-                "cost": 30,
-                "batch_id": b,
-            },
-        )
 
 
 def _hold(engine, as_of: date = AS_OF) -> None:
@@ -68,7 +48,7 @@ def test_an_incremental_refresh_keeps_the_held_windows_exact(engine):
     with engine.connect() as conn:
         assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
         assert conn.scalar(select(func.count()).select_from(WINDOW_TABLES["sales"][0])) > 0
-    _new_batch(engine)
+    vb.a_batch_of_new_rows(engine)
     with engine.begin() as conn:
         refreshed = refresh_rollups(conn)
         assert not refreshed.full_rebuild and refreshed.customers_rebuilt == 3
@@ -90,7 +70,7 @@ def test_the_base_frame_is_the_same_read_from_the_windows_as_computed_afresh(eng
     with engine.begin() as conn:
         refresh_rollups(conn)
     _hold(engine)
-    _new_batch(engine)
+    vb.a_batch_of_new_rows(engine)
     with engine.begin() as conn:
         refresh_rollups(conn)
         stored, fresh = _base(conn, stored=True), _base(conn, stored=False)
@@ -120,7 +100,7 @@ def test_recomputes_hold_the_window_of_their_as_of_date(engine):
     build_book(engine)
     config = load_config()
     first = recompute(engine, config, as_of=AS_OF)
-    _new_batch(engine)
+    vb.a_batch_of_new_rows(engine)
     second = recompute(engine, config, as_of=AS_OF)
     with engine.connect() as conn:
         assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
