@@ -1,10 +1,13 @@
 """The ``recompute`` flow: refresh the roll-ups, then compute and store one snapshot.
 
-Two coarse tasks, each one call into models/value. Only the roll-up refresh
-retries, and only on transient database errors (connection lost, lock timeout);
-a rules error or a data error fails the run at once. Writes use no result
-cache: exactly-once comes from the database (``rollup_batch`` keys, one
-transaction per step), not from Prefect state.
+One coarse task, one call into models/value: the service refreshes the roll-ups and
+reads the inputs the refresh does not change on a second connection meanwhile, so
+both belong in the same call. It retries only on transient database errors
+(connection lost, lock timeout); a rules error or a data error fails the run at once.
+The refresh and the snapshot are one transaction each, so a retry redoes only what
+did not commit (a refresh that did commit finds no new batch). Writes use no result
+cache: exactly-once comes from the database (``rollup_batch`` keys), not from
+Prefect state.
 """
 
 from __future__ import annotations
@@ -20,32 +23,21 @@ from prefect.runtime import flow_run
 from flows.retries import retry_on_transient
 from models.config import load_config
 from models.db import make_engine
-from models.value.recompute import RecomputeResult, recompute, refresh
+from models.value.recompute import RecomputeResult, recompute
 
 
 @task(
-    name="refresh-rollups", retries=2, retry_delay_seconds=1, retry_condition_fn=retry_on_transient
+    name="recompute-snapshot",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=retry_on_transient,
 )
-def refresh_rollups_task(database_url: str) -> dict[str, Any]:
-    engine = make_engine(database_url)
-    try:
-        result = refresh(engine)
-    finally:
-        engine.dispose()
-    return {
-        "batches": result.batch_ids,
-        "customers_rebuilt": result.customers_rebuilt,
-        "full_rebuild": result.full_rebuild,
-    }
-
-
-@task(name="compute-snapshot")
-def compute_snapshot_task(
+def recompute_task(
     database_url: str, config: dict[str, Any], as_of: date | None, run_id: str | None
 ) -> RecomputeResult:
     engine = make_engine(database_url)
     try:
-        return recompute(engine, config, as_of=as_of, flow_run_id=run_id, refresh_first=False)
+        return recompute(engine, config, as_of=as_of, flow_run_id=run_id)
     finally:
         engine.dispose()
 
@@ -64,10 +56,15 @@ def recompute_flow(
         database_url = Settings().database_url
     logger = get_run_logger()
     config = load_config(Path(config_file) if config_file else None)
-    refreshed = refresh_rollups_task(database_url)
-    logger.info("roll-ups: %s", refreshed)
     run_id = str(flow_run.id) if flow_run.id else None
-    result = compute_snapshot_task(database_url, config, as_of, run_id)
+    result = recompute_task(database_url, config, as_of, run_id)
+    done = result.refresh
+    refreshed = {
+        "batches": done.batch_ids if done else [],
+        "customers_rebuilt": done.customers_rebuilt if done else 0,
+        "full_rebuild": done.full_rebuild if done else False,
+    }
+    logger.info("roll-ups: %s", refreshed)
     create_table_artifact(
         key="tier-summary",
         table=[{"tier": k, "customers": v} for k, v in result.tier_counts.items()],
