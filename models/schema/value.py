@@ -77,7 +77,8 @@ class OpenInvoiceRollup(Base):
     __tablename__ = "open_invoice_rollup"
 
     invoice_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    customer_id: Mapped[str] = mapped_column(String(64))
+    # Indexed: each refresh replaces the rebuilt customers' rows.
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
     invoice_date: Mapped[date] = mapped_column(Date)
     amount_due: Mapped[Decimal] = mapped_column(MONEY)
     # What was paid, at most the amount due (collected against it).

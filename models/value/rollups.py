@@ -413,7 +413,12 @@ _OPEN_COLS += ["open_amount", "due_day", "overdue_day"]
 
 def open_invoice_select(f) -> Select:
     """The open (unsettled) invoices of ``f`` (per-invoice roll-up rows) with what ageing
-    needs and no as-of date changes (``open_invoice_rollup``'s columns, in order)."""
+    needs and no as-of date changes (``open_invoice_rollup``'s columns, in order).
+
+    The condition is on ``settled_day + 0``, which no index serves: on the rebuilt
+    months SQLite otherwise walked the settled_day index over all 334,000 open
+    invoices (0.34 s) instead of reaching the few rebuilt ones from the work list.
+    """
     unpaid = _cents(f.c.amount_due - f.c.paid_amount)
     return select(
         f.c.invoice_id,
@@ -426,7 +431,7 @@ def open_invoice_select(f) -> Select:
         case((and_(f.c.amount_due > 0, unpaid > 0), unpaid)).label("open_amount"),
         f.c.due_day,
         func.coalesce(f.c.due_day, f.c.invoice_day).label("overdue_day"),
-    ).where(f.c.settled_day.is_(None))
+    ).where((f.c.settled_day + 0).is_(None))  # "+ 0": see the docstring
 
 
 _SALES_COLS = ["customer_id", "product_line_id", "month", "revenue", "cost", "revenue_costed"]

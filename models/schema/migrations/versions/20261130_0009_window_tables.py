@@ -36,6 +36,12 @@ def upgrade() -> None:
         sa.Column("overdue_day", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("invoice_id", name=op.f("pk_open_invoice_rollup")),
     )
+    op.create_index(
+        op.f("ix_open_invoice_rollup_customer_id"),
+        "open_invoice_rollup",
+        ["customer_id"],
+        unique=False,
+    )
     # The refresh's own query (models/value/rollups.py, open_invoice_select), as of 0009.
     op.execute(
         "INSERT INTO open_invoice_rollup (invoice_id, customer_id, invoice_date, amount_due,"
@@ -84,4 +90,5 @@ def downgrade() -> None:
     op.drop_table("rollup_window")
     op.drop_table("invoice_window")
     op.drop_table("sales_window")
+    op.drop_index(op.f("ix_open_invoice_rollup_customer_id"), table_name="open_invoice_rollup")
     op.drop_table("open_invoice_rollup")
