@@ -58,12 +58,7 @@ def recompute_flow(
     config = load_config(Path(config_file) if config_file else None)
     run_id = str(flow_run.id) if flow_run.id else None
     result = recompute_task(database_url, config, as_of, run_id)
-    done = result.refresh
-    refreshed = {
-        "batches": done.batch_ids if done else [],
-        "customers_rebuilt": done.customers_rebuilt if done else 0,
-        "full_rebuild": done.full_rebuild if done else False,
-    }
+    refreshed = result.refresh.summary() if result.refresh else {}
     logger.info("roll-ups: %s", refreshed)
     create_table_artifact(
         key="tier-summary",

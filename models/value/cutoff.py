@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Select, and_, case, func, literal, or_, select, union_all
+from sqlalchemy import Select, and_, case, func, or_, select, union_all
 
 from models.schema import Payment
 
@@ -32,14 +32,10 @@ from .rollups import (
     _cents,
     invoice_month_select,
 )
-from .sqlfuncs import month_start
+from .sqlfuncs import date_value, month_start
 from .windows import Windows
 
 _pay = Payment.__table__
-
-
-def _d(value: date):
-    return literal(value, Date)
 
 
 def _columns(i, as_of, recounted: bool) -> list:
@@ -72,14 +68,14 @@ def _paid_after(as_of):
     10M lines). PostgreSQL picks the last_paid_on index either way.
     """
     last_paid = INVOICES.c.last_paid_on
-    return and_(last_paid > as_of, last_paid <= _d(date.max))
+    return and_(last_paid > as_of, last_paid <= date_value(date.max))
 
 
 def _invoices(as_of_day: date, scope=None) -> list[Select]:
     """Per-invoice facts as of ``as_of_day`` for the invoices ``scope`` keeps (a function
     adding conditions to a select over the invoice roll-up), or for all of them."""
     i = INVOICES
-    as_of = _d(as_of_day)
+    as_of = date_value(as_of_day)
     later = i.c.last_paid_on > as_of  # paid (in part) after the as-of date: recount
     kept = select(*_columns(i, as_of, False)).where(
         i.c.invoice_date <= as_of, or_(i.c.last_paid_on.is_(None), ~later)
@@ -117,7 +113,7 @@ def cut_invoice_sources(windows: Windows, cut_as_of_month: bool):
     month's monthly rows are rebuilt from the invoices up to the date.
     """
     i = INVOICES
-    as_of, first = _d(windows.as_of), _d(windows.as_of_month)
+    as_of, first = date_value(windows.as_of), date_value(windows.as_of_month)
     per_invoice = union_all(*_invoices(windows.as_of)).subquery("inv")
     # Customers with invoices paid after the as-of date, from their first such month on.
     since = (

@@ -29,7 +29,6 @@ from sqlalchemy import (
     TypeDecorator,
     and_,
     func,
-    literal,
     select,
     union_all,
 )
@@ -56,8 +55,7 @@ from .rollups import (
     sales_window_select,
     window_rows,
 )
-from .sqlfuncs import day_of
-from .store import bulk_insert, prepare
+from .sqlfuncs import date_value, day_of
 from .windows import Windows
 
 
@@ -93,16 +91,12 @@ def choose_sources(conn: Connection, windows: Windows) -> Sources:
     )
 
 
-def _d(value: date):
-    return literal(value, Date)
-
-
 def sales_source(src: Sources) -> Select:
     """Monthly sales rows covering both windows, cut at the as-of date."""
     w = src.windows
     rolled = rolled_sales(w)
     if src.raw_as_of_month:
-        rolled = rolled.where(SALES.c.month < _d(w.as_of_month))
+        rolled = rolled.where(SALES.c.month < date_value(w.as_of_month))
         raw = sales_select(date_from=w.as_of_month, date_to=w.as_of).subquery()
         partial = select(*(raw.c[c.name] for c in rolled.selected_columns))
         return union_all(rolled, partial).subquery("sales")
@@ -169,7 +163,7 @@ def open_invoices_by_customer(src: Sources, bucket_days: tuple[int, int, int]) -
     else:
         f = OPEN_INVOICES  # the same rows, kept by the refresh
     today = day_of(w.as_of)
-    now = f.c.invoice_date >= _d(w.current_start)
+    now = f.c.invoice_date >= date_value(w.current_start)
     is_due = and_(now, f.c.amount_due > 0, (f.c.due_day.is_(None)) | (f.c.due_day <= today))
     timed = and_(is_due, f.c.due_day.is_not(None))
     b1, b2, b3 = bucket_days
@@ -199,7 +193,7 @@ def open_invoices_by_customer(src: Sources, bucket_days: tuple[int, int, int]) -
             func.count().filter(late).label("open_late"),
             fsum(f.c.amount_due * (today - f.c.due_day), late).label("open_late_amount_days"),
         )
-        .where(f.c.invoice_date <= _d(w.as_of))
+        .where(f.c.invoice_date <= date_value(w.as_of))
         .group_by(f.c.customer_id)
     )
 
@@ -227,8 +221,8 @@ def on_account_by_customer(src: Sources) -> Select:
     return (
         select(p.c.customer_id, func.sum(p.c.amount).label("on_account"))
         .where(p.c.invoice_id.is_(None))
-        .where(p.c.paid_on >= _d(w.current_start))
-        .where(p.c.paid_on <= _d(w.as_of))
+        .where(p.c.paid_on >= date_value(w.current_start))
+        .where(p.c.paid_on <= date_value(w.as_of))
         .group_by(p.c.customer_id)
     )
 
@@ -272,10 +266,7 @@ def window_frame(conn: Connection, name: str, windows: Windows) -> pd.DataFrame:
     if holds_window(conn, name, windows):
         return frame_of(conn, select(table))
     frame = frame_of(conn, window_rows(name, windows))
-    # Whole numbers with a NULL among them arrive as floats: stored as integers.
-    ints = tuple(c.name for c in table.columns if isinstance(c.type, Integer))
-    stored = prepare(frame, [c.name for c in table.columns], ints=ints)
-    hold_window(conn, name, windows, lambda t: bulk_insert(conn, t, stored))
+    hold_window(conn, name, windows, frame)
     return frame
 
 
@@ -301,14 +292,16 @@ def customer_base(
         customers = customers_frame(conn)
     if per_line is None:
         per_line = per_line_sales(conn, src, stored_windows=stored_windows)
-    months = invoice_months_by_customer(src)
     if stored_windows and not src.raw_invoices:
         months = window_frame(conn, "invoices", src.windows)
+    else:
+        months = frame_of(conn, invoice_months_by_customer(src))
+    parts = [months]
+    for query in (open_invoices_by_customer(src, bucket_days), on_account_by_customer(src)):
+        parts.append(frame_of(conn, query))
     base = customers.merge(sales_by_customer(per_line), on="customer_id", how="left")
-    parts = (months, open_invoices_by_customer(src, bucket_days), on_account_by_customer(src))
     for part in parts:
-        frame = part if isinstance(part, pd.DataFrame) else frame_of(conn, part)
-        base = base.merge(frame, on="customer_id", how="left")
+        base = base.merge(part, on="customer_id", how="left")
     base = combine_invoice_parts(base)
     base["status"] = base["status"].astype(str)
     return base, per_line

@@ -7,10 +7,10 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 from sqlalchemy import Select, case, select
 
-from .facts import Sources, _d, invoice_sources
+from .facts import Sources, invoice_sources
 from .numbers import as_float
 from .rules import ValueRules
-from .sqlfuncs import days_between
+from .sqlfuncs import date_value, days_between
 
 CENT = Decimal("0.01")
 
@@ -45,7 +45,7 @@ def late_invoices_select(src: Sources, customer_id: str | None = None) -> Select
     """Each late invoice of the current window with its days late (cost is applied in Python)."""
     w = src.windows
     f, _ = invoice_sources(src)
-    as_of = _d(w.as_of)
+    as_of = date_value(w.as_of)
     days_late = case(
         (f.c.settled_on.is_not(None), days_between(f.c.due_date, f.c.settled_on)),
         else_=days_between(f.c.due_date, as_of),
@@ -60,7 +60,7 @@ def late_invoices_select(src: Sources, customer_id: str | None = None) -> Select
             f.c.amount_due,
             days_late.label("days_late"),
         )
-        .where(f.c.invoice_date >= _d(w.current_start), f.c.invoice_date <= as_of)
+        .where(f.c.invoice_date >= date_value(w.current_start), f.c.invoice_date <= as_of)
         .where(f.c.amount_due > 0, f.c.due_date.is_not(None))
         .where(
             ((f.c.settled_on.is_not(None)) & (f.c.settled_on > f.c.due_date))

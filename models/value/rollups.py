@@ -27,11 +27,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import pandas as pd
 from sqlalchemy import (
     Column,
     Connection,
     Date,
     Float,
+    Integer,
     MetaData,
     Select,
     String,
@@ -65,7 +67,8 @@ from models.schema import (
     SalesWindow,
 )
 
-from .sqlfuncs import day_number, month_start
+from .sqlfuncs import date_value, day_number, month_start
+from .store import bulk_insert, prepare
 from .windows import Windows
 
 SALES = SalesRollup.__table__
@@ -91,6 +94,14 @@ class RefreshResult:
     batch_ids: list[int]
     customers_rebuilt: int
     full_rebuild: bool
+
+    def summary(self) -> dict:
+        """The result as plain values (for logs and flow results)."""
+        return {
+            "batches": self.batch_ids,
+            "customers_rebuilt": self.customers_rebuilt,
+            "full_rebuild": self.full_rebuild,
+        }
 
 
 # Work list of one incremental refresh (a temporary table, per connection): each touched
@@ -251,10 +262,6 @@ def invoice_month_select(f) -> Select:
     ).group_by(f.c.customer_id, month)
 
 
-def _d(value: date):
-    return literal(value, Date)
-
-
 def fsum(expr, where=None):
     """The sum of a money expression, added up as floats (over the rows ``where`` holds).
 
@@ -273,7 +280,7 @@ def fsum(expr, where=None):
 def sales_window_select(s, windows: Windows) -> Select:
     """Customer x product line from ``s`` (sales roll-up rows of both windows): revenue
     now and before, cost and costed revenue now (``sales_window``'s columns)."""
-    now = s.c.month >= _d(windows.current_start)
+    now = s.c.month >= date_value(windows.current_start)
     return select(
         s.c.customer_id,
         s.c.product_line_id,
@@ -288,7 +295,7 @@ def invoice_window_select(m, windows: Windows) -> Select:
     """Per customer from ``m`` (monthly invoice roll-up rows): invoices in the current
     window, the last invoice and paid amounts in both windows, and the settled invoices'
     contribution (``invoice_window``'s columns)."""
-    now = m.c.month >= _d(windows.current_start)
+    now = m.c.month >= date_value(windows.current_start)
 
     def now_sum(col, money=False):
         return fsum(col, now) if money else func.sum(col).filter(now)
@@ -306,7 +313,10 @@ def invoice_window_select(m, windows: Windows) -> Select:
             now_sum(m.c.settled_late).label("settled_late"),
             now_sum(m.c.settled_late_amount_days, money=True).label("settled_late_amount_days"),
         )
-        .where(m.c.month >= _d(windows.previous_start), m.c.month <= _d(windows.as_of_month))
+        .where(
+            m.c.month >= date_value(windows.previous_start),
+            m.c.month <= date_value(windows.as_of_month),
+        )
         .group_by(m.c.customer_id)
     )
 
@@ -315,7 +325,8 @@ def rolled_sales(windows: Windows, only=None) -> Select:
     """The sales roll-up's rows of both windows (of the customers ``only`` keeps)."""
     cols = [SALES.c[c] for c in ("customer_id", "product_line_id", "month", "revenue", "cost")]
     rows = select(*cols, SALES.c.revenue_costed).where(
-        SALES.c.month >= _d(windows.previous_start), SALES.c.month <= _d(windows.as_of_month)
+        SALES.c.month >= date_value(windows.previous_start),
+        SALES.c.month <= date_value(windows.as_of_month),
     )
     return rows if only is None else rows.where(only(SALES.c.customer_id))
 
@@ -366,13 +377,15 @@ def holds_window(conn: Connection, name: str, windows: Windows) -> bool:
     )
 
 
-def hold_window(conn: Connection, name: str, windows: Windows, store) -> None:
-    """Make window table ``name`` hold ``windows``: ``store(table)`` writes its rows (those
-    of :func:`window_rows`) into the emptied table; the state row names the window."""
+def hold_window(conn: Connection, name: str, windows: Windows, frame: pd.DataFrame) -> None:
+    """Make window table ``name`` hold ``windows``: ``frame`` (the rows of
+    :func:`window_rows`) replaces its rows and the state row names the window."""
     table = WINDOW_TABLES[name][0]
+    # Whole numbers with a NULL among them arrive as floats: stored as integers.
+    ints = tuple(c.name for c in table.columns if isinstance(c.type, Integer))
     _lock_windows(conn)
     conn.execute(delete(table))
-    store(table)
+    bulk_insert(conn, table, prepare(frame, [c.name for c in table.columns], ints=ints))
     conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
     held = {"name": name, "as_of_month": windows.as_of_month, "months": windows.months}
     conn.execute(insert(WINDOW_STATE).values(**held))
@@ -380,15 +393,15 @@ def hold_window(conn: Connection, name: str, windows: Windows, store) -> None:
 
 def _rebuild_windows(conn: Connection) -> None:
     """Rebuild the work list's customers in every window table that holds a window."""
+
+    def dirty(customer_id):
+        return customer_id.in_(select(_since.c.customer_id))
+
     _lock_windows(conn)
     for name, (table, rows) in WINDOW_TABLES.items():
         held = held_window(conn, name)
         if held is None:
             continue
-
-        def dirty(customer_id):
-            return customer_id.in_(select(_since.c.customer_id))
-
         conn.execute(delete(table).where(dirty(table.c.customer_id)))
         cols = [c.name for c in table.columns]
         conn.execute(insert(table).from_select(cols, rows(held, dirty)))

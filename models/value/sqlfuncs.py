@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import Date, Integer, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -85,3 +85,8 @@ EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 def day_of(day: date) -> int:
     """A date's day number (days since 1970-01-01), as :class:`day_number` computes it."""
     return day.toordinal() - EPOCH_ORDINAL
+
+
+def date_value(day: date):
+    """A date as a typed SQL literal (bound as a date on both databases)."""
+    return literal(day, Date)
