@@ -77,3 +77,39 @@ def _row_counts(engine) -> dict[str, int]:
             name: conn.scalar(select(func.count()).select_from(table))
             for name, table in metadata.tables.items()
         }
+
+
+def test_0010_keys_the_per_customer_rollups_by_customer(engine):
+    """The roll-ups and window tables whose key leads with customer_id are stored in key
+    order on SQLite (WITHOUT ROWID); the open invoices are keyed by customer first, and
+    invoice_rollup keeps no index on settled_day (nothing reads by it since 0009)."""
+    clustered = [
+        t.name for t in metadata.sorted_tables if t.dialect_options["sqlite"]["with_rowid"] is False
+    ]
+    assert sorted(clustered) == sorted(
+        [
+            "sales_rollup",
+            "invoice_month_rollup",
+            "open_invoice_rollup",
+            "sales_window",
+            "invoice_window",
+        ]
+    )
+    inspector = inspect(engine)
+    assert inspector.get_pk_constraint("open_invoice_rollup")["constrained_columns"] == [
+        "customer_id",
+        "invoice_id",
+    ]
+    assert "ix_invoice_rollup_settled_day" not in {
+        ix["name"] for ix in inspector.get_indexes("invoice_rollup")
+    }
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as conn:
+            ddl = dict(
+                conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'table'"
+                ).all()
+            )
+        assert {t for t, sql in ddl.items() if sql.rstrip().endswith("WITHOUT ROWID")} == set(
+            clustered
+        )
