@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import pandas as pd
@@ -43,7 +43,10 @@ from .rollups import (
     OPEN_INVOICES,
     SALES,
     WINDOW_TABLES,
+    RefreshResult,
+    applied_batches,
     fsum,
+    held_window,
     hold_window,
     holds_window,
     invoice_month_select,
@@ -246,25 +249,113 @@ def customers_frame(conn: Connection) -> pd.DataFrame:
     return frame_of(conn, select(*(c.c[k] for k in _CUSTOMER_COLS)).order_by(c.c.customer_id))
 
 
-def per_line_sales(conn: Connection, src: Sources, *, stored_windows: bool = False):
+def per_line_sales(
+    conn: Connection,
+    src: Sources,
+    *,
+    stored_windows: bool = False,
+    early: dict[str, EarlyWindow] | None = None,
+):
     """Customer x product line sales of both windows (see :func:`sales_by_product_line`).
 
     With ``stored_windows`` (the recompute, which may write) they come from the window
-    table (see :func:`window_frame`) unless the as-of month needs raw lines.
+    table (see :func:`window_frame`; ``early``: its rows read beside the refresh) unless
+    the as-of month needs raw lines.
     """
     if stored_windows and not src.raw_as_of_month:
-        return window_frame(conn, "sales", src.windows)
+        return window_frame(conn, "sales", src.windows, (early or {}).get("sales"))
     return frame_of(conn, sales_by_product_line(src))
 
 
-def window_frame(conn: Connection, name: str, windows: Windows) -> pd.DataFrame:
-    """Window table ``name``'s rows for ``windows`` (see :mod:`rollups`): read as stored
-    when it holds that window; otherwise aggregated from the roll-ups (in parallel on
-    PostgreSQL, which an INSERT ... SELECT is not), stored and returned. Writes, so the
-    recompute's transaction only."""
+def _stored_rows(name: str) -> Select:
+    """Window table ``name``'s rows in key (customer) order, however they were read."""
     table = WINDOW_TABLES[name][0]
+    return select(table).order_by(*table.primary_key.columns)
+
+
+# Above this many rebuilt customers, early rows are dropped and the table read again.
+_CATCH_UP_AT_MOST = 10_000
+
+
+@dataclass(frozen=True)
+class EarlyWindow:
+    """A window table's rows read on another connection while the roll-up refresh runs,
+    and, once it has run, what it did (:meth:`after`).
+
+    The rows hold ``windows`` for roll-ups including exactly ``batches``. The refresh
+    then rebuilds some customers' rows in the table; :meth:`caught_up` re-reads just
+    those, so the recompute reads ~20,000 rows after the refresh instead of ~400,000
+    (0.8 s of a SQLite recompute at 10M lines, taken off its critical path).
+    """
+
+    name: str
+    windows: Windows
+    batches: frozenset[int]
+    frame: pd.DataFrame
+    refreshed: RefreshResult | None = None
+
+    def after(self, refreshed: RefreshResult | None) -> EarlyWindow:
+        return replace(self, refreshed=refreshed)
+
+    def caught_up(self, conn: Connection) -> pd.DataFrame | None:
+        """The table's rows as ``conn`` sees them now (it must hold ``windows``), or None
+        when these early rows cannot tell: other batches were applied than the ones read
+        and the refresh's own, or the refresh rebuilt everyone or very many customers."""
+        done = self.refreshed
+        applied = self.batches | frozenset(done.batch_ids if done else ())
+        if frozenset(applied_batches(conn)) != applied:
+            return None
+        if done is not None and done.full_rebuild:
+            return None
+        if done is None or not done.rebuilt:
+            return self.frame
+        if len(done.rebuilt) > _CATCH_UP_AT_MOST:
+            return None
+        ids = sorted(done.rebuilt)
+        table = WINDOW_TABLES[self.name][0]
+        fresh = frame_of(conn, _stored_rows(self.name).where(table.c.customer_id.in_(ids)))
+        kept = self.frame[~self.frame["customer_id"].isin(ids)]
+        if fresh.empty:
+            return kept.reset_index(drop=True)
+        return pd.concat([kept, fresh], ignore_index=True)
+
+
+def read_early_window(conn: Connection, name: str, windows: Windows) -> EarlyWindow | None:
+    """Window table ``name``'s rows if it holds ``windows``, with the batches the roll-ups
+    included then; None if it holds another window or either changed during the read.
+
+    Takes no lock and writes nothing: for a connection beside the refresh. The rows are
+    one statement's snapshot; the same window and batches before and after it mean no
+    refresh committed in between (applied batches only grow), so the rows are that
+    window's aggregates of those batches, whatever else happened to the table.
+    """
+
+    def state():
+        held = held_window(conn, name)
+        window = None if held is None else (held.as_of_month, held.months)
+        return window, frozenset(applied_batches(conn))
+
+    before = state()
+    if before[0] != (windows.as_of_month, windows.months):
+        return None
+    frame = frame_of(conn, _stored_rows(name))
+    if state() != before:
+        return None
+    return EarlyWindow(name, windows, before[1], frame)
+
+
+def window_frame(
+    conn: Connection, name: str, windows: Windows, early: EarlyWindow | None = None
+) -> pd.DataFrame:
+    """Window table ``name``'s rows for ``windows`` (see :mod:`rollups`): when it holds
+    that window, the ``early`` rows caught up (see :class:`EarlyWindow`) or else the
+    stored rows; otherwise aggregated from the roll-ups (in parallel on PostgreSQL,
+    which an INSERT ... SELECT is not), stored and returned. Writes, so the recompute's
+    transaction only."""
     if holds_window(conn, name, windows):
-        return frame_of(conn, select(table))
+        usable = early is not None and early.name == name and early.windows == windows
+        frame = early.caught_up(conn) if usable else None
+        return frame if frame is not None else frame_of(conn, _stored_rows(name))
     frame = frame_of(conn, window_rows(name, windows))
     hold_window(conn, name, windows, frame)
     return frame
@@ -278,6 +369,7 @@ def customer_base(
     stored_windows: bool = False,
     customers: pd.DataFrame | None = None,
     per_line: pd.DataFrame | None = None,
+    early: dict[str, EarlyWindow] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per customer with every base aggregate (NaN where there is none), and the
     customer x product line sales frame the segments need (the sales are scanned once).
@@ -286,14 +378,16 @@ def customer_base(
     from the window tables wherever the roll-ups serve as they are: the sales (see
     :func:`per_line_sales`), and the monthly invoice part unless payment states must be
     cut at the as-of date. ``customers`` (:func:`customers_frame`) and ``per_line``
-    (:func:`per_line_sales`) are passed when the caller has read them already.
+    (:func:`per_line_sales`) are passed when the caller has read them already; ``early``
+    holds window-table rows read beside the refresh (see :class:`EarlyWindow`).
     """
+    early = early or {}
     if customers is None:
         customers = customers_frame(conn)
     if per_line is None:
-        per_line = per_line_sales(conn, src, stored_windows=stored_windows)
+        per_line = per_line_sales(conn, src, stored_windows=stored_windows, early=early)
     if stored_windows and not src.raw_invoices:
-        months = window_frame(conn, "invoices", src.windows)
+        months = window_frame(conn, "invoices", src.windows, early.get("invoices"))
     else:
         months = frame_of(conn, invoice_months_by_customer(src))
     parts = [months]

@@ -94,6 +94,8 @@ class RefreshResult:
     batch_ids: list[int]
     customers_rebuilt: int
     full_rebuild: bool
+    # The customers an incremental refresh rebuilt (empty after a full one: everyone).
+    rebuilt: frozenset[str] = frozenset()
 
     def summary(self) -> dict:
         """The result as plain values (for logs and flow results)."""
@@ -538,11 +540,13 @@ def refresh_rollups(conn: Connection) -> RefreshResult:
         conn.execute(delete(OPEN_INVOICES))
         conn.execute(insert(OPEN_INVOICES).from_select(_OPEN_COLS, open_invoice_select(INVOICES)))
         rebuilt = conn.scalar(select(func.count(func.distinct(INVOICES.c.customer_id)))) or 0
+        customers: frozenset[str] = frozenset()  # everyone: see RefreshResult.rebuilt
     else:
         rebuilt = _mark_dirty(conn, batch_ids)
         if rebuilt:
             _rebuild_since(conn)
             _rebuild_windows(conn)
+        customers = frozenset(conn.scalars(select(_since.c.customer_id)))
         _since.drop(conn)
     conn.execute(
         insert(RollupBatch.__table__),
@@ -551,7 +555,7 @@ def refresh_rollups(conn: Connection) -> RefreshResult:
     if full:
         # After an incremental refresh the statistics still hold (autovacuum catches up).
         analyze(conn, ("sales_rollup", "invoice_rollup", "invoice_month_rollup"))
-    return RefreshResult(batch_ids, int(rebuilt), full)
+    return RefreshResult(batch_ids, int(rebuilt), full, customers)
 
 
 def _by_customer(conn: Connection, query: Select) -> Select:

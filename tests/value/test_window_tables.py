@@ -12,8 +12,14 @@ from sqlalchemy import delete, func, select
 
 from models.config import load_config
 from models.schema import RollupBatch
-from models.value.facts import choose_sources, customer_base, window_frame
-from models.value.recompute import recompute
+from models.value.facts import (
+    choose_sources,
+    customer_base,
+    frame_of,
+    read_early_window,
+    window_frame,
+)
+from models.value.recompute import recompute, refresh
 from models.value.rollups import WINDOW_STATE, WINDOW_TABLES, refresh_rollups
 from models.value.windows import Windows
 from tests import value_builders as vb
@@ -137,7 +143,7 @@ def test_a_snapshot_completed_during_the_refresh_is_the_one_migrated_from(engine
         stale = rc.read_inputs(conn, AS_OF)
     # As if the inputs were read before ``newer`` completed: no previous snapshot yet.
     stale = rc.Inputs(stale.customers, stale.wallet, previous_id=None, previous=None)
-    monkeypatch.setattr(rc, "_read_inputs_apart", lambda engine, as_of: stale)
+    monkeypatch.setattr(rc, "_read_inputs_apart", lambda engine, as_of, windows: stale)
     third = recompute(engine, config, as_of=AS_OF)
     assert third.migrations == {"same": third.customers_tiered}, third.migrations
     assert newer.snapshot_id < third.snapshot_id
@@ -161,3 +167,69 @@ def test_a_customer_without_invoices_in_the_current_window_is_stored_with_nulls(
             )
         ).one()
     assert tuple(row) == (0, None)
+
+
+def _table_rows(conn, name: str) -> pd.DataFrame:
+    table = WINDOW_TABLES[name][0]
+    rows = frame_of(conn, select(table))
+    return rows.sort_values(list(rows.columns[:2])).reset_index(drop=True)
+
+
+def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows.sort_values(list(rows.columns[:2])).reset_index(drop=True)
+
+
+def test_window_rows_read_beside_a_refresh_catch_up_to_the_table(engine):
+    """Rows read before a refresh, with the customers it rebuilt read again, are what the
+    table holds after it (both tables), and differ from the rows as first read."""
+    build_book(engine)
+    recompute(engine, load_config(), as_of=AS_OF)
+    windows = Windows(AS_OF, 12)
+    with engine.connect() as conn:
+        early = {name: read_early_window(conn, name, windows) for name in WINDOW_TABLES}
+    vb.a_batch_of_new_rows(engine)
+    refreshed = refresh(engine)
+    assert refreshed.rebuilt == {"A", "B", "C"}
+    with engine.connect() as conn:
+        for name, rows in early.items():
+            assert rows is not None
+            now = _table_rows(conn, name)
+            assert not _sorted(rows.frame).equals(now)  # the refresh changed the rows read
+            caught_up = rows.after(refreshed).caught_up(conn)
+            pd.testing.assert_frame_equal(_sorted(caught_up), now)
+            # Through window_frame too, as the recompute reads them.
+            pd.testing.assert_frame_equal(
+                _sorted(window_frame(conn, name, windows, rows.after(refreshed))), now
+            )
+
+
+def test_early_window_rows_are_not_used_when_another_refresh_ran(engine):
+    """A refresh this recompute did not run (its customers unknown here) makes the early
+    rows unusable: the table is read again, and the result is still exact."""
+    build_book(engine)
+    recompute(engine, load_config(), as_of=AS_OF)
+    windows = Windows(AS_OF, 12)
+    with engine.connect() as conn:
+        early = read_early_window(conn, "sales", windows)
+    vb.a_batch_of_new_rows(engine)
+    refresh(engine)  # another process's refresh, say
+    with engine.begin() as conn:
+        b = vb.batch(conn)
+        vb.invoice(conn, "B3", "B", date(2026, 6, 2), date(2026, 7, 2), [("PL1", "90", "40")], b)
+    ours = refresh(engine)
+    assert ours.rebuilt == {"B"}
+    with engine.connect() as conn:
+        assert early.after(ours).caught_up(conn) is None
+        now = _table_rows(conn, "sales")
+        pd.testing.assert_frame_equal(
+            _sorted(window_frame(conn, "sales", windows, early.after(ours))), now
+        )
+
+
+def test_no_early_rows_for_a_window_the_table_does_not_hold(engine):
+    build_book(engine)
+    recompute(engine, load_config(), as_of=AS_OF)
+    with engine.connect() as conn:
+        assert read_early_window(conn, "sales", Windows(AS_OF, 12)) is not None
+        assert read_early_window(conn, "sales", Windows(date(2026, 5, 31), 12)) is None
+        assert read_early_window(conn, "invoices", Windows(AS_OF, 6)) is None
