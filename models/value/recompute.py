@@ -339,7 +339,7 @@ def recompute(
 
 def _write_tiers(conn, snapshot_id, tiered, reasons: pd.Series) -> None:
     """Each customer's tier with its reasons (a list of sentences per customer)."""
-    tiered = tiered.assign(reasons=reasons.map(list))
+    tiered = tiered.assign(reasons=reasons)
     cols = ["customer_id", "tier", "score", "rule", "reasons", "top_share"]
     bulk_insert(
         conn,
