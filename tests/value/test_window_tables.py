@@ -169,14 +169,13 @@ def test_a_customer_without_invoices_in_the_current_window_is_stored_with_nulls(
     assert tuple(row) == (0, None)
 
 
-def _table_rows(conn, name: str) -> pd.DataFrame:
-    table = WINDOW_TABLES[name][0]
-    rows = frame_of(conn, select(table))
-    return rows.sort_values(list(rows.columns[:2])).reset_index(drop=True)
-
-
 def _sorted(rows: pd.DataFrame) -> pd.DataFrame:
+    """Window rows in key order (customer, then product line for the sales)."""
     return rows.sort_values(list(rows.columns[:2])).reset_index(drop=True)
+
+
+def _table_rows(conn, name: str) -> pd.DataFrame:
+    return _sorted(frame_of(conn, select(WINDOW_TABLES[name][0])))
 
 
 def test_window_rows_read_beside_a_refresh_catch_up_to_the_table(engine):
