@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
 
+from flows.plan_cli import plan_app
 from models.errors import AccountopsError, ConfigError, NotBuiltYet, OutputNotWritable
 
 
@@ -37,7 +38,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-plan_app = typer.Typer(help="Strategic-account plans (not built yet).", no_args_is_help=True)
 quarantine_app = typer.Typer(
     help="Rows kept out of the data, with their reasons.", no_args_is_help=True
 )
@@ -330,16 +330,22 @@ def export(
 # --- plans and users ------------------------------------------------------------------------
 
 
-def _plan_stub(name: str):
-    def command() -> None:
-        not_built(f"plan {name}", "the strategic-account plans issue")
+@user_app.command("assign")
+def user_assign(
+    name: Annotated[str, typer.Argument(help="The planner (user name).")],
+    customer_ids: Annotated[list[str], typer.Argument(help="Accounts whose plans they edit.")],
+) -> None:
+    """Assign accounts to a planner: they may then edit those accounts' plans."""
+    from models.access import Identity, Role
+    from models.plans.assignments import assign_accounts
 
-    command.__doc__ = f"Plans: {name} (not built yet)."
-    return command
-
-
-for _name in ("list", "show", "history", "export", "import"):
-    plan_app.command(_name)(_plan_stub(_name))
+    admin = Identity(f"cli:{getpass.getuser()}", Role.ADMIN)
+    new = assign_accounts(engine(), admin, name, customer_ids)
+    kept = len(customer_ids) - len(new)
+    echo(
+        f"{name.strip().lower()!r}: {len(new)} account(s) assigned"
+        + (f", {kept} already were" if kept else "")
+    )
 
 
 @user_app.command("add")

@@ -37,10 +37,11 @@ class Action(enum.StrEnum):
     VIEW_CUSTOMER = "view_customer"  # the customer table and a customer's page
     VIEW_DATA_HEALTH = "view_data_health"  # runs, batches, validation results, quarantine
     EXPORT_DATA = "export_data"  # CSV / Excel downloads and `accountops export`
-    EDIT_PLAN = "edit_plan"  # write a strategic-account plan (row-level for managers)
+    VIEW_PLAN = "view_plan"  # read strategic-account plans, their history and checks
+    EDIT_PLAN = "edit_plan"  # write a plan (row-level: own accounts, or assigned ones)
     APPROVE_PLAN = "approve_plan"  # approve or reject a submitted plan
     RUN_PIPELINE = "run_pipeline"  # start ingest / recompute / refresh from the app
-    MANAGE_USERS = "manage_users"  # add, (de)activate users, change roles
+    MANAGE_USERS = "manage_users"  # add, (de)activate users, change roles, assign accounts
 
 
 _V, _AM, _P, _AP, _AD = (
@@ -56,6 +57,7 @@ _V, _AM, _P, _AP, _AD = (
 #   because anyone can see where it came from;
 # - account managers may not export (a leaving seller must not take the customer base
 #   with them) and edit plans only of their own accounts (row-level, see below);
+# - planners edit the plans of the accounts an administrator assigned to them;
 # - approvers approve but do not edit (four eyes: who writes a plan does not approve it);
 # - admins run the platform (users, pipeline) but do not write or approve business plans.
 POLICY: dict[Action, frozenset[Role]] = {
@@ -63,6 +65,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_CUSTOMER: frozenset({_V, _AM, _P, _AP, _AD}),
     Action.VIEW_DATA_HEALTH: frozenset({_V, _AM, _P, _AP, _AD}),
     Action.EXPORT_DATA: frozenset({_V, _P, _AP, _AD}),
+    Action.VIEW_PLAN: frozenset({_V, _AM, _P, _AP, _AD}),
     Action.EDIT_PLAN: frozenset({_AM, _P}),
     Action.APPROVE_PLAN: frozenset({_AP}),
     Action.RUN_PIPELINE: frozenset({_AD}),
@@ -75,6 +78,7 @@ DENIAL_EVENTS: dict[Action, str] = {
     Action.VIEW_CUSTOMER: "customer.view_denied",
     Action.VIEW_DATA_HEALTH: "data_health.view_denied",
     Action.EXPORT_DATA: "export.denied",
+    Action.VIEW_PLAN: "plan.view_denied",
     Action.EDIT_PLAN: "plan.edit_denied",
     Action.APPROVE_PLAN: "plan.approve_denied",
     Action.RUN_PIPELINE: "pipeline.run_denied",
@@ -113,13 +117,18 @@ def allowed_actions(role: Role | str) -> list[Action]:
     return [action for action in Action if can(role, action)]
 
 
-def can_act_on_customer(identity: Identity, customer_manager_id: str | None) -> bool:
-    """Row-level rule: an account manager acts only on customers assigned to them.
+def can_act_on_customer(
+    identity: Identity, customer_manager_id: str | None, *, assigned: bool = False
+) -> bool:
+    """Row-level rule: an account manager acts only on the customers they manage, a
+    planner only on the accounts assigned to them (``assigned``: ``plan_assignment``).
 
     Other roles are not restricted by assignment (their role decides). An account
     manager with no ``manager_id`` on their user acts on no customer, and nobody's
     assignment matches a customer without a manager.
     """
+    if identity.role == Role.PLANNER:
+        return assigned
     if identity.role != Role.ACCOUNT_MANAGER:
         return True
     return identity.manager_id is not None and identity.manager_id == customer_manager_id
@@ -156,11 +165,12 @@ def require_customer(
     customer_id: str,
     customer_manager_id: str | None,
     engine: Engine,
+    assigned: bool = False,
 ) -> None:
     """:func:`require`, then the row-level rule for the customer ``customer_id``."""
     action = Action(action)
     require(identity, action, engine=engine, target_type="customer", target_id=customer_id)
-    if can_act_on_customer(identity, customer_manager_id):
+    if can_act_on_customer(identity, customer_manager_id, assigned=assigned):
         return
     _deny(
         identity,
@@ -168,11 +178,16 @@ def require_customer(
         engine,
         "customer",
         customer_id,
-        reason=f"manager_id={identity.manager_id} customer_manager_id={customer_manager_id}",
+        reason=f"manager_id={identity.manager_id} customer_manager_id={customer_manager_id} "
+        f"assigned={assigned}",
+    )
+    whom = (
+        "it is not assigned to them (an administrator assigns accounts: accountops user assign)"
+        if identity.role == Role.PLANNER
+        else "it is assigned to another account manager"
     )
     raise PermissionDenied(
-        f"{identity.username!r} may not {action.value} for customer {customer_id!r}: "
-        "it is assigned to another account manager"
+        f"{identity.username!r} may not {action.value} for customer {customer_id!r}: {whom}"
     )
 
 

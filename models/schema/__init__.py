@@ -24,7 +24,14 @@ from .dashboard import (
 )
 from .ingest import BatchStatus, IngestBatch, IngestChange, QuarantineRecord
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus, Stage
-from .plans import AccountPlan, PlanRevision, PlanStatus
+from .plans import (
+    AccountPlan,
+    PlanActualRow,
+    PlanAssignment,
+    PlanReview,
+    PlanRevision,
+    PlanStatus,
+)
 from .roadmap import Initiative, InitiativeStatus, Priority, RoadmapItem, RoadmapStatus
 from .sales import Invoice, InvoiceLine, Payment
 from .snapshots import CustomerMeasure, CustomerTier, Snapshot, SnapshotStatus, Tier
@@ -70,6 +77,9 @@ __all__ = [
     "OpportunityStage",
     "OpportunityStatus",
     "Payment",
+    "PlanActualRow",
+    "PlanAssignment",
+    "PlanReview",
     "PlanRevision",
     "PlanStatus",
     "Priority",

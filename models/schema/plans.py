@@ -1,20 +1,23 @@
 """Strategic-account plans: one versioned document per account, with revisions.
 
 The plan body (targets per year and product line, initiatives it relies on,
-stakeholder map, objectives and actions) is one JSON document validated by the
-plans service; ``version`` implements optimistic locking and every save
-appends one immutable :class:`PlanRevision`.
+stakeholder map, objectives and actions) is one JSON document validated by
+``models/plans/content.py``; ``version`` implements optimistic locking (compare and
+set in one UPDATE) and every write appends one immutable :class:`PlanRevision`
+(a trigger refuses UPDATE and DELETE on it, 0011). ``plan_id`` is the account's
+customer_id: one plan per account.
 """
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, UTCDateTime, created_at_column, enum_column
+from .base import MONEY, Base, UTCDateTime, created_at_column, enum_column, references
 
 
 class PlanStatus(enum.StrEnum):
@@ -46,6 +49,12 @@ class AccountPlan(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     approved_by: Mapped[str | None] = mapped_column(String(200))
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The version executives see: the last approved one, kept while a new draft is edited.
+    approved_version: Mapped[int | None] = mapped_column(Integer)
+    # Who last changed the content (status changes aside): they may not approve it.
+    edited_by: Mapped[str | None] = mapped_column(String(200))
+    # Why the last submission was sent back (kept until the next submission).
+    rejection_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PlanRevision(Base):
@@ -61,3 +70,58 @@ class PlanRevision(Base):
     status: Mapped[PlanStatus] = mapped_column(enum_column(PlanStatus, "plan_status"))
     changed_fields: Mapped[list] = mapped_column(default=list)
     content: Mapped[dict] = mapped_column(default=dict)
+    # What the write was: create, edit, submit, approve, reject, restore.
+    event: Mapped[str | None] = mapped_column(String(20))
+    # The reason of a rejection, or the version a restore came from.
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PlanAssignment(Base):
+    """A planner assigned to an account: they may edit its plan (admins assign)."""
+
+    __tablename__ = "plan_assignment"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.user_id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(
+        ForeignKey("customer.customer_id"), primary_key=True, index=True
+    )
+    assigned_by: Mapped[str] = mapped_column(String(320))
+    assigned_at: Mapped[datetime] = created_at_column()
+
+
+class PlanReview(Base):
+    """Per snapshot and plan: the 1+2+1 check and the warnings, on the snapshot's data."""
+
+    __tablename__ = "plan_review"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, info=references("snapshot.snapshot_id")
+    )
+    plan_id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=references("account_plan.plan_id")
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    one_two_one_ok: Mapped[bool]
+    missing: Mapped[list] = mapped_column(default=list)
+    warnings: Mapped[list] = mapped_column(default=list)
+    warning_count: Mapped[int] = mapped_column(Integer)
+
+
+class PlanActualRow(Base):
+    """Per snapshot, plan, year and product line: target against invoiced revenue."""
+
+    __tablename__ = "plan_actual"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, info=references("snapshot.snapshot_id")
+    )
+    plan_id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=references("account_plan.plan_id")
+    )
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    target: Mapped[Decimal | None] = mapped_column(MONEY)
+    actual: Mapped[Decimal | None] = mapped_column(MONEY)
+    gap: Mapped[Decimal | None] = mapped_column(MONEY)
+    run_rate: Mapped[Decimal | None] = mapped_column(MONEY)
+    run_rate_profile: Mapped[Decimal | None] = mapped_column(MONEY)

@@ -17,6 +17,8 @@ from sqlalchemy import Connection, Engine, Float, cast, func, insert, select, up
 
 from models.config import config_version
 from models.errors import AccountopsError
+from models.plans.review import store_plan_reviews
+from models.plans.rules import plan_rules
 from models.schema import (
     CustomerMeasure,
     CustomerReceivable,
@@ -316,6 +318,8 @@ def recompute(
             migrations = moving.result()
         managers = manager_table(res["measures"], migrations, rules)
         _write_moves(conn, snapshot_id, prev_id, migrations, managers)
+        # Plans measured on this snapshot's data, stored with it (models/plans/review.py).
+        store_plan_reviews(conn, snapshot_id, as_of, plan_rules(config))
         conn.execute(
             update(Snapshot)
             .where(Snapshot.snapshot_id == snapshot_id)

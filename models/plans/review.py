@@ -1,0 +1,159 @@
+"""Each plan measured on the data: plan vs actual, the 1+2+1 check and the warnings.
+
+The recompute calls :func:`store_plan_reviews` in the transaction that writes its
+snapshot, so the stored review is always the snapshot's; ``accountops plan show``
+calls :func:`review_plan` for one plan. Revenue per month is the value engine's own:
+the sales roll-up for whole months, the invoice lines of the as-of month when
+invoices after the as-of date share it (the roll-up would count them).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, func, insert, select, union_all
+
+from models.schema import AccountPlan, PlanActualRow, PlanReview, Snapshot, SnapshotStatus
+from models.value.facts import choose_sources
+from models.value.rollups import SALES, sales_select
+from models.value.sqlfuncs import date_value
+from models.value.windows import Windows
+
+from .actuals import MonthSales, PlanActual, plan_vs_actual
+from .checks import PlanCheck, check_plan
+from .content import CENTS, from_stored
+from .rules import PlanRules
+
+
+@dataclass(frozen=True)
+class PlanReviewResult:
+    """One plan on one as-of date."""
+
+    customer_id: str
+    version: int
+    as_of: date
+    check: PlanCheck
+    actuals: list[PlanActual]
+
+
+def monthly_sales(
+    conn: Connection, as_of: date, first_year: int, customer_id: str | None = None
+) -> dict[str, list[MonthSales]]:
+    """Revenue per customer, product line and month from ``first_year`` through ``as_of``,
+    for one customer or for every customer with a plan."""
+    as_of_month = date(as_of.year, as_of.month, 1)
+    raw_month = choose_sources(conn, Windows(as_of, 1)).raw_as_of_month
+    last_rolled = SALES.c.month < date_value(as_of_month) if raw_month else None
+    rolled = select(SALES.c.customer_id, SALES.c.product_line_id, SALES.c.month, SALES.c.revenue)
+    rolled = rolled.where(
+        SALES.c.month >= date_value(date(first_year, 1, 1)),
+        last_rolled if last_rolled is not None else SALES.c.month <= date_value(as_of_month),
+    )
+    parts = [rolled]
+    if raw_month:
+        raw = sales_select(date_from=as_of_month, date_to=as_of).subquery()
+        parts.append(select(raw.c.customer_id, raw.c.product_line_id, raw.c.month, raw.c.revenue))
+    rows = union_all(*parts).subquery()
+    who = (
+        rows.c.customer_id == customer_id
+        if customer_id is not None
+        else rows.c.customer_id.in_(select(AccountPlan.customer_id))
+    )
+    out: dict[str, list[MonthSales]] = defaultdict(list)
+    for cid, pl, month, revenue in conn.execute(select(rows).where(who)):
+        out[cid].append(MonthSales(pl, _as_date(month), _money(revenue)))
+    return out
+
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _money(value) -> Decimal:
+    # SQLite hands sums back as floats: through their text, to the cent.
+    return Decimal(str(value)).quantize(CENTS)
+
+
+def review_plan(
+    conn: Connection, customer_id: str, content: dict, version: int, as_of: date, rules: PlanRules
+) -> PlanReviewResult:
+    """One plan's review on ``as_of`` (``content``: a stored canonical dict)."""
+    plan = from_stored(content)
+    first = min(plan.start_year, as_of.year - 1)
+    sales = monthly_sales(conn, as_of, first, customer_id).get(customer_id, [])
+    return PlanReviewResult(
+        customer_id,
+        version,
+        as_of,
+        check_plan(plan, rules, as_of),
+        plan_vs_actual(plan, sales, as_of),
+    )
+
+
+def store_plan_reviews(conn: Connection, snapshot_id: int, as_of: date, rules: PlanRules) -> int:
+    """Review every plan on ``as_of`` and store it with snapshot ``snapshot_id``.
+
+    Returns the number of plans reviewed. One read of the plans, one of their sales,
+    two bulk inserts: a few hundred milliseconds for a thousand plans.
+    """
+    plans = conn.execute(
+        select(
+            AccountPlan.customer_id,
+            AccountPlan.version,
+            AccountPlan.content,
+            AccountPlan.start_year,
+        )
+    ).all()
+    if not plans:
+        return 0
+    first = min(min(p.start_year for p in plans), as_of.year - 1)
+    sales = monthly_sales(conn, as_of, first)
+    reviews, actuals = [], []
+    for p in plans:
+        plan = from_stored(p.content)
+        check = check_plan(plan, rules, as_of)
+        reviews.append(
+            {
+                "snapshot_id": snapshot_id,
+                "plan_id": p.customer_id,
+                "version": p.version,
+                "one_two_one_ok": check.one_two_one.ok,
+                "missing": check.one_two_one.missing,
+                "warnings": [w.as_dict() for w in check.warnings],
+                "warning_count": len(check.warnings),
+            }
+        )
+        for row in plan_vs_actual(plan, sales.get(p.customer_id, []), as_of):
+            actuals.append(
+                {
+                    "snapshot_id": snapshot_id,
+                    "plan_id": p.customer_id,
+                    "year": row.year,
+                    "product_line_id": row.product_line_id,
+                    "target": row.target,
+                    "actual": row.actual,
+                    "gap": row.gap,
+                    "run_rate": row.run_rate,
+                    "run_rate_profile": row.run_rate_profile,
+                }
+            )
+    conn.execute(insert(PlanReview.__table__), reviews)
+    if actuals:
+        conn.execute(insert(PlanActualRow.__table__), actuals)
+    return len(plans)
+
+
+def latest_as_of(engine: Engine) -> date | None:
+    """The as-of date of the latest complete snapshot (what plans are measured on)."""
+    with engine.connect() as conn:
+        last = conn.scalar(
+            select(func.max(Snapshot.snapshot_id)).where(Snapshot.status == SnapshotStatus.COMPLETE)
+        )
+        return (
+            None
+            if last is None
+            else conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == last))
+        )

@@ -1,0 +1,332 @@
+"""The plan service: every write to a plan passes :func:`_write`.
+
+One function checks the role policy (and the row-level rule), compares the version
+the writer saw with the stored one in the database (compare and set in one
+UPDATE, never a read-then-write in Python), writes the new version, its immutable
+revision and an audit event in one transaction. A refused write changes nothing and
+leaves an audit event (``plan.edit_denied``, ``plan.approve_denied``, ``plan.conflict``).
+
+Workflow: draft -> submitted -> approved; submitted -> draft on rejection, with the
+reason. An approved plan is never changed in place: an edit starts a new draft
+while ``approved_version`` keeps pointing at what executives see.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from models.access import Action, Identity, record, require, require_customer
+from models.db import transaction
+from models.errors import AccountopsError
+from models.schema import (
+    AccountPlan,
+    AppUser,
+    AuditEvent,
+    Customer,
+    PlanAssignment,
+    PlanRevision,
+    PlanStatus,
+)
+
+from .content import PlanContent, canonical
+from .diff import changed_paths, diff_contents
+from .read import PlanNotFound, PlanState, get_plan, plan_state, revision_content, revisions
+from .references import check_references
+
+
+class PlanConflict(AccountopsError):
+    """Someone else saved the plan after the version this write was based on."""
+
+    code = "PLAN_CONFLICT"
+
+    def __init__(self, message: str, *, version: int, actor: str, at: datetime, fields: list[str]):
+        super().__init__(message)
+        self.version, self.actor, self.at, self.fields = version, actor, at, fields
+
+
+class PlanWorkflowError(AccountopsError):
+    """The step is not allowed in the plan's status (e.g. approving a draft)."""
+
+    code = "PLAN_WORKFLOW"
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What a write does: its event, the policy action, the statuses it starts from."""
+
+    event: str
+    action: Action
+    from_statuses: tuple[PlanStatus, ...]
+    to_status: PlanStatus
+
+
+_ANY = tuple(PlanStatus)
+EDIT = _Step("edit", Action.EDIT_PLAN, _ANY, PlanStatus.DRAFT)
+RESTORE = _Step("restore", Action.EDIT_PLAN, _ANY, PlanStatus.DRAFT)
+SUBMIT = _Step("submit", Action.EDIT_PLAN, (PlanStatus.DRAFT,), PlanStatus.SUBMITTED)
+APPROVE = _Step("approve", Action.APPROVE_PLAN, (PlanStatus.SUBMITTED,), PlanStatus.APPROVED)
+REJECT = _Step("reject", Action.APPROVE_PLAN, (PlanStatus.SUBMITTED,), PlanStatus.DRAFT)
+
+
+def create_plan(engine: Engine, identity: Identity, content: PlanContent) -> PlanState:
+    """A new plan at version 1, draft, for ``content.customer_id``."""
+    customer_id = content.customer_id
+    _require(engine, identity, Action.EDIT_PLAN, customer_id)
+    data = canonical(content)
+    check_references(engine, content)
+    changes = changed_paths(diff_contents(None, data))
+    try:
+        with transaction(engine) as session:
+            session.execute(
+                insert(AccountPlan).values(
+                    plan_id=customer_id,
+                    customer_id=customer_id,
+                    status=PlanStatus.DRAFT,
+                    version=1,
+                    updated_by=identity.username,
+                    updated_at=func.current_timestamp(),
+                    edited_by=identity.username,
+                    **_columns(data),
+                )
+            )
+            _append(
+                session,
+                identity,
+                customer_id,
+                1,
+                None,
+                PlanStatus.DRAFT,
+                "create",
+                data,
+                changes,
+                None,
+            )
+    except IntegrityError:
+        raise AccountopsError(
+            f"customer {customer_id} already has a plan: edit it (plan export, then import)",
+            code="PLAN_EXISTS",
+        ) from None
+    return get_plan(engine, customer_id)
+
+
+def save_plan(
+    engine: Engine, identity: Identity, content: PlanContent, *, based_on: int
+) -> PlanState:
+    """Save new content over version ``based_on``; an unchanged content writes nothing."""
+    check_references(engine, content)
+    return _write(engine, identity, content.customer_id, EDIT, based_on, canonical(content))
+
+
+def submit_plan(engine: Engine, identity: Identity, customer_id: str, *, based_on: int):
+    """Send a draft for approval."""
+    return _write(engine, identity, customer_id, SUBMIT, based_on)
+
+
+def approve_plan(engine: Engine, identity: Identity, customer_id: str, *, based_on: int):
+    """Approve a submitted plan: it becomes the version executives see."""
+    return _write(engine, identity, customer_id, APPROVE, based_on)
+
+
+def reject_plan(
+    engine: Engine, identity: Identity, customer_id: str, *, based_on: int, reason: str
+):
+    """Send a submitted plan back to draft, with the reason (kept on the plan)."""
+    if not reason.strip():
+        raise PlanWorkflowError("a rejection needs a reason the planner can act on")
+    return _write(engine, identity, customer_id, REJECT, based_on, note=reason.strip())
+
+
+def restore_plan(
+    engine: Engine, identity: Identity, customer_id: str, version: int, *, based_on: int
+):
+    """Start a new draft with the content of an earlier ``version``."""
+    with engine.connect() as conn:
+        old = revision_content(conn, customer_id, version)
+    if old is None:
+        raise PlanNotFound(f"plan {customer_id} has no version {version} (accountops plan history)")
+    return _write(
+        engine, identity, customer_id, RESTORE, based_on, old, note=f"restored version {version}"
+    )
+
+
+def _write(
+    engine: Engine,
+    identity: Identity,
+    customer_id: str,
+    step: _Step,
+    based_on: int,
+    content: dict | None = None,
+    *,
+    note: str | None = None,
+) -> PlanState:
+    """The one write path: policy, workflow, compare-and-set, revision, audit."""
+    _require(engine, identity, step.action, customer_id)
+    with engine.connect() as conn:
+        state = plan_state(conn, customer_id)
+        base = revision_content(conn, customer_id, based_on) if state is not None else None
+    if state is None or base is None:
+        raise PlanNotFound(f"no plan version {based_on} for customer {customer_id!r}")
+    if state.version != based_on:
+        raise _conflict(engine, identity, customer_id, based_on)
+    if state.status not in step.from_statuses:
+        raise PlanWorkflowError(
+            f"plan {customer_id} is {state.status.value}: cannot {step.event} it "
+            f"(only a {' or '.join(s.value for s in step.from_statuses)} plan)"
+        )
+    if step is APPROVE and state.edited_by == identity.username:
+        _deny(engine, identity, customer_id, "approved own edit")
+        raise PlanWorkflowError(
+            f"{identity.username!r} made the last edit of plan {customer_id}: "
+            "another approver must approve it"
+        )
+    new_content = base if content is None else content
+    if step is EDIT and new_content == base:
+        return state  # nothing changed: no new version
+    changes = changed_paths(diff_contents(base, new_content)) or ["status"]
+    version = based_on + 1
+    values = {
+        "version": version,
+        "status": step.to_status,
+        "updated_by": identity.username,
+        "updated_at": func.current_timestamp(),
+        **_columns(new_content),
+    }
+    if step in (EDIT, RESTORE):
+        values["edited_by"] = identity.username
+    if step is APPROVE:
+        values |= {
+            "approved_version": version,
+            "approved_by": identity.username,
+            "approved_at": func.current_timestamp(),
+        }
+    if step in (SUBMIT, REJECT):
+        values["rejection_reason"] = note
+    with transaction(engine) as session:
+        # Compare and set: the first statement of the transaction, so on SQLite it waits
+        # for the write lock (busy_timeout) and then sees the winner's version.
+        done = session.execute(
+            update(AccountPlan)
+            .where(AccountPlan.plan_id == customer_id, AccountPlan.version == based_on)
+            .values(**values)
+        )
+        if done.rowcount != 1:  # someone else's version won: this transaction rolls back
+            raise _conflict(engine, identity, customer_id, based_on)
+        _append(
+            session,
+            identity,
+            customer_id,
+            version,
+            based_on,
+            step.to_status,
+            step.event,
+            new_content,
+            changes,
+            note,
+        )
+    return get_plan(engine, customer_id)
+
+
+def _columns(content: dict) -> dict:
+    team = content.get("account_team") or {}
+    return {
+        "title": content["title"],
+        "start_year": content["start_year"],
+        "end_year": content["end_year"],
+        "content": content,
+        "account_lead": team.get("account_lead"),
+        "solution_lead": team.get("solution_lead"),
+        "delivery_lead": team.get("delivery_lead"),
+    }
+
+
+def _append(
+    session, identity, customer_id, version, from_version, status, event, content, changes, note
+) -> None:
+    session.add(
+        PlanRevision(
+            plan_id=customer_id,
+            version=version,
+            from_version=from_version,
+            actor=identity.username,
+            status=status,
+            changed_fields=changes,
+            content=content,
+            event=event,
+            note=note,
+        )
+    )
+    detail = f"v{version}" + (f" ({', '.join(changes[:5])})" if event in ("create", "edit") else "")
+    session.add(
+        AuditEvent(
+            actor=identity.username,
+            action=f"plan.{event}",
+            target_type="account_plan",
+            target_id=customer_id,
+            detail=detail[:2000],
+        )
+    )
+
+
+def _conflict(engine: Engine, identity: Identity, customer_id: str, based_on: int) -> PlanConflict:
+    """The conflict error naming the current version, who saved it, when, and what changed."""
+    with engine.connect() as conn:
+        later = revisions(conn, customer_id, since=based_on)
+    last = later[-1]
+    fields = list(dict.fromkeys(f for r in later for f in r.changed_fields))
+    record(
+        identity,
+        "plan.conflict",
+        engine=engine,
+        target_type="account_plan",
+        target_id=customer_id,
+        detail=f"based on v{based_on}, current v{last.version}",
+    )
+    shown = ", ".join(fields[:8]) + (f" and {len(fields) - 8} more" if len(fields) > 8 else "")
+    return PlanConflict(
+        f"plan {customer_id} changed since your version {based_on}: it is at version "
+        f"{last.version}, saved by {last.actor} at {last.at:%Y-%m-%d %H:%M} UTC "
+        f"(changed: {shown or 'status'}); reload it and apply your change again",
+        version=last.version,
+        actor=last.actor,
+        at=last.at,
+        fields=fields,
+    )
+
+
+def _require(engine: Engine, identity: Identity, action: Action, customer_id: str) -> None:
+    """The policy table, then (for edits) the row-level rule on the account."""
+    if action != Action.EDIT_PLAN:
+        require(identity, action, engine=engine, target_type="account_plan", target_id=customer_id)
+        return
+    with engine.connect() as conn:
+        manager_id = conn.scalar(
+            select(Customer.manager_id).where(Customer.customer_id == customer_id)
+        )
+        assigned = conn.scalar(
+            select(PlanAssignment.customer_id)
+            .join(AppUser, AppUser.user_id == PlanAssignment.user_id)
+            .where(AppUser.username == identity.username, PlanAssignment.customer_id == customer_id)
+        )
+    require_customer(
+        identity,
+        action,
+        customer_id=customer_id,
+        customer_manager_id=manager_id,
+        engine=engine,
+        assigned=assigned is not None,
+    )
+
+
+def _deny(engine: Engine, identity: Identity, customer_id: str, reason: str) -> None:
+    record(
+        identity,
+        "plan.approve_denied",
+        engine=engine,
+        target_type="account_plan",
+        target_id=customer_id,
+        detail=reason,
+    )
