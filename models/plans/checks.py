@@ -102,7 +102,7 @@ def plan_warnings(content: PlanContent, rules: PlanRules, as_of: date) -> list[W
                     f"Decision maker {s.name} is an opponent: plan how to win them over.",
                 )
             )
-    last = _last_contacts(content)
+    last = _last_contacts(content, as_of)
     since = as_of - timedelta(days=rules.contact_every_days)
     for s in content.stakeholders:
         if s.influence < rules.key_influence_at_least:
@@ -131,12 +131,13 @@ def plan_warnings(content: PlanContent, rules: PlanRules, as_of: date) -> list[W
     return out
 
 
-def _last_contacts(content: PlanContent) -> dict[str, date]:
+def _last_contacts(content: PlanContent, as_of: date) -> dict[str, date]:
+    """Each stakeholder's last contact on or before ``as_of``."""
     last: dict[str, date] = {}
     for c in content.contacts:
         key = c.stakeholder.casefold()
-        if key not in last or c.on > last[key]:
-            last[key] = c.on
+        if c.contacted_on <= as_of and (key not in last or c.contacted_on > last[key]):
+            last[key] = c.contacted_on
     return last
 
 

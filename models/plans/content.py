@@ -92,7 +92,7 @@ class Stakeholder(_Strict):
 
 class Contact(_Strict):
     stakeholder: Text
-    on: date
+    contacted_on: date
     channel: Text
     note: LongText = ""
 

@@ -17,7 +17,7 @@ _ITEM_KEYS = {
     "stakeholders": lambda item: item["name"],
     "added_initiatives": lambda item: item["title"],
     "actions": lambda item: item["title"],
-    "contacts": lambda item: f"{item['on']} {item['stakeholder']}",
+    "contacts": lambda item: f"{item['contacted_on']} {item['stakeholder']}",
 }
 _ABSENT = object()
 

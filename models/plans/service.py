@@ -78,7 +78,7 @@ def create_plan(engine: Engine, identity: Identity, content: PlanContent) -> Pla
     _require(engine, identity, Action.EDIT_PLAN, customer_id)
     data = canonical(content)
     check_references(engine, content)
-    changes = changed_paths(diff_contents(None, data))
+    changes = [key for key, value in data.items() if value]  # what the new plan fills in
     try:
         with transaction(engine) as session:
             session.execute(
