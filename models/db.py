@@ -94,3 +94,18 @@ def transaction(engine: Engine) -> Iterator[Session]:
     """A session in one transaction: committed on success, rolled back on error."""
     with session_factory(engine).begin() as session:
         yield session
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Session]:
+    """:func:`transaction` that takes the write lock first (``BEGIN IMMEDIATE`` on SQLite).
+
+    A deferred SQLite transaction whose first write finds another writer waits for it,
+    then fails with "database is locked" because its snapshot is older than that
+    writer's commit; taking the lock up front makes it wait (busy_timeout) and then see
+    the other's work, so a compare-and-set reports a conflict instead of an error.
+    """
+    with session_factory(engine).begin() as session:
+        if engine.dialect.name == "sqlite":
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from models.access import Action, Identity, record, require, require_customer
-from models.db import transaction
+from models.db import write_transaction
 from models.errors import AccountopsError
 from models.schema import (
     AccountPlan,
@@ -80,7 +80,7 @@ def create_plan(engine: Engine, identity: Identity, content: PlanContent) -> Pla
     check_references(engine, content)
     changes = [key for key, value in data.items() if value]  # what the new plan fills in
     try:
-        with transaction(engine) as session:
+        with write_transaction(engine) as session:
             session.execute(
                 insert(AccountPlan).values(
                     plan_id=customer_id,
@@ -205,29 +205,36 @@ def _write(
         }
     if step in (SUBMIT, REJECT):
         values["rejection_reason"] = note
-    with transaction(engine) as session:
-        # Compare and set: the first statement of the transaction, so on SQLite it waits
-        # for the write lock (busy_timeout) and then sees the winner's version.
-        done = session.execute(
-            update(AccountPlan)
-            .where(AccountPlan.plan_id == customer_id, AccountPlan.version == based_on)
-            .values(**values)
-        )
-        if done.rowcount != 1:  # someone else's version won: this transaction rolls back
-            raise _conflict(engine, identity, customer_id, based_on)
-        _append(
-            session,
-            identity,
-            customer_id,
-            version,
-            based_on,
-            step.to_status,
-            step.event,
-            new_content,
-            changes,
-            note,
-        )
+    try:
+        with write_transaction(engine) as session:
+            # Compare and set in the database: one UPDATE that matches only the version
+            # the writer saw (SQLite: under the write lock; PostgreSQL: the row lock).
+            done = session.execute(
+                update(AccountPlan)
+                .where(AccountPlan.plan_id == customer_id, AccountPlan.version == based_on)
+                .values(**values)
+            )
+            if done.rowcount != 1:
+                raise _Lost
+            _append(
+                session,
+                identity,
+                customer_id,
+                version,
+                based_on,
+                step.to_status,
+                step.event,
+                new_content,
+                changes,
+                note,
+            )
+    except _Lost:  # someone else's version won; ours rolled back, the conflict is audited
+        raise _conflict(engine, identity, customer_id, based_on) from None
     return get_plan(engine, customer_id)
+
+
+class _Lost(Exception):
+    """The compare-and-set matched no row: another write came first."""
 
 
 def _columns(content: dict) -> dict:

@@ -31,6 +31,7 @@ EXPECTED = {
     "view_customer": (True, True, True, True, True),
     "view_data_health": (True, True, True, True, True),
     "export_data": (True, False, True, True, True),
+    "view_plan": (True, True, True, True, True),
     "edit_plan": (False, True, True, False, False),
     "approve_plan": (False, False, False, True, False),
     "run_pipeline": (False, False, False, False, True),
@@ -50,7 +51,7 @@ def test_a1_policy_cell(role, action, allowed):
 
 
 def test_a1_table_covers_every_role_and_action():
-    assert len(CELLS) == 40
+    assert len(CELLS) == 45
     assert sorted(EXPECTED) == sorted(a.value for a in Action)
     assert sorted(ROLES) == sorted(r.value for r in Role)
     assert set(POLICY) == set(Action)
@@ -62,6 +63,7 @@ def test_allowed_actions_lists_the_row_of_a_role():
         Action.VIEW_CUSTOMER,
         Action.VIEW_DATA_HEALTH,
         Action.EXPORT_DATA,
+        Action.VIEW_PLAN,
         Action.APPROVE_PLAN,
     ]
 
@@ -76,20 +78,23 @@ def test_unknown_role_or_action_is_an_error_not_a_grant():
 AM_ANA = Identity("ana", Role.ACCOUNT_MANAGER, manager_id="AM001")
 AM_NONE = Identity("bob", Role.ACCOUNT_MANAGER, manager_id=None)
 PLANNER = Identity("pia", Role.PLANNER)
+APPROVER = Identity("abe", Role.APPROVER)
 
 
 @pytest.mark.parametrize(
-    ("identity", "customer_manager", "allowed"),
+    ("identity", "customer_manager", "assigned", "allowed"),
     [
-        pytest.param(AM_ANA, "AM001", True, id="own-account"),
-        pytest.param(AM_ANA, "AM002", False, id="other-managers-account"),
-        pytest.param(AM_ANA, None, False, id="unassigned-account"),
-        pytest.param(AM_NONE, None, False, id="manager-without-id"),
-        pytest.param(PLANNER, "AM002", True, id="planner-not-row-restricted"),
+        pytest.param(AM_ANA, "AM001", False, True, id="own-account"),
+        pytest.param(AM_ANA, "AM002", False, False, id="other-managers-account"),
+        pytest.param(AM_ANA, None, False, False, id="unassigned-account"),
+        pytest.param(AM_NONE, None, False, False, id="manager-without-id"),
+        pytest.param(PLANNER, "AM002", True, True, id="planner-assigned-account"),
+        pytest.param(PLANNER, "AM002", False, False, id="planner-account-not-assigned"),
+        pytest.param(APPROVER, None, False, True, id="approver-not-row-restricted"),
     ],
 )
-def test_a4_row_level_rule(identity, customer_manager, allowed):
-    assert can_act_on_customer(identity, customer_manager) is allowed
+def test_a4_row_level_rule(identity, customer_manager, assigned, allowed):
+    assert can_act_on_customer(identity, customer_manager, assigned=assigned) is allowed
 
 
 def _audit(engine) -> list[tuple[str, str, str | None, str | None]]:
