@@ -186,7 +186,7 @@ def _write(
     new_content = base if content is None else content
     if step is EDIT and new_content == base:
         return state  # nothing changed: no new version
-    changes = changed_paths(diff_contents(base, new_content)) or ["status"]
+    changes = changed_paths(diff_contents(base, new_content)) or _reordered(base, new_content)
     version = based_on + 1
     values = {
         "version": version,
@@ -231,6 +231,11 @@ def _write(
     except _Lost:  # someone else's version won; ours rolled back, the conflict is audited
         raise _conflict(engine, identity, customer_id, based_on) from None
     return get_plan(engine, customer_id)
+
+
+def _reordered(base: dict, new: dict) -> list[str]:
+    """What changed when no field did: lists put in another order, else only the status."""
+    return [f"{key} (order)" for key in new if new[key] != base.get(key)] or ["status"]
 
 
 class _Lost(Exception):
