@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 from models.canonical import ENTITIES
@@ -24,3 +25,14 @@ def test_every_canonical_column_is_documented():
         table = lines[: next((i for i, x in enumerate(lines) if not x.startswith("|")), None)]
         documented = [line.split("`")[1] for line in table if line.startswith("| `")]
         assert documented == entity.column_names, entity.file_name
+
+
+def test_the_plan_file_example_is_a_valid_plan():
+    import yaml
+
+    from models.plans.content import parse_content
+
+    example = README.split("## Plans", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    data = yaml.safe_load(example)
+    assert data.pop("version") == 3
+    assert parse_content(data).targets[2026]["PL-02"] == Decimal("50000.50")
