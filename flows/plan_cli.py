@@ -211,13 +211,14 @@ def plan_import(
         raise typer.Exit(1)
 
 
-def _based_on(eng, customer_id: str, based_on: int | None) -> int:
+def _step(write, customer_id: str, user: str, based_on: int | None, what: str, *args, **kw):
+    """Run one workflow write as ``user`` over ``based_on`` (default: the current version)."""
     from models.plans.read import get_plan
 
-    return based_on if based_on is not None else get_plan(eng, customer_id).version
-
-
-def _done(state, what: str) -> None:
+    eng = _engine()
+    who = _identity(eng, user)
+    version = based_on if based_on is not None else get_plan(eng, customer_id).version
+    state = write(eng, who, customer_id, *args, based_on=version, **kw)
     _echo(f"plan {state.customer_id} {what}: version {state.version}, {state.status.value}")
 
 
@@ -226,12 +227,7 @@ def plan_submit(customer_id: Customer, user: UserOpt, based_on: BasedOn = None) 
     """Send a draft for approval."""
     from models.plans.service import submit_plan
 
-    eng = _engine()
-    who = _identity(eng, user)
-    _done(
-        submit_plan(eng, who, customer_id, based_on=_based_on(eng, customer_id, based_on)),
-        "submitted",
-    )
+    _step(submit_plan, customer_id, user, based_on, "submitted")
 
 
 @plan_app.command("approve")
@@ -239,12 +235,7 @@ def plan_approve(customer_id: Customer, user: UserOpt, based_on: BasedOn = None)
     """Approve a submitted plan (approver role; not the person who last edited it)."""
     from models.plans.service import approve_plan
 
-    eng = _engine()
-    who = _identity(eng, user)
-    _done(
-        approve_plan(eng, who, customer_id, based_on=_based_on(eng, customer_id, based_on)),
-        "approved",
-    )
+    _step(approve_plan, customer_id, user, based_on, "approved")
 
 
 @plan_app.command("reject")
@@ -257,12 +248,7 @@ def plan_reject(
     """Send a submitted plan back to draft with the reason."""
     from models.plans.service import reject_plan
 
-    eng = _engine()
-    who = _identity(eng, user)
-    state = reject_plan(
-        eng, who, customer_id, based_on=_based_on(eng, customer_id, based_on), reason=reason
-    )
-    _done(state, "sent back to draft")
+    _step(reject_plan, customer_id, user, based_on, "sent back to draft", reason=reason)
 
 
 @plan_app.command("restore")
@@ -275,9 +261,4 @@ def plan_restore(
     """Start a new draft with the content of an earlier version."""
     from models.plans.service import restore_plan
 
-    eng = _engine()
-    who = _identity(eng, user)
-    state = restore_plan(
-        eng, who, customer_id, version, based_on=_based_on(eng, customer_id, based_on)
-    )
-    _done(state, f"restored from version {version}")
+    _step(restore_plan, customer_id, user, based_on, f"restored from version {version}", version)

@@ -89,17 +89,23 @@ class PlanAssignment(Base):
     assigned_at: Mapped[datetime] = created_at_column()
 
 
-class PlanReview(Base):
+class _PerSnapshotPlan:
+    """Rows written by the recompute for one snapshot and plan (no FOREIGN KEYs: 0008)."""
+
+    # sort_order: the key's columns first, as the tables were created (0011).
+    snapshot_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, info=references("snapshot.snapshot_id"), sort_order=-2
+    )
+    plan_id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, info=references("account_plan.plan_id"), sort_order=-1
+    )
+
+
+class PlanReview(_PerSnapshotPlan, Base):
     """Per snapshot and plan: the 1+2+1 check and the warnings, on the snapshot's data."""
 
     __tablename__ = "plan_review"
 
-    snapshot_id: Mapped[int] = mapped_column(
-        Integer, primary_key=True, info=references("snapshot.snapshot_id")
-    )
-    plan_id: Mapped[str] = mapped_column(
-        String(64), primary_key=True, info=references("account_plan.plan_id")
-    )
     version: Mapped[int] = mapped_column(Integer)
     one_two_one_ok: Mapped[bool]
     missing: Mapped[list] = mapped_column(default=list)
@@ -107,17 +113,11 @@ class PlanReview(Base):
     warning_count: Mapped[int] = mapped_column(Integer)
 
 
-class PlanActualRow(Base):
+class PlanActualRow(_PerSnapshotPlan, Base):
     """Per snapshot, plan, year and product line: target against invoiced revenue."""
 
     __tablename__ = "plan_actual"
 
-    snapshot_id: Mapped[int] = mapped_column(
-        Integer, primary_key=True, info=references("snapshot.snapshot_id")
-    )
-    plan_id: Mapped[str] = mapped_column(
-        String(64), primary_key=True, info=references("account_plan.plan_id")
-    )
     year: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     target: Mapped[Decimal | None] = mapped_column(MONEY)
