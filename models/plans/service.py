@@ -32,7 +32,7 @@ from models.schema import (
     PlanStatus,
 )
 
-from .content import PlanContent, canonical
+from .content import PlanContent, canonical, from_stored
 from .diff import changed_paths, diff_contents
 from .read import PlanNotFound, PlanState, get_plan, plan_state, revision_content, revisions
 from .references import check_references
@@ -65,6 +65,7 @@ class _Step:
 
 
 _ANY = tuple(PlanStatus)
+CREATE = _Step("create", Action.EDIT_PLAN, (), PlanStatus.DRAFT)
 EDIT = _Step("edit", Action.EDIT_PLAN, _ANY, PlanStatus.DRAFT)
 RESTORE = _Step("restore", Action.EDIT_PLAN, _ANY, PlanStatus.DRAFT)
 SUBMIT = _Step("submit", Action.EDIT_PLAN, (PlanStatus.DRAFT,), PlanStatus.SUBMITTED)
@@ -74,50 +75,13 @@ REJECT = _Step("reject", Action.APPROVE_PLAN, (PlanStatus.SUBMITTED,), PlanStatu
 
 def create_plan(engine: Engine, identity: Identity, content: PlanContent) -> PlanState:
     """A new plan at version 1, draft, for ``content.customer_id``."""
-    customer_id = content.customer_id
-    _require(engine, identity, Action.EDIT_PLAN, customer_id)
-    data = canonical(content)
-    check_references(engine, content)
-    changes = [key for key, value in data.items() if value]  # what the new plan fills in
-    try:
-        with write_transaction(engine) as session:
-            session.execute(
-                insert(AccountPlan).values(
-                    plan_id=customer_id,
-                    customer_id=customer_id,
-                    status=PlanStatus.DRAFT,
-                    version=1,
-                    updated_by=identity.username,
-                    updated_at=func.current_timestamp(),
-                    edited_by=identity.username,
-                    **_columns(data),
-                )
-            )
-            _append(
-                session,
-                identity,
-                customer_id,
-                1,
-                None,
-                PlanStatus.DRAFT,
-                "create",
-                data,
-                changes,
-                None,
-            )
-    except IntegrityError:
-        raise AccountopsError(
-            f"customer {customer_id} already has a plan: edit it (plan export, then import)",
-            code="PLAN_EXISTS",
-        ) from None
-    return get_plan(engine, customer_id)
+    return _write(engine, identity, content.customer_id, CREATE, 0, canonical(content))
 
 
 def save_plan(
     engine: Engine, identity: Identity, content: PlanContent, *, based_on: int
 ) -> PlanState:
     """Save new content over version ``based_on``; an unchanged content writes nothing."""
-    check_references(engine, content)
     return _write(engine, identity, content.customer_id, EDIT, based_on, canonical(content))
 
 
@@ -165,11 +129,87 @@ def _write(
 ) -> PlanState:
     """The one write path: policy, workflow, compare-and-set, revision, audit."""
     _require(engine, identity, step.action, customer_id)
+    if step in (CREATE, EDIT) and content is not None:
+        check_references(engine, from_stored(content))
     with engine.connect() as conn:
         state = plan_state(conn, customer_id)
         base = revision_content(conn, customer_id, based_on) if state is not None else None
-    if state is None or base is None:
+    if step is CREATE:
+        if state is not None:
+            raise _exists(customer_id)
+    elif state is None or base is None:
         raise PlanNotFound(f"no plan version {based_on} for customer {customer_id!r}")
+    else:
+        _check_step(engine, identity, state, step, based_on)
+    new_content = base if content is None else content
+    if step is EDIT and new_content == base:
+        return state  # nothing changed: no new version
+    if step is CREATE:
+        changes = [key for key, value in new_content.items() if value]  # what it fills in
+    else:
+        changes = changed_paths(diff_contents(base, new_content)) or _reordered(base, new_content)
+    version = based_on + 1
+    values = {
+        "version": version,
+        "status": step.to_status,
+        "updated_by": identity.username,
+        "updated_at": func.current_timestamp(),
+        **_columns(new_content),
+    }
+    if step in (CREATE, EDIT, RESTORE):
+        values["edited_by"] = identity.username
+    if step is APPROVE:
+        values |= {
+            "approved_version": version,
+            "approved_by": identity.username,
+            "approved_at": func.current_timestamp(),
+        }
+    if step in (SUBMIT, REJECT):
+        values["rejection_reason"] = note
+    try:
+        with write_transaction(engine) as session:
+            if step is CREATE:  # the primary key refuses a second plan for the account
+                session.execute(
+                    insert(AccountPlan).values(
+                        plan_id=customer_id, customer_id=customer_id, **values
+                    )
+                )
+            else:
+                # Compare and set in the database: one UPDATE that matches only the version
+                # the writer saw (SQLite: under the write lock; PostgreSQL: the row lock).
+                done = session.execute(
+                    update(AccountPlan)
+                    .where(AccountPlan.plan_id == customer_id, AccountPlan.version == based_on)
+                    .values(**values)
+                )
+                if done.rowcount != 1:
+                    raise _Lost
+            _append(
+                session,
+                identity,
+                customer_id,
+                version,
+                based_on or None,
+                step.to_status,
+                step.event,
+                new_content,
+                changes,
+                note,
+            )
+    except _Lost:  # someone else's version won; ours rolled back, the conflict is audited
+        raise _conflict(engine, identity, customer_id, based_on) from None
+    except IntegrityError:  # a plan created meanwhile for the same account
+        if step is not CREATE:
+            raise
+        raise _exists(customer_id) from None
+    return get_plan(engine, customer_id)
+
+
+def _check_step(
+    engine: Engine, identity: Identity, state: PlanState, step: _Step, based_on: int
+) -> None:
+    """The version the writer saw is the current one, and the status allows ``step``."""
+    customer_id = state.customer_id
     if state.version != based_on:
         raise _conflict(engine, identity, customer_id, based_on)
     if state.status not in step.from_statuses:
@@ -183,54 +223,13 @@ def _write(
             f"{identity.username!r} made the last edit of plan {customer_id}: "
             "another approver must approve it"
         )
-    new_content = base if content is None else content
-    if step is EDIT and new_content == base:
-        return state  # nothing changed: no new version
-    changes = changed_paths(diff_contents(base, new_content)) or _reordered(base, new_content)
-    version = based_on + 1
-    values = {
-        "version": version,
-        "status": step.to_status,
-        "updated_by": identity.username,
-        "updated_at": func.current_timestamp(),
-        **_columns(new_content),
-    }
-    if step in (EDIT, RESTORE):
-        values["edited_by"] = identity.username
-    if step is APPROVE:
-        values |= {
-            "approved_version": version,
-            "approved_by": identity.username,
-            "approved_at": func.current_timestamp(),
-        }
-    if step in (SUBMIT, REJECT):
-        values["rejection_reason"] = note
-    try:
-        with write_transaction(engine) as session:
-            # Compare and set in the database: one UPDATE that matches only the version
-            # the writer saw (SQLite: under the write lock; PostgreSQL: the row lock).
-            done = session.execute(
-                update(AccountPlan)
-                .where(AccountPlan.plan_id == customer_id, AccountPlan.version == based_on)
-                .values(**values)
-            )
-            if done.rowcount != 1:
-                raise _Lost
-            _append(
-                session,
-                identity,
-                customer_id,
-                version,
-                based_on,
-                step.to_status,
-                step.event,
-                new_content,
-                changes,
-                note,
-            )
-    except _Lost:  # someone else's version won; ours rolled back, the conflict is audited
-        raise _conflict(engine, identity, customer_id, based_on) from None
-    return get_plan(engine, customer_id)
+
+
+def _exists(customer_id: str) -> AccountopsError:
+    return AccountopsError(
+        f"customer {customer_id} already has a plan: edit it (plan export, then import)",
+        code="PLAN_EXISTS",
+    )
 
 
 def _reordered(base: dict, new: dict) -> list[str]:
