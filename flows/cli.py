@@ -126,10 +126,12 @@ def sample(
         str, typer.Option(help="Last day of the data (YYYY-MM-DD); fixed so output is stable.")
     ] = "2026-09-30",
 ) -> None:
-    """Write deterministic sample data: one canonical CSV per entity (see README)."""
+    """Write deterministic sample data: one canonical CSV per entity and the strategic
+    accounts' plans as YAML files in plans/ (see README)."""
     end = _parse_date(end_date, "--end-date")
     _ensure_writable_dir(out)
     from models.sampledata import generate_sample
+    from models.sampledata.plans import PLANS_DIR
 
     with _progress() as report:
         counts = generate_sample(
@@ -137,6 +139,8 @@ def sample(
         )
     for name, rows in counts.items():
         echo(f"  {name:<26} {rows:>12,} rows")
+    plans = len(list((out / PLANS_DIR).glob("*.yaml")))
+    echo(f"  {PLANS_DIR + '/':<26} {plans:>12,} files")
     echo(f"sample data written to {out}")
 
 
@@ -148,26 +152,51 @@ def demo(
         bool, typer.Option("--no-dashboard", help="Set up the data but do not start the app.")
     ] = False,
 ) -> None:
-    """Sample data -> pipeline -> dashboard, on the configured (default embedded) database."""
+    """Sample data -> ingest -> demo users and plans -> recompute and refresh -> dashboard,
+    on the configured (default embedded) database."""
     init()
     out = Path(settings().data_dir) / "demo-data"
     if not (out / "invoice_lines.csv").exists():
         sample(out=out, customers=customers, years=3, seed=42, end_date="2026-09-30")
     else:
         echo(f"reusing sample data in {out}")
-    run_pipeline([str(out)])
+    ingest(paths=[out])
+    # Users and plans need the ingested customers; the recompute then reviews the plans.
+    users = None
     if settings().env == "prod":
-        echo("ACCOUNTOPS_ENV=prod: demo users (well-known passwords) are not created")
+        echo("ACCOUNTOPS_ENV=prod: demo users (well-known passwords) and plans are not created")
     else:
         from models.auth import create_demo_users
 
+        users = create_demo_users(engine())
+        _demo_plans(out)
+    run_pipeline([])
+    if users is not None:
         echo("demo users (demo only: their passwords are public, never use them in production):")
         echo(f"  {'user name':<16} {'password':<26} role")
-        for username, role, password in create_demo_users(engine()):
+        for username, role, password in users:
             shown = password or "(existing user, password unchanged)"
             echo(f"  {username:<16} {shown:<26} {role}")
     if not no_dashboard:
         dashboard(port=port)
+
+
+def _demo_plans(out: Path) -> None:
+    """Import the sample plans of ``out`` as the demo planner; one line on what happened."""
+    from models.sampledata.demo_plans import set_up_demo_plans
+    from models.sampledata.plans import PLANS_DIR
+
+    folder = out / PLANS_DIR
+    done = set_up_demo_plans(engine(), folder)
+    if not done.files:
+        echo(f"no sample plans in {folder}: delete {out} to have the demo write them")
+        return
+    how = ", ".join(f"{n} {what}" for what, n in sorted(done.outcomes.items()))
+    statuses = ", ".join(f"{done.statuses[s]} {s}" for s in ("draft", "submitted", "approved"))
+    echo(
+        f"sample plans: {done.files} imported from {folder} by planner {done.planner!r} "
+        f"({how}); {statuses}"
+    )
 
 
 # --- data in --------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Write a deterministic, realistic set of the ten canonical CSV files.
+"""Write a deterministic, realistic set of the ten canonical CSV files and sample plans.
 
 Reference data (managers, product lines, customers, roadmap) is drawn whole;
 everything that grows with the number of customers (invoices, payments, wallet
 estimates, opportunities, initiatives) is drawn and appended one chunk of
-customers at a time, so memory stays flat however large the sample.
+customers at a time, so memory stays flat however large the sample. The
+strategic accounts' plans (``plans/<customer_id>.yaml``) are written last, from
+what the chunks drew for those accounts.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from .columns import CsvFiles
 from .customers import draw_customers, draw_managers, product_lines_table
 from .funnel import draw_opportunities
 from .invoices import Counters, draw_catalogue, draw_sales
+from .plans import PLANS_DIR, PlanFacts, pick_accounts, write_plans
 from .roadmap import draw_initiatives, draw_roadmap
 from .wallet import draw_wallet
 from .window import Window, chunk_rng
@@ -33,6 +36,7 @@ LINES_PER_CUSTOMER_YEAR = 200 / 3
 # shift the numbers of another.
 _MANAGERS, _CUSTOMERS, _CATALOGUE, _ROADMAP = 1, 2, 3, 4
 _SALES, _WALLET, _FUNNEL, _INITIATIVES = 11, 12, 13, 14
+_PLANS = 15
 
 
 def generate_sample(
@@ -46,10 +50,12 @@ def generate_sample(
 ) -> dict[str, int]:
     """Write the 10 canonical CSVs into out_dir; return {file_name: data_row_count}.
 
-    The same arguments give byte-identical files. Every event date (invoices,
-    payments, stage changes, hires and departures) lies on or before
-    ``end_date``; invoices, payments and stage changes lie within the ``years``
-    years ending there. Forward-looking dates (due dates, expected closes,
+    Also writes one strategic-account plan per strategic account into
+    ``out_dir/plans/`` (see :mod:`models.sampledata.plans`), replacing that folder
+    whole as each CSV file is replaced. The same arguments give byte-identical files.
+    Every event date (invoices, payments, stage changes, hires and departures) lies
+    on or before ``end_date``; invoices, payments and stage changes lie within the
+    ``years`` years ending there. Forward-looking dates (due dates, expected closes,
     planned releases, needed-by dates) may lie after it. ``progress`` is called
     with ``(file_name, rows_written_so_far)`` after each file or chunk.
     """
@@ -66,6 +72,8 @@ def generate_sample(
     )
     catalogue = draw_catalogue(chunk_rng(seed, _CATALOGUE))
     roadmap = draw_roadmap(chunk_rng(seed, _ROADMAP), window)
+    named = customer_table["named_strategic"].to_numpy(zero_copy_only=False)
+    facts = PlanFacts.start(pick_accounts(book, named), book, window)
     # Written into a staging folder and moved into place only when complete, so an
     # interrupted run never leaves a half-written sample that looks whole.
     out_dir = Path(out_dir)
@@ -81,8 +89,15 @@ def generate_sample(
             customer_table,
             catalogue,
             roadmap,
+            facts,
             progress,
         )
+        plans = chunk_rng(seed, _PLANS)
+        write_plans(staging / PLANS_DIR, plans, facts, book, customer_table, managers, end_date)
+        # The plans first: a sample is whole once its last CSV file is in place.
+        if (out_dir / PLANS_DIR).exists():
+            os.replace(out_dir / PLANS_DIR, staging / "old-plans")
+        os.replace(staging / PLANS_DIR, out_dir / PLANS_DIR)
         for name in counts:
             os.replace(staging / name, out_dir / name)
     finally:
@@ -91,7 +106,17 @@ def generate_sample(
 
 
 def _write_all(
-    out_dir, seed, customers, window, managers, book, customer_table, catalogue, roadmap, progress
+    out_dir,
+    seed,
+    customers,
+    window,
+    managers,
+    book,
+    customer_table,
+    catalogue,
+    roadmap,
+    facts,
+    progress,
 ) -> dict[str, int]:
     counters = Counters()
     chunked = ("invoice_lines", "payments", "wallet_estimates", "opportunities")
@@ -124,12 +149,11 @@ def _write_all(
             )
             files.write("opportunities", opportunities)
             files.write("opportunity_stages", stages)
-            files.write(
-                "initiatives",
-                draw_initiatives(
-                    chunk_rng(seed, _INITIATIVES, chunk), book, sl, window, roadmap, counters
-                ),
+            initiatives = draw_initiatives(
+                chunk_rng(seed, _INITIATIVES, chunk), book, sl, window, roadmap, counters
             )
+            files.write("initiatives", initiatives)
+            facts.add_chunk(sl, sales, initiatives)
             files.report(*chunked)
         counts = dict(files.rows)
     return {ENTITIES[e].file_name: counts[ENTITIES[e].file_name] for e in LOAD_ORDER}

@@ -192,3 +192,29 @@ WALLET_SOURCES: tuple[tuple[str, float], ...] = (
     ("market_study", 0.3),
     ("customer", 0.1),
 )
+
+# The sample plans (models/sampledata/plans.py): job titles per buying role, how
+# stakeholders were met and about what, the account team's actions and initiatives a
+# planner knows of that no file carries.
+STAKEHOLDER_TITLES: dict[str, tuple[str, ...]] = {
+    "decision_maker": ("Managing Director", "Chief Operating Officer", "VP Operations"),
+    "financial_gatekeeper": ("Chief Financial Officer", "Head of Controlling", "Finance Director"),
+    "user": ("Plant Manager", "Head of Maintenance", "Production Manager", "Head of Service"),
+    "purchaser": ("Head of Procurement", "Category Manager", "Strategic Buyer"),
+    "technical_gatekeeper": ("Head of Engineering", "Automation Architect", "Quality Manager"),
+}
+CONTACT_CHANNELS = ("meeting", "call", "e-mail", "workshop", "site visit")
+CONTACT_NOTES = (
+    "quarterly business review", "budget review", "roadmap briefing", "contract renewal",
+    "demo of the analytics suite", "site visit at the main plant", "price negotiation",
+)  # fmt: skip
+PLAN_ACTIONS = (
+    "Arrange a demo for operations", "Prepare the quarterly business review",
+    "Send the framework agreement draft", "Invite the CFO to the customer day",
+    "Run a value workshop with maintenance", "Map the buying centre of the new plant",
+    "Agree on a service level for spare parts",
+)  # fmt: skip
+PLAN_INITIATIVES = (
+    "Open a plant in Poland", "Electrify the truck fleet", "Consolidate suppliers",
+    "Standardise automation across all sites", "Digitise the spare-parts supply chain",
+)  # fmt: skip
