@@ -62,7 +62,7 @@ from models.migrate import upgrade
 from models.plans.assignments import assign_accounts
 from models.plans.content import BuyingRole, PlanContent, canonical, parse_content
 from models.plans.read import get_plan
-from models.plans.review import monthly_sales, store_plan_reviews
+from models.plans.review import account_sales, store_plan_reviews
 from models.plans.rules import PlanRules
 from models.plans.service import PlanConflict, save_plan
 from models.schema import (
@@ -234,7 +234,7 @@ def plans_alone(engine, snapshot_id: int, as_of: date) -> dict:
                 first = conn.scalar(select(func.min(AccountPlan.start_year)))
                 first = min(first, as_of.year - 1)
                 with stopwatch() as elapsed:
-                    sales = monthly_sales(conn, as_of, first)
+                    sales = account_sales(conn, as_of, first)
                 sales_reads.append(elapsed())
                 tx.rollback()
             with conn.begin() as tx:
@@ -251,7 +251,7 @@ def plans_alone(engine, snapshot_id: int, as_of: date) -> dict:
         "runs": [round(t, 3) for t in totals],
         "sales_seconds": float(np.median(sales_reads)),
         "sales_customers": len(sales),
-        "sales_rows": sum(len(v) for v in sales.values()),
+        "sales_rows": sum(len(v.by_year) + len(v.prior_months) for v in sales.values()),
         "reviewed": reviewed,
         "actual_rows": actual_rows,
     }

@@ -1,7 +1,8 @@
 """Plan vs actual: yearly targets per product line against invoiced revenue.
 
 Revenue is the value engine's own definition (invoice line amounts, credit notes
-netted), read per customer, product line and month by :mod:`models.plans.store`.
+netted), read per customer, product line and year (and per month of the prior year) by
+:mod:`models.plans.review`.
 For the as-of year two projections of the full year:
 
 - **run-rate**: year-to-date revenue divided by the elapsed share of the year
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -32,6 +34,27 @@ class MonthSales:
     product_line_id: str
     month: date
     revenue: Decimal
+
+
+@dataclass
+class AccountSales:
+    """One account's invoiced revenue as plan vs actual reads it: per year and product
+    line, and per month of the year before the as-of year (the profile run-rate's base).
+    """
+
+    by_year: dict[tuple[int, str], Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    prior_months: dict[int, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    @classmethod
+    def from_months(cls, sales: Iterable[MonthSales], as_of: date) -> AccountSales:
+        """Sum months up to ``as_of`` (each month's revenue is already cut at it)."""
+        out = cls()
+        for s in sales:
+            if s.month <= as_of:
+                out.by_year[(s.month.year, s.product_line_id)] += s.revenue
+                if s.month.year == as_of.year - 1:
+                    out.prior_months[s.month.month] += s.revenue
+        return out
 
 
 @dataclass(frozen=True)
@@ -59,36 +82,32 @@ def elapsed_share(as_of: date) -> Decimal:
     return Decimal(as_of.timetuple().tm_yday) / Decimal(days)
 
 
-def profile_share(sales: list[MonthSales], as_of: date) -> Decimal | None:
+def profile_share(sales: AccountSales, as_of: date) -> Decimal | None:
     """The share of the prior year's revenue the account had invoiced by ``as_of``'s day.
 
     Whole months before the as-of month, plus the as-of month's revenue scaled by the
     days elapsed in it; None when the prior year's revenue is not positive.
     """
     prior = as_of.year - 1
-    by_month: dict[int, Decimal] = defaultdict(Decimal)
-    for s in sales:
-        if s.month.year == prior:
-            by_month[s.month.month] += s.revenue
+    by_month = sales.prior_months
     total = sum(by_month.values(), Decimal(0))
     if total <= 0:
         return None
     days_in_month = calendar.monthrange(prior, as_of.month)[1]
-    part = by_month[as_of.month] * Decimal(min(as_of.day, days_in_month)) / days_in_month
-    share = (sum((by_month[m] for m in range(1, as_of.month)), Decimal(0)) + part) / total
+    days = Decimal(min(as_of.day, days_in_month))
+    part = by_month.get(as_of.month, Decimal(0)) * days / days_in_month
+    before = sum((v for m, v in by_month.items() if m < as_of.month), Decimal(0))
+    share = (before + part) / total
     return share if share > 0 else None
 
 
-def plan_vs_actual(content: PlanContent, sales: list[MonthSales], as_of: date) -> list[PlanActual]:
+def plan_vs_actual(content: PlanContent, sales: AccountSales, as_of: date) -> list[PlanActual]:
     """Per plan year and product line (targeted or sold), target against actual.
 
-    ``sales`` are the account's months up to ``as_of`` (the as-of month cut at it).
-    Rows come by year, then product line.
+    ``sales``: the account's revenue through ``as_of``. Rows come by year, then product
+    line.
     """
-    actual: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    for s in sales:
-        if s.month <= as_of:
-            actual[(s.month.year, s.product_line_id)] += s.revenue
+    actual = sales.by_year
     share = elapsed_share(as_of)
     profile = profile_share(sales, as_of)
     rows = []

@@ -27,6 +27,23 @@ def _month_start_sqlite(element, compiler, **kw):
     return f"strftime('%Y-%m-01', {compiler.process(element.clauses, **kw)})"
 
 
+class year_of(FunctionElement):
+    """The year of a date column, as an integer."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(year_of, "postgresql")
+def _year_pg(element, compiler, **kw):
+    return f"CAST(EXTRACT(YEAR FROM {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(year_of, "sqlite")
+def _year_sqlite(element, compiler, **kw):
+    return f"CAST(substr({compiler.process(element.clauses, **kw)}, 1, 4) AS INTEGER)"
+
+
 class days_between(FunctionElement):
     """Whole days from the first date to the second (second - first)."""
 

@@ -10,7 +10,13 @@ import pytest
 
 from models.config import load_config
 from models.errors import ConfigError
-from models.plans.actuals import MonthSales, elapsed_share, plan_vs_actual, profile_share
+from models.plans.actuals import (
+    AccountSales,
+    MonthSales,
+    elapsed_share,
+    plan_vs_actual,
+    profile_share,
+)
 from models.plans.checks import check_one_two_one, check_plan, plan_warnings
 from models.plans.rules import PlanRules, plan_rules
 from tests.plan_builders import plan, plan_data
@@ -113,8 +119,9 @@ def test_plan_rules_come_from_the_rules_file_and_are_checked():
         plan_rules({"plans": {"roles_won_at_least": "two"}})
 
 
-def _sales(*rows: tuple[str, date, str]) -> list[MonthSales]:
-    return [MonthSales(pl, month, Decimal(amount)) for pl, month, amount in rows]
+def _sales(*rows: tuple[str, date, str], as_of: date = AS_OF) -> AccountSales:
+    months = [MonthSales(pl, month, Decimal(amount)) for pl, month, amount in rows]
+    return AccountSales.from_months(months, as_of)
 
 
 def test_plan_vs_actual_and_both_run_rates_by_hand():
@@ -145,18 +152,19 @@ def test_plan_vs_actual_and_both_run_rates_by_hand():
 
 
 def test_a_past_year_has_no_run_rate_and_sold_lines_without_target_show():
-    sales = _sales(("PL-01", date(2026, 2, 1), "10"), ("PL-03", date(2026, 4, 1), "5"))
+    months = (("PL-01", date(2026, 2, 1), "10"), ("PL-03", date(2026, 4, 1), "5"))
     content = plan(start_year=2026, targets={2026: {"PL-01": 10}})
-    rows = plan_vs_actual(content, sales, date(2027, 1, 15))
+    rows = plan_vs_actual(content, _sales(*months, as_of=date(2027, 1, 15)), date(2027, 1, 15))
     by_key = {(r.year, r.product_line_id): r for r in rows}
     assert by_key[(2026, "PL-01")].gap == 0 and by_key[(2026, "PL-01")].run_rate is None
     assert by_key[(2026, "PL-03")].target is None and by_key[(2026, "PL-03")].gap is None
     # No prior-year revenue: the profile run-rate is unknown, not zero.
+    sales = _sales(*months, as_of=date(2026, 5, 31))
     assert profile_share(sales, date(2026, 5, 31)) is None
     assert plan_vs_actual(content, sales, date(2026, 5, 31))[0].run_rate_profile is None
 
 
 def test_the_as_of_month_counts_pro_rata_in_the_profile():
     """Prior year: 310 in March only. On 10 March the share is 310 x 10/31 / 310 = 10/31."""
-    sales = _sales(("PL-01", date(2025, 3, 1), "310"))
+    sales = _sales(("PL-01", date(2025, 3, 1), "310"), as_of=date(2026, 3, 10))
     assert profile_share(sales, date(2026, 3, 10)) == Decimal(100) / Decimal(310)
