@@ -60,7 +60,7 @@ _LAYOUT = {
 }
 
 
-def _finish(fig: go.Figure, title: str, **layout) -> go.Figure:
+def finish(fig: go.Figure, title: str, **layout) -> go.Figure:
     """The house layout: white template, left-aligned title, tight margins."""
     fig.update_layout(title={"text": title, "x": 0, "xanchor": "left"}, **_LAYOUT, **layout)
     return fig
@@ -102,7 +102,7 @@ def value_pyramid(tiers: pd.DataFrame, currency: str) -> go.Figure:
             hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
-    fig = _finish(fig, "Customer value pyramid (customers per tier)")
+    fig = finish(fig, "Customer value pyramid (customers per tier)")
     fig.update_yaxes(title=None)
     return fig
 
@@ -141,7 +141,7 @@ def pareto_curve(revenues: pd.Series, currency: str) -> go.Figure:
         ax=60,
         ay=30,
     )
-    fig = _finish(
+    fig = finish(
         fig,
         f"Revenue concentration ({len(values):,} customers, {money(total, currency)})",
         showlegend=False,
@@ -179,7 +179,7 @@ def migration_sankey(moves: pd.DataFrame) -> go.Figure:
             },
         )
     )
-    fig = _finish(fig, "Tier migrations since the previous snapshot (customers)", height=460)
+    fig = finish(fig, "Tier migrations since the previous snapshot (customers)", height=460)
     return fig
 
 
@@ -205,7 +205,7 @@ def attack_defend_scatter(segments: pd.DataFrame, currency: str) -> go.Figure:
                 + "<br>share %{y:.1f}%<extra></extra>",
             )
         )
-    fig = _finish(fig, "Attack / defend: purchase potential x share of wallet")
+    fig = finish(fig, "Attack / defend: purchase potential x share of wallet")
     fig.update_xaxes(title=f"Purchase potential per year ({currency}, log scale)", type="log")
     fig.update_yaxes(title="Our share of wallet (%)", range=[0, 100])
     return fig
@@ -225,7 +225,7 @@ def ageing_bars(ageing: pd.DataFrame, currency: str) -> go.Figure:
             hovertemplate="%{x}: %{y:,.2f} " + currency + "<extra></extra>",
         )
     )
-    fig = _finish(fig, "Open receivables by days past due")
+    fig = finish(fig, "Open receivables by days past due")
     fig.update_xaxes(title="Days past due")
     fig.update_yaxes(title=f"Amount open ({currency})")
     return fig
@@ -242,7 +242,7 @@ def dso_trend(trend: pd.DataFrame) -> go.Figure:
             hovertemplate="%{x|%b %Y}: %{y:.1f} days<extra></extra>",
         )
     )
-    fig = _finish(fig, "Days sales outstanding (DSO)", showlegend=False)
+    fig = finish(fig, "Days sales outstanding (DSO)", showlegend=False)
     fig.update_xaxes(title="Month")
     fig.update_yaxes(title="DSO (days)", rangemode="tozero")
     return fig
@@ -270,7 +270,7 @@ def manager_concentration(managers: pd.DataFrame, currency: str) -> go.Figure:
             hovertemplate="%{y}: %{x:.1f}% of revenue<extra></extra>",
         )
     )
-    fig = _finish(
+    fig = finish(
         fig,
         f"Revenue share per account manager (top {len(top)})",
         height=max(320, 22 * len(top) + 120),
@@ -311,7 +311,7 @@ def pareto_points(points: pd.DataFrame, customers: int, revenue: float, currency
             hoverinfo="skip",
         )
     )
-    fig = _finish(
+    fig = finish(
         fig,
         f"Revenue concentration ({int(customers):,} customers, {money(revenue, currency)})",
         showlegend=False,
@@ -350,7 +350,7 @@ def segment_effort_bars(effort: pd.DataFrame) -> go.Figure:
                 hovertemplate="%{y}: %{x:,} accounts in " + segment + "<extra></extra>",
             )
         )
-    fig = _finish(
+    fig = finish(
         fig,
         "Where account-manager effort goes: accounts (customer x product line) per segment",
         barmode="stack",
@@ -397,7 +397,7 @@ def customer_history_chart(history: pd.DataFrame, currency: str) -> go.Figure:
             line={"color": "#333333", "width": 2},
         )
     )
-    fig = _finish(
+    fig = finish(
         fig,
         "Revenue and value score per snapshot (bar colour = tier)",
         yaxis2={
@@ -437,7 +437,7 @@ def wallet_bars(wallet: pd.DataFrame, currency: str) -> go.Figure:
             ),
         ]
     )
-    fig = _finish(
+    fig = finish(
         fig,
         f"Share of wallet by product line ({currency} per year)",
         barmode="group",

@@ -46,7 +46,13 @@ landing = next((s for s in allowed if s.default), allowed[0] if allowed else Non
 sections: dict[str, list] = {}
 landing_page = None
 for spec in allowed:
-    st_page = st.Page(spec.file, title=spec.title, icon=spec.icon, default=spec is landing)
+    st_page = st.Page(
+        spec.file,
+        title=spec.title,
+        icon=spec.icon,
+        default=spec is landing,
+        visibility="hidden" if spec.hidden else "visible",
+    )
     sections.setdefault(spec.section, []).append(st_page)
     if spec is landing:
         landing_page = st_page

@@ -21,7 +21,7 @@ def print_plan(
     snapshot's as-of date, else today)."""
     from models.plans.content import from_stored
     from models.plans.read import get_plan, get_version
-    from models.plans.review import latest_as_of, review_plan
+    from models.plans.review import measure_plan
 
     state = get_plan(engine, customer_id)
     content, shown = state.content, state.version
@@ -29,9 +29,8 @@ def print_plan(
     if version is not None:
         rev = get_version(engine, customer_id, version)
         content, shown, status = rev.content, rev.version, rev.status.value
-    day = as_of or latest_as_of(engine) or date.today()
-    with engine.connect() as conn:
-        review = review_plan(conn, customer_id, content, shown, day, rules)
+    review = measure_plan(engine, customer_id, content, shown, rules, as_of)
+    day = review.as_of
     plan = from_stored(content)
     name = f" ({state.customer_name})" if state.customer_name else ""
     out.print(f"[bold]{plan.title}[/bold]  {customer_id}{name}")

@@ -47,3 +47,11 @@ def status(url: str) -> DatabaseStatus:
 # reaches a running session at its next click.
 def current_identity(url: str, username: str) -> Identity | None:
     return _current_identity(engine(url), username)
+
+
+def plan_rules_in_force():
+    """The plan checks' thresholds of the rules file in force (what the recompute used)."""
+    from models.config import load_config
+    from models.plans.rules import plan_rules
+
+    return plan_rules(load_config(settings().config_file))

@@ -23,6 +23,7 @@ class PageSpec:
     section: str  # the heading it is listed under in the menu
     action: Action  # what a role must be allowed to do to see it
     default: bool = False  # the landing page after sign-in
+    hidden: bool = False  # reached by links (with query parameters), not from the menu
 
     @property
     def url_path(self) -> str:
@@ -65,6 +66,21 @@ PAGES: tuple[PageSpec, ...] = (
         ":material/badge:",
         "Executive",
         Action.VIEW_DASHBOARD,
+    ),
+    PageSpec(
+        "app_pages/plans.py",
+        "Account plans",
+        ":material/assignment:",
+        "Plans",
+        Action.VIEW_PLAN,
+    ),
+    PageSpec(
+        "app_pages/plan.py",
+        "Account plan",
+        ":material/edit_document:",
+        "Plans",
+        Action.VIEW_PLAN,
+        hidden=True,
     ),
     PageSpec(
         "app_pages/data_health.py",

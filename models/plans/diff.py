@@ -117,3 +117,34 @@ def _keys(before: dict, after: dict) -> list:
 def changed_paths(changes: list[Change]) -> list[str]:
     """The paths of ``changes``, as a revision stores them."""
     return [c.path for c in changes]
+
+
+def reapply(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """My edits (``base`` -> ``mine``) applied again on top of ``theirs``, the version
+    someone else saved meanwhile: each top-level field I changed takes my value, the
+    others keep theirs; targets merge per year and product line, so two planners who
+    changed different targets both keep their change. Where we both changed the same
+    field, mine wins (I see theirs in the conflict message before I save again).
+    """
+    out = dict(theirs)
+    for key in set(base) | set(mine):
+        if key == "targets":
+            continue
+        if mine.get(key, _ABSENT) != base.get(key, _ABSENT):
+            if key in mine:
+                out[key] = mine[key]
+            else:
+                out.pop(key, None)
+    targets = {y: dict(lines) for y, lines in (theirs.get("targets") or {}).items()}
+    old, new = base.get("targets") or {}, mine.get("targets") or {}
+    for year in set(old) | set(new):
+        for pl in set(old.get(year, {})) | set(new.get(year, {})):
+            before, after = old.get(year, {}).get(pl), new.get(year, {}).get(pl)
+            if before == after:
+                continue
+            if after is None:
+                targets.get(year, {}).pop(pl, None)
+            else:
+                targets.setdefault(year, {})[pl] = after
+    out["targets"] = {y: lines for y, lines in sorted(targets.items()) if lines}
+    return out

@@ -71,14 +71,14 @@ def account_sales(
     per_year = select(rows.c.customer_id, year, rows.c.product_line_id, func.sum(rows.c.revenue))
     per_year = per_year.where(who).group_by(rows.c.customer_id, year, rows.c.product_line_id)
     for cid, y, pl, revenue in conn.execute(per_year):
-        out[cid].by_year[(int(y), pl)] = _money(revenue)
+        out[cid].by_year[(int(y), pl)] = stored_money(revenue)
     prior = rows.c.month.between(
         date_value(date(as_of.year - 1, 1, 1)), date_value(date(as_of.year - 1, 12, 1))
     )
     per_month = select(rows.c.customer_id, rows.c.month, func.sum(rows.c.revenue))
     per_month = per_month.where(who, prior).group_by(rows.c.customer_id, rows.c.month)
     for cid, month, revenue in conn.execute(per_month):
-        out[cid].prior_months[_as_date(month).month] = _money(revenue)
+        out[cid].prior_months[_as_date(month).month] = stored_money(revenue)
     return out
 
 
@@ -86,9 +86,12 @@ def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _money(value) -> Decimal:
-    # SQLite hands sums back as floats: through their text, to the cent.
-    return Decimal(str(value)).quantize(CENTS)
+def stored_money(value) -> Decimal | None:
+    """A sum of money read back from the database, to the cent (None stays None).
+
+    SQLite hands sums back as floats: through their text, never their binary value.
+    """
+    return None if value is None else Decimal(str(value)).quantize(CENTS)
 
 
 def review_plan(
@@ -105,6 +108,21 @@ def review_plan(
         check_plan(plan, rules, as_of),
         plan_vs_actual(plan, sales, as_of),
     )
+
+
+def measure_plan(
+    engine: Engine,
+    customer_id: str,
+    content: dict,
+    version: int,
+    rules: PlanRules,
+    as_of: date | None = None,
+) -> PlanReviewResult:
+    """:func:`review_plan` on ``as_of``, by default the latest snapshot's as-of date (what
+    the stored reviews use), else today when nothing was computed yet."""
+    day = as_of or latest_as_of(engine) or date.today()
+    with engine.connect() as conn:
+        return review_plan(conn, customer_id, content, version, day, rules)
 
 
 def store_plan_reviews(conn: Connection, snapshot_id: int, as_of: date, rules: PlanRules) -> int:

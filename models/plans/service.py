@@ -19,7 +19,15 @@ from datetime import datetime
 from sqlalchemy import Engine, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from models.access import Action, Identity, record, require, require_customer
+from models.access import (
+    Action,
+    Identity,
+    can,
+    can_act_on_customer,
+    record,
+    require,
+    require_customer,
+)
 from models.db import write_transaction
 from models.errors import AccountopsError
 from models.schema import (
@@ -308,11 +316,17 @@ def _conflict(engine: Engine, identity: Identity, customer_id: str, based_on: in
     )
 
 
-def _require(engine: Engine, identity: Identity, action: Action, customer_id: str) -> None:
-    """The policy table, then (for edits) the row-level rule on the account."""
-    if action != Action.EDIT_PLAN:
-        require(identity, action, engine=engine, target_type="account_plan", target_id=customer_id)
-        return
+def may_edit(engine: Engine, identity: Identity, customer_id: str) -> bool:
+    """Whether ``identity`` may edit the plan of ``customer_id`` (role and row-level rule):
+    what a page asks to decide which controls to offer. Every write still checks."""
+    if not can(identity.role, Action.EDIT_PLAN):
+        return False
+    manager_id, assigned = _account_facts(engine, identity, customer_id)
+    return can_act_on_customer(identity, manager_id, assigned=assigned)
+
+
+def _account_facts(engine: Engine, identity: Identity, customer_id: str) -> tuple[str | None, bool]:
+    """The account's manager and whether it is assigned to ``identity``."""
     with engine.connect() as conn:
         manager_id = conn.scalar(
             select(Customer.manager_id).where(Customer.customer_id == customer_id)
@@ -322,13 +336,22 @@ def _require(engine: Engine, identity: Identity, action: Action, customer_id: st
             .join(AppUser, AppUser.user_id == PlanAssignment.user_id)
             .where(AppUser.username == identity.username, PlanAssignment.customer_id == customer_id)
         )
+    return manager_id, assigned is not None
+
+
+def _require(engine: Engine, identity: Identity, action: Action, customer_id: str) -> None:
+    """The policy table, then (for edits) the row-level rule on the account."""
+    if action != Action.EDIT_PLAN:
+        require(identity, action, engine=engine, target_type="account_plan", target_id=customer_id)
+        return
+    manager_id, assigned = _account_facts(engine, identity, customer_id)
     require_customer(
         identity,
         action,
         customer_id=customer_id,
         customer_manager_id=manager_id,
         engine=engine,
-        assigned=assigned is not None,
+        assigned=assigned,
     )
 
 
