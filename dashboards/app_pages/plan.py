@@ -183,7 +183,12 @@ with bar:
         if cols[1].button("Discard my edits", key="discard", disabled=not view.dirty):
             discard(eng, view)
             st.rerun()
-        if status == "draft" and cols[2].button("Submit for approval", key="submit"):
+        if status == "draft" and cols[2].button(
+            "Submit for approval",
+            key="submit",
+            disabled=view.dirty,
+            help="Save your edits first" if view.dirty else None,
+        ):
             step = lambda: submit_plan(eng, identity, customer, based_on=state.version)  # noqa: E731
     if approver and status == "submitted":
         if cols[3].button("Approve", key="approve", type="primary"):

@@ -188,7 +188,8 @@ def targets(view, choices: PlanChoices, review: PlanReviewResult | None) -> None
         return
     st.dataframe(
         rows.style.map(_gap_colour, subset=["gap"]).format(
-            lambda v: "-" if pd.isna(v) else f"{v:,.0f}",
+            "{:,.0f}",
+            na_rep="-",
             subset=["target", "actual", "gap", "run-rate", "profile run-rate"],
         ),
         hide_index=True,

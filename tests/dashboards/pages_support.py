@@ -7,8 +7,11 @@ historical as-of, then the latest) -> the dashboard refresh of both snapshots.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+
+from sqlalchemy import Engine
 
 from models.canonical import LOAD_ORDER
 from models.config import load_config
@@ -39,14 +42,26 @@ def load_sample(engine, folder: Path) -> list:
     return results
 
 
-def build_sample_database(db_file: Path, folder: Path, customers: int = 80, seed: int = 7):
-    """Fill ``db_file`` (SQLite) and return (engine, [snapshot ids], batch results)."""
+def build_sample_database(
+    db_file: Path,
+    folder: Path,
+    customers: int = 80,
+    seed: int = 7,
+    before_recompute: Callable[[Engine, Path], None] | None = None,
+):
+    """Fill ``db_file`` (SQLite) and return (engine, [snapshot ids], batch results).
+
+    ``before_recompute(engine, folder)`` runs after the ingest (e.g. to set up users and
+    import the sample plans, as ``accountops demo`` does), so the snapshots review them.
+    """
     generate_sample(folder, customers=customers, years=2, seed=seed, end_date=END)
     with (folder / "payments.csv").open("a", encoding="utf-8") as fh:
         fh.write(BAD_PAYMENT)
     engine = make_engine(f"sqlite:///{db_file}")
     upgrade(engine)
     batches = load_sample(engine, folder)
+    if before_recompute is not None:
+        before_recompute(engine, folder)
     config = load_config()
     first = recompute(engine, config, as_of=FIRST_AS_OF)
     refresh_dashboard(engine, first.snapshot_id, config)

@@ -104,7 +104,11 @@ def test_planner_saves_an_edit_as_a_new_version_with_its_diff(people, app_db):
     assert not at.exception
     assert any("Saved as version 2" in s.value for s in at.success)
     state = get_plan(app_db, ACCOUNT)
-    assert (state.version, state.title, state.edited_by) == (2, "Grow the account faster", "planner")
+    assert (state.version, state.title, state.edited_by) == (
+        2,
+        "Grow the account faster",
+        "planner",
+    )
     assert plan_history(app_db, ACCOUNT)[-1].changed_fields == ["title"]
     history = at.tabs[5]
     assert list(history.dataframe[0].value["version"]) == [2, 1]

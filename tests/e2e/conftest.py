@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 
 from models.auth import create_demo_users
+from models.sampledata.demo_plans import set_up_demo_plans
+from models.sampledata.plans import PLANS_DIR
 from tests.conftest import IN_CI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,6 +63,7 @@ class LiveApp:
     url: str
     users: dict[str, str]  # user name -> password (the demo users, one per role)
     log: Path
+    database_url: str  # the app's database, for tests that check what a click stored
 
 
 @pytest.fixture(scope="session")
@@ -71,8 +74,16 @@ def live_app(tmp_path_factory) -> Iterator[LiveApp]:
 
     folder = tmp_path_factory.mktemp("e2e")
     url = f"sqlite:///{folder / 'accountops.db'}"
-    engine, _, _ = build_sample_database(folder / "accountops.db", folder / "sample")
-    users = {name: password for name, _, password in create_demo_users(engine)}
+    users: dict[str, str] = {}
+
+    def demo_users_and_plans(engine, sample: Path) -> None:
+        # As `accountops demo` does: users, then the sample plans, before the recompute.
+        users.update({name: password for name, _, password in create_demo_users(engine)})
+        set_up_demo_plans(engine, sample / PLANS_DIR)
+
+    engine, _, _ = build_sample_database(
+        folder / "accountops.db", folder / "sample", before_recompute=demo_users_and_plans
+    )
     engine.dispose()
 
     port = _free_port()
@@ -108,7 +119,7 @@ def live_app(tmp_path_factory) -> Iterator[LiveApp]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, log)
-        yield LiveApp(base, users, log)
+        yield LiveApp(base, users, log, url)
     finally:
         proc.terminate()
         try:
@@ -153,14 +164,40 @@ def browser():
         chromium.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keep each phase's report on the test, so fixtures can see whether it failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)
+
+
 @pytest.fixture
-def page(browser):
+def new_page(browser, request):
+    """``new_page()`` -> a page in a fresh browser context (no cookies, its own app
+    session), 1440x900. When the test fails, every page it opened is screenshotted to
+    test-output/screenshots/failed-<test>-<n>.png (CI keeps test-output/)."""
+    contexts = []
+
+    def make():
+        context = browser.new_context(viewport={"width": 1440, "height": 900})
+        context.set_default_timeout(PAGE_TIMEOUT_MS)
+        contexts.append(context)
+        return context.new_page()
+
+    yield make
+    report = getattr(request.node, "report_call", None)
+    for n, context in enumerate(contexts):
+        if report is not None and report.failed:
+            for tab in context.pages:
+                screenshot(tab, f"failed-{request.node.name}-{n}")
+        context.close()
+
+
+@pytest.fixture
+def page(new_page):
     """A fresh browser context (no cookies, new app session) and page, 1440x900."""
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    context.set_default_timeout(PAGE_TIMEOUT_MS)
-    tab = context.new_page()
-    yield tab
-    context.close()
+    return new_page()
 
 
 # Placeholders Streamlit draws while an element's code (data grid, select box) still loads.
