@@ -1,6 +1,7 @@
 """Customers: a filterable table of every customer, and one customer's page."""
 
 import streamlit as st
+from app_pages.data import engine
 from app_pages.exports import export_button
 from app_pages.snapshot import start
 
@@ -8,6 +9,7 @@ from dashboards import charts
 from dashboards.formatting import count, days, money, percent
 from models.access import Action
 from models.dashboard.read import CUSTOMER_TABLE_COLUMNS
+from models.plans.read import find_plan
 
 ctx = start(
     "Customers",
@@ -112,6 +114,16 @@ else:
     st.stop()
 cid = row["customer_id"]
 st.header(f"{row['name']} ({cid})")
+account_plan = find_plan(engine(ctx.url), cid)
+if account_plan is not None:
+    st.page_link(
+        "app_pages/plan.py",
+        label=f"Strategic-account plan: {account_plan.title} ({account_plan.status.value})",
+        icon=":material/assignment:",
+        query_params={"customer": cid},
+    )
+elif row["tier"] == "strategic":
+    st.caption("A strategic account without a plan yet (see Account plans).")
 history = ctx.read("customer_history_of", cid)
 st.markdown(
     f"**Tier:** :{'red' if row['tier'] == 'problem' else 'blue'}[{row['tier_label']}]"

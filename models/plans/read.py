@@ -103,10 +103,15 @@ def plan_state(conn: Connection, customer_id: str) -> PlanState | None:
     return _state(row) if row is not None else None
 
 
+def find_plan(engine: Engine, customer_id: str) -> PlanState | None:
+    """The plan of ``customer_id``, or None when the account has none."""
+    with engine.connect() as conn:
+        return plan_state(conn, customer_id)
+
+
 def get_plan(engine: Engine, customer_id: str) -> PlanState:
     """The plan of ``customer_id``, or :class:`PlanNotFound`."""
-    with engine.connect() as conn:
-        state = plan_state(conn, customer_id)
+    state = find_plan(engine, customer_id)
     if state is None:
         raise PlanNotFound(f"no plan for customer {customer_id!r} (accountops plan list)")
     return state

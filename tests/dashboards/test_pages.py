@@ -288,3 +288,20 @@ def test_s2_excel_export_neutralises_formulas_and_keeps_numbers(tmp_path):
     path.write_bytes(render_xlsx(frame, "customers"))
     rows = list(load_workbook(path).active.iter_rows(values_only=True))
     assert rows == [("name", "amount"), ("'=1+1", -12.5), ("Acme", 3), ("'@SUM(A1)", None)]
+
+
+def test_a_customer_with_a_plan_links_to_it(page_db):
+    from models.plans.assignments import assign_accounts
+    from models.plans.service import create_plan
+    from tests.plan_builders import ADMIN, plan
+
+    cid = rd.customers(page_db, 2).iloc[0]["customer_id"]  # the first in the picker
+    with transaction(page_db) as session:
+        add_user(session, "planner", Role.PLANNER, None, actor="test")
+    assign_accounts(page_db, ADMIN, "planner", [cid])
+    planner = Identity("planner", Role.PLANNER)
+    create_plan(page_db, planner, plan(customer_id=cid, initiatives=[], title="Grow it"))
+    at = open_page(signed_in(page_db).run(), "customers")
+    at.selectbox(key="customer_pick").select_index(0).run()
+    links = [(e.proto.label, e.proto.page) for e in at.get("page_link")]
+    assert links == [("Strategic-account plan: Grow it (draft)", "plan")]

@@ -75,3 +75,36 @@ def test_a_recompute_without_plans_stores_no_review(engine):
     recompute(engine, load_config(), as_of=date(2026, 9, 30))
     with engine.connect() as conn:
         assert conn.execute(select(PlanReview)).all() == []
+
+
+def test_the_workspace_row_sums_this_years_stored_actuals_and_checks_the_plan_now(engine):
+    from models.dashboard import refresh_dashboard
+    from models.plans.workspace import plan_rows
+
+    people = seed_accounts(engine)
+    _invoices(engine)
+    content = plan(targets={2026: {"PL-01": 1000, "PL-02": 100}, 2027: {"PL-01": 1200}})
+    create_plan(engine, people["planner"], content)
+    config = load_config()
+    result = recompute(engine, config, as_of=date(2026, 9, 15))
+    refresh_dashboard(engine, result.snapshot_id, config)
+    as_of, rows = plan_rows(engine, people["planner"], PlanRules(), result.snapshot_id)
+    assert as_of == date(2026, 9, 15)
+    [row] = rows
+    assert (row.customer_id, row.status, row.version, row.last_editor) == (
+        ACCOUNT,
+        "draft",
+        1,
+        "planner",
+    )
+    assert (row.one_two_one, row.warnings) == ("ok", 1)  # 2028 has no targets
+    assert row.target == Decimal("1100.00")
+    assert row.actual == Decimal("550.00")  # PL-01 600 - 100, PL-02 50
+    assert row.gap == Decimal("-550.00")
+    assert row.run_rate == Decimal("778.10")  # 707.36 + 70.74 (50 x 365/258)
+    assert row.tier is not None and row.manager is not None
+    # planner2 is assigned C-1 too; an account manager sees the accounts they manage, an
+    # approver every plan, with or without a snapshot.
+    assert plan_rows(engine, people["planner2"], PlanRules(), result.snapshot_id)[1] == rows
+    assert plan_rows(engine, people["manager"], PlanRules(), result.snapshot_id)[1] == rows
+    assert len(plan_rows(engine, people["approver"], PlanRules(), None)[1]) == 1
