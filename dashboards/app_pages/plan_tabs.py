@@ -19,16 +19,17 @@ from models.plans.checks import PlanCheck
 from models.plans.content import (
     CENTS,
     ActionStatus,
+    BuyingFactor,
     BuyingRole,
     ContentError,
     PlanContent,
+    Priority,
     Stance,
     format_path,
     parse_content,
 )
 from models.plans.review import PlanReviewResult
 from models.plans.workspace import PlanChoices
-from models.schema import BuyingFactor, Priority
 
 
 @dataclass

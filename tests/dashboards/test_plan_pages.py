@@ -180,3 +180,33 @@ def test_downloads_only_for_roles_that_may_export(people, name, downloads):
     labels = [b.proto.label for b in at.get("download_button")]
     assert any("YAML" in label for label in labels) is downloads
     assert Role(people[name].role)
+
+
+@pytest.mark.parametrize(
+    ("name", "editable"),
+    [
+        ("viewer", False),
+        ("manager", True),  # AM-1 manages C-1
+        ("planner", True),  # assigned C-1
+        ("approver", False),  # approvers approve, they do not write
+        ("admin", False),  # admins run the platform, not its business plans
+    ],
+)
+def test_every_role_on_the_plan_page(people, name, editable):
+    at = open_as(people, name, PAGE, ACCOUNT)
+    assert ("Save" in buttons(at)) is editable
+    assert all(t.disabled is not editable for t in at.text_input if t.key and "plan" in t.key)
+    assert "Approve" not in buttons(at)  # the plan is a draft: nothing to approve
+
+
+def test_a_contact_added_with_the_form_is_saved_with_the_plan(people, app_db):
+    at = open_as(people, "planner", PAGE, ACCOUNT)
+    form = at.tabs[2]
+    form.selectbox[0].select("Bo Chen")
+    form.text_input[0].set_value("Plant tour")
+    form.button[0].click().run()  # "Add contact"
+    assert any("Unsaved edits" in c.value for c in at.caption)
+    at.button(key="save").click().run()
+    contacts = get_plan(app_db, ACCOUNT).content["contacts"]
+    assert contacts[-1]["stakeholder"] == "Bo Chen" and contacts[-1]["note"] == "Plant tour"
+    assert len(contacts) == 3
