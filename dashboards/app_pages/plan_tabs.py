@@ -83,6 +83,19 @@ def _records(frame: pd.DataFrame) -> list[dict]:
     return out
 
 
+def _list_editor(view, frame: pd.DataFrame, name: str, columns: dict) -> pd.DataFrame:
+    """A list of records to edit: rows are added at the bottom and deleted by selecting
+    them; read-only for readers."""
+    return st.data_editor(
+        frame,
+        hide_index=True,
+        num_rows="dynamic" if view.editable else "fixed",
+        disabled=not view.editable,
+        key=view.key(name),
+        column_config=columns,
+    )
+
+
 def _dates(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     for c in columns:
         if c in frame:
@@ -243,13 +256,11 @@ def buying_centre(view, check: PlanCheck | None) -> None:
     frame = pd.DataFrame(s.get("stakeholders", []), columns=list(STAKEHOLDER_COLUMNS))
     frame[["coach", "insider"]] = frame[["coach", "insider"]].fillna(False).astype(bool)
     st.markdown("**Stakeholders** (add a row at the bottom; select rows to delete them)")
-    edited = st.data_editor(
+    edited = _list_editor(
+        view,
         frame,
-        hide_index=True,
-        num_rows="dynamic" if view.editable else "fixed",
-        disabled=not view.editable,
-        key=view.key("stakeholders"),
-        column_config={
+        "stakeholders",
+        {
             "role": st.column_config.SelectboxColumn(options=[r.value for r in BuyingRole]),
             "stance": st.column_config.SelectboxColumn(options=[x.value for x in Stance]),
             "influence": st.column_config.NumberColumn(min_value=1, max_value=5, step=1),
@@ -327,13 +338,11 @@ def initiatives(view, choices: PlanChoices) -> None:
         ],
         columns=["title", "capabilities", "needed_by", "priority"],
     )
-    edited = st.data_editor(
+    edited = _list_editor(
+        view,
         _dates(added, "needed_by"),
-        hide_index=True,
-        num_rows="dynamic" if view.editable else "fixed",
-        disabled=not view.editable,
-        key=view.key("added"),
-        column_config={
+        "added",
+        {
             "needed_by": st.column_config.DateColumn(format="YYYY-MM-DD"),
             "priority": st.column_config.SelectboxColumn(options=[p.value for p in Priority]),
             "capabilities": st.column_config.TextColumn(help="Capability tags, comma-separated"),
@@ -357,13 +366,11 @@ def initiatives(view, choices: PlanChoices) -> None:
 def actions(view, as_of: date) -> None:
     s = view.seed
     frame = pd.DataFrame(s.get("actions", []), columns=["title", "owner", "due", "status"])
-    edited = st.data_editor(
+    edited = _list_editor(
+        view,
         _dates(frame, "due"),
-        hide_index=True,
-        num_rows="dynamic" if view.editable else "fixed",
-        disabled=not view.editable,
-        key=view.key("actions"),
-        column_config={
+        "actions",
+        {
             "due": st.column_config.DateColumn(format="YYYY-MM-DD"),
             "status": st.column_config.SelectboxColumn(options=[a.value for a in ActionStatus]),
         },
