@@ -72,7 +72,7 @@ def lock() -> None:
         "--extra",
         "dev",
         "-o",
-        LOCK,
+        LOCK.name,  # relative (run() works in ROOT): the lock's header names no local path
         "--python-version",
         "3.11",
     )
