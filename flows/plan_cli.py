@@ -45,7 +45,8 @@ def _engine():
     return engine()
 
 
-def _identity(eng, username: str):
+def acting_user(eng, username: str):
+    """The active user ``--user`` names, as a sign-in would find them; else one line."""
     from models.auth import current_identity
     from models.users import normalise_username
 
@@ -197,7 +198,7 @@ def plan_import(
     from models.plans.files import import_plan
 
     eng = _engine()
-    identity = _identity(eng, user)
+    identity = acting_user(eng, user)
     failed = 0
     for path in files:
         try:
@@ -216,7 +217,7 @@ def _step(write, customer_id: str, user: str, based_on: int | None, what: str, *
     from models.plans.read import get_plan
 
     eng = _engine()
-    who = _identity(eng, user)
+    who = acting_user(eng, user)
     version = based_on if based_on is not None else get_plan(eng, customer_id).version
     state = write(eng, who, customer_id, *args, based_on=version, **kw)
     _echo(f"plan {state.customer_id} {what}: version {state.version}, {state.status.value}")

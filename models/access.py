@@ -40,6 +40,7 @@ class Action(enum.StrEnum):
     VIEW_PLAN = "view_plan"  # read strategic-account plans, their history and checks
     EDIT_PLAN = "edit_plan"  # write a plan (row-level: own accounts, or assigned ones)
     APPROVE_PLAN = "approve_plan"  # approve or reject a submitted plan
+    DECIDE_ROADMAP = "decide_roadmap"  # confirm or reject a suggested roadmap match
     RUN_PIPELINE = "run_pipeline"  # start ingest / recompute / refresh from the app
     MANAGE_USERS = "manage_users"  # add, (de)activate users, change roles, assign accounts
 
@@ -59,7 +60,8 @@ _V, _AM, _P, _AP, _AD = (
 #   with them) and edit plans only of their own accounts (row-level, see below);
 # - planners edit the plans of the accounts an administrator assigned to them;
 # - approvers approve but do not edit (four eyes: who writes a plan does not approve it);
-# - admins run the platform (users, pipeline) but do not write or approve business plans.
+# - admins run the platform (users, pipeline) but do not write or approve business plans;
+# - planners (of their assigned accounts) and admins decide on suggested roadmap matches.
 POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_DASHBOARD: frozenset({_V, _AM, _P, _AP, _AD}),
     Action.VIEW_CUSTOMER: frozenset({_V, _AM, _P, _AP, _AD}),
@@ -68,6 +70,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_PLAN: frozenset({_V, _AM, _P, _AP, _AD}),
     Action.EDIT_PLAN: frozenset({_AM, _P}),
     Action.APPROVE_PLAN: frozenset({_AP}),
+    Action.DECIDE_ROADMAP: frozenset({_P, _AD}),
     Action.RUN_PIPELINE: frozenset({_AD}),
     Action.MANAGE_USERS: frozenset({_AD}),
 }
@@ -81,6 +84,7 @@ DENIAL_EVENTS: dict[Action, str] = {
     Action.VIEW_PLAN: "plan.view_denied",
     Action.EDIT_PLAN: "plan.edit_denied",
     Action.APPROVE_PLAN: "plan.approve_denied",
+    Action.DECIDE_ROADMAP: "roadmap.decide_denied",
     Action.RUN_PIPELINE: "pipeline.run_denied",
     Action.MANAGE_USERS: "user.manage_denied",
 }

@@ -67,3 +67,18 @@ def assigned_accounts(engine: Engine, username: str) -> list[str]:
                 .order_by(PlanAssignment.customer_id)
             )
         )
+
+
+def account_facts(engine: Engine, username: str, customer_id: str) -> tuple[str | None, bool]:
+    """The account's manager, and whether it is assigned to ``username``: what the
+    row-level rule (``models.access.can_act_on_customer``) needs."""
+    with engine.connect() as conn:
+        manager_id = conn.scalar(
+            select(Customer.manager_id).where(Customer.customer_id == customer_id)
+        )
+        assigned = conn.scalar(
+            select(PlanAssignment.customer_id)
+            .join(AppUser, AppUser.user_id == PlanAssignment.user_id)
+            .where(AppUser.username == username, PlanAssignment.customer_id == customer_id)
+        )
+    return manager_id, assigned is not None

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from models.access import (
@@ -32,14 +32,12 @@ from models.db import write_transaction
 from models.errors import AccountopsError
 from models.schema import (
     AccountPlan,
-    AppUser,
     AuditEvent,
-    Customer,
-    PlanAssignment,
     PlanRevision,
     PlanStatus,
 )
 
+from .assignments import account_facts
 from .content import PlanContent, canonical, from_stored
 from .diff import changed_paths, diff_contents
 from .read import PlanNotFound, PlanState, get_plan, plan_state, revision_content, revisions
@@ -321,22 +319,8 @@ def may_edit(engine: Engine, identity: Identity, customer_id: str) -> bool:
     what a page asks to decide which controls to offer. Every write still checks."""
     if not can(identity.role, Action.EDIT_PLAN):
         return False
-    manager_id, assigned = _account_facts(engine, identity, customer_id)
+    manager_id, assigned = account_facts(engine, identity.username, customer_id)
     return can_act_on_customer(identity, manager_id, assigned=assigned)
-
-
-def _account_facts(engine: Engine, identity: Identity, customer_id: str) -> tuple[str | None, bool]:
-    """The account's manager and whether it is assigned to ``identity``."""
-    with engine.connect() as conn:
-        manager_id = conn.scalar(
-            select(Customer.manager_id).where(Customer.customer_id == customer_id)
-        )
-        assigned = conn.scalar(
-            select(PlanAssignment.customer_id)
-            .join(AppUser, AppUser.user_id == PlanAssignment.user_id)
-            .where(AppUser.username == identity.username, PlanAssignment.customer_id == customer_id)
-        )
-    return manager_id, assigned is not None
 
 
 def _require(engine: Engine, identity: Identity, action: Action, customer_id: str) -> None:
@@ -344,7 +328,7 @@ def _require(engine: Engine, identity: Identity, action: Action, customer_id: st
     if action != Action.EDIT_PLAN:
         require(identity, action, engine=engine, target_type="account_plan", target_id=customer_id)
         return
-    manager_id, assigned = _account_facts(engine, identity, customer_id)
+    manager_id, assigned = account_facts(engine, identity.username, customer_id)
     require_customer(
         identity,
         action,

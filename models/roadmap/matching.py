@@ -24,7 +24,6 @@ serves it in time, late (by the fewest months) when only late items serve it, an
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -33,6 +32,7 @@ import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from models.schema import MatchDecision, MatchTiming, MatchVia
 from models.value.sqlfuncs import add_months
 
 from .rules import RoadmapRules
@@ -41,21 +41,8 @@ OPEN_INITIATIVE = frozenset({"planned", "active"})
 CANCELLED = "cancelled"
 
 
-class Via(enum.StrEnum):
-    TAGS = "tags"
-    TEXT = "text"  # a suggestion: texts agree, not counted until confirmed
-    CONFIRMED = "confirmed"
-
-
-class Timing(enum.StrEnum):
-    IN_TIME = "in_time"
-    LATE = "late"
-    GAP = "gap"
-
-
-class Decision(enum.StrEnum):
-    CONFIRM = "confirm"
-    REJECT = "reject"
+# Stored as they are named in the schema (roadmap_match, initiative_coverage).
+Via, Timing, Decision = MatchVia, MatchTiming, MatchDecision
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, case, func, select
 
 from models.errors import AccountopsError, NotBuiltYet, OutputNotWritable
+from models.roadmap.store import roadmap_export
 from models.schema import Invoice, InvoiceLine, Snapshot
 
 from . import readmodels as rm
 from .rules import value_rules
 
-KINDS = ("tiers", "migrations", "segments", "receivables", "managers", "clv")
+KINDS = ("tiers", "migrations", "segments", "receivables", "managers", "clv", "roadmap")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -133,6 +134,8 @@ def export_frame(
             return rm.segments_frame(conn, sid)
         if kind == "receivables":
             return rm.receivables_frame(conn, sid, rules.window_months)
+        if kind == "roadmap":
+            return roadmap_export(conn, sid)
         return rm.managers_frame(conn, sid)
 
 

@@ -19,6 +19,8 @@ from models.config import config_version
 from models.errors import AccountopsError
 from models.plans.review import store_plan_reviews
 from models.plans.rules import plan_rules
+from models.roadmap.rules import roadmap_rules
+from models.roadmap.store import store_roadmap
 from models.schema import (
     CustomerMeasure,
     CustomerReceivable,
@@ -318,8 +320,10 @@ def recompute(
             migrations = moving.result()
         managers = manager_table(res["measures"], migrations, rules)
         _write_moves(conn, snapshot_id, prev_id, migrations, managers)
-        # Plans measured on this snapshot's data, stored with it (models/plans/review.py).
+        # Plans measured on this snapshot's data, stored with it (models/plans/review.py),
+        # and the roadmap matched against the customers' initiatives (models/roadmap/).
         store_plan_reviews(conn, snapshot_id, as_of, plan_rules(config))
+        store_roadmap(conn, snapshot_id, roadmap_rules(config))
         conn.execute(
             update(Snapshot)
             .where(Snapshot.snapshot_id == snapshot_id)

@@ -34,6 +34,7 @@ EXPECTED = {
     "view_plan": (True, True, True, True, True),
     "edit_plan": (False, True, True, False, False),
     "approve_plan": (False, False, False, True, False),
+    "decide_roadmap": (False, False, True, False, True),
     "run_pipeline": (False, False, False, False, True),
     "manage_users": (False, False, False, False, True),
 }
@@ -51,7 +52,7 @@ def test_a1_policy_cell(role, action, allowed):
 
 
 def test_a1_table_covers_every_role_and_action():
-    assert len(CELLS) == 45
+    assert len(CELLS) == 50
     assert sorted(EXPECTED) == sorted(a.value for a in Action)
     assert sorted(ROLES) == sorted(r.value for r in Role)
     assert set(POLICY) == set(Action)
