@@ -176,6 +176,7 @@ ENTITIES: dict[str, EntityFile] = {
                 _c("capability_tags", "tags", True, "capability tags, ';'-separated"),
                 _c("planned_release_on", "date", True, "planned release date"),
                 _c("status", "str", True, "planned | in_progress | released | cancelled"),
+                _c("description", "str", False, "what it lets customers do (free text)"),
             ),
         ),
         EntityFile(
@@ -190,6 +191,7 @@ ENTITIES: dict[str, EntityFile] = {
                 _c("needed_by", "date", True, "when the customer needs them"),
                 _c("priority", "str", True, "high | medium | low"),
                 _c("status", "str", True, "planned | active | done | dropped"),
+                _c("description", "str", False, "what the customer plans, in its words"),
             ),
         ),
     )

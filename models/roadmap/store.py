@@ -48,10 +48,12 @@ def read_needs(conn: Connection) -> list[Need]:
             Initiative.needed_by,
             Initiative.priority,
             Initiative.status,
+            Initiative.description,
         ).order_by(Initiative.initiative_id)
     )
     return [
-        Need(i, c, t, tuple(tags or ()), d, _text(p), _text(s)) for i, c, t, tags, d, p, s in rows
+        Need(i, c, t, tuple(tags or ()), d, _text(p), _text(s), text or "")
+        for i, c, t, tags, d, p, s, text in rows
     ]
 
 
@@ -68,9 +70,13 @@ def read_offers(conn: Connection) -> list[Offer]:
             RoadmapItem.capability_tags,
             RoadmapItem.planned_release_on,
             RoadmapItem.status,
+            RoadmapItem.description,
         ).order_by(RoadmapItem.roadmap_item_id)
     )
-    return [Offer(i, pl, t, tuple(tags or ()), d, _text(s)) for i, pl, t, tags, d, s in rows]
+    return [
+        Offer(i, pl, t, tuple(tags or ()), d, _text(s), text or "")
+        for i, pl, t, tags, d, s, text in rows
+    ]
 
 
 def read_decisions(conn: Connection) -> dict[tuple[str, str], MatchDecision]:

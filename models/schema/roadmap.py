@@ -66,6 +66,7 @@ class RoadmapItem(Base):
     capability_tags: Mapped[list] = mapped_column(default=list)
     planned_release_on: Mapped[date] = mapped_column(Date)
     status: Mapped[RoadmapStatus] = mapped_column(enum_column(RoadmapStatus, "roadmap_status"))
+    description: Mapped[str | None] = mapped_column(String(2000))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batch.batch_id"), index=True)
 
 
@@ -83,6 +84,7 @@ class Initiative(Base):
     status: Mapped[InitiativeStatus] = mapped_column(
         enum_column(InitiativeStatus, "initiative_status")
     )
+    description: Mapped[str | None] = mapped_column(String(2000))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("ingest_batch.batch_id"), index=True)
 
 

@@ -1,4 +1,5 @@
-"""roadmap matching: planners' decisions on suggested pairs (roadmap_decision), and per
+"""roadmap matching: an optional description of roadmap items and initiatives (matched as
+text beside the title); planners' decisions on suggested pairs (roadmap_decision), and per
 snapshot the pairs that serve each initiative (roadmap_match) and each open initiative's
 coverage and value at stake (initiative_coverage)
 
@@ -23,6 +24,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    for table in ("roadmap_item", "initiative"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("description", sa.String(length=2000), nullable=True))
     op.create_table(
         "initiative_coverage",
         sa.Column("snapshot_id", sa.Integer(), nullable=False),
@@ -116,3 +120,6 @@ def downgrade() -> None:
     op.drop_table("roadmap_match")
     op.drop_table("roadmap_decision")
     op.drop_table("initiative_coverage")
+    for table in ("initiative", "roadmap_item"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("description")
