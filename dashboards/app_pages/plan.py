@@ -8,6 +8,7 @@ from app_pages import plan_tabs as tabs
 from app_pages.data import database_url, engine, plan_rules_in_force
 from app_pages.exports import export_button
 from app_pages.plan_draft import catch_up, discard, draft_for, reload_and_reapply, save
+from app_pages.plan_roadmap import roadmap_matches
 from app_pages.session import require_page
 
 from models.access import Action, can, record
@@ -102,6 +103,7 @@ with t_bc:
     tabs.buying_centre(view, check_plan(now, rules, review.as_of) if now else review.check)
 with t_init:
     tabs.initiatives(view, choices)
+    roadmap_matches(eng, identity, customer)
 with t_act:
     tabs.actions(view, review.as_of)
 with t_hist:

@@ -348,10 +348,6 @@ def initiatives(view, choices: PlanChoices) -> None:
             "capabilities": st.column_config.TextColumn(help="Capability tags, comma-separated"),
         },
     )
-    st.caption(
-        "Roadmap match (in time, late, gap) per initiative: not built yet; it comes with "
-        "roadmap matching."
-    )
     if view.editable:
         view.content["initiatives"] = picked
         records = _records(edited)

@@ -210,3 +210,50 @@ def test_a_contact_added_with_the_form_is_saved_with_the_plan(people, app_db):
     contacts = get_plan(app_db, ACCOUNT).content["contacts"]
     assert contacts[-1]["stakeholder"] == "Bo Chen" and contacts[-1]["note"] == "Plant tour"
     assert len(contacts) == 3
+
+
+@pytest.fixture
+def matched(app_db):
+    """The roadmap book of tests/integration/test_roadmap.py, recomputed, and C-1's plan."""
+    from datetime import date
+
+    from models.config import load_config
+    from models.value.recompute import recompute
+    from tests.integration.test_roadmap import _book
+
+    people = seed_accounts(app_db)
+    _book(app_db)
+    create_plan(app_db, people["planner"], plan(initiatives=["I-EDGE"]))
+    recompute(app_db, load_config(), as_of=date(2026, 9, 30))
+    return people
+
+
+def test_the_initiatives_tab_shows_the_match_and_takes_a_decision(matched, app_db):
+    from sqlalchemy import select
+
+    from models.schema import RoadmapDecision
+
+    at = open_as(matched, "planner", PAGE, ACCOUNT)
+    tab = at.tabs[3]
+    coverage = tab.dataframe[-1].value
+    assert dict(zip(coverage["initiative_id"], coverage["match"], strict=True)) == {
+        "I-TWIN": "late by 3 months",
+        "I-TURB": "gap",
+        "I-EDGE": "in time",
+    }
+    at.button(key="decide:confirm:I-TURB:R-PRED").click().run()
+    assert not at.exception
+    with app_db.connect() as conn:
+        [row] = conn.execute(select(RoadmapDecision)).all()
+    assert (row.initiative_id, row.roadmap_item_id, row.decided_by) == (
+        "I-TURB",
+        "R-PRED",
+        "planner",
+    )
+    assert not [b for b in at.button if b.key and b.key.startswith("decide:")]
+
+
+def test_a_viewer_sees_the_match_but_decides_nothing(matched):
+    at = open_as(matched, "viewer", PAGE, ACCOUNT)
+    assert not [b for b in at.button if b.key and b.key.startswith("decide:")]
+    assert len(at.tabs[3].dataframe[-1].value) == 3
