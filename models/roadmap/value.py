@@ -102,19 +102,22 @@ def items_by_value_served(
     served: dict[str, set[str]] = defaultdict(set)
     for p in matching.pairs:
         served[p.roadmap_item_id].add(p.initiative_id)
-    rows = []
-    for item, initiatives in served.items():
-        known = [values[i] for i in initiatives if values.get(i) is not None]
-        rows.append(
-            ItemServed(
-                item,
-                len({account[i] for i in initiatives}),
-                len(initiatives),
-                sum(known, Decimal(0)),
-                len(initiatives) - len(known),
-            )
+    rows = [
+        ItemServed(
+            item,
+            len({account[i] for i in served_ids}),
+            len(served_ids),
+            *_total(served_ids, values),
         )
+        for item, served_ids in served.items()
+    ]
     return sorted(rows, key=lambda r: (-r.value, -r.accounts, r.roadmap_item_id))
+
+
+def _total(ids, values: Mapping[str, Decimal | None]) -> tuple[Decimal, int]:
+    """(the sum of the known values of ``ids``, how many are unknown)."""
+    known = [values[i] for i in ids if values.get(i) is not None]
+    return sum(known, Decimal(0)), len(ids) - len(known)
 
 
 @dataclass(frozen=True)
@@ -137,18 +140,15 @@ def unserved_needs(
         if cover is not None and cover.timing == Timing.GAP:
             for tag in sorted(set(n.tags)) or ["(no capability tag)"]:
                 per_tag[tag].append(n)
-    rows = []
-    for tag, gap in per_tag.items():
-        known = [values[n.initiative_id] for n in gap if values.get(n.initiative_id) is not None]
-        rows.append(
-            UnservedNeed(
-                tag,
-                len(gap),
-                len({n.customer_id for n in gap}),
-                sum(known, Decimal(0)),
-                len(gap) - len(known),
-            )
+    rows = [
+        UnservedNeed(
+            tag,
+            len(gap),
+            len({n.customer_id for n in gap}),
+            *_total([n.initiative_id for n in gap], values),
         )
+        for tag, gap in per_tag.items()
+    ]
     return sorted(rows, key=lambda r: (-r.value, -r.initiatives, r.capability))
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select
 
 from models.access import Identity, PermissionDenied
 from models.config import load_config
-from models.roadmap.store import decide, open_suggestions, roadmap_export
+from models.roadmap.store import EXPORT_COLUMNS, decide, open_suggestions, roadmap_export
 from models.schema import (
     AuditEvent,
     Initiative,
@@ -212,15 +212,7 @@ def test_the_export_has_one_row_per_pair_and_a_gap_once(engine, people):
     sid = recompute(engine, load_config(), as_of=AS_OF).snapshot_id
     with engine.connect() as conn:
         frame = roadmap_export(conn, sid)
-    assert list(frame.columns) == [
-        "customer_id",
-        "initiative_id",
-        "roadmap_item_id",
-        "match",
-        "months_late",
-        "value_at_stake",
-        "decided_by",
-    ]
+    assert list(frame.columns) == EXPORT_COLUMNS
     rows = [tuple(r) for r in frame.itertuples(index=False)]
     assert rows == [
         (ACCOUNT, "I-EDGE", "R-EDGE", "in_time", 0, Decimal("450.00"), "tags"),

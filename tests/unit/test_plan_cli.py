@@ -6,21 +6,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from models.db import make_engine
-from models.migrate import upgrade
-from tests.plan_builders import ACCOUNT, plan_data, seed_accounts, write_plan_file
+from tests.plan_builders import ACCOUNT, plan_data, write_plan_file
 
 from .test_cli import assert_one_line_error, run_cli
 
 
 @pytest.fixture
-def book(tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.db'}"
-    eng = make_engine(url)
-    upgrade(eng)
-    seed_accounts(eng)
-    yield tmp_path, {"ACCOUNTOPS_DATABASE_URL": url}, eng
-    eng.dispose()
+def book(cli_book):
+    return cli_book
 
 
 def test_plan_commands_end_to_end(book):

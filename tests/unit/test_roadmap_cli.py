@@ -10,25 +10,19 @@ from datetime import date
 import pytest
 
 from models.config import load_config
-from models.db import make_engine
-from models.migrate import upgrade
+from models.roadmap.store import EXPORT_COLUMNS
 from models.value.recompute import recompute
 from tests.integration.test_roadmap import _book
-from tests.plan_builders import seed_accounts
 
 from .test_cli import assert_one_line_error, run_cli
 
 
 @pytest.fixture
-def book(tmp_path):
-    url = f"sqlite:///{tmp_path / 'a.db'}"
-    eng = make_engine(url)
-    upgrade(eng)
-    seed_accounts(eng)
-    _book(eng)
-    recompute(eng, load_config(), as_of=date(2026, 9, 30))
-    yield tmp_path, {"ACCOUNTOPS_DATABASE_URL": url}, eng
-    eng.dispose()
+def book(cli_book):
+    """The command-line book with the roadmap book of the integration tests, recomputed."""
+    _book(cli_book[2])
+    recompute(cli_book[2], load_config(), as_of=date(2026, 9, 30))
+    return cli_book
 
 
 def test_suggestions_decide_and_export(book):
@@ -49,15 +43,7 @@ def test_suggestions_decide_and_export(book):
     exported = cli("export", "roadmap", "--format", "csv")
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert list(rows[0]) == [
-        "customer_id",
-        "initiative_id",
-        "roadmap_item_id",
-        "match",
-        "months_late",
-        "value_at_stake",
-        "decided_by",
-    ]
+    assert list(rows[0]) == EXPORT_COLUMNS
     assert {(r["initiative_id"], r["match"], r["roadmap_item_id"]) for r in rows} == {
         ("I-EDGE", "in_time", "R-EDGE"),
         ("I-TWIN", "late", "R-TWIN"),
