@@ -26,9 +26,14 @@ browser) and the planner pages in a real headless browser (Chromium).
    then ``--warm`` times: the sidebar's "Account plans" (``browser_warm_plans``), the
    row pick (``browser_warm_pick``: a rerun of the list) and the link again
    (``browser_warm_plan``); medians, every run in ``*_runs``. The same as the viewer
-   (read-only plan): ``browser_*_viewer``. Each time runs from the click until the app
-   is idle (connected, no script running, no loading placeholder) with the new page's
-   heading, and the plans grid (list) or the Targets grid (plan) in the page.
+   (read-only plan): ``browser_*_viewer``. Each time is the browser's own clock from the
+   click to the first animation frame where the app is idle (connected, no script
+   running, no loading placeholder) under the new page's heading, with the plans grid
+   shown (list), or (plan) after a click on the Targets tab (in the browser only) its
+   grid shown. The server's log goes to ``var/bench-dashboard-streamlit.log``, a
+   screenshot of each user's last plan page (or of a failure) to ``var/``.
+
+A kept database is first migrated to the code's schema (``--rebuild`` for a fresh one).
 
 ``seconds`` is the slowest executive page's cached render (the aim: under 2 s with 50,000
 customers); per-page figures are ``first_<page>`` and ``cached_<page>``. The aim for the
@@ -156,6 +161,18 @@ def build_fast(db: Path, customers: int, lines_per_customer: int) -> dict[str, f
     return figures
 
 
+def migrate(db: Path) -> None:
+    """Bring a kept database to the code's schema (a migration may have come since)."""
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    engine = make_engine(f"sqlite:///{db}")
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
+
+
 def ensure_plans(db: Path, count: int) -> dict[str, float]:
     """At least ``count`` plans in the database, reviewed in the latest published snapshot
     (adds the missing ones on customers without a plan, then recompute + refresh); the
@@ -273,105 +290,102 @@ def render(db: Path) -> dict[str, float]:
 
 def start_app(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
     """``streamlit run`` on a free port as tests/e2e's ``live_app`` does; (process, URL)."""
-    from tests.e2e.conftest import _free_port, _wait_healthy
+    from tests.e2e.conftest import start_app as start
 
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ACCOUNTOPS_DATABASE_URL": f"sqlite:///{db}",
-        "ACCOUNTOPS_AUTH_MODE": "password",
-        "ACCOUNTOPS_ENV": "test",
-    }
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "streamlit",
-                "run",
-                str(ROOT / "dashboards" / "streamlit_app.py"),
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            cwd=ROOT,  # .streamlit/config.toml is read from here
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        with stopwatch() as t:
-            _wait_healthy(base, proc, log)
-        progress(f"streamlit healthy at {base} after {t():.1f} s")
-    except BaseException:
-        stop_app(proc)
-        raise
+    with stopwatch() as t:
+        proc, base = start(f"sqlite:///{db}", log)
+    progress(f"streamlit healthy at {base} after {t():.1f} s")
     return proc, base
 
 
-def stop_app(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+# Playwright's selector waits poll at 0, 20, 50, 100, 100, then every 500 ms: too coarse for
+# sub-second pages. The waits below are one page function polled on each animation frame,
+# and the times are the browser's own: from the click (a capture listener armed just
+# before it) to the frame where everything asked for is there.
+CLICK_CLOCK = """
+window.addEventListener('click', () => {
+  if (window.__benchArmed) { window.__benchArmed = false; window.__benchClick = performance.now(); }
+}, true);
+"""
+SETTLED_JS = """([main, ready, loading, old, want, extra]) => {
+  const h = document.querySelector(main + ' h1');
+  if (h === null) return false;
+  const t = h.innerText.trim();
+  if (t === old || (want !== null && t !== want)) return false;  // not the new page yet
+  if (document.querySelector(ready) === null) return false;  // a script still running
+  if (document.querySelectorAll(loading).length) return false;  // placeholders left
+  const shown = (el) => el !== null && el.getClientRects().length > 0;
+  if (extra === 'list' && !shown(document.querySelector(main + ' [data-testid="stDataFrame"]')))
+    return false;
+  if (extra === 'tabs' && document.querySelector(main + ' [role="tab"]') === null) return false;
+  if (extra === 'link' && !Array.from(document.querySelectorAll(main + ' a'))
+      .some((a) => a.innerText.includes('Open the plan of'))) return false;
+  if (extra === 'targets') {
+    const panel = document.querySelector(main + ' [role="tabpanel"]');
+    if (!shown(panel) || !panel.innerText.includes('Yearly revenue targets')) return false;
+    if (!shown(panel.querySelector('[data-testid="stDataFrame"]'))) return false;
+  }
+  return performance.now();
+}"""
 
 
 class Planner:
     """One browser session (context) of one user on the list and plan pages."""
 
     def __init__(self, browser, base: str, user: tuple[str, str, str]):
+        from tests.e2e.conftest import LOADING, READY
         from tests.e2e.test_signin_roles import MAIN
 
-        self.main = MAIN
+        self.main, self.ready, self.loading = MAIN, READY, LOADING
         self.base, (self.name, self.password, self.role) = base, user
         self.context = browser.new_context(viewport={"width": 1440, "height": 900})
         self.context.set_default_timeout(BROWSER_TIMEOUT_MS)
+        self.context.add_init_script(CLICK_CLOCK)
         self.page = self.context.new_page()
         self.list_heading = "My accounts" if self.role == "planner" else "Account plans"
 
-    def heading(self) -> str:
-        return self.page.locator(f"{self.main} h1").first.inner_text()
+    def heading(self) -> str | None:
+        h1 = self.page.locator(f"{self.main} h1")
+        return h1.first.inner_text().strip() if h1.count() else None
 
-    def settled(self, before: str | None, heading: str | None) -> None:
-        """Wait for the rerun's page (a heading other than ``before``, ``heading`` if given),
-        then for the app to be idle: connected, no script running, nothing loading."""
-        from tests.e2e.conftest import wait_ready
-
-        self.page.wait_for_function(
-            "([sel, old, want]) => { const h = document.querySelector(sel);"
-            " if (h === null) return false; const t = h.innerText.trim();"
-            " return t !== old && (want === null || t === want); }",
-            arg=[f"{self.main} h1", before, heading],
+    def wait(self, before: str | None, heading: str | None, extra: str | None) -> float:
+        """Wait for a rerun's page: a heading other than ``before`` (``heading`` if given),
+        the app idle (connected, no script running, no loading placeholder) and ``extra``
+        there; the browser's clock (ms) at the first frame where all of it holds."""
+        done = self.page.wait_for_function(
+            SETTLED_JS,
+            arg=[self.main, self.ready, self.loading, before, heading, extra],
+            polling="raf",
             timeout=BROWSER_TIMEOUT_MS,
-        )
-        wait_ready(self.page)
+        ).json_value()
         if self.page.locator('[data-testid="stException"]').count():
             raise RuntimeError(f"{self.name}: the page shows an exception ({self.page.url})")
+        return done
 
-    def list_ready(self) -> None:
-        self.page.locator(f'{self.main} [data-testid="stDataFrame"]').first.wait_for()
+    def arm(self) -> None:
+        self.page.evaluate("() => { window.__benchClick = null; window.__benchArmed = true; }")
 
-    def plan_ready(self) -> None:
-        # The Targets tab (the second panel) holds the targets grid; hidden tabs stay in
-        # the page, so the grid counts when it is there, shown or not.
-        panel = self.page.locator(f'{self.main} [role="tabpanel"]').nth(1)
-        panel.locator('[data-testid="stDataFrame"]').first.wait_for(state="attached")
+    def since_click(self, done: float) -> float:
+        clicked = self.page.evaluate("() => window.__benchClick")
+        if clicked is None:
+            raise RuntimeError(f"{self.name}: the click was not seen ({self.page.url})")
+        return (done - clicked) / 1000
 
-    def timed(self, click, heading: str | None, ready) -> float:
-        before = self.heading() if self.page.locator(f"{self.main} h1").count() else None
-        with stopwatch() as t:
-            click()
-            self.settled(before, heading)
-            ready()
-        return t()
+    def to_list(self, click) -> float:
+        before = self.heading()
+        self.arm()
+        click()
+        return self.since_click(self.wait(before, self.list_heading, "list"))
+
+    def to_plan(self, click) -> float:
+        before = self.heading()
+        self.arm()
+        click()
+        self.wait(before, None, "tabs")
+        # Only the open tab's panel is shown (Overview): a click on Targets (the browser
+        # only, no rerun) until its targets grid is shown.
+        self.page.get_by_role("tab", name="Targets").click()
+        return self.since_click(self.wait(before, None, "targets"))
 
     def sign_in_on_list(self) -> float:
         """Open /plans signed out, sign in there: seconds from the click to the list."""
@@ -382,40 +396,34 @@ class Planner:
         wait_ready(page)
         page.get_by_label("User name or e-mail").fill(self.name)
         page.get_by_label("Password", exact=True).fill(self.password)
-        button = page.get_by_role("button", name="Sign in")
-        with stopwatch() as t:
-            button.click()
-            self.settled("Sign in", self.list_heading)
-            self.list_ready()
-        return t()
+        return self.to_list(page.get_by_role("button", name="Sign in").click)
 
     def pick_first_row(self) -> tuple[float, object]:
         """Select the list's first row (a rerun): (seconds, its "Open the plan of" link)."""
-        from tests.e2e.conftest import wait_ready
-
         grid = self.page.locator(f'{self.main} [data-testid="stDataFrame"]').first
         box = grid.bounding_box()
+        before = self.heading()
         link = self.page.locator(self.main).get_by_role("link", name="Open the plan of")
-        with stopwatch() as t:
-            # The row marker (selection checkbox) of the first row, under the 35 px header.
-            self.page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
-            link.wait_for()
-            wait_ready(self.page)
-        return t(), link
+        if link.count():  # a row still picked: a click would unpick it
+            raise RuntimeError(f"{self.name}: a row is already picked ({self.page.url})")
+        self.arm()
+        # The row marker (selection checkbox) of the first row, under the 35 px header.
+        self.page.mouse.click(box["x"] + 12, box["y"] + 35 + 17)
+        return self.since_click(self.wait(None, before, "link")), link
 
-    def open_plan(self) -> float:
-        """Pick the first row and follow its link: seconds from the link's click."""
-        _, link = self.pick_first_row()
+    def open_plan(self) -> tuple[float, float]:
+        """Pick the first row, follow its link: (seconds of the pick, of the plan page)."""
+        pick, link = self.pick_first_row()
         customer = link.inner_text().strip().split()[-1]
-        seconds = self.timed(link.click, None, self.plan_ready)
-        if f"customer={customer}" not in self.page.url:
+        seconds = self.to_plan(link.click)
+        if not self.page.url.endswith(f"/plan?customer={customer}"):
             raise RuntimeError(f"the link opened {self.page.url}, not the plan of {customer}")
-        return seconds
+        return pick, seconds
 
     def open_list(self) -> float:
         """The sidebar's "Account plans": seconds from the click to the list."""
         nav = self.page.locator('[data-testid="stSidebarNavLink"]').filter(has_text="Account plans")
-        return self.timed(nav.first.click, self.list_heading, self.list_ready)
+        return self.to_list(nav.first.click)
 
     def screenshot(self, name: str) -> None:
         self.page.screenshot(path=str(ROOT / "var" / f"bench-dashboard-{name}.png"))
@@ -429,16 +437,16 @@ def measure_user(browser, base: str, user: tuple[str, str, str], warm: int) -> d
     try:
         first_plans = session.sign_in_on_list()
         progress(f"{who}: sign-in on /plans -> list: {first_plans:.2f} s")
-        first_plan = session.open_plan()
+        _, first_plan = session.open_plan()
         progress(f"{who}: first plan page: {first_plan:.2f} s")
         if who == "viewer":
             session.page.locator(session.main).get_by_text("Read only", exact=False).wait_for()
         lists, picks, plans = [], [], []
         for n in range(warm):
             lists.append(session.open_list())
-            pick, link = session.pick_first_row()
+            pick, plan = session.open_plan()
             picks.append(pick)
-            plans.append(session.timed(link.click, None, session.plan_ready))
+            plans.append(plan)
             progress(
                 f"{who}: warm {n + 1}: list {lists[-1]:.2f} s, row pick {pick:.2f} s, "
                 f"plan {plans[-1]:.2f} s"
@@ -486,6 +494,8 @@ def browse(db: Path, warm: int) -> dict:
             finally:
                 browser.close()
     finally:
+        from tests.e2e.conftest import stop_app
+
         stop_app(proc)
     server_log = log.read_text(errors="replace")
     if "Traceback" in server_log:
@@ -523,6 +533,7 @@ def main() -> None:
             figures |= build(db, args.customers, args.years)
     else:
         progress(f"reusing {db} (--rebuild to build it afresh)")
+        migrate(db)
     if args.plans:
         figures |= ensure_plans(db, args.plans)
     figures |= render(db)

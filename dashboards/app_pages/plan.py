@@ -17,7 +17,7 @@ from models.errors import AccountopsError
 from models.plans.checks import check_plan
 from models.plans.diff import diff_contents, show
 from models.plans.files import plan_yaml
-from models.plans.read import approved_content, get_plan, list_plans, plan_history
+from models.plans.read import approved_content, find_plan, get_plan, list_plans, plan_history
 from models.plans.review import measure_plan
 from models.plans.service import (
     approve_plan,
@@ -33,9 +33,10 @@ identity = require_page(Action.VIEW_PLAN, TITLE)
 eng = engine(database_url())
 rules = plan_rules_in_force()
 
-plans = {p.customer_id: p for p in list_plans(eng)}
 customer = st.query_params.get("customer")
-if customer not in plans:
+state = find_plan(eng, customer) if customer else None
+if state is None:
+    plans = {p.customer_id: p for p in list_plans(eng)}  # only to pick one
     st.title(TITLE)
     if not plans:
         st.info("No plans yet: see Account plans.", icon=":material/info:")
@@ -51,8 +52,8 @@ if customer not in plans:
     if pick is None:
         st.stop()
     st.query_params["customer"] = customer = pick
+    state = get_plan(eng, customer)
 
-state = get_plan(eng, customer)
 editable = may_edit(eng, identity, customer)
 approver = can(identity.role, Action.APPROVE_PLAN)
 snapshot_id = latest_snapshot_id(eng)

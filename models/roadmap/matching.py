@@ -30,7 +30,6 @@ from datetime import date
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from models.schema import MatchDecision, MatchTiming, MatchVia
 from models.value.sqlfuncs import add_months
@@ -177,6 +176,10 @@ def _scores(needs: list[Need], offers: list[Offer]) -> tuple[sparse.csr_matrix, 
     docs = [_text(x) for x in [*needs, *offers]]
     if not any(d.strip() for d in docs):
         return shares.tocsr(), np.zeros((len(needs), len(offers)), dtype=np.float32)
+    # Imported here: scikit-learn takes ~0.7 s to import, which pages that only read
+    # stored matches never need.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     tfidf = TfidfVectorizer(
         stop_words="english", ngram_range=(1, 2), sublinear_tf=True, dtype=np.float32
     )

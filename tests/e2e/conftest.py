@@ -86,11 +86,25 @@ def live_app(tmp_path_factory) -> Iterator[LiveApp]:
     )
     engine.dispose()
 
-    port = _free_port()
     log = folder / "streamlit.log"
+    proc, base = start_app(url, log)
+    try:
+        yield LiveApp(base, users, log, url)
+    finally:
+        stop_app(proc)
+    # No page may have failed on the server side, even where the browser showed nothing.
+    server_log = log.read_text(errors="replace")
+    assert "Traceback" not in server_log, server_log
+
+
+def start_app(database_url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    """``streamlit run`` of the dashboard on a free port, password sign-in, output to
+    ``log``; (process, base URL) once it answers its health check. Also used by
+    benchmarks/dashboard.py."""
+    port = _free_port()
     env = {
         **os.environ,
-        "ACCOUNTOPS_DATABASE_URL": url,
+        "ACCOUNTOPS_DATABASE_URL": database_url,
         "ACCOUNTOPS_AUTH_MODE": "password",
         "ACCOUNTOPS_ENV": "test",
     }
@@ -119,17 +133,19 @@ def live_app(tmp_path_factory) -> Iterator[LiveApp]:
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(base, proc, log)
-        yield LiveApp(base, users, log, url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    # No page may have failed on the server side, even where the browser showed nothing.
-    server_log = log.read_text(errors="replace")
-    assert "Traceback" not in server_log, server_log
+    except BaseException:
+        stop_app(proc)
+        raise
+    return proc, base
+
+
+def stop_app(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def _wait_healthy(base: str, proc: subprocess.Popen, log: Path) -> None:
