@@ -305,3 +305,30 @@ def test_a_customer_with_a_plan_links_to_it(page_db):
     at.selectbox(key="customer_pick").select_index(0).run()
     links = [(e.proto.label, e.proto.page) for e in at.get("page_link")]
     assert links == [("Strategic-account plan: Grow it (draft)", "plan")]
+
+
+def test_the_roadmap_export_contract_holds_on_the_sample_data(page_db):
+    """One row per initiative and serving item, a gap once with no item; months late only
+    when late; each account's initiatives share exactly its 12-month revenue."""
+    from models.roadmap.store import EXPORT_COLUMNS
+
+    frame = export_frame(page_db, "roadmap", CONFIG)
+    assert list(frame.columns) == EXPORT_COLUMNS
+    assert len(frame) > 0
+    assert set(frame["match"]) <= {"in_time", "late", "gap"}
+    assert {"in_time", "gap"} <= set(frame["match"])
+    for ini, rows in frame.groupby("initiative_id"):
+        gaps = rows[rows["match"] == "gap"]
+        assert len(gaps) in (0, len(rows)) and len(gaps) <= 1, ini  # a gap once, alone
+        assert rows["roadmap_item_id"].isna().all() == (len(gaps) == 1), ini
+    late = frame["match"] == "late"
+    assert (frame.loc[late, "months_late"] > 0).all()
+    assert (frame.loc[~late, "months_late"] == 0).all()
+    served = frame["match"] != "gap"
+    assert set(frame.loc[served, "decided_by"]) <= {"tags", "confirmed"}
+    assert frame.loc[~served, "decided_by"].isna().all()
+    values = frame.drop_duplicates("initiative_id").dropna(subset=["value_at_stake"])
+    revenue = rd.customers(page_db, 2).set_index("customer_id")["revenue"]
+    for customer_id, shares in values.groupby("customer_id")["value_at_stake"]:
+        total = sum(shares, Decimal(0))
+        assert abs(total - Decimal(str(revenue[customer_id]))) <= Decimal("0.01") * len(shares)
