@@ -5,7 +5,10 @@ everything that grows with the number of customers (invoices, payments, wallet
 estimates, opportunities, initiatives) is drawn and appended one chunk of
 customers at a time, so memory stays flat however large the sample. The
 strategic accounts' plans (``plans/<customer_id>.yaml``) are written last, from
-what the chunks drew for those accounts.
+what the chunks drew for those accounts. Beside the canonical files, the roadmap
+matching's answer key (``intended/roadmap_intended_pairs.csv``, see
+:mod:`models.sampledata.roadmap`) is appended chunk by chunk with the initiatives;
+it lies in a folder of its own, so ingesting the sample folder never reads it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from .customers import draw_customers, draw_managers, product_lines_table
 from .funnel import draw_opportunities
 from .invoices import Counters, draw_catalogue, draw_sales
 from .plans import PLANS_DIR, PlanFacts, pick_accounts, write_plans
-from .roadmap import draw_initiatives, draw_roadmap
+from .roadmap import INTENDED_DIR, IntendedPairs, draw_initiatives, draw_roadmap
 from .wallet import draw_wallet
 from .window import Window, chunk_rng
 
@@ -37,6 +40,9 @@ LINES_PER_CUSTOMER_YEAR = 200 / 3
 _MANAGERS, _CUSTOMERS, _CATALOGUE, _ROADMAP = 1, 2, 3, 4
 _SALES, _WALLET, _FUNNEL, _INITIATIVES = 11, 12, 13, 14
 _PLANS = 15
+# The roadmap's and initiatives' descriptions: streams of their own, so the words drawn
+# never shift the structure (tags, dates, kinds) drawn on _ROADMAP and _INITIATIVES.
+_ROADMAP_TEXT, _INITIATIVE_TEXT = 5, 16
 
 
 def generate_sample(
@@ -51,8 +57,10 @@ def generate_sample(
     """Write the 10 canonical CSVs into out_dir; return {file_name: data_row_count}.
 
     Also writes one strategic-account plan per strategic account into
-    ``out_dir/plans/`` (see :mod:`models.sampledata.plans`), replacing that folder
-    whole as each CSV file is replaced. The same arguments give byte-identical files.
+    ``out_dir/plans/`` (see :mod:`models.sampledata.plans`) and the roadmap matching's
+    answer key into ``out_dir/intended/`` (see :mod:`models.sampledata.roadmap`),
+    replacing those folders whole as each CSV file is replaced. The same arguments give
+    byte-identical files.
     Every event date (invoices, payments, stage changes, hires and departures) lies
     on or before ``end_date``; invoices, payments and stage changes lie within the
     ``years`` years ending there. Forward-looking dates (due dates, expected closes,
@@ -71,7 +79,7 @@ def generate_sample(
         chunk_rng(seed, _CUSTOMERS), customers, window, managers, LINES_PER_CUSTOMER_YEAR
     )
     catalogue = draw_catalogue(chunk_rng(seed, _CATALOGUE))
-    roadmap = draw_roadmap(chunk_rng(seed, _ROADMAP), window)
+    roadmap = draw_roadmap(chunk_rng(seed, _ROADMAP), chunk_rng(seed, _ROADMAP_TEXT), window)
     named = customer_table["named_strategic"].to_numpy(zero_copy_only=False)
     facts = PlanFacts.start(pick_accounts(book, named), book, window)
     # Written into a staging folder and moved into place only when complete, so an
@@ -94,10 +102,12 @@ def generate_sample(
         )
         plans = chunk_rng(seed, _PLANS)
         write_plans(staging / PLANS_DIR, plans, facts, book, customer_table, managers, end_date)
-        # The plans first: a sample is whole once its last CSV file is in place.
-        if (out_dir / PLANS_DIR).exists():
-            os.replace(out_dir / PLANS_DIR, staging / "old-plans")
-        os.replace(staging / PLANS_DIR, out_dir / PLANS_DIR)
+        # The plans and the answer key first: a sample is whole once its last CSV file
+        # is in place.
+        for folder in (PLANS_DIR, INTENDED_DIR):
+            if (out_dir / folder).exists():
+                os.replace(out_dir / folder, staging / f"old-{folder}")
+            os.replace(staging / folder, out_dir / folder)
         for name in counts:
             os.replace(staging / name, out_dir / name)
     finally:
@@ -121,7 +131,10 @@ def _write_all(
     counters = Counters()
     chunked = ("invoice_lines", "payments", "wallet_estimates", "opportunities")
     chunked += ("opportunity_stages", "initiatives")
-    with CsvFiles(Path(out_dir), progress) as files:
+    with (
+        CsvFiles(Path(out_dir), progress) as files,
+        IntendedPairs(Path(out_dir) / INTENDED_DIR) as intended,
+    ):
         files.write("account_managers", managers.table)
         files.write("product_lines", product_lines_table())
         files.write("customers", customer_table)
@@ -150,10 +163,17 @@ def _write_all(
             files.write("opportunities", opportunities)
             files.write("opportunity_stages", stages)
             initiatives = draw_initiatives(
-                chunk_rng(seed, _INITIATIVES, chunk), book, sl, window, roadmap, counters
+                chunk_rng(seed, _INITIATIVES, chunk),
+                chunk_rng(seed, _INITIATIVE_TEXT, chunk),
+                book,
+                sl,
+                window,
+                roadmap,
+                counters,
             )
-            files.write("initiatives", initiatives)
-            facts.add_chunk(sl, sales, initiatives)
+            files.write("initiatives", initiatives.table)
+            intended.write(initiatives.intended)
+            facts.add_chunk(sl, sales, initiatives.table)
             files.report(*chunked)
         counts = dict(files.rows)
     return {ENTITIES[e].file_name: counts[ENTITIES[e].file_name] for e in LOAD_ORDER}

@@ -156,6 +156,128 @@ CAPABILITIES: tuple[tuple[str, str, str], ...] = (
 )
 GAP_TAGS = 4
 
+# How each capability (same order as CAPABILITIES) is described, for the roadmap
+# items' and initiatives' descriptions: (the customer's own tag for it, which no roadmap
+# item carries, its distinctive phrases). A roadmap item and an initiative about the same
+# capability use the same phrases, whatever their tags.
+CAPABILITY_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("uptime", (
+        "vibration analysis", "bearing wear alerts", "failure forecasts",
+        "remaining useful life estimates", "maintenance planned by wear", "early fault warnings",
+    )),
+    ("plant-visibility", (
+        "live dashboards of remote sites", "alarm notifications to the control room",
+        "oversight of unmanned stations", "remote access to operator screens",
+        "site status at a glance", "remote alarm acknowledgement",
+    )),
+    ("local-processing", (
+        "edge gateways", "low-latency control loops", "local analytics containers",
+        "shop-floor compute nodes", "offline-capable runtimes", "on-premise stream processing",
+    )),
+    ("cloud-first", (
+        "cloud upload of machine telemetry", "fleet-wide telemetry", "MQTT brokers",
+        "device provisioning at scale", "secure cloud tunnels", "telemetry from the installed base",
+    )),
+    ("ot-security", (
+        "network segmentation", "intrusion detection", "patch management",
+        "IEC 62443 compliance", "firewall rules for control systems", "vulnerability scanning",
+    )),
+    ("energy-savings", (
+        "power metering per machine", "load shifting", "compressed air leak detection",
+        "energy audits", "idle-mode power reduction", "peak demand control",
+    )),
+    ("esg", (
+        "scope 3 emissions data", "product carbon footprints", "CSRD disclosures",
+        "emission factor libraries", "greenhouse gas inventories", "supplier emissions surveys",
+    )),
+    ("virtual-commissioning", (
+        "virtual commissioning", "3D line simulation", "what-if throughput scenarios",
+        "simulation models of the line", "layout planning in 3D", "model-based design reviews",
+    )),
+    ("asset-health", (
+        "temperature and oil sensors", "asset health scores", "thermal imaging rounds",
+        "lubrication condition checks", "motor current signatures", "health indicators per asset",
+    )),
+    ("machine-safety", (
+        "CE marking", "risk assessments to ISO 12100", "safety PLC validation",
+        "functional safety audits", "machinery directive conformity",
+        "safety integrity level calculations",
+    )),
+    ("standard-modules", (
+        "plug-and-produce modules", "standard mechanical interfaces", "configurable module kits",
+        "shared module libraries", "interchangeable drive units", "module-based line layouts",
+    )),
+    ("erp-link", (
+        "REST interfaces to SAP", "order status webhooks", "EDI messages",
+        "master data synchronisation", "purchase order APIs", "ERP connectors",
+    )),
+    ("field-app", (
+        "a technician smartphone app", "offline work orders", "photo documentation on site",
+        "digital service reports", "mobile job dispatch", "signature capture on tablets",
+    )),
+    ("e-procurement", (
+        "an online parts catalogue", "exploded-view drawings", "parts availability checks",
+        "reorders from the bill of materials", "a webshop for spares", "punch-out catalogues",
+    )),
+    ("grid-expansion", (
+        "medium-voltage switchgear", "substation upgrades", "transformer protection",
+        "gas-insulated switchgear", "grid connection points", "cable termination kits",
+    )),
+    ("modernisation", (
+        "drop-in replacement drives", "controller upgrades for legacy machines",
+        "migration kits for obsolete PLCs", "brownfield modernisation",
+        "rewiring of old cabinets", "longer machine lifetimes",
+    )),
+    ("zero-defect", (
+        "camera-based defect detection", "deep learning image classification",
+        "surface flaw recognition", "automated optical inspection", "labelled defect images",
+        "inline visual checks",
+    )),
+    ("h2", (
+        "hydrogen blending", "H2-compatible burners", "electrolyser connections",
+        "hydrogen leak sensors", "fuel switching to hydrogen", "hydrogen pipeline fittings",
+    )),
+    ("campus-network", (
+        "a private 5G campus network", "5G standalone cores", "low-latency wireless AGVs",
+        "network slicing", "licensed spectrum on site", "5G radio coverage in the halls",
+    )),
+    ("take-back", (
+        "take-back of used equipment", "refurbished units", "component remanufacturing",
+        "material passports", "recycling of returned devices", "second-life equipment",
+    )),
+)  # fmt: skip
+
+# Loose tags: one word two capabilities go by, each in its own sense. A roadmap item
+# carrying one for the first capability and an initiative carrying it for the second
+# share a tag and nothing else (a false friend).
+LOOSE_TAGS: tuple[tuple[str, tuple[str, str]], ...] = (
+    ("inspection", ("safety-certification", "ai-quality-inspection")),
+    ("energy", ("energy-efficiency", "hydrogen-ready")),
+    ("network", ("cybersecurity", "5g-private-network")),
+    ("lifecycle", ("retrofit", "circular-economy")),
+)
+
+# Sentences around the phrases: {a}, {b} and {c} are phrases of the capability, {line} a
+# product line, {team} a customer's team. No commas (the CSV writer does not quote).
+ROADMAP_SENTENCES: tuple[str, ...] = (
+    "Adds {a} and {b} to the {line} range with {c} included.",
+    "Lets customers run {a} and {b} from one screen with {c}.",
+    "Brings {a} and {b} to existing {line} installations together with {c}.",
+    "Delivers {a} with {b} and {c} for plants of every size.",
+    "Ships {a} and {b} as standard and {c} as an option.",
+)
+INITIATIVE_SENTENCES: tuple[str, ...] = (
+    "We want {a} and {b} across all our sites.",
+    "Our {team} team asked for {a} and {b} before the next budget round.",
+    "The board expects {a} with {b} at the main plant.",
+    "We plan to introduce {a} at every plant and {b} soon after.",
+    "We are looking for a partner for {a} and {b}.",
+)
+CUSTOMER_TEAMS: tuple[str, ...] = (
+    "maintenance", "operations", "engineering", "quality", "IT", "procurement", "service",
+    "sustainability",
+)  # fmt: skip
+
 # Customer actions that move an opportunity into a stage (DOMAIN.md section 6):
 # indexed like the funnel stages; the first stage is entered without an action.
 STAGE_ACTIONS: tuple[tuple[str, ...], ...] = (
