@@ -27,8 +27,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import numpy as np
+import pandas as pd
 from scipy import sparse
 
 from models.schema import MatchDecision, MatchTiming, MatchVia
@@ -96,9 +98,41 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Matching:
-    pairs: list[Pair]  # serving pairs (via tags or confirmed), by initiative then item
-    suggestions: list[Pair]  # text-only pairs awaiting a planner's decision
-    coverage: dict[str, Coverage]  # every open initiative
+    """The pairs found, one row each in ``table`` (initiative_id, roadmap_item_id,
+    tag_share, text_similarity, score, via, timing, months_late; by initiative, then
+    item), and every open initiative's coverage."""
+
+    table: pd.DataFrame
+    coverage: dict[str, Coverage]
+
+    @cached_property
+    def pairs(self) -> list[Pair]:
+        """Serving pairs (via tags or confirmed)."""
+        return self._rows(self.table["via"] != Via.TEXT.value)
+
+    @cached_property
+    def suggestions(self) -> list[Pair]:
+        """Text-only pairs awaiting a planner's decision."""
+        return self._rows(self.table["via"] == Via.TEXT.value)
+
+    def _rows(self, mask) -> list[Pair]:
+        return [
+            Pair(i, r, t, x, s, Via(v), Timing(tm), int(m))
+            for i, r, t, x, s, v, tm, m in self.table[mask].itertuples(index=False)
+        ]
+
+
+_COLUMNS = [
+    "initiative_id",
+    "roadmap_item_id",
+    "tag_share",
+    "text_similarity",
+    "score",
+    "via",
+    "timing",
+    "months_late",
+]
+_TOLERANCE = 1e-6  # scores are float32: 0.7 x 0.5 must reach a 0.35 threshold
 
 
 def months_late(needed_by: date, release_on: date) -> int:
@@ -112,6 +146,20 @@ def months_late(needed_by: date, release_on: date) -> int:
     return max(months, 1)
 
 
+def months_late_arrays(needed: np.ndarray, release: np.ndarray) -> np.ndarray:
+    """:func:`months_late` over arrays of ``datetime64[D]``."""
+    first = release.astype("datetime64[M]")
+    months = (first - needed.astype("datetime64[M]")).astype(np.int64)
+    # needed_by moved on by ``months`` lands in the release's month, on the same day of
+    # the month or the month's last day.
+    start = first.astype("datetime64[D]")
+    days_in = ((first + 1).astype("datetime64[D]") - start).astype(np.int64)
+    day = (needed - needed.astype("datetime64[M]").astype("datetime64[D]")).astype(np.int64)
+    landed = start + np.minimum(day, days_in - 1)
+    months = months + (landed < release)
+    return np.where(release > needed, np.maximum(months, 1), 0)
+
+
 def match(
     needs: Iterable[Need],
     offers: Iterable[Offer],
@@ -119,63 +167,67 @@ def match(
     decisions: Mapping[tuple[str, str], Decision] | None = None,
 ) -> Matching:
     """Match every open initiative against every roadmap item that is not cancelled."""
-    decisions = decisions or {}
     needs = [n for n in needs if n.status in OPEN_INITIATIVE]
     offers = [o for o in offers if o.status != CANCELLED]
     if not needs:
-        return Matching([], [], {})
+        return Matching(pd.DataFrame(columns=_COLUMNS), {})
     shares, texts = _scores(needs, offers)
-    candidates = set(zip(*shares.nonzero(), strict=True))
-    candidates |= set(zip(*(texts >= rules.suggest_text_at_least).nonzero(), strict=True))
+    score = rules.tag_weight * shares + (1 - rules.tag_weight) * texts
+    confirmed, rejected = _decided(needs, offers, decisions or {})
+    by_tags = (shares > 0) & (score >= rules.match_at_least - _TOLERANCE)
+    by_text = texts >= rules.suggest_text_at_least - _TOLERANCE
+    serving = (by_tags | confirmed) & ~rejected
+    suggested = by_text & ~serving & ~rejected
+    rows, cols = np.nonzero(serving | suggested)  # row-major: by initiative, then item
+    needed = np.array([n.needed_by for n in needs], dtype="datetime64[D]")[rows]
+    release = np.array([o.release_on for o in offers], dtype="datetime64[D]")[cols]
+    late = months_late_arrays(needed, release)
+    via = np.where(
+        confirmed[rows, cols],
+        Via.CONFIRMED.value,
+        np.where(serving[rows, cols], Via.TAGS.value, Via.TEXT.value),
+    )
+    table = pd.DataFrame(
+        {
+            "initiative_id": np.array([n.initiative_id for n in needs], dtype=object)[rows],
+            "roadmap_item_id": np.array([o.roadmap_item_id for o in offers], dtype=object)[cols],
+            "tag_share": shares[rows, cols].astype(np.float64).round(4),
+            "text_similarity": texts[rows, cols].astype(np.float64).round(4),
+            "score": score[rows, cols].astype(np.float64).round(4),
+            "via": via.astype(object),
+            "timing": np.where(late > 0, Timing.LATE.value, Timing.IN_TIME.value).astype(object),
+            "months_late": late,
+        }
+    )
+    return Matching(table, _coverage(needs, table))
+
+
+def _decided(needs, offers, decisions) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean initiatives x items masks of the confirmed and the rejected pairs."""
+    shape = (len(needs), len(offers))
+    confirmed, rejected = np.zeros(shape, dtype=bool), np.zeros(shape, dtype=bool)
     index_n = {n.initiative_id: i for i, n in enumerate(needs)}
     index_o = {o.roadmap_item_id: j for j, o in enumerate(offers)}
     for (ini, item), decision in decisions.items():
-        if decision == Decision.CONFIRM and ini in index_n and item in index_o:
-            candidates.add((index_n[ini], index_o[item]))
-    pairs, suggestions = [], []
-    for i, j in sorted(candidates):
-        need, offer = needs[i], offers[j]
-        decision = decisions.get((need.initiative_id, offer.roadmap_item_id))
-        if decision == Decision.REJECT:
-            continue
-        tag, text = float(shares[i, j]), float(texts[i, j])
-        score = rules.tag_weight * tag + (1 - rules.tag_weight) * text
-        if decision == Decision.CONFIRM:
-            via = Via.CONFIRMED
-        elif tag > 0 and score >= rules.match_at_least:
-            via = Via.TAGS
-        elif text >= rules.suggest_text_at_least:
-            via = Via.TEXT
-        else:
-            continue
-        late = months_late(need.needed_by, offer.release_on)
-        pair = Pair(
-            need.initiative_id,
-            offer.roadmap_item_id,
-            round(tag, 4),
-            round(text, 4),
-            round(score, 4),
-            via,
-            Timing.LATE if late else Timing.IN_TIME,
-            late,
-        )
-        (suggestions if via == Via.TEXT else pairs).append(pair)
-    return Matching(pairs, suggestions, _coverage(needs, pairs))
+        if ini in index_n and item in index_o:
+            mask = confirmed if decision == Decision.CONFIRM else rejected
+            mask[index_n[ini], index_o[item]] = True
+    return confirmed, rejected
 
 
-def _scores(needs: list[Need], offers: list[Offer]) -> tuple[sparse.csr_matrix, np.ndarray]:
-    """(tag shares, text similarities), each initiatives x items."""
+def _scores(needs: list[Need], offers: list[Offer]) -> tuple[np.ndarray, np.ndarray]:
+    """(tag shares, text similarities), dense float32 arrays of initiatives x items."""
+    none = np.zeros((len(needs), len(offers)), dtype=np.float32)
     if not offers:
-        empty = sparse.csr_matrix((len(needs), 0))
-        return empty, np.zeros((len(needs), 0), dtype=np.float32)
+        return none, none
     vocab = {t: k for k, t in enumerate(sorted({t for x in [*needs, *offers] for t in x.tags}))}
     need_tags, offer_tags = _tag_matrix(needs, vocab), _tag_matrix(offers, vocab)
     counts = np.asarray(need_tags.sum(axis=1)).ravel()
     shared = (need_tags @ offer_tags.T).tocsr().astype(np.float32)
-    shares = sparse.diags(1 / np.maximum(counts, 1)).astype(np.float32) @ shared
+    shares = (sparse.diags(1 / np.maximum(counts, 1)).astype(np.float32) @ shared).toarray()
     docs = [_text(x) for x in [*needs, *offers]]
     if not any(d.strip() for d in docs):
-        return shares.tocsr(), np.zeros((len(needs), len(offers)), dtype=np.float32)
+        return shares, none
     # Imported here: scikit-learn takes ~0.7 s to import, which pages that only read
     # stored matches never need.
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -186,9 +238,9 @@ def _scores(needs: list[Need], offers: list[Offer]) -> tuple[sparse.csr_matrix, 
     try:
         matrix = tfidf.fit_transform(docs)
     except ValueError:  # only stop words: no text to compare
-        return shares.tocsr(), np.zeros((len(needs), len(offers)), dtype=np.float32)
+        return shares, none
     texts = (matrix[: len(needs)] @ matrix[len(needs) :].T).toarray()
-    return shares.tocsr(), texts
+    return shares, texts
 
 
 def _tag_matrix(rows: list[Need] | list[Offer], vocab: dict[str, int]) -> sparse.csr_matrix:
@@ -204,19 +256,17 @@ def _text(x: Need | Offer) -> str:
     return f"{x.title} {x.description}"
 
 
-def _coverage(needs: list[Need], pairs: list[Pair]) -> dict[str, Coverage]:
-    by_need: dict[str, list[Pair]] = {}
-    for p in pairs:
-        by_need.setdefault(p.initiative_id, []).append(p)
+def _coverage(needs: list[Need], table: pd.DataFrame) -> dict[str, Coverage]:
+    serving = table[table["via"] != Via.TEXT.value]
+    grouped = serving.groupby("initiative_id", sort=False)
+    fewest = grouped["months_late"].min().to_dict()
+    items = grouped["roadmap_item_id"].agg(lambda s: tuple(sorted(s))).to_dict()
     out = {}
     for need in needs:
-        serving = by_need.get(need.initiative_id, [])
-        if not serving:
-            out[need.initiative_id] = Coverage(Timing.GAP, 0, ())
-            continue
-        best = min(p.months_late for p in serving)
-        timing = Timing.IN_TIME if best == 0 else Timing.LATE
-        out[need.initiative_id] = Coverage(
-            timing, best, tuple(sorted(p.roadmap_item_id for p in serving))
-        )
+        i = need.initiative_id
+        if i not in fewest:
+            out[i] = Coverage(Timing.GAP, 0, ())
+        else:
+            m = int(fewest[i])
+            out[i] = Coverage(Timing.LATE if m else Timing.IN_TIME, m, items[i])
     return out

@@ -104,22 +104,7 @@ def store_roadmap(conn: Connection, snapshot_id: int, rules: RoadmapRules) -> in
     )
     revenue = {c: None if v is None else Decimal(str(v)) for c, v in revenue.items()}
     values = initiative_values(needs, revenue, rules)
-    pairs = pd.DataFrame(
-        [
-            {
-                "initiative_id": p.initiative_id,
-                "roadmap_item_id": p.roadmap_item_id,
-                "via": p.via.value,
-                "timing": p.timing.value,
-                "months_late": p.months_late,
-                "tag_share": p.tag_share,
-                "text_similarity": p.text_similarity,
-                "score": p.score,
-            }
-            for p in [*result.pairs, *result.suggestions]
-        ],
-        columns=[c.name for c in RoadmapMatch.__table__.columns if c.name != "snapshot_id"],
-    )
+    pairs = result.table.copy()
     customer = {n.initiative_id: n.customer_id for n in needs}
     coverage = pd.DataFrame(
         [

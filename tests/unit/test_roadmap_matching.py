@@ -6,6 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from models.config import load_config
 from models.errors import ConfigError
@@ -203,3 +205,23 @@ def test_roadmap_rules_come_from_the_rules_file_and_are_checked():
         roadmap_rules({"roadmap": {"weights": {}}})
     with pytest.raises(ConfigError, match="priority_weights"):
         roadmap_rules({"roadmap": {"priority_weights": {"high": 2}}})
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.dates(date(2020, 1, 1), date(2032, 12, 31)),
+            st.dates(date(2020, 1, 1), date(2032, 12, 31)),
+        ),
+        min_size=1,
+        max_size=50,
+    )
+)
+def test_months_late_over_arrays_equals_the_rule_per_pair(pairs):
+    import numpy as np
+
+    from models.roadmap.matching import months_late_arrays
+
+    needed = np.array([a for a, _ in pairs], dtype="datetime64[D]")
+    release = np.array([b for _, b in pairs], dtype="datetime64[D]")
+    assert months_late_arrays(needed, release).tolist() == [months_late(a, b) for a, b in pairs]
