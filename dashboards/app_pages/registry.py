@@ -68,6 +68,13 @@ PAGES: tuple[PageSpec, ...] = (
         Action.VIEW_DASHBOARD,
     ),
     PageSpec(
+        "app_pages/roadmap.py",
+        "Roadmap vs strategy",
+        ":material/route:",
+        "Executive",
+        Action.VIEW_DASHBOARD,
+    ),
+    PageSpec(
         "app_pages/plans.py",
         "Account plans",
         ":material/assignment:",
