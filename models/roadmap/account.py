@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from models.schema import Initiative, InitiativeCoverage, RoadmapItem, RoadmapMatch
 
 from .matching import Via
-from .store import latest_snapshot, read_decisions
+from .store import latest_snapshot, pairs_snapshot, read_decisions
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def account_matching(engine: Engine, customer_id: str) -> AccountMatching:
             .join(RoadmapItem, RoadmapItem.roadmap_item_id == RoadmapMatch.roadmap_item_id)
             .join(Initiative, Initiative.initiative_id == RoadmapMatch.initiative_id)
             .where(
-                RoadmapMatch.snapshot_id == sid,
+                RoadmapMatch.snapshot_id == pairs_snapshot(conn, sid),
                 RoadmapMatch.via == Via.TEXT,
                 Initiative.customer_id == customer_id,
             )

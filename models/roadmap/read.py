@@ -31,6 +31,7 @@ from models.schema import (
 )
 
 from .matching import Coverage, Matching, Need, Timing, Via
+from .store import pairs_snapshot
 from .value import account_coverage, items_by_value_served, timing_misses, unserved_needs
 
 STRATEGIC_TIERS = ("diamond", "gold", "strategic")
@@ -156,6 +157,8 @@ def serving(engine: Engine, snapshot_id: int, rule: StrategicRule = STRATEGIC) -
 def _serving(engine: Engine, snapshot_id: int, accounts: pd.DataFrame) -> pd.DataFrame:
     wanted = set(accounts["customer_id"])
     m, item, pl, ic = RoadmapMatch, RoadmapItem, ProductLine, InitiativeCoverage
+    with engine.connect() as conn:
+        pairs_in = pairs_snapshot(conn, snapshot_id)
     frame = _frame(
         engine,
         select(
@@ -176,8 +179,8 @@ def _serving(engine: Engine, snapshot_id: int, accounts: pd.DataFrame) -> pd.Dat
         )
         .join(item, item.roadmap_item_id == m.roadmap_item_id)
         .outerjoin(pl, pl.product_line_id == item.product_line_id)
-        .join(ic, (ic.snapshot_id == m.snapshot_id) & (ic.initiative_id == m.initiative_id))
-        .where(m.snapshot_id == snapshot_id, m.via != Via.TEXT)
+        .join(ic, (ic.snapshot_id == snapshot_id) & (ic.initiative_id == m.initiative_id))
+        .where(m.snapshot_id == pairs_in, m.via != Via.TEXT)
         .order_by(m.initiative_id, m.roadmap_item_id),
     )
     frame = _plain(frame[frame["customer_id"].isin(wanted)].copy(), "item_status", "via", "timing")

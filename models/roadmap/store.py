@@ -8,12 +8,14 @@ matching is always the snapshot's and a decision made since counts at the next o
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
+import orjson
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, insert, select
 
 from models.access import Action, Identity, require, require_customer
 from models.db import transaction
@@ -28,6 +30,7 @@ from models.schema import (
     RoadmapDecision,
     RoadmapItem,
     RoadmapMatch,
+    RoadmapMatching,
     Snapshot,
     SnapshotStatus,
 )
@@ -90,10 +93,34 @@ def read_decisions(conn: Connection) -> dict[tuple[str, str], MatchDecision]:
 
 def store_roadmap(conn: Connection, snapshot_id: int, rules: RoadmapRules) -> int:
     """Match every open initiative, value it on the snapshot's 12-month revenue, and store
-    pairs, suggestions and coverage with snapshot ``snapshot_id``; the initiatives matched."""
-    needs = read_needs(conn)
-    result = match(needs, read_offers(conn), rules, read_decisions(conn))
-    if not result.coverage:
+    pairs, suggestions and coverage with snapshot ``snapshot_id``; the initiatives matched.
+
+    When nothing matched has changed since the previous snapshot (same open initiatives,
+    roadmap items, decisions and rules: the usual recompute after an invoice batch), its
+    pairs and timings stand: the snapshot refers to them (``roadmap_matching.pairs_in``)
+    and only the values at stake are computed again.
+    """
+    needs, offers, decisions = read_needs(conn), read_offers(conn), read_decisions(conn)
+    mark = fingerprint(needs, offers, decisions, rules)
+    previous = conn.execute(
+        select(RoadmapMatching.snapshot_id, RoadmapMatching.fingerprint, RoadmapMatching.pairs_in)
+        .where(RoadmapMatching.snapshot_id < snapshot_id)
+        .order_by(RoadmapMatching.snapshot_id.desc())
+        .limit(1)
+    ).first()
+    if previous is not None and previous.fingerprint == mark:
+        pairs_in, coverage = previous.pairs_in, _stored_coverage(conn, previous.snapshot_id)
+    else:
+        result = match(needs, offers, rules, decisions)
+        pairs_in, coverage = snapshot_id, _coverage_frame(needs, result)
+        _write(
+            conn, RoadmapMatch.__table__, result.table.copy(), snapshot_id, ints=("months_late",)
+        )
+    conn.execute(
+        insert(RoadmapMatching),
+        {"snapshot_id": snapshot_id, "fingerprint": mark, "pairs_in": pairs_in},
+    )
+    if coverage.empty:
         return 0
     revenue = dict(
         conn.execute(
@@ -104,32 +131,77 @@ def store_roadmap(conn: Connection, snapshot_id: int, rules: RoadmapRules) -> in
     )
     revenue = {c: None if v is None else Decimal(str(v)) for c, v in revenue.items()}
     values = initiative_values(needs, revenue, rules)
-    pairs = result.table.copy()
+    coverage["value_at_stake"] = coverage["initiative_id"].map(values)
+    _write(
+        conn,
+        InitiativeCoverage.__table__,
+        coverage,
+        snapshot_id,
+        ints=("months_late",),
+        money=("value_at_stake",),
+        json_cols=("served_by",),
+    )
+    return len(coverage)
+
+
+# Bump when matching changes meaning, so no snapshot reuses pairs matched the old way.
+MATCHING_VERSION = 1
+
+
+def fingerprint(needs, offers, decisions, rules: RoadmapRules) -> str:
+    """A digest of everything matching reads (the revenue is not: values are redone)."""
+    digest = hashlib.sha256(f"v{MATCHING_VERSION}".encode())
+    for part in (
+        sorted(map(repr, needs)),
+        sorted(map(repr, offers)),
+        sorted(f"{k}={v.value}" for k, v in decisions.items()),
+        [repr(rules)],
+    ):
+        digest.update(orjson.dumps(part))
+    return digest.hexdigest()
+
+
+def _coverage_frame(needs: list[Need], result) -> pd.DataFrame:
     customer = {n.initiative_id: n.customer_id for n in needs}
-    coverage = pd.DataFrame(
+    return pd.DataFrame(
         [
             {
                 "initiative_id": ini,
                 "customer_id": customer[ini],
                 "timing": cover.timing.value,
                 "months_late": cover.months_late,
-                "value_at_stake": values.get(ini),
                 "served_by": list(cover.served_by),
             }
             for ini, cover in result.coverage.items()
-        ]
+        ],
+        columns=["initiative_id", "customer_id", "timing", "months_late", "served_by"],
     )
-    for table, frame, how in (
-        (RoadmapMatch.__table__, pairs, {"ints": ("months_late",)}),
-        (
-            InitiativeCoverage.__table__,
-            coverage,
-            {"ints": ("months_late",), "money": ("value_at_stake",), "json_cols": ("served_by",)},
-        ),
-    ):
-        frame.insert(0, "snapshot_id", snapshot_id)
-        bulk_insert(conn, table, prepare(frame, list(frame.columns), **how))
-    return len(result.coverage)
+
+
+def _stored_coverage(conn: Connection, snapshot_id: int) -> pd.DataFrame:
+    c = InitiativeCoverage
+    rows = conn.execute(
+        select(c.initiative_id, c.customer_id, c.timing, c.months_late, c.served_by).where(
+            c.snapshot_id == snapshot_id
+        )
+    ).all()
+    return pd.DataFrame(
+        [(i, cid, _text(t), m, list(s)) for i, cid, t, m, s in rows],
+        columns=["initiative_id", "customer_id", "timing", "months_late", "served_by"],
+    )
+
+
+def _write(conn: Connection, table, frame: pd.DataFrame, snapshot_id: int, **how) -> None:
+    frame.insert(0, "snapshot_id", snapshot_id)
+    bulk_insert(conn, table, prepare(frame, list(frame.columns), **how))
+
+
+def pairs_snapshot(conn: Connection, snapshot_id: int) -> int:
+    """The snapshot whose ``roadmap_match`` rows hold ``snapshot_id``'s pairs."""
+    found = conn.scalar(
+        select(RoadmapMatching.pairs_in).where(RoadmapMatching.snapshot_id == snapshot_id)
+    )
+    return snapshot_id if found is None else found
 
 
 def latest_snapshot(conn: Connection) -> int | None:
@@ -171,7 +243,10 @@ def open_suggestions(engine: Engine) -> list[Suggestion]:
             )
             .join(Initiative, Initiative.initiative_id == RoadmapMatch.initiative_id)
             .join(RoadmapItem, RoadmapItem.roadmap_item_id == RoadmapMatch.roadmap_item_id)
-            .where(RoadmapMatch.snapshot_id == sid, RoadmapMatch.via == Via.TEXT)
+            .where(
+                RoadmapMatch.snapshot_id == pairs_snapshot(conn, sid),
+                RoadmapMatch.via == Via.TEXT,
+            )
             .order_by(RoadmapMatch.text_similarity.desc(), RoadmapMatch.initiative_id)
         ).all()
     return [Suggestion(*r) for r in rows if (r[0], r[3]) not in decided]
@@ -278,7 +353,10 @@ def roadmap_export(conn: Connection, snapshot_id: int) -> pd.DataFrame:
             RoadmapMatch.timing,
             RoadmapMatch.months_late,
             RoadmapMatch.via,
-        ).where(RoadmapMatch.snapshot_id == snapshot_id, RoadmapMatch.via != Via.TEXT)
+        ).where(
+            RoadmapMatch.snapshot_id == pairs_snapshot(conn, snapshot_id),
+            RoadmapMatch.via != Via.TEXT,
+        )
     ).all()
     serving: dict[str, list] = {}
     for p in pairs:

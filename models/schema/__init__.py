@@ -43,6 +43,7 @@ from .roadmap import (
     RoadmapDecision,
     RoadmapItem,
     RoadmapMatch,
+    RoadmapMatching,
     RoadmapStatus,
 )
 from .sales import Invoice, InvoiceLine, Payment
@@ -121,6 +122,7 @@ __all__ = [
     "RoadmapDecision",
     "RoadmapItem",
     "RoadmapMatch",
+    "RoadmapMatching",
     "RoadmapStatus",
     "Role",
     "RollupBatch",

@@ -141,3 +141,17 @@ class InitiativeCoverage(_PerSnapshotInitiative, Base):
     months_late: Mapped[int] = mapped_column(Integer)
     value_at_stake: Mapped[Decimal | None] = mapped_column(MONEY)  # None: revenue unknown
     served_by: Mapped[list] = mapped_column(default=list)
+
+
+class RoadmapMatching(Base):
+    """Per snapshot: the fingerprint of what was matched (open initiatives, roadmap items,
+    decisions, rules) and the snapshot whose ``roadmap_match`` rows hold its pairs: itself
+    when matched afresh, an earlier one when nothing matched had changed since."""
+
+    __tablename__ = "roadmap_matching"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        Integer, primary_key=True, info=references("snapshot.snapshot_id")
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    pairs_in: Mapped[int] = mapped_column(Integer, info=references("snapshot.snapshot_id"))

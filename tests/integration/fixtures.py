@@ -61,6 +61,7 @@ from models.schema import (
     RoadmapDecision,
     RoadmapItem,
     RoadmapMatch,
+    RoadmapMatching,
     RoadmapStatus,
     Role,
     RollupBatch,
@@ -257,6 +258,7 @@ def one_of_everything() -> list:
             text_similarity=0.25,
             score=0.775,
         ),
+        RoadmapMatching(snapshot_id=1, fingerprint="0" * 64, pairs_in=1),
         InitiativeCoverage(
             snapshot_id=1,
             initiative_id="I-1",

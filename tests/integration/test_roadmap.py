@@ -220,3 +220,38 @@ def test_the_export_has_one_row_per_pair_and_a_gap_once(engine, people):
         (ACCOUNT, "I-TWIN", "R-TWIN", "late", 3, Decimal("300.00"), "tags"),
         (OTHER_ACCOUNT, "I-QNT", None, "gap", 0, None, None),
     ]
+
+
+def test_an_unchanged_roadmap_is_matched_once_and_referred_to(engine, people):
+    from sqlalchemy import func, update
+
+    from models.schema import RoadmapMatching
+
+    config = load_config()
+    first = recompute(engine, config, as_of=AS_OF).snapshot_id
+    second = recompute(engine, config, as_of=AS_OF).snapshot_id  # only the values again
+    with engine.connect() as conn:
+        own = conn.scalar(
+            select(func.count()).select_from(RoadmapMatch).where(RoadmapMatch.snapshot_id == second)
+        )
+        pairs_in = conn.scalar(
+            select(RoadmapMatching.pairs_in).where(RoadmapMatching.snapshot_id == second)
+        )
+        exported = [roadmap_export(conn, sid) for sid in (first, second)]
+    assert (own, pairs_in) == (0, first)
+    assert exported[1].equals(exported[0])
+    assert _stored(engine, second)[0].keys() == _stored(engine, first)[0].keys()
+    [suggestion] = open_suggestions(engine)  # read through the reference
+    assert suggestion.roadmap_item_id == "R-PRED"
+
+    # An initiative needed earlier: matched afresh, and now late.
+    with engine.begin() as conn:
+        conn.execute(
+            update(Initiative)
+            .where(Initiative.initiative_id == "I-EDGE")
+            .values(needed_by=date(2027, 1, 31))
+        )
+    third = recompute(engine, config, as_of=AS_OF).snapshot_id
+    cover, pairs = _stored(engine, third)
+    assert (cover["I-EDGE"].timing.value, cover["I-EDGE"].months_late) == ("late", 2)
+    assert ("I-EDGE", "R-EDGE") in pairs  # written with the third snapshot itself

@@ -1,7 +1,8 @@
 """roadmap matching: an optional description of roadmap items and initiatives (matched as
-text beside the title); planners' decisions on suggested pairs (roadmap_decision), and per
-snapshot the pairs that serve each initiative (roadmap_match) and each open initiative's
-coverage and value at stake (initiative_coverage)
+text beside the title); planners' decisions on suggested pairs (roadmap_decision); per
+snapshot the pairs that serve each initiative (roadmap_match, written once while nothing
+matched changes: roadmap_matching says which snapshot holds a snapshot's pairs) and each
+open initiative's coverage and value at stake (initiative_coverage)
 
 Revision ID: 0012
 Revises: 0011
@@ -115,8 +116,17 @@ def upgrade() -> None:
         ),
     )
 
+    op.create_table(
+        "roadmap_matching",
+        sa.Column("snapshot_id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("pairs_in", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("snapshot_id", name=op.f("pk_roadmap_matching")),
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("roadmap_matching")
     op.drop_table("roadmap_match")
     op.drop_table("roadmap_decision")
     op.drop_table("initiative_coverage")
