@@ -17,6 +17,7 @@ from models.dashboard.spreadsheet import render_xlsx
 from models.value.exports import render
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+RENDER_ON_CLICK_ROWS = 5_000
 
 
 def export_button(frame: pd.DataFrame, *, name: str, label: str | None = None) -> None:
@@ -37,14 +38,15 @@ def export_button(frame: pd.DataFrame, *, name: str, label: str | None = None) -
             label_visibility="collapsed",
         )
     excel = fmt == "Excel"
+    file = (lambda: render_xlsx(frame, name)) if excel else (lambda: render(frame, "csv").encode())
     with right:
         st.download_button(
             label or ("Download Excel" if excel else "Download CSV"),
-            # Rendered only when clicked (on its own thread): 50,000 rows cost ~1.5 s, which
-            # every rerun of the page would otherwise pay.
-            data=(lambda: render_xlsx(frame, name))
-            if excel
-            else (lambda: render(frame, "csv").encode("utf-8")),
+            # A large table is rendered only when clicked (on its own thread): 50,000 rows
+            # cost ~1.5 s, which every rerun of the page would otherwise pay. A small one is
+            # rendered with the page: a deferred file clicked while the page reruns is
+            # dropped by the server and the download never starts.
+            data=file if len(frame) > RENDER_ON_CLICK_ROWS else file(),
             file_name=f"{name}.xlsx" if excel else f"{name}.csv",
             mime=XLSX if excel else "text/csv",
             icon=":material/download:",

@@ -92,6 +92,7 @@ def test_admin_opens_the_user_list_by_direct_url_and_downloads_it(live_app, page
     main = page.locator(MAIN)
     main.get_by_role("heading", name="Users and roles").wait_for()
     main.locator('[data-testid="stDataFrame"]').first.wait_for()
+    wait_ready(page)
     with page.expect_download() as download:
         main.get_by_role("button", name="Download CSV").click()
     assert download.value.suggested_filename == "users.csv"
