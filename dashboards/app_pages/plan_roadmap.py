@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from models.access import Action, Identity, can, can_act_on_customer
+from models.access import Identity
 from models.errors import AccountopsError
-from models.plans.assignments import account_facts
 from models.roadmap.account import account_matching
-from models.roadmap.store import decide
+from models.roadmap.store import decide, may_decide
 
 MATCH_LABELS = {"in_time": "in time", "late": "late", "gap": "gap"}
-
-
-def may_decide(engine, identity: Identity, customer_id: str) -> bool:
-    if not can(identity.role, Action.DECIDE_ROADMAP):
-        return False
-    manager_id, assigned = account_facts(engine, identity.username, customer_id)
-    return can_act_on_customer(identity, manager_id, assigned=assigned)
 
 
 def roadmap_matches(engine, identity: Identity, customer_id: str) -> None:

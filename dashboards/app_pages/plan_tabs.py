@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import plan_charts
-from models.plans.checks import PlanCheck
+from models.plans.checks import PlanCheck, overdue_actions
 from models.plans.content import (
     CENTS,
     ActionStatus,
@@ -371,19 +371,14 @@ def actions(view, as_of: date) -> None:
             "status": st.column_config.SelectboxColumn(options=[a.value for a in ActionStatus]),
         },
     )
-    rows = _records(edited) if view.editable else s.get("actions", [])
     if view.editable:
-        view.content["actions"] = rows
+        view.content["actions"] = _records(edited)
     problem_beside(view, "actions")
-    overdue = [
-        a
-        for a in rows
-        if a.get("status", "open") == "open" and str(a.get("due", "9999")) < as_of.isoformat()
-    ]
+    plan, _ = parsed(view.content)
+    if plan is None:  # the broken rule is named above; overdue once the actions are valid
+        return
+    overdue = overdue_actions(plan, as_of)
     for a in overdue:
-        st.caption(
-            f":red[:material/schedule: overdue: **{a.get('title')}** ({a.get('owner', '-')}), "
-            f"due {a.get('due')}]"
-        )
+        st.caption(f":red[:material/schedule: overdue: **{a.title}** ({a.owner}), due {a.due}]")
     if not overdue:
         st.caption(f"No open action is overdue on {as_of:%d %b %Y}.")

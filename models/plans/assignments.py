@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from models.access import Action, Identity, require
+from models.access import Action, Identity, can, can_act_on_customer, require
 from models.db import transaction
 from models.errors import AccountopsError
 from models.schema import AppUser, AuditEvent, Customer, PlanAssignment
@@ -82,3 +82,15 @@ def account_facts(engine: Engine, username: str, customer_id: str) -> tuple[str 
             .where(AppUser.username == username, PlanAssignment.customer_id == customer_id)
         )
     return manager_id, assigned is not None
+
+
+def may_act_on_account(
+    engine: Engine, identity: Identity, action: Action, customer_id: str
+) -> bool:
+    """Whether ``identity``'s role allows ``action`` and the row-level rule lets it act on
+    ``customer_id``: what a page asks to decide which controls to offer (nothing audited;
+    every service call still checks with ``require_customer``)."""
+    if not can(identity.role, action):
+        return False
+    manager_id, assigned = account_facts(engine, identity.username, customer_id)
+    return can_act_on_customer(identity, manager_id, assigned=assigned)

@@ -117,18 +117,22 @@ def plan_warnings(content: PlanContent, rules: PlanRules, as_of: date) -> list[W
                     f"{rules.contact_every_days} days ({when}).",
                 )
             )
-    for a in content.actions:
-        if a.status == ActionStatus.OPEN and a.due < as_of:
-            out.append(
-                Warning(
-                    "OVERDUE_ACTION",
-                    f"Action {a.title!r} ({a.owner}) was due {a.due.isoformat()} and is open.",
-                )
+    for a in overdue_actions(content, as_of):
+        out.append(
+            Warning(
+                "OVERDUE_ACTION",
+                f"Action {a.title!r} ({a.owner}) was due {a.due.isoformat()} and is open.",
             )
+        )
     for year in plan_years(content):
         if not content.targets.get(year):
             out.append(Warning("YEAR_WITHOUT_TARGETS", f"{year} has no revenue targets."))
     return out
+
+
+def overdue_actions(content: PlanContent, as_of: date) -> list:
+    """The open actions due before ``as_of``."""
+    return [a for a in content.actions if a.status == ActionStatus.OPEN and a.due < as_of]
 
 
 def _last_contacts(content: PlanContent, as_of: date) -> dict[str, date]:

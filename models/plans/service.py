@@ -22,8 +22,6 @@ from sqlalchemy.exc import IntegrityError
 from models.access import (
     Action,
     Identity,
-    can,
-    can_act_on_customer,
     record,
     require,
     require_customer,
@@ -37,7 +35,7 @@ from models.schema import (
     PlanStatus,
 )
 
-from .assignments import account_facts
+from .assignments import account_facts, may_act_on_account
 from .content import PlanContent, canonical, from_stored
 from .diff import changed_paths, diff_contents
 from .read import PlanNotFound, PlanState, get_plan, plan_state, revision_content, revisions
@@ -317,10 +315,7 @@ def _conflict(engine: Engine, identity: Identity, customer_id: str, based_on: in
 def may_edit(engine: Engine, identity: Identity, customer_id: str) -> bool:
     """Whether ``identity`` may edit the plan of ``customer_id`` (role and row-level rule):
     what a page asks to decide which controls to offer. Every write still checks."""
-    if not can(identity.role, Action.EDIT_PLAN):
-        return False
-    manager_id, assigned = account_facts(engine, identity.username, customer_id)
-    return can_act_on_customer(identity, manager_id, assigned=assigned)
+    return may_act_on_account(engine, identity, Action.EDIT_PLAN, customer_id)
 
 
 def _require(engine: Engine, identity: Identity, action: Action, customer_id: str) -> None:

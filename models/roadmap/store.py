@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select
 from models.access import Action, Identity, require, require_customer
 from models.db import transaction
 from models.errors import AccountopsError
-from models.plans.assignments import account_facts
+from models.plans.assignments import account_facts, may_act_on_account
 from models.schema import (
     AuditEvent,
     CustomerMeasure,
@@ -254,6 +254,12 @@ def open_suggestions(engine: Engine) -> list[Suggestion]:
 
 class UnknownPair(AccountopsError):
     code = "UNKNOWN_PAIR"
+
+
+def may_decide(engine: Engine, identity: Identity, customer_id: str) -> bool:
+    """Whether ``identity`` may decide on the suggested matches of ``customer_id``'s
+    initiatives (what the plan page asks; :func:`decide` checks again)."""
+    return may_act_on_account(engine, identity, Action.DECIDE_ROADMAP, customer_id)
 
 
 def decide(
