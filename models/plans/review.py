@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select, union_all
 
 from models.schema import AccountPlan, PlanActualRow, PlanReview, Snapshot, SnapshotStatus
 from models.value.facts import choose_sources
+from models.value.numbers import stored_money
 from models.value.rollups import SALES, sales_select
 from models.value.sqlfuncs import date_value, year_of
 from models.value.store import bulk_insert, prepare
@@ -26,7 +26,7 @@ from models.value.windows import Windows
 
 from .actuals import AccountSales, PlanActual, plan_vs_actual
 from .checks import PlanCheck, check_plan
-from .content import CENTS, from_stored
+from .content import from_stored
 from .rules import PlanRules
 
 
@@ -84,14 +84,6 @@ def account_sales(
 
 def _as_date(value) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def stored_money(value) -> Decimal | None:
-    """A sum of money read back from the database, to the cent (None stays None).
-
-    SQLite hands sums back as floats: through their text, never their binary value.
-    """
-    return None if value is None else Decimal(str(value)).quantize(CENTS)
 
 
 def review_plan(

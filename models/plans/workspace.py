@@ -26,12 +26,12 @@ from models.schema import (
     ProductLine,
     Snapshot,
 )
+from models.value.numbers import stored_money
 
 from .assignments import assigned_accounts
 from .checks import check_plan
 from .content import from_stored
 from .read import PlanState, list_plans
-from .review import stored_money
 from .rules import PlanRules
 
 

@@ -29,6 +29,7 @@ from models.schema import (
     RoadmapItem,
     RoadmapMatch,
 )
+from models.value.numbers import stored_money
 
 from .matching import Coverage, Matching, Need, Timing, Via
 from .store import pairs_snapshot
@@ -139,9 +140,7 @@ def _coverage(engine: Engine, snapshot_id: int, accounts: pd.DataFrame) -> pd.Da
     frame = _plain(frame, "priority", "timing").astype(object)
     frame["capabilities"] = frame["capabilities"].map(lambda t: list(t or []))
     frame["months_late"] = frame["months_late"].map(int)
-    frame["value_at_stake"] = frame["value_at_stake"].map(
-        lambda v: None if v is None else Decimal(str(v)).quantize(Decimal("0.01"))
-    )
+    frame["value_at_stake"] = frame["value_at_stake"].map(stored_money)
     order = ["customer_id", "needed_by", "initiative_id"]
     return frame.sort_values(order, ignore_index=True)
 

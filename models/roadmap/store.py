@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 import orjson
 import pandas as pd
@@ -34,6 +33,7 @@ from models.schema import (
     Snapshot,
     SnapshotStatus,
 )
+from models.value.numbers import stored_money
 from models.value.store import bulk_insert, prepare
 
 from .matching import Need, Offer, Via, match
@@ -129,7 +129,7 @@ def store_roadmap(conn: Connection, snapshot_id: int, rules: RoadmapRules) -> in
             )
         ).all()
     )
-    revenue = {c: None if v is None else Decimal(str(v)) for c, v in revenue.items()}
+    revenue = {c: stored_money(v) for c, v in revenue.items()}
     values = initiative_values(needs, revenue, rules)
     coverage["value_at_stake"] = coverage["initiative_id"].map(values)
     _write(
@@ -369,7 +369,7 @@ def roadmap_export(conn: Connection, snapshot_id: int) -> pd.DataFrame:
         serving.setdefault(p.initiative_id, []).append(p)
     rows = []
     for customer_id, ini, value in sorted(cover, key=lambda r: (r[0], r[1])):
-        value = None if value is None else Decimal(str(value)).quantize(Decimal("0.01"))
+        value = stored_money(value)
         for p in sorted(serving.get(ini, []), key=lambda p: p.roadmap_item_id):
             rows.append(
                 [customer_id, ini, p.roadmap_item_id, _text(p.timing), p.months_late, value]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 from pandas.api.types import is_numeric_dtype
 
@@ -11,3 +13,14 @@ def as_float(series: pd.Series) -> pd.Series:
     if is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(float)
     return pd.to_numeric(series.astype(object), errors="coerce").astype(float)
+
+
+CENTS = Decimal("0.01")
+
+
+def stored_money(value) -> Decimal | None:
+    """An amount read back from the database, to the cent (None stays None: unknown).
+
+    SQLite hands sums back as floats: through their text, never their binary value.
+    """
+    return None if value is None else Decimal(str(value)).quantize(CENTS)
