@@ -122,6 +122,7 @@ with t_hist:
             }
         ).iloc[::-1],
         hide_index=True,
+        placeholder="-",
         width="stretch",
     )
     versions = [r.version for r in history]
@@ -147,6 +148,7 @@ with t_hist:
                 }
             ),
             hide_index=True,
+            placeholder="-",
             width="stretch",
         )
     else:

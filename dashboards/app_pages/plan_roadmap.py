@@ -20,11 +20,14 @@ MATCH_LABELS = {"in_time": "in time", "late": "late", "gap": "gap"}
 def roadmap_matches(engine, identity: Identity, customer_id: str) -> None:
     found = account_matching(engine, customer_id)
     st.markdown("**Roadmap match** (latest snapshot)")
-    if found.snapshot_id is None or found.coverage.empty:
+    if found.snapshot_id is None:
         st.caption(
             "No matching yet: the recompute matches the roadmap against the customer's open "
             "initiatives (accountops pipeline)."
         )
+        return
+    if found.coverage.empty:
+        st.caption("The customer has no open initiative (planned or active) to match.")
         return
     shown = found.coverage.assign(
         match=[
@@ -32,7 +35,9 @@ def roadmap_matches(engine, identity: Identity, customer_id: str) -> None:
             for m, n in zip(found.coverage["match"], found.coverage["months_late"], strict=True)
         ]
     ).drop(columns=["months_late"])
-    st.dataframe(shown, hide_index=True, width="stretch", key=f"matches:{customer_id}")
+    st.dataframe(
+        shown, hide_index=True, placeholder="-", width="stretch", key=f"matches:{customer_id}"
+    )
     if found.suggestions.empty:
         st.caption("No suggested matches to decide.")
         return

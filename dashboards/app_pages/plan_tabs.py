@@ -89,6 +89,7 @@ def _list_editor(view, frame: pd.DataFrame, name: str, columns: dict) -> pd.Data
     return st.data_editor(
         frame,
         hide_index=True,
+        placeholder="-",
         num_rows="dynamic" if view.editable else "fixed",
         disabled=not view.editable,
         key=view.key(name),
@@ -169,6 +170,7 @@ def targets(view, choices: PlanChoices, review: PlanReviewResult | None) -> None
     edited = st.data_editor(
         grid,
         hide_index=True,
+        placeholder="-",
         disabled=["product line", "name"] if view.editable else True,
         key=view.key("targets"),
         column_config={
@@ -207,6 +209,7 @@ def targets(view, choices: PlanChoices, review: PlanReviewResult | None) -> None
             subset=["target", "actual", "gap", "run-rate", "profile run-rate"],
         ),
         hide_index=True,
+        placeholder="-",
         width="stretch",
     )
     per_year = rows.groupby("year", as_index=False)[["target", "actual"]].sum(min_count=1)
@@ -291,7 +294,7 @@ def contacts(view, names: list[str]) -> None:
     log = view.content.get("contacts", []) if view.editable else view.seed.get("contacts", [])
     if log:
         frame = pd.DataFrame(log).sort_values("contacted_on", ascending=False)
-        st.dataframe(frame, hide_index=True, width="stretch")
+        st.dataframe(frame, hide_index=True, placeholder="-", width="stretch")
     else:
         st.caption("No contacts logged yet.")
     if not view.editable or not names:
@@ -329,7 +332,7 @@ def initiatives(view, choices: PlanChoices) -> None:
         frame = pd.DataFrame(rows)
         if not frame.empty:
             frame["capability_tags"] = frame["capability_tags"].map(", ".join)
-            st.dataframe(frame, hide_index=True, width="stretch")
+            st.dataframe(frame, hide_index=True, placeholder="-", width="stretch")
     st.markdown("**Initiatives added by hand** (ones no source file carries)")
     added = pd.DataFrame(
         [

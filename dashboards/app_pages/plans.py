@@ -82,6 +82,7 @@ money = st.column_config.NumberColumn(format="%.0f")
 event = st.dataframe(
     shown,
     hide_index=True,
+    placeholder="-",
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",
