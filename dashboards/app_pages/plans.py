@@ -33,8 +33,10 @@ snapshot_id = latest_snapshot_id(eng)
 as_of, rows = plan_rows(eng, identity, plan_rules_in_force(), snapshot_id, mine_only=mine_only)
 if not rows:
     st.info(
-        "No plans to show yet. A planner imports one with `accountops plan import FILE --user "
-        "NAME` (an administrator first assigns the account: `accountops user assign`).",
+        "None of your accounts has a plan yet; switch on *Show every plan* to read the others."
+        if works_on and mine_only
+        else "No plans to show yet. A planner imports one with `accountops plan import FILE "
+        "--user NAME` (an administrator first assigns the account: `accountops user assign`).",
         icon=":material/info:",
     )
     st.stop()
