@@ -48,7 +48,11 @@ def derive_measures(base: pd.DataFrame, windows: Windows) -> pd.DataFrame:
     customer's own attributes are kept for the tier rules.
     """
     out = base.copy()
-    last = pd.to_datetime(out.get("last_invoice_date"), errors="coerce")
+    # A base without the column (no invoice at all) reads as "never invoiced": NaT.
+    last = pd.to_datetime(
+        out["last_invoice_date"] if "last_invoice_date" in out else pd.Series(None, out.index),
+        errors="coerce",
+    )
     trading = last.notna()
     out["trading"] = trading
     revenue = _num(out, "revenue").where(trading, np.nan)
@@ -63,7 +67,8 @@ def derive_measures(base: pd.DataFrame, windows: Windows) -> pd.DataFrame:
     collected = _num(out, "amount_collected").fillna(0) + _num(out, "on_account").fillna(0)
     knowable = trading & has_payment
     out["amount_due"] = due.where(knowable & (due > 0), np.nan)
-    out["amount_collected"] = np.minimum(collected, due).where(out["amount_due"].notna(), np.nan)
+    capped = collected.where(collected <= due, due)  # min(collected, due); NaN where due is
+    out["amount_collected"] = capped.where(out["amount_due"].notna(), np.nan)
     # Payments on account can exceed what fell due: the rate is capped at 1.
     out["collection_rate"] = _ratio(out["amount_collected"], due, knowable & (due > 0))
     timed = _num(out, "timed_invoices")
@@ -77,5 +82,7 @@ def derive_measures(base: pd.DataFrame, windows: Windows) -> pd.DataFrame:
     out["product_line_count"] = _num(out, "product_line_count").fillna(0).where(trading, np.nan)
     out["influence"] = _num(out, "influence")
     out["estimated_potential"] = _num(out, "estimated_potential")
-    out["named_strategic"] = out.get("named_strategic", False).fillna(False).astype(bool)
+    # A base without the column names no customer strategic (not an AttributeError on False).
+    named = out["named_strategic"] if "named_strategic" in out else pd.Series(False, out.index)
+    out["named_strategic"] = named.fillna(False).astype(bool)
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -241,3 +242,13 @@ def test_late_invoice_read_model_costs_each_late_invoice(engine):
     assert set(rows) == {"A2", "B1", "C1"}
     assert rows["A2"].days_late == 91
     assert rows["A2"].late_cost == pytest.approx(24.93)  # 2000 x 0.05 x 91 / 365
+
+
+def test_a_base_without_optional_columns_means_never_invoiced_and_not_named():
+    """The defaults for absent columns hold (they raised AttributeError on False / NaT)."""
+    base = pd.DataFrame({"customer_id": ["A", "B"], "revenue": [100.0, None]})
+    m = derive_measures(base, Windows(AS_OF, 12)).set_index("customer_id")
+    assert not m["trading"].any()  # no last invoice date: nobody trades
+    assert m["revenue"].isna().all()  # unknown, not zero
+    assert m["named_strategic"].tolist() == [False, False]
+    assert m["named_strategic"].dtype == bool
