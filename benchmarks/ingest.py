@@ -1,23 +1,35 @@
 """Ingest throughput: invoice lines with validation vs a bare bulk load, same run.
 
 python benchmarks/ingest.py --lines 1000000 --db sqlite|postgresql
+python benchmarks/ingest.py --book DIR --db sqlite|postgresql
+
 The baseline loads the same file's rows with COPY (PostgreSQL) or one
 executemany in one transaction (SQLite) into a plain table with the lines'
 primary key (invoice_id, line_no), no validation: the bare load issue 4 names
 ("COPY of 1M lines with a primary key"). ``bare_no_key_seconds`` is the same
 load into a table without the key. The schema floor is the same rows into the
 real invoice and invoice_line tables (their keys and indexes), no validation.
+
+``--book DIR`` ingests a whole book written by ``benchmarks/sample.py --out DIR``
+(every canonical file, in load order) into a new database, each file in a
+process of its own, so that each file's ``peak_rss_mb`` is its own: the figure
+that must stay flat from a 1M-line book (5,000 customers, 3 years) to a
+10M-line one (50,000 customers). No baseline runs in this mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -173,11 +185,137 @@ def schema_floor(url: str, path: Path) -> float:
     return seconds
 
 
+def _warm(runner) -> None:
+    """Great Expectations' first validation costs seconds: pay it before timing."""
+    import pandas as pd
+
+    runner(
+        "product_lines",
+        pd.DataFrame({"product_line_id": ["x"], "name": ["x"], "category": ["x"]}),
+        {},
+    )
+
+
+def load_one(url: str, path: Path) -> None:
+    """Ingest one file into ``url`` (already migrated); print its figures as JSON."""
+    from expectations.runner import SuiteRunner
+    from models.ingest import ingest_config, ingest_file
+
+    engine = make_engine(url)
+    config = ingest_config()
+    runner = SuiteRunner(config, AS_OF)
+    _warm(runner)
+    start = time.perf_counter()
+    result = ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF)
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    figures = {
+        "file": path.name,
+        "outcome": result.outcome,
+        "rows": result.rows_read,
+        "seconds": round(seconds, 3),
+        "rows_per_second": round(result.rows_read / seconds) if seconds else None,
+        "peak_rss_mb": peak_rss_mb(),
+        "message": result.message,
+    }
+    print(json.dumps(figures), flush=True)
+
+
+@contextmanager
+def database(db: str, folder: Path):
+    """A new, migrated database (dropped afterwards on PostgreSQL); yields its URL."""
+    admin = name = None
+    if db == "postgresql":
+        name = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
+    else:
+        url = f"sqlite:///{folder / 'bench.db'}"
+    try:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
+    finally:
+        if admin is not None:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def amended_copy(path: Path, folder: Path) -> Path:
+    """A copy of ``path`` (a payments file) whose last amount is 0.50 lower, same name."""
+    folder.mkdir()
+    out = folder / path.name
+    shutil.copyfile(path, out)
+    amount = path.open().readline().rstrip("\n").split(",").index("amount")
+    with out.open("r+b") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(max(size - 4096, 0))
+        tail = fh.read()
+        start = size - len(tail) + tail.rstrip(b"\n").rfind(b"\n") + 1
+        fh.seek(start)
+        last = fh.read().decode().rstrip("\n").split(",")
+        last[amount] = f"{float(last[amount]) - 0.5:.2f}"
+        fh.seek(start)
+        fh.truncate()
+        fh.write((",".join(last) + "\n").encode())
+    return out
+
+
+def book(folder: Path, db: str) -> None:
+    """Every canonical file of a sample book, in load order, each in its own process;
+    then the payments file again with one amount changed."""
+    from models.canonical import ENTITIES, LOAD_ORDER
+
+    files = [folder / ENTITIES[e].file_name for e in LOAD_ORDER]
+    runs = [(f.stem, f) for f in files if f.exists()]
+    per_file = {}
+    with tempfile.TemporaryDirectory(prefix="ingest-book-") as tmp, database(db, Path(tmp)) as url:
+        runs.append(("payments_resent", amended_copy(folder / "payments.csv", Path(tmp) / "re")))
+        for key, path in runs:
+            progress(f"ingesting {key}")
+            child = subprocess.run(
+                [sys.executable, __file__, "--load-one", str(path), "--url", url],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if child.returncode:
+                raise SystemExit(f"{path.name}: {child.stderr.strip().splitlines()[-1]}")
+            figures = json.loads(child.stdout.strip().splitlines()[-1])
+            took = f"{figures['seconds']}s, {figures['peak_rss_mb']} MB"
+            progress(f"  {figures['message'][:200]} in {took}")
+            if key != "payments_resent":  # reported, whatever its outcome
+                assert figures["outcome"] == "LOADED", figures["message"]
+            per_file[key] = {k: figures[k] for k in ("outcome", "rows", "seconds", "peak_rss_mb")}
+    lines = per_file.get("invoice_lines", {})
+    report(
+        f"ingest-book-{db}",
+        lines.get("rows", 0),
+        sum(f["seconds"] for f in per_file.values()),
+        book=str(folder),
+        max_file_peak_rss_mb=max(f["peak_rss_mb"] for f in per_file.values()),
+        files=per_file,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=100_000)
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--book", type=Path, help="ingest this sample book instead")
+    parser.add_argument("--load-one", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.load_one:
+        load_one(args.url, args.load_one)
+        return
+    if args.book:
+        book(args.book, args.db)
+        return
     from expectations.runner import SuiteRunner
     from models.ingest import ingest_config, ingest_file
 
@@ -185,29 +323,13 @@ def main() -> None:
         folder = Path(tmp)
         progress(f"generating {args.lines:,} invoice lines")
         path = generate(folder, args.lines)
-        admin = None
-        if args.db == "postgresql":
-            name = f"bench_{uuid.uuid4().hex[:8]}"
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            url = PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-        else:
-            url = f"sqlite:///{folder / 'bench.db'}"
-        try:
+        with database(args.db, folder) as url:
             engine = make_engine(url)
-            upgrade(engine)
             config = ingest_config()
             runner = SuiteRunner(config, AS_OF)
             for f in ("product_lines.csv", "customers.csv"):
                 ingest_file(engine, folder / f, validator=runner, config=config, as_of=AS_OF)
-            runner(
-                "product_lines",
-                __import__("pandas").DataFrame(
-                    {"product_line_id": ["x"], "name": ["x"], "category": ["x"]}
-                ),
-                {},
-            )  # warm GX
+            _warm(runner)
             progress("ingesting with validation")
             start = time.perf_counter()
             result = ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF)
@@ -221,10 +343,6 @@ def main() -> None:
             progress("schema floor: the same rows into the real tables, no validation")
             floor_seconds = schema_floor(url, path)
             engine.dispose()
-        finally:
-            if admin is not None:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     report(
         f"ingest-{args.db}",
         args.lines,
