@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import CursorResult, Engine, select, update
 
 from .access import Action, Identity, require
 from .db import transaction
@@ -169,8 +170,13 @@ def set_user_active(engine: Engine, actor: Identity, username: str, active: bool
             "you cannot deactivate yourself; ask another administrator", code="USER_INVALID"
         )
     with transaction(engine) as session:
-        done = session.execute(
-            update(AppUser).where(AppUser.username == name).values(is_active=active)
+        # An UPDATE's result is a CursorResult (it has rowcount); SQLAlchemy 2.0 types
+        # Session.execute as the plain Result for every statement.
+        done = cast(
+            CursorResult[Any],
+            session.execute(
+                update(AppUser).where(AppUser.username == name).values(is_active=active)
+            ),
         )
         if done.rowcount == 0:
             raise AccountopsError(f"no user {name!r}", code="USER_UNKNOWN")
@@ -203,12 +209,13 @@ def create_demo_users(engine: Engine) -> list[tuple[str, str, str | None]]:
             select(AccountManager.manager_id).order_by(AccountManager.manager_id).limit(1)
         )
         for role in Role:
-            password = demo_password(role)
+            known = demo_password(role)
+            password: str | None = known
             user = session.scalar(select(AppUser).where(AppUser.username == role.value))
             if user is None:
-                user = add_user(session, role.value, role, password, actor="accountops demo")
+                user = add_user(session, role.value, role, known, actor="accountops demo")
                 user.display_name = f"Demo {role.value.replace('_', ' ')}"
-            elif not verify_password(password, user.password_hash):
+            elif not verify_password(known, user.password_hash):
                 password = None
             if role == Role.ACCOUNT_MANAGER and user.manager_id is None and password:
                 user.manager_id = first_manager

@@ -35,7 +35,9 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
-    return bool(password_hash) and _hasher.verify(password, password_hash)
+    if not password_hash:  # a user without a password cannot sign in with one
+        return False
+    return _hasher.verify(password, password_hash)
 
 
 def add_user(

@@ -23,6 +23,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from models.errors import AccountopsError
 from models.schema import BuyingFactor, Priority
@@ -250,7 +251,7 @@ def parse_content(data: Any) -> PlanContent:
         raise ContentError(tuple(err["loc"]), _message(err)) from None
 
 
-def _message(err: dict) -> str:
+def _message(err: ErrorDetails) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         return "unknown key"

@@ -36,7 +36,9 @@ def reference_errors(engine: Engine, content: PlanContent) -> list[tuple[tuple, 
                 select(Initiative.initiative_id, Initiative.customer_id).where(
                     Initiative.initiative_id.in_(content.initiatives)
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
     errors: list[tuple[tuple, str]] = []
     if customer is None:

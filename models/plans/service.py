@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Engine, func, insert, update
+from sqlalchemy import CursorResult, Engine, func, insert, update
 from sqlalchemy.exc import IntegrityError
 
 from models.access import (
@@ -89,19 +90,23 @@ def save_plan(
     return _write(engine, identity, content.customer_id, EDIT, based_on, canonical(content))
 
 
-def submit_plan(engine: Engine, identity: Identity, customer_id: str, *, based_on: int):
+def submit_plan(
+    engine: Engine, identity: Identity, customer_id: str, *, based_on: int
+) -> PlanState:
     """Send a draft for approval."""
     return _write(engine, identity, customer_id, SUBMIT, based_on)
 
 
-def approve_plan(engine: Engine, identity: Identity, customer_id: str, *, based_on: int):
+def approve_plan(
+    engine: Engine, identity: Identity, customer_id: str, *, based_on: int
+) -> PlanState:
     """Approve a submitted plan: it becomes the version executives see."""
     return _write(engine, identity, customer_id, APPROVE, based_on)
 
 
 def reject_plan(
     engine: Engine, identity: Identity, customer_id: str, *, based_on: int, reason: str
-):
+) -> PlanState:
     """Send a submitted plan back to draft, with the reason (kept on the plan)."""
     if not reason.strip():
         raise PlanWorkflowError("a rejection needs a reason the planner can act on")
@@ -110,7 +115,7 @@ def reject_plan(
 
 def restore_plan(
     engine: Engine, identity: Identity, customer_id: str, version: int, *, based_on: int
-):
+) -> PlanState:
     """Start a new draft with the content of an earlier ``version``."""
     with engine.connect() as conn:
         old = revision_content(conn, customer_id, version)
@@ -141,16 +146,17 @@ def _write(
     if step is CREATE:
         if state is not None:
             raise _exists(customer_id)
-    elif state is None or base is None:
-        raise PlanNotFound(f"no plan version {based_on} for customer {customer_id!r}")
-    else:
-        _check_step(engine, identity, state, step, based_on)
-    new_content = base if content is None else content
-    if step is EDIT and new_content == base:
-        return state  # nothing changed: no new version
-    if step is CREATE:
+        if content is None:  # create_plan always passes content; a new plan has no base
+            raise ValueError("creating a plan needs its content")
+        new_content = content
         changes = [key for key, value in new_content.items() if value]  # what it fills in
     else:
+        if state is None or base is None:
+            raise PlanNotFound(f"no plan version {based_on} for customer {customer_id!r}")
+        _check_step(engine, identity, state, step, based_on)
+        new_content = base if content is None else content
+        if step is EDIT and new_content == base:
+            return state  # nothing changed: no new version
         changes = changed_paths(diff_contents(base, new_content)) or _reordered(base, new_content)
     version = based_on + 1
     values = {
@@ -181,10 +187,15 @@ def _write(
             else:
                 # Compare and set in the database: one UPDATE that matches only the version
                 # the writer saw (SQLite: under the write lock; PostgreSQL: the row lock).
-                done = session.execute(
-                    update(AccountPlan)
-                    .where(AccountPlan.plan_id == customer_id, AccountPlan.version == based_on)
-                    .values(**values)
+                # An UPDATE's result is a CursorResult (it has rowcount); SQLAlchemy 2.0
+                # types Session.execute as the plain Result for every statement.
+                done = cast(
+                    CursorResult[Any],
+                    session.execute(
+                        update(AccountPlan)
+                        .where(AccountPlan.plan_id == customer_id, AccountPlan.version == based_on)
+                        .values(**values)
+                    ),
                 )
                 if done.rowcount != 1:
                     raise _Lost

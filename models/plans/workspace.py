@@ -16,6 +16,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, func, select
 
 from models.access import Identity, Role
+from models.errors import AccountopsError
 from models.schema import (
     AccountPlan,
     Customer,
@@ -110,6 +111,8 @@ def _snapshot_facts(engine: Engine, snapshot_id: int | None):
         return date.today(), {}, {}
     with engine.connect() as conn:
         as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
+        if as_of is None:  # a stale id (e.g. a snapshot removed since the page read it)
+            raise AccountopsError(f"snapshot {snapshot_id} does not exist", code="NO_SNAPSHOT")
         planned = select(AccountPlan.customer_id)
         facts = {
             cid: (tier, manager)
@@ -184,7 +187,9 @@ def plan_choices(engine: Engine, customer_id: str, snapshot_id: int | None) -> P
                 select(ProductLine.product_line_id, ProductLine.name).order_by(
                     ProductLine.product_line_id
                 )
-            ).all()
+            )
+            .tuples()
+            .all()
         )
         cols = (
             Initiative.initiative_id,

@@ -46,7 +46,9 @@ def account_matching(engine: Engine, customer_id: str) -> AccountMatching:
             )
             .order_by(Initiative.needed_by, InitiativeCoverage.initiative_id)
         ).all()
-        titles = dict(conn.execute(select(RoadmapItem.roadmap_item_id, RoadmapItem.title)).all())
+        titles = dict(
+            conn.execute(select(RoadmapItem.roadmap_item_id, RoadmapItem.title)).tuples().all()
+        )
         suggested = conn.execute(
             select(
                 RoadmapMatch.initiative_id,

@@ -43,7 +43,10 @@ CANCELLED = "cancelled"
 
 
 # Stored as they are named in the schema (roadmap_match, initiative_coverage).
-Via, Timing, Decision = MatchVia, MatchTiming, MatchDecision
+# One name a line: a type checker takes only plain assignments as type aliases.
+Via = MatchVia
+Timing = MatchTiming
+Decision = MatchDecision
 
 
 @dataclass(frozen=True)
@@ -223,12 +226,13 @@ def _scores(needs: list[Need], offers: list[Offer]) -> tuple[np.ndarray, np.ndar
     none = np.zeros((len(needs), len(offers)), dtype=np.float32)
     if not offers:
         return none, none
-    vocab = {t: k for k, t in enumerate(sorted({t for x in [*needs, *offers] for t in x.tags}))}
+    both: list[Need | Offer] = [*needs, *offers]
+    vocab = {t: k for k, t in enumerate(sorted({t for x in both for t in x.tags}))}
     need_tags, offer_tags = _tag_matrix(needs, vocab), _tag_matrix(offers, vocab)
     counts = np.asarray(need_tags.sum(axis=1)).ravel()
     shared = (need_tags @ offer_tags.T).tocsr().astype(np.float32)
     shares = (sparse.diags(1 / np.maximum(counts, 1)).astype(np.float32) @ shared).toarray()
-    docs = [_text(x) for x in [*needs, *offers]]
+    docs = [_text(x) for x in both]
     if not any(d.strip() for d in docs):
         return shares, none
     # Imported here: scikit-learn takes ~0.7 s to import, which pages that only read

@@ -127,7 +127,9 @@ def store_roadmap(conn: Connection, snapshot_id: int, rules: RoadmapRules) -> in
             select(CustomerMeasure.customer_id, CustomerMeasure.revenue).where(
                 CustomerMeasure.snapshot_id == snapshot_id
             )
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     revenue = {c: stored_money(v) for c, v in revenue.items()}
     values = initiative_values(needs, revenue, rules)

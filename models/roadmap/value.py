@@ -16,7 +16,7 @@ Scores, all from the matching's coverage and these values:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -66,13 +66,13 @@ def account_coverage(
 ) -> AccountCoverage:
     mine = [n.initiative_id for n in needs if n.customer_id == customer_id]
     mine = [i for i in mine if i in coverage]
-    known = [values.get(i) for i in mine]
-    if not mine or any(v is None for v in known) or sum(known, Decimal(0)) <= 0:
+    known = [v for i in mine if (v := values.get(i)) is not None]
+    if not mine or len(known) < len(mine) or sum(known, Decimal(0)) <= 0:
         return AccountCoverage(customer_id, None, None, None, None)
     total = sum(known, Decimal(0))
     parts = {t: Decimal(0) for t in Timing}
-    for i in mine:
-        parts[coverage[i].timing] += values[i]
+    for i, value in zip(mine, known, strict=True):
+        parts[coverage[i].timing] += value
     return AccountCoverage(
         customer_id,
         total,
@@ -114,9 +114,9 @@ def items_by_value_served(
     return sorted(rows, key=lambda r: (-r.value, -r.accounts, r.roadmap_item_id))
 
 
-def _total(ids, values: Mapping[str, Decimal | None]) -> tuple[Decimal, int]:
+def _total(ids: Collection[str], values: Mapping[str, Decimal | None]) -> tuple[Decimal, int]:
     """(the sum of the known values of ``ids``, how many are unknown)."""
-    known = [values[i] for i in ids if values.get(i) is not None]
+    known = [v for i in ids if (v := values.get(i)) is not None]
     return sum(known, Decimal(0)), len(ids) - len(known)
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select
 
 from models.config import load_config
+from models.errors import AccountopsError
 from models.plans.content import canonical
 from models.plans.review import review_plan
 from models.plans.rules import PlanRules
@@ -108,3 +110,14 @@ def test_the_workspace_row_sums_this_years_stored_actuals_and_checks_the_plan_no
     assert plan_rows(engine, people["planner2"], PlanRules(), result.snapshot_id)[1] == rows
     assert plan_rows(engine, people["manager"], PlanRules(), result.snapshot_id)[1] == rows
     assert len(plan_rows(engine, people["approver"], PlanRules(), None)[1]) == 1
+
+
+def test_the_workspace_names_a_snapshot_that_does_not_exist(engine):
+    """A stale snapshot id is a user-facing NO_SNAPSHOT error, not an AttributeError."""
+    from models.plans.workspace import plan_rows
+
+    people = seed_accounts(engine)
+    create_plan(engine, people["planner"], plan())
+    with pytest.raises(AccountopsError, match="snapshot 999 does not exist") as caught:
+        plan_rows(engine, people["planner"], PlanRules(), 999)
+    assert caught.value.code == "NO_SNAPSHOT"
