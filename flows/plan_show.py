@@ -89,7 +89,7 @@ def _actuals_table(rows) -> Table:
             _money(r.run_rate_profile),
         )
         total = totals[r.year]
-        total[0] = (total[0] or 0) + (r.target or 0)
+        total[0] = (total[0] or Decimal(0)) + (r.target or Decimal(0))
         total[1] = None if r.actual is None or total[1] is None else total[1] + r.actual
     for year, (target, actual) in sorted(totals.items()):
         gap = None if actual is None or target is None else actual - target

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select, union_all
@@ -71,15 +72,22 @@ def account_sales(
     per_year = select(rows.c.customer_id, year, rows.c.product_line_id, func.sum(rows.c.revenue))
     per_year = per_year.where(who).group_by(rows.c.customer_id, year, rows.c.product_line_id)
     for cid, y, pl, revenue in conn.execute(per_year):
-        out[cid].by_year[(int(y), pl)] = stored_money(revenue)
+        out[cid].by_year[(int(y), pl)] = _summed(revenue)
     prior = rows.c.month.between(
         date_value(date(as_of.year - 1, 1, 1)), date_value(date(as_of.year - 1, 12, 1))
     )
     per_month = select(rows.c.customer_id, rows.c.month, func.sum(rows.c.revenue))
     per_month = per_month.where(who, prior).group_by(rows.c.customer_id, rows.c.month)
     for cid, month, revenue in conn.execute(per_month):
-        out[cid].prior_months[_as_date(month).month] = stored_money(revenue)
+        out[cid].prior_months[_as_date(month).month] = _summed(revenue)
     return out
+
+
+def _summed(revenue: object) -> Decimal:
+    """A grouped SUM of revenue to the cent: revenue is NOT NULL, so a group's sum is known."""
+    amount = stored_money(revenue)
+    assert amount is not None, "a SUM over NOT NULL revenue is never NULL"
+    return amount
 
 
 def _as_date(value) -> date:

@@ -22,7 +22,7 @@ from models.errors import AccountopsError
 from models.plans.assignments import assign_accounts
 from models.plans.content import canonical
 from models.plans.files import import_plan, read_plan_file
-from models.plans.read import PlanState, plan_state
+from models.plans.read import PlanState, get_plan, plan_state
 from models.plans.service import approve_plan, submit_plan
 from models.schema import PlanStatus
 
@@ -102,8 +102,7 @@ def set_up_demo_plans(
             outcomes["kept"] += 1  # edited in the app since the demo imported it
         else:
             outcomes[import_plan(engine, writer, plan.path).outcome] += 1
-            with engine.connect() as conn:
-                state = plan_state(conn, customer_id)
-            state = _advance(engine, writer, checker, state, _target(index))
+            imported = get_plan(engine, customer_id)  # the import just wrote it
+            state = _advance(engine, writer, checker, imported, _target(index))
         statuses[state.status.value] += 1
     return DemoPlans(writer.username, outcomes, statuses)

@@ -129,7 +129,7 @@ def _write_all(
     progress,
 ) -> dict[str, int]:
     counters = Counters()
-    chunked = ("invoice_lines", "payments", "wallet_estimates", "opportunities")
+    chunked: tuple[str, ...] = ("invoice_lines", "payments", "wallet_estimates", "opportunities")
     chunked += ("opportunity_stages", "initiatives")
     with (
         CsvFiles(Path(out_dir), progress) as files,

@@ -45,7 +45,7 @@ DM, FIN, USER, BUYER, TECH = (
 # The buying centre in the order stakeholders are added (3-6 of them per plan).
 ROLE_ORDER = (DM, FIN, USER, BUYER, TECH, USER)
 # Each defect makes one warning; the largest account's plan has none.
-DEFECTS = ("no_financial_gatekeeper", "no_coach", "opponent_decision_maker")
+DEFECTS: tuple[str, ...] = ("no_financial_gatekeeper", "no_coach", "opponent_decision_maker")
 DEFECTS += ("stale_contact", "overdue_action", "year_without_targets")
 # (title verb, first-year factor on the run-rate, low and high yearly growth)
 AMBITIONS = (("Grow", 1.45, 1.15, 1.3), ("Develop", 1.0, 1.03, 1.08), ("Defend", 0.6, 1.0, 1.04))

@@ -225,7 +225,11 @@ def draw_initiatives(
     dropped = dropped[[bool(roadmap.cancelled[c]) for c in dropped]]
     # False friends: a capability nothing delivers whose loose tag live items carry.
     friends = np.array(
-        [c for c in range(len(TAGS)) if first[c] == NEVER and roadmap.loose.get(LOOSE.get(c))],
+        [
+            c
+            for c in range(len(TAGS))
+            if first[c] == NEVER and c in LOOSE and roadmap.loose.get(LOOSE[c])
+        ],
         dtype=np.int64,
     )
     kind = pick(rng, KIND_WEIGHTS, k)
@@ -318,6 +322,7 @@ def _intended(
 ) -> dict[str, pa.Array]:
     """The answer key's rows for these initiatives, in their order, items ascending."""
     ini, item, what = [], [], []
+    items: set[int | None]  # positions in roadmap.ids; None: no roadmap item at all
     for i, initiative_id in enumerate(ids):
         t, code = int(topic[i]), int(kind[i])
         if code in (TAGS_AGREE, TEXT_AGREES, LATE):

@@ -45,8 +45,8 @@ def draw_wallet(
     inside = yi >= 0
     flat = (sales.customer[inside] * N_LINES + sales.product_line[inside]) * len(years) + yi[inside]
     weights = sales.amount[inside].astype(np.float64)
-    revenue = np.bincount(flat, weights=weights, minlength=n * N_LINES * len(years))
-    revenue = revenue.reshape(n, N_LINES, len(years)) / 100
+    cents = np.bincount(flat, weights=weights, minlength=n * N_LINES * len(years))
+    revenue = cents.reshape(n, N_LINES, len(years)) / 100
     annual = revenue * (365.25 / np.maximum(_year_coverage(window, years), 1.0))
 
     mix = book.mix[sl]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -48,7 +49,7 @@ def months_of(days: np.ndarray) -> np.ndarray:
     return days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12
 
 
-def pick(rng: np.random.Generator, weights: tuple[float, ...] | np.ndarray, size: int):
+def pick(rng: np.random.Generator, weights: Sequence[float] | np.ndarray, size: int) -> np.ndarray:
     """Codes 0..k-1 drawn with the given (not necessarily normalised) weights."""
     p = np.asarray(weights, dtype=np.float64)
     return rng.choice(len(p), size=size, p=p / p.sum())

@@ -5,9 +5,19 @@ from __future__ import annotations
 import enum
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, ClassVar
 
-from sqlalchemy import JSON, DateTime, Enum, MetaData, Numeric, String, TypeDecorator, func
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    TypeDecorator,
+    func,
+)
 from sqlalchemy.orm import DeclarativeBase, mapped_column
 
 # Constraint names are deterministic so Alembic can alter and drop them on
@@ -59,6 +69,11 @@ Money = Annotated[Decimal, mapped_column(MONEY)]
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {dict: JSON, list: JSON, datetime: UTCDateTime}
+
+    if TYPE_CHECKING:
+        # Every class here maps a plain Table (none maps a join or a select), so
+        # ``Model.__table__`` is a Table wherever one is wanted (bulk inserts, DELETE).
+        __table__: ClassVar[Table]
 
 
 def enum_column(enum_cls: type[enum.Enum], name: str):
