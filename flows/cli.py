@@ -11,7 +11,7 @@ import getpass
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
@@ -19,6 +19,9 @@ from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: ca
 from flows.plan_cli import plan_app
 from flows.roadmap_cli import roadmap_app
 from models.errors import AccountopsError, ConfigError, NotBuiltYet, OutputNotWritable
+
+if TYPE_CHECKING:  # Prefect is imported by the commands that run flows, not at start-up
+    from prefect.states import State
 
 
 class PipelineFailed(AccountopsError):
@@ -316,13 +319,18 @@ def run_pipeline(paths: list[str], *, as_of: date | None = None, mapping: Path |
     from flows.pipeline import pipeline as pipeline_flow
 
     with ingest_progress():
-        state = pipeline_flow(
-            paths=paths or None,
-            database_url=cfg.database_url,
-            as_of=as_of,
-            mapping_file=str(mapping) if mapping else None,
-            config_file=str(cfg.config_file) if cfg.config_file else None,
-            return_state=True,
+        # The flow returns its final State itself, which Prefect's overloads type as a
+        # State holding a State: the call's value is that final State.
+        state = cast(
+            "State[Any]",
+            pipeline_flow(
+                paths=paths or None,
+                database_url=cfg.database_url,
+                as_of=as_of,
+                mapping_file=str(mapping) if mapping else None,
+                config_file=str(cfg.config_file) if cfg.config_file else None,
+                return_state=True,
+            ),
         )
     data = state.result(raise_on_failure=False)
     data = data if isinstance(data, dict) else {}
@@ -468,13 +476,13 @@ def _progress():
     from contextlib import contextmanager
 
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
     @contextmanager
     def manager():
         columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
         with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def report(name: str, rows: int) -> None:
                 if name not in tasks:

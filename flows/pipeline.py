@@ -11,11 +11,11 @@ snapshot.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import Completed, Failed
+from prefect.states import Completed, Failed, State
 
 from flows.ingest import ingest
 from flows.recompute import recompute_flow
@@ -60,7 +60,7 @@ def pipeline(
     as_of: date | None = None,
     mapping_file: str | None = None,
     config_file: str | None = None,
-):
+) -> State[Any]:
     """Ingest ``paths`` (if any), recompute a snapshot, refresh the dashboard tables."""
     from models.settings import Settings
 
@@ -69,7 +69,7 @@ def pipeline(
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
 
-    def stop(step: str, reason: str):
+    def stop(step: str, reason: str) -> State[Any]:
         steps.append({"step": step, "outcome": "failed", "detail": reason})
         for later in ("ingest", "recompute", "refresh")[
             ("ingest", "recompute", "refresh").index(step) + 1 :
@@ -80,17 +80,22 @@ def pipeline(
         return Failed(message=f"{step} failed: {reason}", data={"steps": steps, "batches": batches})
 
     if paths:
-        state = ingest(
-            paths=paths,
-            database_url=database_url,
-            mapping_file=mapping_file,
-            config_file=config_file,
-            return_state=True,
+        # The ingest flow returns its final State itself; Prefect's overloads cannot see
+        # that (they read the flow's return type), so the call's state is named here.
+        ingested = cast(
+            State[Any],
+            ingest(
+                paths=paths,
+                database_url=database_url,
+                mapping_file=mapping_file,
+                config_file=config_file,
+                return_state=True,
+            ),
         )
-        outcome = state.result(raise_on_failure=False)
+        outcome = ingested.result(raise_on_failure=False)
         batches = outcome if isinstance(outcome, list) else []
-        if not state.is_completed():
-            return stop("ingest", state.message or "a batch was refused")
+        if not ingested.is_completed():
+            return stop("ingest", ingested.message or "a batch was refused")
         steps.append({"step": "ingest", "outcome": "ok", "detail": f"{len(batches)} batch(es)"})
     else:
         steps.append({"step": "ingest", "outcome": "skipped", "detail": "no paths given"})
