@@ -13,12 +13,13 @@ an account plan, or whose tier in the snapshot is Diamond, Gold or Strategic.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, Row, func, select
 
 from models.schema import (
     AccountPlan,
@@ -63,7 +64,7 @@ def _text(value) -> str | None:
     return None if value is None else str(getattr(value, "value", value))
 
 
-def _rows(engine: Engine, query) -> list:
+def _rows(engine: Engine, query) -> Sequence[Row[Any]]:
     with engine.connect() as conn:
         return conn.execute(query).all()
 
@@ -81,7 +82,7 @@ def strategic_accounts(
     open initiative or not), by name. Accounts absent from the snapshot have None."""
     planned = {r[0] for r in _rows(engine, select(AccountPlan.customer_id))}
     c = DashboardCustomer
-    named = c.tier.in_(rule.tiers)
+    named: ColumnElement[bool] = c.tier.in_(rule.tiers)
     if rule.with_plan:
         named = named | c.customer_id.in_(select(AccountPlan.customer_id))
     rows = _rows(
@@ -209,13 +210,19 @@ def narrow(
 
 def _rebuilt(cov: pd.DataFrame, pairs: pd.DataFrame):
     """Needs, Matching and values rebuilt from stored rows, as :mod:`.value` takes them."""
+    # Plain tuples (name=None): the columns hold objects (lists, dates, Decimals), which
+    # pandas-stubs' named rows would type as scalars only.
     needs = [
-        Need(r.initiative_id, r.customer_id, r.initiative, tuple(r.capabilities), r.needed_by)
-        for r in cov.itertuples(index=False)
+        Need(initiative_id, customer_id, title, tuple(tags), needed_by)
+        for initiative_id, customer_id, title, tags, needed_by in cov[
+            ["initiative_id", "customer_id", "initiative", "capabilities", "needed_by"]
+        ].itertuples(index=False, name=None)
     ]
     cover = {
-        r.initiative_id: Coverage(Timing(r.timing), int(r.months_late), tuple(r.served_by))
-        for r in cov.itertuples(index=False)
+        initiative_id: Coverage(Timing(timing), int(months_late), tuple(served_by))
+        for initiative_id, timing, months_late, served_by in cov[
+            ["initiative_id", "timing", "months_late", "served_by"]
+        ].itertuples(index=False, name=None)
     }
     values = dict(zip(cov["initiative_id"], cov["value_at_stake"], strict=True))
     return needs, _matching(pairs, cover), values
@@ -246,7 +253,8 @@ def _records(rows: list, columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame([vars(r) for r in rows], columns=columns, dtype=object)
     if "value_unknown" in columns:
         parts = zip(frame["value"], frame["value_unknown"], frame["initiatives"], strict=True)
-        frame["value"] = [_known_or_none(v, u, n) for v, u, n in parts]
+        known = [_known_or_none(v, u, n) for v, u, n in parts]
+        frame["value"] = pd.Series(known, index=frame.index, dtype=object)
     return frame
 
 
@@ -260,7 +268,10 @@ def rankings(cov: pd.DataFrame, pairs: pd.DataFrame, *, narrowed_lines: bool = F
     # The portfolio's shares: the accounts' initiatives of known value pooled as one account.
     known = [replace(n, customer_id="*") for n in needs if values[n.initiative_id] is not None]
     pooled = account_coverage("*", known, matching.coverage, values)
-    headline = {"accounts": int(cov["customer_id"].nunique()), "initiatives": len(needs)}
+    headline: dict[str, Any] = {
+        "accounts": int(cov["customer_id"].nunique()),
+        "initiatives": len(needs),
+    }
     headline |= {"value": pooled.value, "value_unknown": len(needs) - len(known)}
     headline |= {t: getattr(pooled, t) for t in ("in_time", "late", "gap")}
     own: dict[str, list[Need]] = {}
@@ -316,8 +327,8 @@ def coverage_grid(cov: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
     columns = ["customer_id", "account", "product_line_id", "product_line", "state"]
     columns += ["initiatives", "value", "value_unknown", "months_late", "in_time_elsewhere"]
     keys = ["initiative_id", "product_line_id", "product_line"]
-    best = pairs[keys].assign(months_late=pairs["months_late"].astype(int))
-    best = best.groupby(keys, as_index=False)["months_late"].min() if len(pairs) else None
+    lines = pairs[keys].assign(months_late=pairs["months_late"].astype(int))
+    best = lines.groupby(keys)["months_late"].min().reset_index() if len(pairs) else None
     gaps = cov.loc[cov["timing"] == "gap", ["initiative_id"]]
     gaps = gaps.assign(product_line_id="", product_line=NOTHING_SERVES, months_late=0)
     parts = [f for f in (best, gaps) if f is not None and len(f)]
@@ -347,7 +358,8 @@ def coverage_grid(cov: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
         )
         .reset_index()
     )
-    cells["value"] = [Decimal(int(c)).scaleb(-2) for c in cells["cents"]]
+    amounts = [Decimal(int(c)).scaleb(-2) for c in cells["cents"]]
+    cells["value"] = pd.Series(amounts, index=cells.index, dtype=object)
     gap = cells["product_line_id"] == ""
     cells["state"] = "in_time"
     cells.loc[cells["months_late"] > 0, "state"] = "late"
