@@ -108,6 +108,7 @@ def clv_frame(conn: Connection, snapshot_id: int | None, config: dict[str, Any])
         raise NotBuiltYet("`accountops export clv` is not built yet (issue 5 item 7)") from exc
     sid = rm.resolve_snapshot(conn, snapshot_id)
     as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == sid))
+    assert as_of is not None, "resolve_snapshot returns a snapshot that exists"
     table = clv_table(purchases(conn, as_of), as_of, config.get("value") or {})
     table = table[CLV_COLUMNS].copy()
     for col in ("p_alive", "expected_purchases_90d"):

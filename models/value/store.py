@@ -53,6 +53,8 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
         return
     cols = list(frame.columns)
     raw = conn.connection.driver_connection
+    if raw is None:  # only once the pool has invalidated this connection
+        raise RuntimeError("bulk_insert: the database connection was invalidated")
     if conn.dialect.name == "postgresql":
         # Arrow's CSV writer (C++) is several times faster than DataFrame.to_csv. It
         # writes NULL as an empty unquoted cell and quotes every string, so an empty
@@ -71,7 +73,11 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
     marks = ", ".join("?" for _ in cols)
     names = ", ".join(f'"{c}"' for c in cols)
     # Column by column as Python floats, ints, bools and str; NaN and pd.NA become None.
-    columns = [frame[c].to_numpy(dtype=object, na_value=None).tolist() for c in cols]
+    columns = [
+        # pandas-stubs 3.1 leave None out of to_numpy's na_value; pandas takes any value.
+        frame[c].to_numpy(dtype=object, na_value=None).tolist()  # type: ignore[call-overload]
+        for c in cols
+    ]
     cur = raw.cursor()
     cur.executemany(
         f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})',  # noqa: S608 - names from Table
