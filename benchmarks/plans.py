@@ -74,7 +74,7 @@ from models.schema import (
     ProductLine,
 )
 from models.users import add_user
-from models.value.rollups import tune_for_aggregates
+from models.value.dbtuning import tune_for_aggregates
 
 BENCH_ACTOR = "bench-plans"
 STANDALONE_RUNS = 3

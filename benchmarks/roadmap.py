@@ -86,7 +86,7 @@ from models.schema import (
     RoadmapMatch,
     RoadmapMatching,
 )
-from models.value.rollups import tune_for_aggregates
+from models.value.dbtuning import tune_for_aggregates
 
 SAMPLE_SEED = 42
 MATCH_RUNS = 3

@@ -13,18 +13,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.formatting import money
+from models.value.tiers import PYRAMID, TRADING_PYRAMID
 
-# The pyramid top to bottom, then the prospect classes (DOMAIN.md section 2).
-TIER_ORDER = (
-    "diamond",
-    "gold",
-    "strategic",
-    "potential",
-    "general",
-    "problem",
-    "key_opportunity",
-    "general_opportunity",
-)
+# The pyramid top to bottom, then the prospect classes (the engine's one order).
+TIER_ORDER = PYRAMID
 TIER_LABELS = {
     "diamond": "Diamond",
     "gold": "Gold",
@@ -83,7 +75,7 @@ def value_pyramid(tiers: pd.DataFrame, currency: str) -> go.Figure:
     and revenue.
     """
     data = tiers.set_index("tier").reindex(
-        [t for t in _ordered_tiers(tiers["tier"]) if t in TIER_ORDER[:6]]
+        [t for t in _ordered_tiers(tiers["tier"]) if t in TRADING_PYRAMID]
     )
     data = data.fillna({"customers": 0})
     labels = [tier_label(t) for t in data.index]

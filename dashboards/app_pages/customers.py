@@ -182,11 +182,16 @@ st.subheader("Receivables and late invoices")
 rec = ctx.read("customer_receivables", cid)
 age = rec["ageing"]
 if age:
-    a = st.columns(4)
+    a = st.columns(5)
     a[0].metric(f"Open ({cur})", money(age["outstanding"], cur))
     a[1].metric(f"Overdue over 90 days ({cur})", money(age["days_over_90"], cur))
-    a[2].metric("DSO", days(age["dso_days"]))
-    a[3].metric(f"Cost of late payment ({cur})", money(age["late_cost"], cur))
+    a[2].metric(
+        f"Sales to make them up ({cur})",
+        money(age["sales_to_recover_90"], cur),
+        help="If the receivables over 90 days are lost: loss / net profit margin.",
+    )
+    a[3].metric("DSO", days(age["dso_days"]))
+    a[4].metric(f"Cost of late payment ({cur})", money(age["late_cost"], cur))
 late = rec["late"]
 if len(late):
     st.dataframe(

@@ -82,7 +82,7 @@ ctx.flag("invoice_lines", "payments", "customers")
 tiers = ctx.read("tiers")
 tier_row = tiers.set_index("tier")
 tcols = st.columns(6)
-for col, tier in zip(tcols, charts.TIER_ORDER[:6], strict=True):
+for col, tier in zip(tcols, charts.TRADING_PYRAMID, strict=True):
     n = int(tier_row["customers"].get(tier, 0))
     before = tier_row["customers_prev"].get(tier) if tier in tier_row.index else None
     col.metric(

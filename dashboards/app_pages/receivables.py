@@ -39,11 +39,12 @@ with right:
             key="dso",
         )
         st.caption(
-            "Month-end open receivables (all invoiced minus all paid so far) over the "
-            "trailing 12 months' invoicing x 365. Needs 12 months of history per point."
+            "DSO at each month end (the last point at the as-of date, the figure above): "
+            "receivables open then over the revenue of the window ending then, times the "
+            "window's days. A point needs a whole window of history behind it."
         )
     else:
-        st.info("Not enough history for a DSO trend yet (12 months needed).")
+        st.info("Not enough history for a DSO trend yet (a whole window is needed).")
 
 st.subheader("Bad-debt equivalents")
 b = st.columns(3)

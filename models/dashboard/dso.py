@@ -1,77 +1,135 @@
-"""The monthly DSO trend, by the cheap (count-back free) method.
+"""The DSO trend: the snapshot's DSO at each month end before its as-of date.
 
-At each month end: open receivables = everything invoiced so far minus everything paid so
-far; DSO = open receivables / revenue invoiced in the trailing 12 months x 365. Two
-aggregate queries (invoiced per month, paid per month) do the work; the running sums are
-over at most a few hundred months. A month is shown only once 12 months of history lie
-behind it, so the first year of data does not show an inflated DSO.
+Each point is :func:`models.value.receivables.dso` at one date: the receivables open
+at that date over the revenue invoiced in the measurement window ending at it, times
+the window's days. The last point is at the snapshot's as-of date, so it is the
+snapshot's own DSO (the receivables export's TOTAL row); a point is shown once a whole
+window of history lies behind it.
+
+Open at a date follows :mod:`models.value.invoice_state`: an invoice with something
+due counts from its invoice date for its amount due less what its payments up to that
+date paid of it (never more than the amount due). Summed month by month this is two
+grouped queries: the amounts due by invoice month, and each payment's applied part by
+the month it was applied in (its payment date, or the invoice date when paid before).
+A payment applies in full unless the invoice was overpaid, then only up to what was
+still due: only overpaid invoices need their payments' running totals.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Connection, case, func, select
+from sqlalchemy import Connection, case, func, select, union_all
 
 from models.schema import InvoiceRollup, Payment
-from models.value.sqlfuncs import month_start
+from models.value import invoice_state as state
+from models.value.numbers import to_cents
+from models.value.receivables import dso
+from models.value.sqlfuncs import date_value, month_start
+from models.value.windows import Windows
 
-TRAILING_MONTHS = 12
-CENT = Decimal("0.01")
-
-
-def _per_month(conn: Connection, column, amount, as_of: date) -> pd.Series:
-    month = month_start(column)
-    # The as-of cut is in the sum, not a WHERE: a WHERE on the dated column makes SQLite
-    # walk its index and fetch a million rows one by one (4x slower than one scan).
-    upto = func.sum(case((column <= as_of, amount), else_=0))
-    rows = conn.execute(select(month.label("month"), upto).group_by(month)).all()
-    return pd.Series({pd.Timestamp(m): float(v or 0) for m, v in rows}, dtype=float, name="amount")
+COLUMNS = ["month", "invoiced", "paid", "outstanding", "trailing_revenue", "dso_days"]
 
 
-def dso_trend(conn: Connection, as_of: date, months: int) -> pd.DataFrame:
-    """Up to ``months`` month-end rows ending with the as-of month (columns as the table)."""
-    inv = InvoiceRollup.__table__
-    invoiced = _per_month(conn, inv.c.invoice_date, inv.c.amount_due, as_of)
-    paid = _per_month(conn, Payment.__table__.c.paid_on, Payment.__table__.c.amount, as_of)
-    cols = ["month", "invoiced", "paid", "outstanding", "trailing_revenue", "dso_days"]
+def _monthly(conn: Connection, query) -> pd.DataFrame:
+    rows = conn.execute(query).all()
+    frame = pd.DataFrame(rows, columns=["month", "amount"])
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame.groupby("month")["amount"].sum().astype(float)
+
+
+def _invoiced(conn: Connection, as_of: date) -> pd.DataFrame:
+    """Per invoice month up to ``as_of``: the revenue, and the amounts due that open."""
+    i = InvoiceRollup.__table__
+    month = month_start(i.c.invoice_date)
+    rows = conn.execute(
+        select(
+            month.label("month"),
+            func.sum(i.c.amount_due).label("revenue"),
+            func.coalesce(func.sum(case((i.c.amount_due > 0, i.c.amount_due))), 0).label("due"),
+        )
+        .where(i.c.invoice_date <= date_value(as_of))
+        .group_by(month)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["month", "revenue", "due"])
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame.set_index("month").astype(float)
+
+
+def _applied(conn: Connection, as_of: date) -> pd.Series:
+    """Per month up to ``as_of``: what payments took off the open amounts due."""
+    i, p = InvoiceRollup.__table__, Payment.__table__
+    cut = date_value(as_of)
+    when = case((p.c.paid_on < i.c.invoice_date, i.c.invoice_date), else_=p.c.paid_on)
+    joined = p.join(i, i.c.invoice_id == p.c.invoice_id)
+    base = (i.c.amount_due > 0, i.c.invoice_date <= cut, p.c.paid_on <= cut)
+    in_full = (
+        select(month_start(when).label("month"), func.sum(p.c.amount).label("amount"))
+        .select_from(joined)
+        .where(*base, i.c.paid_amount <= i.c.amount_due)
+        .group_by(month_start(when))
+    )
+    overpaid = select(i.c.invoice_id).where(i.c.amount_due > 0, i.c.paid_amount > i.c.amount_due)
+    r = (
+        state.payments_running(as_of)
+        .where(p.c.invoice_id.in_(overpaid))
+        .add_columns(i.c.amount_due, i.c.invoice_date)
+        .join(i, i.c.invoice_id == p.c.invoice_id)
+        .where(i.c.invoice_date <= cut)
+        .subquery("r")
+    )
+    r_when = case((r.c.paid_on < r.c.invoice_date, r.c.invoice_date), else_=r.c.paid_on)
+    # The part of each payment below the amount due: min(running, due) - min(before, due).
+    capped = case((r.c.running < r.c.amount_due, r.c.running), else_=r.c.amount_due)
+    before = r.c.running - r.c.amount
+    capped_before = case((before < r.c.amount_due, before), else_=r.c.amount_due)
+    in_part = select(
+        month_start(r_when).label("month"), func.sum(capped - capped_before).label("amount")
+    ).group_by(month_start(r_when))
+    return _monthly(conn, union_all(in_full, in_part))
+
+
+def dso_trend(conn: Connection, as_of: date, months: int, window_months: int) -> pd.DataFrame:
+    """Up to ``months`` points ending with the as-of date (columns :data:`COLUMNS`): one per
+    month end, the as-of month's at the as-of date; ``window_months`` is the rules'
+    measurement window."""
+    invoiced = _invoiced(conn, as_of)
     if invoiced.empty:
-        return pd.DataFrame(columns=cols)
-    start = min(invoiced.index.min(), paid.index.min() if len(paid) else invoiced.index.min())
-    span = pd.date_range(start, pd.Timestamp(as_of.replace(day=1)), freq="MS")
+        return pd.DataFrame(columns=COLUMNS)
+    applied = _applied(conn, as_of)
+    # Payments apply from their invoice's date on: no month before the first invoice's.
+    span = pd.date_range(invoiced.index.min(), pd.Timestamp(as_of.replace(day=1)), freq="MS")
     frame = pd.DataFrame(
         {
-            "invoiced": invoiced.reindex(span, fill_value=0.0),
-            "paid": paid.reindex(span, fill_value=0.0),
+            "invoiced": invoiced["due"].reindex(span, fill_value=0.0),
+            "paid": applied.reindex(span, fill_value=0.0),
+            "revenue": invoiced["revenue"].reindex(span, fill_value=0.0),
         }
     )
     frame["outstanding"] = frame["invoiced"].cumsum() - frame["paid"].cumsum()
-    frame["trailing_revenue"] = frame["invoiced"].rolling(TRAILING_MONTHS).sum()
+    frame["trailing_revenue"] = frame["revenue"].rolling(window_months).sum()
     frame = frame.dropna(subset=["trailing_revenue"]).tail(months)
-    trailing = frame["trailing_revenue"]
-    frame["dso_days"] = (frame["outstanding"] / trailing * 365).where(trailing > 0)
-    frame = frame.reset_index(names="month")
-    frame["month"] = frame["month"].dt.date
-    return frame[cols]
+    points = []
+    for month, row in frame.iterrows():  # a few dozen months
+        start = month.date()
+        at = min(as_of, (month + pd.offsets.MonthEnd(0)).date())
+        outstanding = to_cents(row["outstanding"])
+        revenue = to_cents(row["trailing_revenue"])
+        days_sales = dso(outstanding, revenue, Windows(at, window_months).days)
+        points.append(
+            {
+                "month": start,
+                "invoiced": to_cents(row["invoiced"]),
+                "paid": to_cents(row["paid"]),
+                "outstanding": outstanding,
+                "trailing_revenue": revenue,
+                "dso_days": None if days_sales is None else to_cents(days_sales),
+            }
+        )
+    return pd.DataFrame(points, columns=COLUMNS)
 
 
 def dso_rows(frame: pd.DataFrame, snapshot_id: int) -> list[dict]:
-    """The trend as rows for ``dashboard_dso_month`` (money to cents, unknown DSO as None)."""
-
-    def cents(v: float) -> Decimal:
-        return Decimal(str(round(v, 2))).quantize(CENT)
-
-    return [
-        {
-            "snapshot_id": snapshot_id,
-            "month": r.month,
-            "invoiced": cents(r.invoiced),
-            "paid": cents(r.paid),
-            "outstanding": cents(r.outstanding),
-            "trailing_revenue": cents(r.trailing_revenue),
-            "dso_days": None if pd.isna(r.dso_days) else cents(r.dso_days),
-        }
-        for r in frame.itertuples(index=False)
-    ]
+    """The trend as rows for ``dashboard_dso_month``."""
+    return [{"snapshot_id": snapshot_id, **row} for row in frame.to_dict("records")]

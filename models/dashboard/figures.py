@@ -16,20 +16,19 @@ from sqlalchemy import Connection, and_, func, select
 
 from models.schema import (
     CustomerMeasure,
-    CustomerReceivable,
     CustomerTier,
     Invoice,
     ManagerMeasure,
     Snapshot,
+    Tier,
     TierMigration,
 )
-from models.value.facts import window_days
-from models.value.tiers import TRADING_TIERS
-from models.value.windows import Windows
+from models.value.readmodels import receivables_total_of
+from models.value.rules import ValueRules
+from models.value.tiers import PROSPECT_TIERS, TRADING_TIERS
 
 CENT = Decimal("0.01")
 MICRO = Decimal("0.000001")
-PROSPECT_TIERS = ("key_opportunity", "general_opportunity")
 
 
 def _money(value: Any) -> Decimal:
@@ -55,10 +54,9 @@ def reporting_currency(conn: Connection) -> str:
     return row[0] if row else "EUR"
 
 
-def snapshot_figures(conn: Connection, snapshot_id: int, window_months: int) -> dict[str, Any]:
+def snapshot_figures(conn: Connection, snapshot_id: int, rules: ValueRules) -> dict[str, Any]:
     """Revenue, margin, DSO, receivables, risk and tier moves of one stored snapshot."""
-    t, m = CustomerTier.__table__, CustomerMeasure.__table__
-    r, mm = CustomerReceivable.__table__, ManagerMeasure.__table__
+    t, m, mm = CustomerTier.__table__, CustomerMeasure.__table__, ManagerMeasure.__table__
     as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
     joined = t.outerjoin(
         m, and_(m.c.snapshot_id == t.c.snapshot_id, m.c.customer_id == t.c.customer_id)
@@ -69,24 +67,15 @@ def snapshot_figures(conn: Connection, snapshot_id: int, window_months: int) -> 
             func.count().filter(trading).label("trading"),
             func.count().filter(t.c.tier.in_(PROSPECT_TIERS)).label("prospects"),
             func.sum(m.c.revenue).label("revenue"),
-            func.sum(m.c.revenue).filter(t.c.tier == "problem").label("at_risk"),
+            func.sum(m.c.revenue).filter(t.c.tier == Tier.PROBLEM.value).label("at_risk"),
             func.sum(m.c.gross_profit).filter(trading).label("profit"),
             func.sum(m.c.revenue_costed).filter(trading).label("costed"),
-            func.sum(m.c.amount_due).label("due"),
-            func.sum(m.c.amount_collected).label("collected"),
         )
         .select_from(joined)
         .where(t.c.snapshot_id == snapshot_id)
     ).one()
-    rec = conn.execute(
-        select(
-            func.sum(r.c.outstanding).label("outstanding"),
-            func.sum(r.c.current).label("current"),
-            func.sum(r.c.days_over_90).label("over_90"),
-            func.sum(r.c.late_cost).label("late_cost"),
-            func.sum(r.c.sales_to_recover_90).label("recover"),
-        ).where(r.c.snapshot_id == snapshot_id)
-    ).one()
+    # The receivables export's TOTAL row: the same function computes both.
+    rec = receivables_total_of(conn, snapshot_id, rules)
     relationship = conn.scalar(
         select(func.sum(mm.c.revenue_at_risk)).where(mm.c.snapshot_id == snapshot_id)
     )
@@ -97,27 +86,21 @@ def snapshot_figures(conn: Connection, snapshot_id: int, window_months: int) -> 
             .group_by(TierMigration.kind)
         ).all()
     )
-    revenue = _money(row.revenue)
-    outstanding = _money(rec.outstanding)
-    # The receivables export's TOTAL DSO: all open receivables over all revenue, times
-    # the days of the current window, to cents.
-    days = window_days(Windows(as_of, window_months))
-    dso = (outstanding / revenue * days).quantize(CENT) if revenue > 0 else None
     return {
         "as_of": as_of,
         "trading_customers": int(row.trading or 0),
         "prospects": int(row.prospects or 0),
-        "revenue": revenue,
+        "revenue": _money(row.revenue),
         "gross_margin_pct": _ratio(row.profit, row.costed),
-        "dso_days": dso,
+        "dso_days": rec["dso_days"],
         "revenue_at_risk": _money(row.at_risk),
         "relationship_revenue_at_risk": _money(relationship),
-        "outstanding": outstanding,
-        "overdue": (outstanding - _money(rec.current)).quantize(CENT),
-        "over_90": _money(rec.over_90),
-        "late_cost": _money(rec.late_cost),
-        "sales_to_recover_90": _money(rec.recover),
-        "collection_rate": _ratio(row.collected, row.due),
+        "outstanding": rec["outstanding"],
+        "overdue": rec["outstanding"] - rec["current"],
+        "over_90": rec["days_over_90"],
+        "late_cost": rec["late_cost"],
+        "sales_to_recover_90": rec["sales_to_recover_90"],
+        "collection_rate": rec["collection_rate"],
         "upgrades": int(kinds.get("upgrade", 0)),
         "downgrades": int(kinds.get("downgrade", 0)),
         "new_customers": int(kinds.get("new", 0)),

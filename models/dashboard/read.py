@@ -33,15 +33,10 @@ from models.schema import (
     SnapshotStatus,
 )
 from models.settings import Settings
-from models.value.facts import choose_sources
-from models.value.receivables import (
-    late_invoice_cost,
-    late_invoices_select,
-    months_of_delay_eating_profit,
-    sales_to_make_up,
-)
+from models.value.numbers import to_cents
+from models.value.readmodels import late_invoices
+from models.value.receivables import months_of_delay_eating_profit, sales_to_make_up
 from models.value.rules import value_rules
-from models.value.windows import Windows
 
 from .refresh import dashboard_settings
 
@@ -217,7 +212,8 @@ def customer_wallet(engine: Engine, snapshot_id: int, customer_id: str) -> pd.Da
 
 
 def customer_receivables(engine: Engine, snapshot_id: int, customer_id: str) -> dict[str, Any]:
-    """Ageing of one customer and its late invoices of the current window (engine's rule)."""
+    """One customer's receivables row of the snapshot and its late invoices of the window
+    as the snapshot saw them (:func:`models.value.readmodels.late_invoices`)."""
     r = CustomerReceivable.__table__
     rules = value_rules(_config())
     with engine.connect() as conn:
@@ -228,17 +224,10 @@ def customer_receivables(engine: Engine, snapshot_id: int, customer_id: str) -> 
             .mappings()
             .first()
         )
-        as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
-        src = choose_sources(conn, Windows(as_of, rules.window_months))
-        result = conn.execute(late_invoices_select(src, customer_id))
-        late = pd.DataFrame(result.all(), columns=list(result.keys()))
-    if not late.empty:
-        late = late.drop(columns=["customer_id"])
-        late["cost_of_delay"] = [
-            float(late_invoice_cost(Decimal(str(amount)), rules.annual_borrowing_rate, days))
-            for amount, days in zip(late["amount_due"], late["days_late"], strict=True)
-        ]  # one customer's late invoices: a short list
-        late["amount_due"] = late["amount_due"].astype(float)
+        late = late_invoices(conn, snapshot_id, rules, customer_id)
+    late = late.drop(columns=["customer_id"]).rename(columns={"late_cost": "cost_of_delay"})
+    for col in ("amount_due", "cost_of_delay"):
+        late[col] = late[col].astype(float)
     return {"ageing": dict(row) if row else None, "late": late}
 
 
@@ -322,17 +311,19 @@ def managers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
 
 
 def credit_cost(over_90: Decimal | None) -> dict[str, Any]:
-    """Bad-debt equivalents (DOMAIN.md section 5) at the configured margin and borrowing cost."""
+    """Bad-debt equivalents at the configured margin and borrowing cost: the sales needed
+    to make up the receivables over 90 days if they are lost, and per 1,000 lost."""
     rules = value_rules(_config())
     loss = Decimal(over_90 or 0)
+    margin = rules.net_profit_margin
     return {
-        "net_profit_margin": rules.net_profit_margin,
+        "net_profit_margin": margin,
         "annual_borrowing_rate": rules.annual_borrowing_rate,
         "loss_over_90": loss,
-        "sales_to_make_up": sales_to_make_up(loss, rules.net_profit_margin) if loss else Decimal(0),
-        "sales_per_1000_lost": sales_to_make_up(Decimal(1000), rules.net_profit_margin),
+        "sales_to_make_up": to_cents(sales_to_make_up(loss, margin)),
+        "sales_per_1000_lost": to_cents(sales_to_make_up(Decimal(1000), margin)),
         "months_of_delay": months_of_delay_eating_profit(
-            rules.net_profit_margin, rules.annual_borrowing_rate
+            margin, rules.annual_borrowing_rate
         ).quantize(Decimal("0.1")),
     }
 

@@ -25,13 +25,8 @@ from sqlalchemy import Select, and_, case, func, or_, select, union_all
 
 from models.schema import Payment
 
-from .rollups import (
-    _MONTH_COLS,
-    INVOICE_MONTHS,
-    INVOICES,
-    _cents,
-    invoice_month_select,
-)
+from .invoice_state import MONTH_COLUMNS, invoice_month_select, paid, paid_by_due, settled_by
+from .rollups import INVOICE_MONTHS, INVOICES
 from .sqlfuncs import date_value, month_start
 from .windows import Windows
 
@@ -46,13 +41,11 @@ def _columns(i, as_of, recounted: bool) -> list:
         payment = [i.c.paid_amount, i.c.paid_by_due, i.c.settled_on, i.c.last_paid_on]
         return [*head, *payment, *days, i.c.settled_day]
     p = _pay
-    settled_by_then = i.c.settled_on <= as_of
-    # The same expressions as rollups.invoice_select over the payments up to as_of.
+    settled_by_then = settled_by(i.c.settled_on, as_of)
+    # The invoice's state (invoice_state) over its payments up to as_of.
     payment = [
-        _cents(func.coalesce(func.sum(p.c.amount), 0)).label("paid_amount"),
-        _cents(func.coalesce(func.sum(case((p.c.paid_on <= i.c.due_date, p.c.amount))), 0)).label(
-            "paid_by_due"
-        ),
+        paid(p.c.amount).label("paid_amount"),
+        paid_by_due(p.c.amount, p.c.paid_on, i.c.due_date).label("paid_by_due"),
         case((settled_by_then, i.c.settled_on)).label("settled_on"),
         func.max(p.c.paid_on).label("last_paid_on"),
     ]
@@ -123,7 +116,7 @@ def cut_invoice_sources(windows: Windows, cut_as_of_month: bool):
         .subquery("recounted")
     )
     m = INVOICE_MONTHS
-    kept_months = select(*(m.c[c] for c in _MONTH_COLS)).select_from(
+    kept_months = select(*(m.c[c] for c in MONTH_COLUMNS)).select_from(
         m.outerjoin(since, since.c.customer_id == m.c.customer_id)
     )
     kept_months = kept_months.where(or_(since.c.since.is_(None), m.c.month < since.c.since))

@@ -134,7 +134,7 @@ def export_frame(
         if kind == "segments":
             return rm.segments_frame(conn, sid)
         if kind == "receivables":
-            return rm.receivables_frame(conn, sid, rules.window_months)
+            return rm.receivables_frame(conn, sid, rules)
         if kind == "roadmap":
             return roadmap_export(conn, sid)
         return rm.managers_frame(conn, sid)

@@ -6,14 +6,9 @@ import numpy as np
 import pandas as pd
 
 from .reasons import LABELS, fmt_value
-from .rules import MEASURE_WEIGHT_KEYS, ValueRules
-from .tiers import TIER_ORDER, TRADING_TIERS, percentile_ranks
+from .rules import MEASURE_WEIGHT_KEYS, PROBLEM_FLOORS, ValueRules
+from .tiers import PROSPECT_TIERS, TIER_ORDER, TRADING_TIERS, below_floors, percentile_ranks
 
-PROBLEM_FLOORS = {
-    "collection_rate": "problem_collection_rate_below",
-    "on_time_share": "problem_on_time_share_below",
-    "gross_margin_pct": "problem_gross_margin_below",
-}
 # Decimal places each measure is shown with (see reasons.fmt_value).
 DISPLAY_DECIMALS = {
     "revenue": 0,
@@ -35,10 +30,10 @@ def classify(previous: pd.Series, current: pd.Series) -> pd.Series:
     """new / lost / upgrade / downgrade / same, by pyramid order (prospect -> trading is new)."""
     p = previous.map(TIER_ORDER)
     c = current.map(TIER_ORDER)
-    prospect_before = p >= 6
+    prospect_before = previous.isin(PROSPECT_TIERS)
     kind = np.select(
         [
-            previous.isna() | (prospect_before & (c <= 5)),
+            previous.isna() | (prospect_before & current.isin(TRADING_TIERS)),
             current.isna(),
             c < p,
             c > p,
@@ -86,10 +81,9 @@ def explain_migrations(
     candidates: list[tuple[str, pd.Series, pd.Series]] = []  # (measure, explains, strength)
     entering = (cur["tier"] == "problem") & (prev["tier"] != "problem")
     leaving = (prev["tier"] == "problem") & (cur["tier"] != "problem")
-    for measure, key in PROBLEM_FLOORS.items():
-        floor = rules.tiers[key]
-        now_bad = (cur[measure].astype(float) < floor).fillna(False)
-        was_bad = (prev[measure].astype(float) < floor).fillna(False)
+    bad_now, bad_before = below_floors(cur, rules), below_floors(prev, rules)
+    for measure, _, _ in PROBLEM_FLOORS:
+        now_bad, was_bad = bad_now[measure], bad_before[measure]
         shown = DISPLAY_DECIMALS[measure]
         changed = _differs(
             prev[measure].astype(float).round(shown), cur[measure].astype(float).round(shown)

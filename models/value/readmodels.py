@@ -8,10 +8,9 @@ customer-group roll-up, which is a sum over one snapshot's stored measures.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, and_, select
+from sqlalchemy import Connection, Engine, and_, func, select
 
 from models.errors import AccountopsError
 from models.schema import (
@@ -20,15 +19,25 @@ from models.schema import (
     CustomerReceivable,
     CustomerSegment,
     CustomerTier,
+    Invoice,
     ManagerMeasure,
+    Payment,
     Snapshot,
     SnapshotStatus,
     TierMigration,
 )
 
-from .facts import window_days
+from . import invoice_state as state
 from .managers import group_table
 from .measures import AMOUNTS, MEASURES
+from .numbers import to_cents
+from .receivables import (
+    AGEING_COLUMNS,
+    late_invoice_cost,
+    late_invoices_of,
+    receivables_total,
+)
+from .rules import ValueRules
 from .segments import SEGMENT_COLUMNS
 from .windows import Windows
 
@@ -162,33 +171,42 @@ RECEIVABLE_COLUMNS = [
 ]
 
 
-def receivables_frame(conn: Connection, snapshot_id: int, window_months: int) -> pd.DataFrame:
-    """Receivables per customer, then one TOTAL row (collection rate weighted by amounts due)."""
+def receivables_total_of(conn: Connection, snapshot_id: int, rules: ValueRules) -> dict:
+    """The snapshot's receivables of every customer together
+    (:func:`receivables.receivables_total` of its stored rows)."""
     r, m = CustomerReceivable.__table__, CustomerMeasure.__table__
+    summed = ["outstanding", *AGEING_COLUMNS, "late_cost", "late_invoices"]
+    sums = conn.execute(
+        select(*(func.sum(r.c[c]).label(c) for c in summed)).where(r.c.snapshot_id == snapshot_id)
+    ).one()
+    window = conn.execute(
+        select(
+            func.sum(m.c.revenue).label("revenue"),
+            func.sum(m.c.amount_due).label("due"),
+            func.sum(m.c.amount_collected).label("collected"),
+        ).where(m.c.snapshot_id == snapshot_id)
+    ).one()
+    as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
+    return receivables_total(
+        dict(sums._mapping),
+        revenue=to_cents(window.revenue or 0),
+        due=to_cents(window.due or 0),
+        collected=to_cents(window.collected or 0),
+        days=Windows(as_of, rules.window_months).days,
+        rules=rules,
+    )
+
+
+def receivables_frame(conn: Connection, snapshot_id: int, rules: ValueRules) -> pd.DataFrame:
+    """Receivables per customer, then one TOTAL row (:func:`receivables_total_of`)."""
+    r = CustomerReceivable.__table__
     frame = _frame(
         conn,
         select(*(r.c[k] for k in RECEIVABLE_COLUMNS))
         .where(r.c.snapshot_id == snapshot_id)
         .order_by(r.c.customer_id),
     )
-    amounts = _frame(
-        conn,
-        select(m.c.revenue, m.c.amount_due, m.c.amount_collected).where(
-            m.c.snapshot_id == snapshot_id
-        ),
-    )
-    total: dict = {"customer_id": "TOTAL"}
-    for col in RECEIVABLE_COLUMNS[1:7] + ["late_cost", "sales_to_recover_90"]:
-        total[col] = sum((v for v in frame[col] if v is not None), Decimal(0))
-    total["late_invoices"] = int(frame["late_invoices"].sum()) if len(frame) else 0
-    due = sum((v for v in amounts["amount_due"] if v is not None), Decimal(0))
-    got = sum((v for v in amounts["amount_collected"] if v is not None), Decimal(0))
-    revenue = sum((v for v in amounts["revenue"] if v is not None), Decimal(0))
-    total["collection_rate"] = (got / due).quantize(Decimal("0.000001")) if due else None
-    as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
-    days = window_days(Windows(as_of, window_months))
-    dso = total["outstanding"] / revenue * days if revenue > 0 else None
-    total["dso_days"] = None if dso is None else dso.quantize(Decimal("0.01"))
+    total = {"customer_id": "TOTAL", **receivables_total_of(conn, snapshot_id, rules)}
     return pd.concat([frame, pd.DataFrame([total])], ignore_index=True)[RECEIVABLE_COLUMNS]
 
 
@@ -221,26 +239,30 @@ def groups_frame(conn: Connection, snapshot_id: int) -> pd.DataFrame:
 
 
 def late_invoices(
-    conn: Connection,
-    snapshot_id: int,
-    window_months: int,
-    rate: Decimal,
-    customer_id: str | None = None,
+    conn: Connection, snapshot_id: int, rules: ValueRules, customer_id: str | None = None
 ) -> pd.DataFrame:
-    """Each late invoice of the snapshot's current window with what its delay costs:
-    amount x annual borrowing rate x days late / 365 (DOMAIN.md section 5), in cents.
-
-    Read from the roll-ups as they are now (a later amendment shows here)."""
-    from .facts import choose_sources
-    from .receivables import late_invoices_select
-
-    as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
-    src = choose_sources(conn, Windows(as_of, window_months))
-    frame = _frame(conn, late_invoices_select(src, customer_id))
-    # The formula of receivables.late_invoice_cost, column-wise, rounded to cents.
-    amount = frame["amount_due"].astype(float)
-    days = frame["days_late"].astype(float).clip(lower=0)
-    return frame.assign(late_cost=(amount * float(rate) * days / 365).round(2))
+    """Each late invoice of the snapshot's current window with what its delay costs
+    (:func:`receivables.late_invoice_cost`), as the snapshot saw them: the invoices, lines
+    and payments of the ingest batches it included, cut at its as-of date. (A row amended
+    after the snapshot replaced the one it saw, and is left out.)"""
+    snap = conn.execute(
+        select(Snapshot.as_of, Snapshot.batch_ids).where(Snapshot.snapshot_id == snapshot_id)
+    ).one()
+    batches = [int(b) for b in snap.batch_ids or []]
+    due, pays = state.amounts_due(batches), state.payments_running(snap.as_of, batches)
+    if customer_id is not None:
+        inv = Invoice.__table__
+        due = due.where(inv.c.customer_id == customer_id)
+        own = select(inv.c.invoice_id).where(inv.c.customer_id == customer_id)
+        pays = pays.where(Payment.__table__.c.invoice_id.in_(own))
+    f = state.invoice_select(due, pays).subquery("inv")
+    windows = Windows(snap.as_of, rules.window_months)
+    frame = _frame(conn, late_invoices_of(f, windows, customer_id))
+    frame["late_cost"] = [
+        late_invoice_cost(to_cents(amount), rules.annual_borrowing_rate, days)
+        for amount, days in zip(frame["amount_due"], frame["days_late"], strict=True)
+    ]
+    return frame
 
 
 def open_engine_snapshot(engine: Engine, snapshot_id: int | None = None) -> int:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .rules import MEASURE_WEIGHT_KEYS, ValueRules
+from .rules import MEASURE_WEIGHT_KEYS, PROBLEM_FLOORS, ValueRules
 
 LABELS = {
     "revenue": "revenue",
@@ -74,13 +74,8 @@ def rule_reasons(
         return fmt_value("influence", m.loc[ix, "influence"])
 
     def problem(ix: pd.Index) -> pd.Series:
-        parts = [
-            ("collection_rate", "collection rate", "problem_collection_rate_below"),
-            ("on_time_share", "on-time payment share", "problem_on_time_share_below"),
-            ("gross_margin_pct", "gross margin", "problem_gross_margin_below"),
-        ]
         found = pd.Series("", index=ix)
-        for col, label, key in parts:
+        for col, label, key in PROBLEM_FLOORS:
             text = (
                 f"{label} " + fmt_value(col, m.loc[ix, col]) + f" is below the {_pct(t[key])} floor"
             )

@@ -18,6 +18,13 @@ MEASURE_WEIGHT_KEYS = (
     "influence",
 )
 
+# The Problem floors: the measure, its name in reasons, and the tiers key of its floor.
+PROBLEM_FLOORS = (
+    ("collection_rate", "collection rate", "problem_collection_rate_below"),
+    ("on_time_share", "on-time payment share", "problem_on_time_share_below"),
+    ("gross_margin_pct", "gross margin", "problem_gross_margin_below"),
+)
+
 
 @dataclass(frozen=True)
 class ValueRules:
@@ -35,9 +42,7 @@ class ValueRules:
 
 
 _TIER_KEYS = (
-    "problem_collection_rate_below",
-    "problem_on_time_share_below",
-    "problem_gross_margin_below",
+    *(key for _, _, key in PROBLEM_FLOORS),
     "diamond_top_share",
     "gold_top_share",
     "strategic_top_share",

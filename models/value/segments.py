@@ -8,7 +8,7 @@ from sqlalchemy import Connection, Float, cast, select
 
 from models.schema import WalletEstimate
 
-from .facts import frame_of
+from .frames import frame_of
 from .numbers import as_float
 from .rules import ValueRules
 

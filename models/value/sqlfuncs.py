@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, literal
+from sqlalchemy import Date, Integer, func, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -107,3 +107,12 @@ def day_of(day: date) -> int:
 def date_value(day: date):
     """A date as a typed SQL literal (bound as a date on both databases)."""
     return literal(day, Date)
+
+
+def cents(expr):
+    """A money expression rounded to cents.
+
+    SQLite sums money as REAL: 0.10 + 0.20 is 0.30000000000000004. Rounding every stored
+    sum to cents makes comparisons (paid >= due) agree with PostgreSQL's NUMERIC.
+    """
+    return func.round(expr, 2)

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 from sqlalchemy import Connection, Table
 
-from .numbers import as_float
+from .numbers import as_float, round_cents
 
 
 def prepare(
@@ -32,7 +32,7 @@ def prepare(
     """The frame as it will be written: rounded numbers, nullable ints, JSON as text."""
     out = frame[columns].copy()
     for c in money + hundredths:
-        out[c] = as_float(out[c]).round(2)
+        out[c] = round_cents(out[c])
     for c in ratios:
         out[c] = as_float(out[c]).round(6)
     for c in ints:

@@ -10,20 +10,27 @@ import pandas as pd
 from models.schema import Tier
 
 from .reasons import measure_reasons, rule_reasons
-from .rules import MEASURE_WEIGHT_KEYS, ValueRules
+from .rules import MEASURE_WEIGHT_KEYS, PROBLEM_FLOORS, ValueRules
 
-# Pyramid order for migrations: a lower number is a better tier.
-TIER_ORDER = {
-    Tier.DIAMOND.value: 0,
-    Tier.GOLD.value: 1,
-    Tier.STRATEGIC.value: 2,
-    Tier.POTENTIAL.value: 3,
-    Tier.GENERAL.value: 4,
-    Tier.PROBLEM.value: 5,
-    Tier.KEY_OPPORTUNITY.value: 6,
-    Tier.GENERAL_OPPORTUNITY.value: 7,
-}
-TRADING_TIERS = frozenset(t for t, o in TIER_ORDER.items() if o <= 5)
+# The pyramid top to bottom, then the prospect classes: the one tier order (migrations,
+# charts, tables). A lower position is a better tier.
+PYRAMID: tuple[str, ...] = tuple(t.value for t in Tier)
+TIER_ORDER = {tier: position for position, tier in enumerate(PYRAMID)}
+PROSPECT_TIERS = (Tier.KEY_OPPORTUNITY.value, Tier.GENERAL_OPPORTUNITY.value)
+TRADING_PYRAMID = tuple(t for t in PYRAMID if t not in PROSPECT_TIERS)
+TRADING_TIERS = frozenset(TRADING_PYRAMID)
+
+
+def below_floors(measures: pd.DataFrame, rules: ValueRules) -> pd.DataFrame:
+    """For each Problem floor measure, whether the customer's value is below its floor
+    (False when the measure is unknown)."""
+    return pd.DataFrame(
+        {
+            measure: (measures[measure].astype(float) < rules.tiers[key]).fillna(False)
+            for measure, _, key in PROBLEM_FLOORS
+        },
+        index=measures.index,
+    )
 
 
 def percentile_ranks(measures: pd.DataFrame) -> pd.DataFrame:
@@ -115,12 +122,7 @@ def place_tiers(measures: pd.DataFrame, rules: ValueRules) -> Placement:
     score, effects = composite_score(ranks, rules)
     top = _top_share(score)
 
-    problem_cols = {
-        "collection_rate": tm["collection_rate"] < t["problem_collection_rate_below"],
-        "on_time_share": tm["on_time_share"] < t["problem_on_time_share_below"],
-        "gross_margin_pct": tm["gross_margin_pct"] < t["problem_gross_margin_below"],
-    }
-    breaches = pd.DataFrame(problem_cols)
+    breaches = below_floors(tm, rules)
     is_problem = breaches.any(axis=1)
     infl = tm["influence"]
     conditions = [

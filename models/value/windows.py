@@ -32,3 +32,8 @@ class Windows:
     @property
     def as_of_month(self) -> date:
         return first_of_month(self.as_of)
+
+    @property
+    def days(self) -> int:
+        """Calendar days in the current window (what DSO scales revenue by)."""
+        return (self.as_of - self.current_start).days + 1

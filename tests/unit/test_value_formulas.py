@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pandas as pd
 import pytest
 
 from models.config import load_config
 from models.errors import ConfigError
+from models.value.numbers import to_cents
 from models.value.receivables import (
     late_invoice_cost,
     months_of_delay_eating_profit,
@@ -22,11 +24,18 @@ from models.value.windows import Windows
 
 
 def test_c3_bad_debt_500_at_3_percent_needs_16667_of_sales():
-    assert sales_to_make_up(Decimal("500"), Decimal("0.03")) == Decimal("16667")
+    needed = to_cents(sales_to_make_up(Decimal("500"), Decimal("0.03")))
+    assert needed == Decimal("16666.67")  # stored and shown to the cent
+    assert needed.quantize(Decimal(1)) == Decimal("16667")
 
 
 def test_c3_bad_debt_500_at_2_percent_needs_25000_of_sales():
-    assert sales_to_make_up(Decimal("500"), Decimal("0.02")) == Decimal("25000")
+    assert to_cents(sales_to_make_up(Decimal("500"), Decimal("0.02"))) == Decimal("25000.00")
+
+
+def test_the_bad_debt_cover_of_a_column_is_the_same_formula():
+    losses = pd.Series([500.0, 0.0, None])
+    assert sales_to_make_up(losses, 0.03).round(2).tolist()[:2] == [16666.67, 0.0]
 
 
 def test_c3_ten_percent_margin_at_five_percent_cost_is_24_months():

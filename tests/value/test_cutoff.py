@@ -12,7 +12,8 @@ from sqlalchemy import select
 from models.migrate import upgrade
 from models.sampledata import generate_sample
 from models.value import facts
-from models.value.facts import Sources, choose_sources, frame_of
+from models.value.facts import Sources, choose_sources
+from models.value.frames import frame_of
 from models.value.receivables import late_invoices_select
 from models.value.recompute import refresh
 from models.value.windows import Windows

@@ -12,15 +12,12 @@ from sqlalchemy import delete, func, select
 
 from models.config import load_config
 from models.schema import RollupBatch
-from models.value.facts import (
-    choose_sources,
-    customer_base,
-    frame_of,
-    read_early_window,
-    window_frame,
-)
+from models.value.early_windows import read_early_window, window_frame
+from models.value.facts import choose_sources, customer_base
+from models.value.frames import frame_of
 from models.value.recompute import recompute, refresh
-from models.value.rollups import WINDOW_STATE, WINDOW_TABLES, refresh_rollups
+from models.value.rollups import refresh_rollups
+from models.value.window_tables import WINDOW_STATE, WINDOW_TABLES
 from models.value.windows import Windows
 from tests import value_builders as vb
 from tests.unit.test_value_measures import build_book
@@ -118,7 +115,8 @@ def test_recomputes_hold_the_window_of_their_as_of_date(engine):
 def test_migration_0009_fills_the_open_invoices_from_an_existing_rollup(engine):
     """A database whose roll-ups were built before 0009 gets its open invoices at once."""
     from models.migrate import downgrade, upgrade
-    from models.value.rollups import INVOICES, OPEN_INVOICES, open_invoice_select
+    from models.value.invoice_state import open_invoice_select
+    from models.value.rollups import INVOICES, OPEN_INVOICES
 
     build_book(engine)
     with engine.begin() as conn:

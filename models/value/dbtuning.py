@@ -1,0 +1,78 @@
+"""Database tuning for the value engine's large set-based statements.
+
+Nothing here changes a result: these are the planner and memory settings, statistics
+and physical row order that keep the roll-up refresh and the measures fast on
+PostgreSQL (each function is a no-op, or returns its input, on SQLite).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Select, text
+
+from models.schema import Invoice, InvoiceLine
+
+_inv, _line = Invoice.__table__, InvoiceLine.__table__
+
+
+def by_customer(conn: Connection, query: Select) -> Select:
+    """``query`` with its rows in customer order, on PostgreSQL (as is on SQLite).
+
+    Rows are stored in the order they are inserted, so a roll-up written this way keeps
+    each customer's rows together (a rebuild appends them together too). The measures'
+    parallel aggregates then see disjoint customers in each worker: the sales aggregate
+    at 10M lines took 2.1 s instead of 3.2 s. Any order groups, so the cheap byte-wise
+    collation sorts (a one-off cost of the first refresh: ~6 s for the sales roll-up).
+    """
+    if conn.dialect.name != "postgresql":
+        return query
+    return query.order_by(query.selected_columns.customer_id.collate("C"))
+
+
+# Per transaction, PostgreSQL only. The default 4 MB of work memory makes the roll-up
+# aggregates sort and hash on disk; JIT compilation of these one-off statements costs
+# seconds (4 s of 8 for the invoice roll-up refresh at 10M lines) and saves nothing.
+_PG_SETTINGS = (("work_mem", "256MB"), ("jit", "off"), ("random_page_cost", "1.1"))
+
+
+def tune_for_aggregates(conn: Connection) -> None:
+    """Give this transaction's large aggregates memory and no JIT (a no-op on SQLite)."""
+    if conn.dialect.name != "postgresql":
+        return
+    for name, value in _PG_SETTINGS:  # constants above, never input
+        conn.exec_driver_sql(f"SET LOCAL {name} = '{value}'")
+
+
+def summarize_batch_indexes(conn: Connection) -> None:
+    """Summarize the new page ranges of the fact tables' BRIN ``batch_id`` indexes
+    (PostgreSQL; a no-op on SQLite).
+
+    A BRIN index answers "every page" for page ranges appended since it was last
+    summarized (by VACUUM, which may not have run yet), so finding the new batches' rows
+    read the whole of both fact tables: 3.7 s of an incremental refresh at 10M lines.
+    Summarizing reads only the unsummarized ranges, the new batches' pages (the whole
+    table once, on the first refresh, which reads it all anyway).
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    for table in (_inv, _line):
+        for index in table.indexes:
+            if index.dialect_options["postgresql"]["using"] == "brin":
+                conn.execute(
+                    text("SELECT brin_summarize_new_values(CAST(:index AS regclass))"),
+                    {"index": index.name},
+                )
+
+
+def analyze(conn: Connection, tables: tuple[str, ...], columns: tuple[str, ...] = ()) -> None:
+    """Refresh PostgreSQL's planner statistics after a bulk write (a no-op on SQLite);
+    with ``columns``, only those columns' statistics (and the table's row count).
+
+    Right after a bulk load the planner still believes the tables are tiny and can
+    pick nested loops that take minutes; ANALYZE of a few tables takes milliseconds.
+    """
+    if conn.dialect.name != "postgresql":
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    only = f" ({', '.join(quote(c) for c in columns)})" if columns else ""
+    for name in tables:  # our own table and column names, never input
+        conn.exec_driver_sql(f"ANALYZE {quote(name)}{only}")
