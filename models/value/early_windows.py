@@ -104,8 +104,9 @@ def window_frame(
     which an INSERT ... SELECT is not), stored and returned. Writes, so the recompute's
     transaction only."""
     if holds_window(conn, name, windows):
-        usable = early is not None and early.name == name and early.windows == windows
-        frame = early.caught_up(conn) if usable else None
+        frame = None
+        if early is not None and early.name == name and early.windows == windows:
+            frame = early.caught_up(conn)
         return frame if frame is not None else frame_of(conn, _stored_rows(name))
     frame = frame_of(conn, window_rows(name, windows))
     hold_window(conn, name, windows, frame)

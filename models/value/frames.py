@@ -81,6 +81,8 @@ def _copy_frame(conn: Connection, query) -> pd.DataFrame | None:
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     buf = io.BytesIO()
     raw = conn.connection.driver_connection
+    if raw is None:  # only once the pool has invalidated this connection
+        raise RuntimeError("COPY read: the database connection was invalidated")
     # Parameters are bound client-side (COPY takes none); the rows stay in the
     # transaction (and its settings) the caller holds.
     with (
