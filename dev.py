@@ -2,7 +2,7 @@
 """Developer tasks that need nothing but Python 3.11+ and pip.
 
     python3 dev.py demo      sample data -> pipeline -> dashboard (embedded SQLite)
-    python3 dev.py test      lint, layering contracts and the test suite
+    python3 dev.py test      lint, layering contracts, type check and the test suite
     python3 dev.py setup     create .venv and install the locked dependencies
     python3 dev.py lock      re-resolve requirements.lock.txt from pyproject.toml
 
@@ -79,11 +79,12 @@ def lock() -> None:
 
 
 def test(args: list[str]) -> None:
-    """Ruff, import-linter contracts, then pytest (exit 5, no tests, is a failure)."""
+    """Ruff, import-linter contracts, mypy, then pytest (exit 5, no tests, is a failure)."""
     setup()
     run(BIN / "ruff", "check", ".")
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "lint-imports")
+    run(BIN / "mypy")  # models/ and flows/, configured in pyproject.toml [tool.mypy]
     code = run(PY, "-m", "pytest", *args, check=False)
     if code == 5:
         print("pytest collected no tests: failing the run", file=sys.stderr)
