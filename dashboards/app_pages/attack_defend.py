@@ -1,11 +1,13 @@
 """Attack / defend: purchase potential x share of wallet, and where manager effort goes."""
 
 import streamlit as st
+from app_pages.data import config, value_rules_in_force
 from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
 from dashboards.formatting import count, money, percent
+from models.dashboard.refresh import dashboard_settings
 
 ctx = start(
     "Attack / defend",
@@ -14,7 +16,7 @@ ctx = start(
 )
 cur = ctx.currency
 effort = ctx.read("segment_effort")
-summary = ctx.read("segment_totals")
+summary = ctx.read("segment_totals", value_rules_in_force())
 by_segment = summary["by_segment"]
 cols = st.columns(max(len(by_segment), 1))
 for col, (segment, r) in zip(cols, by_segment.iterrows(), strict=False):
@@ -27,7 +29,7 @@ for col, (segment, r) in zip(cols, by_segment.iterrows(), strict=False):
     col.caption(f"{money(r['potential'], cur, compact=True)} potential · share {percent(share)}")
 ctx.flag("wallet_estimates", "invoice_lines")
 
-points = ctx.read("segment_points")
+points = ctx.read("segment_points", int(dashboard_settings(config())["scatter_points"]))
 fig = charts.attack_defend_scatter(points, cur)
 high = summary["high_share"]
 fig.add_hline(

@@ -1,7 +1,7 @@
 """Customers: a filterable table of every customer, and one customer's page."""
 
 import streamlit as st
-from app_pages.data import engine
+from app_pages.data import engine, value_rules_in_force
 from app_pages.exports import export_button
 from app_pages.snapshot import start
 
@@ -179,7 +179,7 @@ st.dataframe(
 )
 
 st.subheader("Receivables and late invoices")
-rec = ctx.read("customer_receivables", cid)
+rec = ctx.read("customer_receivables", cid, value_rules_in_force())
 age = rec["ageing"]
 if age:
     a = st.columns(5)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import streamlit as st
 
 from models.access import Identity
 from models.auth import current_identity as _current_identity
+from models.config import load_config
 from models.db import make_engine
-from models.health import DatabaseStatus, database_status
+from models.db_status import DatabaseStatus, database_status
+from models.plans.rules import PlanRules, plan_rules
+from models.roadmap.rules import RoadmapRules, roadmap_rules
 from models.settings import Settings
+from models.value.rules import ValueRules, value_rules
 
 
 def settings() -> Settings:
@@ -49,9 +56,28 @@ def current_identity(url: str, username: str) -> Identity | None:
     return _current_identity(engine(url), username)
 
 
-def plan_rules_in_force():
-    """The plan checks' thresholds of the rules file in force (what the recompute used)."""
-    from models.config import load_config
-    from models.plans.rules import plan_rules
+@st.cache_resource(max_entries=4)
+def _config_of(config_file: str | None) -> dict[str, Any]:
+    return load_config(Path(config_file) if config_file else None)
 
-    return plan_rules(load_config(settings().config_file))
+
+def config() -> dict[str, Any]:
+    """The rules file in force (the defaults plus ACCOUNTOPS_CONFIG_FILE), read once per
+    file by the app and passed to the read models, which never read the environment."""
+    file = settings().config_file
+    return _config_of(str(file) if file else None)
+
+
+def value_rules_in_force() -> ValueRules:
+    """The value engine's rules of the rules file in force (what the recompute used)."""
+    return value_rules(config())
+
+
+def plan_rules_in_force() -> PlanRules:
+    """The plan checks' thresholds of the rules file in force (what the recompute used)."""
+    return plan_rules(config())
+
+
+def roadmap_rules_in_force() -> RoadmapRules:
+    """The roadmap matching's rules of the rules file in force."""
+    return roadmap_rules(config())

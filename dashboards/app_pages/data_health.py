@@ -8,7 +8,7 @@ from app_pages.session import require_page
 
 from dashboards.formatting import count
 from models.access import Action
-from models.dashboard import health
+from models.dashboard import data_health
 
 require_page(Action.VIEW_DATA_HEALTH, "Data health")
 st.title("Data health")
@@ -18,7 +18,7 @@ st.caption(
 )
 eng = engine(database_url())
 try:
-    batches = health.recent_batches(eng)
+    batches = data_health.recent_batches(eng)
 except Exception:  # no schema yet
     st.info("No database schema yet: run `accountops init`, then `accountops pipeline`.")
     st.stop()
@@ -44,7 +44,7 @@ if len(refused):
     )
 
 st.subheader("Snapshots and the batches that fed them")
-snapshots = health.recent_snapshots(eng)
+snapshots = data_health.recent_snapshots(eng)
 snapshots["flow_run_id"] = snapshots["flow_run_id"].fillna("not run by Prefect")
 st.dataframe(
     snapshots,
@@ -107,7 +107,7 @@ st.dataframe(
 export_button(view, name="batches")
 
 st.subheader("Quarantined rows")
-summary = health.quarantine_summary(eng)
+summary = data_health.quarantine_summary(eng)
 if summary.empty:
     st.caption("No row has been quarantined.")
 else:
@@ -123,6 +123,6 @@ else:
         "message": st.column_config.TextColumn("What is wrong", width="large"),
     }
     st.dataframe(summary, hide_index=True, width="stretch", column_config=labels)
-    rows = health.quarantine_rows(eng)
+    rows = data_health.quarantine_rows(eng)
     st.dataframe(rows, hide_index=True, width="stretch", column_config=labels)
     export_button(rows, name="quarantine")

@@ -1,6 +1,7 @@
 """Receivables: ageing, the DSO trend, the cost of late payment and bad-debt equivalents."""
 
 import streamlit as st
+from app_pages.data import value_rules_in_force
 from app_pages.exports import export_button
 from app_pages.snapshot import start
 
@@ -12,7 +13,7 @@ ctx = start(
     "Money owed to us, how late it is, and what late payment and bad debt cost.",
 )
 h, cur = ctx.head, ctx.currency
-cost = ctx.read("credit_cost_of")
+cost = ctx.read("credit_cost_of", value_rules_in_force())
 
 cols = st.columns(5)
 cols[0].metric(f"Open receivables ({cur})", money(h["outstanding"], cur, compact=True))

@@ -3,17 +3,15 @@ and in time? Read from the matching the recompute stored with the snapshot."""
 
 import pandas as pd
 import streamlit as st
-from app_pages.data import engine, settings
+from app_pages.data import engine, roadmap_rules_in_force
 from app_pages.exports import export_button
 from app_pages.snapshot import CACHE_TTL_SECONDS, start
 
 from dashboards import charts
 from dashboards import roadmap_charts as rc
 from dashboards.formatting import count, money, percent
-from models.config import load_config
 from models.plans.read import find_plan
 from models.roadmap import read as roadmap
-from models.roadmap.rules import roadmap_rules
 
 UNKNOWN = "unknown"
 HEATMAP_ROWS = 30  # accounts drawn, largest value at stake first: a heatmap stays readable
@@ -98,7 +96,7 @@ if not stored(ctx.url, ctx.snapshot_id):
     st.stop()
 
 whole = view(ctx.url, ctx.snapshot_id)
-weights = roadmap_rules(load_config(settings().config_file)).priority_weights
+weights = roadmap_rules_in_force().priority_weights
 st.caption(
     f":material/star: **Strategic accounts** are {whole['rule']}. **Value at stake**: an "
     "account's revenue of the last 12 months, shared over its open initiatives by priority "

@@ -15,7 +15,7 @@ from app_pages.session import require_page
 
 from dashboards.formatting import count
 from models.access import Action, Identity
-from models.dashboard import health, read
+from models.dashboard import data_health, read
 
 # A bound on memory, not on freshness: entries are keyed on the snapshot id already.
 CACHE_TTL_SECONDS = 600
@@ -29,8 +29,8 @@ def cached(name: str, url: str, snapshot_id: int, *args):
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
-def cached_provenance(url: str, snapshot_id: int) -> health.Provenance:
-    return health.provenance(engine(url), snapshot_id)
+def cached_provenance(url: str, snapshot_id: int) -> data_health.Provenance:
+    return data_health.provenance(engine(url), snapshot_id)
 
 
 def _when(value) -> str:

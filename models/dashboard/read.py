@@ -14,7 +14,6 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
-from models.config import load_config
 from models.schema import (
     CustomerReceivable,
     CustomerSegment,
@@ -32,21 +31,12 @@ from models.schema import (
     Snapshot,
     SnapshotStatus,
 )
-from models.settings import Settings
 from models.value.numbers import to_cents
 from models.value.readmodels import late_invoices
 from models.value.receivables import months_of_delay_eating_profit, sales_to_make_up
-from models.value.rules import value_rules
-
-from .refresh import dashboard_settings
+from models.value.rules import ValueRules
 
 SEGMENT_ORDER = ("acquire", "retain", "disrupt", "maintain", "abandon")
-
-
-def _config() -> dict[str, Any]:
-    """The rules in force: the defaults plus the organisation's file (ACCOUNTOPS_CONFIG_FILE),
-    the same the engine computed with, so pages never show other margins or rates."""
-    return load_config(Settings().config_file)
 
 
 def _frame(engine: Engine, query) -> pd.DataFrame:
@@ -211,11 +201,12 @@ def customer_wallet(engine: Engine, snapshot_id: int, customer_id: str) -> pd.Da
     return _numeric(_frame(engine, q))
 
 
-def customer_receivables(engine: Engine, snapshot_id: int, customer_id: str) -> dict[str, Any]:
+def customer_receivables(
+    engine: Engine, snapshot_id: int, customer_id: str, rules: ValueRules
+) -> dict[str, Any]:
     """One customer's receivables row of the snapshot and its late invoices of the window
     as the snapshot saw them (:func:`models.value.readmodels.late_invoices`)."""
     r = CustomerReceivable.__table__
-    rules = value_rules(_config())
     with engine.connect() as conn:
         row = (
             conn.execute(
@@ -231,10 +222,10 @@ def customer_receivables(engine: Engine, snapshot_id: int, customer_id: str) -> 
     return {"ageing": dict(row) if row else None, "late": late}
 
 
-def segment_points(engine: Engine, snapshot_id: int) -> pd.DataFrame:
-    """Customer x product-line accounts for the scatter: the largest by potential, bounded."""
+def segment_points(engine: Engine, snapshot_id: int, limit: int) -> pd.DataFrame:
+    """Customer x product-line accounts for the scatter: the ``limit`` largest by potential
+    (the rules' ``dashboard.scatter_points``)."""
     s = CustomerSegment.__table__
-    limit = int(dashboard_settings(_config()).get("scatter_points", 5000))
     q = (
         select(s.c.customer_id, s.c.product_line_id, s.c.potential, s.c.share, s.c.segment)
         .where(s.c.snapshot_id == snapshot_id, s.c.potential > 0)
@@ -246,14 +237,14 @@ def segment_points(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     return frame
 
 
-def segment_totals(engine: Engine, snapshot_id: int) -> dict[str, Any]:
+def segment_totals(engine: Engine, snapshot_id: int, rules: ValueRules) -> dict[str, Any]:
     """Accounts, potential, revenue and share of wallet per segment (matrix order), and the
     configured share of wallet from which a share counts as high."""
     effort = segment_effort(engine, snapshot_id)
     order = [s for s in SEGMENT_ORDER if s in set(effort["segment"])]
     totals = effort.groupby("segment")[["accounts", "potential", "revenue"]].sum().reindex(order)
     totals["share"] = (totals["revenue"] / totals["potential"]).where(totals["potential"] > 0)
-    high = value_rules(_config()).segments["high_share_at_least"]
+    high = rules.segments["high_share_at_least"]
     return {"by_segment": totals, "high_share": float(high)}
 
 
@@ -310,10 +301,9 @@ def managers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     return _numeric(_frame(engine, q))
 
 
-def credit_cost(over_90: Decimal | None) -> dict[str, Any]:
+def credit_cost(over_90: Decimal | None, rules: ValueRules) -> dict[str, Any]:
     """Bad-debt equivalents at the configured margin and borrowing cost: the sales needed
     to make up the receivables over 90 days if they are lost, and per 1,000 lost."""
-    rules = value_rules(_config())
     loss = Decimal(over_90 or 0)
     margin = rules.net_profit_margin
     return {
@@ -328,9 +318,9 @@ def credit_cost(over_90: Decimal | None) -> dict[str, Any]:
     }
 
 
-def credit_cost_of(engine: Engine, snapshot_id: int) -> dict[str, Any]:
+def credit_cost_of(engine: Engine, snapshot_id: int, rules: ValueRules) -> dict[str, Any]:
     """:func:`credit_cost` of the snapshot's receivables over 90 days."""
-    return credit_cost(headline(engine, snapshot_id)["over_90"])
+    return credit_cost(headline(engine, snapshot_id)["over_90"], rules)
 
 
 def as_of_of(engine: Engine, snapshot_id: int) -> date | None:

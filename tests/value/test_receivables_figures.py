@@ -66,7 +66,7 @@ def test_the_pages_and_the_export_show_one_dso_late_cost_and_bad_debt_cover(engi
     with engine.connect() as conn:
         export = receivables_frame(conn, sid, RULES).set_index("customer_id")
     head = read.headline(engine, sid)
-    cost = read.credit_cost_of(engine, sid)
+    cost = read.credit_cost_of(engine, sid, RULES)
     trend = read.dso_trend(engine, sid)
     total = export.loc["TOTAL"]
     assert D(str(head["dso_days"])) == total["dso_days"] == D("172.55")
@@ -76,7 +76,7 @@ def test_the_pages_and_the_export_show_one_dso_late_cost_and_bad_debt_cover(engi
     # The trend's last point is the snapshot's DSO at its as-of date.
     assert D(str(trend["dso_days"].iloc[-1])).quantize(D("0.01")) == total["dso_days"]
     for cid in "ABC":
-        page = read.customer_receivables(engine, sid, cid)
+        page = read.customer_receivables(engine, sid, cid, RULES)
         row = page["ageing"]
         for col in ("dso_days", "late_cost", "sales_to_recover_90", "outstanding"):
             assert row[col] == export.loc[cid, col], (cid, col)
@@ -119,5 +119,5 @@ def test_an_older_snapshot_keeps_its_own_late_invoices(engine):
     assert before.set_index("invoice_id").loc["B1", "days_late"] == 30
     assert now.loc["B1", "days_late"] == 15  # settled 06-15, due 05-31
     assert now.loc["B1", "late_cost"] == D("1.64")  # 800 x 5% x 15 / 365
-    page = read.customer_receivables(engine, sid, "B")
+    page = read.customer_receivables(engine, sid, "B", RULES)
     assert page["late"]["days_late"].tolist() == [30]
