@@ -11,6 +11,7 @@ snapshot.
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
@@ -28,19 +29,13 @@ from flows.retries import retry_on_transient
     retry_delay_seconds=2,
     retry_condition_fn=retry_on_transient,
 )
-def refresh_task(
-    database_url: str, snapshot_id: int, config_file: str | None = None
-) -> dict[str, Any]:
+def refresh_task(database_url: str, snapshot_id: int, config: dict[str, Any]) -> dict[str, Any]:
     """Write the dashboard's aggregate tables for one snapshot (one transaction)."""
-    from pathlib import Path
-
-    from models.config import load_config
     from models.dashboard.refresh import refresh_dashboard
     from models.db import make_engine
 
     engine = make_engine(database_url)
     try:
-        config = load_config(Path(config_file) if config_file else None)
         result = refresh_dashboard(engine, snapshot_id, config)
     finally:
         engine.dispose()
@@ -61,11 +56,15 @@ def pipeline(
     mapping_file: str | None = None,
     config_file: str | None = None,
 ) -> State[Any]:
-    """Ingest ``paths`` (if any), recompute a snapshot, refresh the dashboard tables."""
+    """Ingest ``paths`` (if any), recompute a snapshot, refresh the dashboard tables.
+
+    The rules file is read once, here, and every step runs with the same rules."""
+    from models.config import load_config
     from models.settings import Settings
 
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
+    config = load_config(Path(config_file) if config_file else None)
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
 
@@ -100,9 +99,7 @@ def pipeline(
     else:
         steps.append({"step": "ingest", "outcome": "skipped", "detail": "no paths given"})
 
-    state = recompute_flow(
-        database_url=database_url, as_of=as_of, config_file=config_file, return_state=True
-    )
+    state = recompute_flow(database_url=database_url, as_of=as_of, config=config, return_state=True)
     if not state.is_completed():
         return stop("recompute", state.message or "recompute failed")
     snapshot = state.result()
@@ -114,7 +111,7 @@ def pipeline(
         }
     )
 
-    refreshed = refresh_task(database_url, snapshot["snapshot_id"], config_file, return_state=True)
+    refreshed = refresh_task(database_url, snapshot["snapshot_id"], config, return_state=True)
     if not refreshed.is_completed():
         return stop("refresh", refreshed.message or "refresh failed")
     steps.append({"step": "refresh", "outcome": "ok", "detail": "dashboard tables written"})

@@ -44,18 +44,23 @@ def recompute_task(
 
 @flow(name="recompute")
 def recompute_flow(
-    database_url: str | None = None, as_of: date | None = None, config_file: str | None = None
+    database_url: str | None = None,
+    as_of: date | None = None,
+    config_file: str | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Roll-ups, then measures, tiers, migrations, segments, receivables and managers.
 
     ``database_url`` defaults to the settings (ACCOUNTOPS_DATABASE_URL), as in a deployment.
+    The rules are ``config`` when a parent run read them already, else ``config_file``'s.
     """
     if database_url is None:
         from models.settings import Settings
 
         database_url = Settings().database_url
     logger = get_run_logger()
-    config = load_config(Path(config_file) if config_file else None)
+    if config is None:
+        config = load_config(Path(config_file) if config_file else None)
     run_id = str(flow_run.id) if flow_run.id else None
     result = recompute_task(database_url, config, as_of, run_id)
     refreshed = result.refresh.summary() if result.refresh else {}
