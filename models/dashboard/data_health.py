@@ -63,17 +63,17 @@ class Provenance:
         out = []
         b = self.batches
         hit = b[(b["rows_quarantined"] > 0) & b["entity"].isin(entities)] if len(b) else b
-        for r in hit.itertuples(index=False):
+        for r in hit.to_dict("records"):
             out.append(
-                f"Fed by batch {r.batch_id} ({r.file_name or r.entity}) with "
-                f"{int(r.rows_quarantined):,} quarantined row(s): those rows are not counted."
+                f"Fed by batch {r['batch_id']} ({r['file_name'] or r['entity']}) with "
+                f"{int(r['rows_quarantined']):,} quarantined row(s): those rows are not counted."
             )
         ref = self.refused
         ref = ref[ref["entity"].isin(entities)] if len(ref) else ref
-        for r in ref.itertuples(index=False):
+        for r in ref.to_dict("records"):
             out.append(
-                f"Batch {r.batch_id} ({r.file_name or r.entity}) was {r.status} after the "
-                f"previous snapshot: its rows are not in these figures."
+                f"Batch {r['batch_id']} ({r['file_name'] or r['entity']}) was {r['status']} "
+                "after the previous snapshot: its rows are not in these figures."
             )
         return out
 
@@ -117,7 +117,7 @@ def provenance(engine: Engine, snapshot_id: int) -> Provenance:
         flow_run_id=snap["flow_run_id"],
         batches=batches,
         refused=refused,
-        latest_load=max(finished) if len(finished) else None,
+        latest_load=pd.Timestamp(max(finished)).to_pydatetime() if len(finished) else None,
     )
 
 

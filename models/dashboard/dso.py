@@ -32,7 +32,7 @@ from models.value.windows import Windows
 COLUMNS = ["month", "invoiced", "paid", "outstanding", "trailing_revenue", "dso_days"]
 
 
-def _monthly(conn: Connection, query) -> pd.DataFrame:
+def _monthly(conn: Connection, query) -> pd.Series:
     rows = conn.execute(query).all()
     frame = pd.DataFrame(rows, columns=["month", "amount"])
     frame["month"] = pd.to_datetime(frame["month"])
@@ -111,17 +111,23 @@ def dso_trend(conn: Connection, as_of: date, months: int, window_months: int) ->
     frame["trailing_revenue"] = frame["revenue"].rolling(window_months).sum()
     frame = frame.dropna(subset=["trailing_revenue"]).tail(months)
     points = []
-    for month, row in frame.iterrows():  # a few dozen months
-        start = month.date()
+    for stamp, invoiced_due, paid, open_amount, trailing in zip(
+        frame.index,
+        frame["invoiced"],
+        frame["paid"],
+        frame["outstanding"],
+        frame["trailing_revenue"],
+        strict=True,
+    ):  # a few dozen months
+        month = pd.Timestamp(stamp)
         at = min(as_of, (month + pd.offsets.MonthEnd(0)).date())
-        outstanding = to_cents(row["outstanding"])
-        revenue = to_cents(row["trailing_revenue"])
+        outstanding, revenue = to_cents(open_amount), to_cents(trailing)
         days_sales = dso(outstanding, revenue, Windows(at, window_months).days)
         points.append(
             {
-                "month": start,
-                "invoiced": to_cents(row["invoiced"]),
-                "paid": to_cents(row["paid"]),
+                "month": month.date(),
+                "invoiced": to_cents(invoiced_due),
+                "paid": to_cents(paid),
                 "outstanding": outstanding,
                 "trailing_revenue": revenue,
                 "dso_days": None if days_sales is None else to_cents(days_sales),

@@ -79,12 +79,12 @@ def snapshot_figures(conn: Connection, snapshot_id: int, rules: ValueRules) -> d
     relationship = conn.scalar(
         select(func.sum(mm.c.revenue_at_risk)).where(mm.c.snapshot_id == snapshot_id)
     )
-    kinds = dict(
+    kinds: dict[str, int] = dict(
         conn.execute(
             select(TierMigration.kind, func.count())
             .where(TierMigration.snapshot_id == snapshot_id)
             .group_by(TierMigration.kind)
-        ).all()
+        ).tuples().all()
     )
     return {
         "as_of": as_of,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Connection, Select, and_, func, select, union_all
+from sqlalchemy import Connection, FromClause, Select, Subquery, and_, func, select, union_all
 
 from models.schema import Customer, Invoice, Payment
 
@@ -59,7 +59,7 @@ def choose_sources(conn: Connection, windows: Windows) -> Sources:
     )
 
 
-def sales_source(src: Sources) -> Select:
+def sales_source(src: Sources) -> Subquery:
     """Monthly sales rows covering both windows, cut at the as-of date."""
     w = src.windows
     rolled = rolled_sales(w)
@@ -107,8 +107,8 @@ def invoice_sources(src: Sources):
 def raw_invoice_sources(src: Sources):
     """The same two sources computed from the raw facts cut at the as-of date: slow (every
     line and payment), kept as the reference the roll-up paths are tested against."""
-    raw = invoice_select(pays=state.payments_running(src.windows.as_of))
-    raw = raw.where(raw.selected_columns.invoice_date <= src.windows.as_of).subquery("inv")
+    rows = invoice_select(pays=state.payments_running(src.windows.as_of))
+    raw = rows.where(rows.selected_columns.invoice_date <= src.windows.as_of).subquery("inv")
     return raw, invoice_month_select(raw).subquery("inv_month")
 
 
@@ -125,11 +125,10 @@ def open_invoices_by_customer(src: Sources, bucket_days: tuple[int, int, int]) -
     the as-of date (every open invoice, however old). Dates are day numbers (integers):
     each condition compares a column with a constant worked out here."""
     w = src.windows
+    f: FromClause = OPEN_INVOICES  # the open invoices, kept by the refresh
     if src.raw_invoices:
         cut, _ = invoice_sources(src)
         f = open_invoice_select(cut).subquery("open")
-    else:
-        f = OPEN_INVOICES  # the same rows, kept by the refresh
     today = day_of(w.as_of)
     now = f.c.invoice_date >= date_value(w.current_start)
     is_due = and_(now, state.fell_due(f, today))

@@ -187,6 +187,8 @@ def receivables_total_of(conn: Connection, snapshot_id: int, rules: ValueRules) 
         ).where(m.c.snapshot_id == snapshot_id)
     ).one()
     as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
+    if as_of is None:
+        raise NoSnapshot(f"snapshot {snapshot_id} does not exist")
     return receivables_total(
         dict(sums._mapping),
         revenue=to_cents(window.revenue or 0),
@@ -258,11 +260,11 @@ def late_invoices(
     f = state.invoice_select(due, pays).subquery("inv")
     windows = Windows(snap.as_of, rules.window_months)
     frame = _frame(conn, late_invoices_of(f, windows, customer_id))
-    frame["late_cost"] = [
+    costs = [
         late_invoice_cost(to_cents(amount), rules.annual_borrowing_rate, days)
         for amount, days in zip(frame["amount_due"], frame["days_late"], strict=True)
     ]
-    return frame
+    return frame.assign(late_cost=pd.Series(costs, index=frame.index, dtype=object))
 
 
 def open_engine_snapshot(engine: Engine, snapshot_id: int | None = None) -> int:

@@ -142,13 +142,14 @@ def receivables_total(
     and the count of late invoices; ``revenue``, ``due`` and ``collected`` are the window's
     totals over every customer. Amounts add up; DSO, the collection rate and the bad-debt
     cover are the same formulas applied to the totals."""
-    total = {c: to_cents(sums.get(c) or 0) for c in ["outstanding", *AGEING_COLUMNS]}
+    total: dict[str, Decimal | int | None] = {
+        c: to_cents(sums.get(c) or 0) for c in ["outstanding", *AGEING_COLUMNS]
+    }
     total["late_cost"] = to_cents(sums.get("late_cost") or 0)
     total["late_invoices"] = int(sums.get("late_invoices") or 0)
-    days_sales = dso(total["outstanding"], revenue, days)
+    outstanding, over_90 = to_cents(sums.get("outstanding") or 0), total["days_over_90"]
+    days_sales = dso(outstanding, revenue, days)
     total["dso_days"] = None if days_sales is None else to_cents(days_sales)
     total["collection_rate"] = (collected / due).quantize(Decimal("0.000001")) if due else None
-    total["sales_to_recover_90"] = to_cents(
-        sales_to_make_up(total["days_over_90"], rules.net_profit_margin)
-    )
+    total["sales_to_recover_90"] = to_cents(sales_to_make_up(over_90, rules.net_profit_margin))
     return total
