@@ -1,0 +1,56 @@
+"""What every ``accountops`` command shares: the settings, the engine, stderr output and
+the parsing of dates given on the command line.
+
+Nothing here imports a heavy library at start-up; pydantic and SQLAlchemy are imported
+when a command first asks for the settings or the engine.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from models.errors import ConfigError, NotBuiltYet
+
+
+def settings():
+    """The platform settings, or a one-line error naming the bad variable."""
+    from pydantic import ValidationError
+
+    from models.settings import Settings
+
+    try:
+        return Settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = "ACCOUNTOPS_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
+        raise ConfigError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+def engine(*, migrated: bool = True):
+    """An engine on the configured database, reachable and (unless told) at the latest schema."""
+    from models.db import check_connection, make_engine
+    from models.migrate import require_current_schema
+
+    eng = make_engine(settings().database_url)
+    check_connection(eng)
+    if migrated:
+        require_current_schema(eng)
+    return eng
+
+
+def echo(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def not_built(command: str, issue: str) -> None:
+    raise NotBuiltYet(f"`accountops {command}` is not built yet ({issue})")
+
+
+def parse_date(value: str, option: str) -> date:
+    """``value`` as a date, or a usage error naming ``option``."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date YYYY-MM-DD", param_hint=option) from None

@@ -1,0 +1,106 @@
+"""The running app: ``dashboard`` (Streamlit on the configured database) and ``demo``
+(sample data -> ingest -> demo users and plans -> pipeline -> dashboard in one command).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flows.cli_context import echo, engine, settings
+from flows.cli_pipeline import ingest, run_pipeline
+from flows.cli_setup import init, sample
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="Port for the dashboard.")] = 8501,
+    customers: Annotated[int, typer.Option(min=1, help="Customers in the sample data.")] = 500,
+    no_dashboard: Annotated[
+        bool, typer.Option("--no-dashboard", help="Set up the data but do not start the app.")
+    ] = False,
+) -> None:
+    """Sample data -> ingest -> demo users and plans -> recompute and refresh -> dashboard,
+    on the configured (default embedded) database."""
+    init()
+    out = Path(settings().data_dir) / "demo-data"
+    if not (out / "invoice_lines.csv").exists():
+        sample(out=out, customers=customers, years=3, seed=42, end_date="2026-09-30")
+    else:
+        echo(f"reusing sample data in {out}")
+    ingest(paths=[out])
+    # Users and plans need the ingested customers; the recompute then reviews the plans.
+    users = None
+    if settings().env == "prod":
+        echo("ACCOUNTOPS_ENV=prod: demo users (well-known passwords) and plans are not created")
+    else:
+        from models.auth import create_demo_users
+
+        users = create_demo_users(engine())
+        _demo_plans(out)
+    run_pipeline([])
+    if users is not None:
+        echo("demo users (demo only: their passwords are public, never use them in production):")
+        echo(f"  {'user name':<16} {'password':<26} role")
+        for username, role, password in users:
+            shown = password or "(existing user, password unchanged)"
+            echo(f"  {username:<16} {shown:<26} {role}")
+    if not no_dashboard:
+        dashboard(port=port)
+
+
+def _demo_plans(out: Path) -> None:
+    """Import the sample plans of ``out`` as the demo planner; one line on what happened."""
+    from models.sampledata.demo_plans import set_up_demo_plans
+    from models.sampledata.plans import PLANS_DIR
+
+    folder = out / PLANS_DIR
+    done = set_up_demo_plans(engine(), folder)
+    if not done.files:
+        echo(f"no sample plans in {folder}: delete {out} to have the demo write them")
+        return
+    how = ", ".join(f"{n} {what}" for what, n in sorted(done.outcomes.items()))
+    statuses = ", ".join(f"{done.statuses[s]} {s}" for s in ("draft", "submitted", "approved"))
+    echo(
+        f"sample plans: {done.files} imported from {folder} by planner {done.planner!r} "
+        f"({how}); {statuses}"
+    )
+
+
+def dashboard(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to serve on.")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit dashboard (stop with Ctrl+C)."""
+    import os
+    import subprocess
+
+    import dashboards
+
+    cfg = settings()
+    app_file = Path(dashboards.__file__).resolve().parent / "streamlit_app.py"
+    env = {**os.environ, "ACCOUNTOPS_DATABASE_URL": cfg.database_url}
+    echo(f"dashboard on http://{address}:{port}/ (Ctrl+C to stop)")
+    # A fixed argument list (this interpreter, our app file, typed options), no shell.
+    code = subprocess.call(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            str(app_file),
+            "--server.port",
+            str(port),
+            "--server.address",
+            address,
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        env=env,
+    )
+    if code not in (0, -2, 130):
+        raise typer.Exit(code)

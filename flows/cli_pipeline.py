@@ -1,0 +1,169 @@
+"""The pipeline's commands: ``ingest``, ``batches`` and ``quarantine list`` (data in),
+``recompute`` and ``pipeline`` (ingest, recompute, refresh in one run).
+
+Each checks the database in one line before Prefect starts; Prefect itself is imported
+only by ``recompute`` and ``pipeline``.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, cast
+
+import typer
+from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
+
+from flows.cli_context import echo, engine, parse_date, settings
+from models.errors import AccountopsError
+
+if TYPE_CHECKING:  # Prefect is imported by the commands that run flows, not at start-up
+    from prefect.states import State
+
+
+class PipelineFailed(AccountopsError):
+    code = "PIPELINE_FAILED"
+
+
+class RecomputeFailed(AccountopsError):
+    code = "RECOMPUTE_FAILED"
+
+
+quarantine_app = typer.Typer(
+    help="Rows kept out of the data, with their reasons.", no_args_is_help=True
+)
+
+
+# --- data in --------------------------------------------------------------------------------
+
+
+def ingest(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders of canonical CSVs.")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping for a foreign export.")] = None,
+    source_url: Annotated[
+        str | None, typer.Option("--source-url", help="SQLAlchemy URL of a source database.")
+    ] = None,
+    query: Annotated[str | None, typer.Option(help="SQL query run on --source-url.")] = None,
+    entity: Annotated[
+        str, typer.Option(help="What the query returns: invoice_lines or payments.")
+    ] = "invoice_lines",
+) -> None:
+    """Validate and load input files exactly once; bad rows go to quarantine."""
+    from flows.ingest_cli import run_ingest
+
+    if not paths and not query:
+        raise click_exc.UsageError("give PATH... or --source-url URL --query SQL")
+    if query and not source_url:
+        raise click_exc.UsageError("--query needs --source-url")
+    cfg = settings()
+    engine()  # reachable and migrated, or a one-line error
+    code = run_ingest(
+        cfg.database_url,
+        [str(p) for p in paths or []],
+        mapping=str(mapping) if mapping else None,
+        source_url=source_url,
+        query=query,
+        entity=entity,
+        config_file=str(cfg.config_file) if getattr(cfg, "config_file", None) else None,
+    )
+    if code:
+        raise typer.Exit(code)
+
+
+def batches() -> None:
+    """List ingested batches with their status and validation results."""
+    from flows.ingest_cli import print_batches
+
+    print_batches(engine())
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    batch: Annotated[int | None, typer.Option(help="Only this batch id.")] = None,
+) -> None:
+    """List quarantined rows with the rules they broke."""
+    from flows.ingest_cli import print_quarantine
+
+    print_quarantine(engine(), batch)
+
+
+# --- computation ----------------------------------------------------------------------------
+
+
+def recompute(
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: last invoice).")
+    ] = None,
+) -> None:
+    """Recompute measures, tiers, segments and receivables into a new snapshot."""
+    day = parse_date(as_of, "--as-of") if as_of is not None else None
+    cfg = settings()
+    eng = engine()  # fails fast, in one line, before Prefect starts
+    eng.dispose()
+    from flows.recompute import recompute_flow
+
+    state = recompute_flow(
+        database_url=cfg.database_url,
+        as_of=day,
+        config_file=str(cfg.config_file) if cfg.config_file else None,
+        return_state=True,
+    )
+    if not state.is_completed():
+        try:
+            state.result()
+        except AccountopsError:
+            raise
+        except Exception as exc:  # the run's log has the detail; the user gets one line
+            raise RecomputeFailed(f"recompute failed: {str(exc).splitlines()[0]}") from None
+    out = state.result()
+    counts = ", ".join(f"{k} {v}" for k, v in out["tier_counts"].items())
+    echo(f"snapshot {out['snapshot_id']} as of {out['as_of']}: {counts}")
+
+
+def pipeline(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders to ingest first.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: last invoice).")
+    ] = None,
+    mapping: Annotated[Path | None, typer.Option(help="YAML mapping for a foreign export.")] = None,
+) -> None:
+    """Ingest, then recompute, then refresh the dashboard's tables (a step that fails stops
+    the steps after it; what earlier steps committed stays)."""
+    day = parse_date(as_of, "--as-of") if as_of is not None else None
+    run_pipeline([str(p) for p in paths or []], as_of=day, mapping=mapping)
+
+
+def run_pipeline(paths: list[str], *, as_of: date | None = None, mapping: Path | None = None):
+    """Run the pipeline flow with ingest progress; print each step; fail in one line."""
+    cfg = settings()
+    engine().dispose()  # reachable and migrated, or a one-line error before Prefect starts
+    from flows.ingest_cli import ingest_progress, print_ingest_summary
+    from flows.pipeline import pipeline as pipeline_flow
+
+    with ingest_progress():
+        # The flow returns its final State itself, which Prefect's overloads type as a
+        # State holding a State: the call's value is that final State.
+        state = cast(
+            "State[Any]",
+            pipeline_flow(
+                paths=paths or None,
+                database_url=cfg.database_url,
+                as_of=as_of,
+                mapping_file=str(mapping) if mapping else None,
+                config_file=str(cfg.config_file) if cfg.config_file else None,
+                return_state=True,
+            ),
+        )
+    data = state.result(raise_on_failure=False)
+    data = data if isinstance(data, dict) else {}
+    if data.get("batches"):
+        print_ingest_summary(data["batches"])
+    for step in data.get("steps", []):
+        echo(f"  {step['step']:<10} {step['outcome']:<8} {step['detail']}")
+    if not state.is_completed():
+        raise PipelineFailed(state.message or "the pipeline failed")
+    echo(state.message or "pipeline complete")

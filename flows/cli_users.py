@@ -1,0 +1,60 @@
+"""``accountops user ...``: the users who sign in to the dashboard, their roles and the
+accounts a planner may edit. Every change is made as the CLI's admin (``cli:<login>``).
+"""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from typing import Annotated
+
+import typer
+from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
+
+from flows.cli_context import echo, engine
+
+user_app = typer.Typer(
+    help="Users who sign in to the dashboard, and their roles.", no_args_is_help=True
+)
+
+
+@user_app.command("assign")
+def user_assign(
+    name: Annotated[str, typer.Argument(help="The planner (user name).")],
+    customer_ids: Annotated[list[str], typer.Argument(help="Accounts whose plans they edit.")],
+) -> None:
+    """Assign accounts to a planner: they may then edit those accounts' plans."""
+    from models.access import Identity, Role
+    from models.plans.assignments import assign_accounts
+
+    admin = Identity(f"cli:{getpass.getuser()}", Role.ADMIN)
+    new = assign_accounts(engine(), admin, name, customer_ids)
+    kept = len(customer_ids) - len(new)
+    echo(
+        f"{name.strip().lower()!r}: {len(new)} account(s) assigned"
+        + (f", {kept} already were" if kept else "")
+    )
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="User name or e-mail (case-insensitive).")],
+    role: Annotated[str, typer.Option(help="viewer, account_manager, planner, approver, admin.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+) -> None:
+    """Add a user who signs in with a password (stored as an Argon2 hash)."""
+    from models.db import transaction
+    from models.users import add_user, parse_role
+
+    parsed_role = parse_role(role)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    elif sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+    else:
+        raise click_exc.UsageError("no terminal to ask for the password: pass --password-stdin")
+    with transaction(engine()) as session:
+        add_user(session, name, parsed_role, password, actor=f"cli:{getpass.getuser()}")
+    echo(f"user {name.strip().lower()!r} added with role {parsed_role.value}")
