@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from models.value.tiers import PYRAMID
-
-# The pyramid top to bottom, then the prospect classes (the engine's one order).
-TIER_ORDER = PYRAMID
+# The tier order is the engine's: models.value.tiers.PYRAMID (top to bottom, then the
+# prospect classes).
 TIER_LABELS = {
     "diamond": "Diamond",
     "gold": "Gold",

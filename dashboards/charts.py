@@ -20,7 +20,6 @@ from dashboards.chart_style import (
     SEGMENT_COLOURS,
     TIER_COLOURS,
     TIER_LABELS,
-    TIER_ORDER,
     finish,
     tier_label,
 )
@@ -33,13 +32,13 @@ from dashboards.tier_charts import (
     value_pyramid,
 )
 from dashboards.wallet_charts import attack_defend_scatter, segment_effort_bars, wallet_bars
-from models.value.tiers import TRADING_PYRAMID
+from models.value.tiers import PYRAMID, TRADING_PYRAMID
 
 __all__ = [
     "SEGMENT_COLOURS",
     "TIER_COLOURS",
     "TIER_LABELS",
-    "TIER_ORDER",
+    "PYRAMID",
     "TRADING_PYRAMID",
     "ageing_bars",
     "attack_defend_scatter",

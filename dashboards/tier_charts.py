@@ -9,14 +9,14 @@ from collections.abc import Sequence
 import pandas as pd
 import plotly.graph_objects as go
 
-from dashboards.chart_style import TIER_COLOURS, TIER_ORDER, finish, tier_label
+from dashboards.chart_style import TIER_COLOURS, finish, tier_label
 from dashboards.formatting import money
-from models.value.tiers import TRADING_PYRAMID
+from models.value.tiers import PYRAMID, TRADING_PYRAMID
 
 
 def _ordered_tiers(tiers: Sequence[str]) -> list[str]:
-    known = [t for t in TIER_ORDER if t in set(tiers)]
-    return known + sorted(set(tiers) - set(TIER_ORDER))
+    known = [t for t in PYRAMID if t in set(tiers)]
+    return known + sorted(set(tiers) - set(PYRAMID))
 
 
 def value_pyramid(tiers: pd.DataFrame, currency: str) -> go.Figure:

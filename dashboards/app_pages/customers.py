@@ -33,7 +33,7 @@ cols = st.columns(len(FILTERS))
 for col, (field, label) in zip(cols, FILTERS, strict=True):
     values = table[field].dropna().astype(str)
     options = (
-        [charts.tier_label(t) for t in charts.TIER_ORDER if charts.tier_label(t) in set(values)]
+        [charts.tier_label(t) for t in charts.PYRAMID if charts.tier_label(t) in set(values)]
         if field == "tier_label"
         else sorted(values.unique())
     )

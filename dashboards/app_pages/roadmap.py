@@ -107,7 +107,7 @@ names = dict(
     zip(whole["serving"]["product_line_id"], whole["serving"]["product_line"], strict=True)
 )
 accounts = whole["accounts"]
-tier_options = [t for t in charts.TIER_ORDER if t in set(accounts["tier"].dropna())]
+tier_options = [t for t in charts.PYRAMID if t in set(accounts["tier"].dropna())]
 f = st.columns(3)
 lines = f[0].multiselect(
     "Product line",
