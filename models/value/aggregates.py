@@ -1,0 +1,97 @@
+"""The per-customer base aggregates behind one interface, with two implementations.
+
+- ``fast``: the roll-ups, window tables and cut-off path (:mod:`models.value.facts`),
+  built for millions of invoice lines.
+- ``plain``: plain GROUP BYs over the raw facts (:mod:`models.value.reference`), the
+  specification the fast one is tested against (tests/value/test_base_contract.py);
+  enough for a small installation.
+
+Both return the same frames: ``base`` with the columns :data:`BASE_COLUMNS` (one row per
+customer) and ``per_line`` with :data:`PER_LINE_COLUMNS` (customer x product line). The
+rules file picks one (``value.base_aggregates``, read by :func:`base_implementation`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol, get_args
+
+import pandas as pd
+from sqlalchemy import Connection
+
+from models.config import section
+from models.errors import ConfigError
+
+from .facts import choose_sources, customer_base
+from .reference import BASE_COLUMNS, PER_LINE_COLUMNS, plain_base_aggregates
+from .windows import Windows
+
+__all__ = [
+    "BASE_COLUMNS",
+    "PER_LINE_COLUMNS",
+    "BaseAggregates",
+    "Implementation",
+    "base_aggregates",
+    "base_implementation",
+    "fast_base_aggregates",
+    "plain_base_aggregates",
+]
+
+Implementation = Literal["fast", "plain"]
+IMPLEMENTATIONS: tuple[str, ...] = get_args(Implementation)
+
+
+class BaseAggregates(Protocol):
+    """What either implementation is: (conn, windows, bucket_days) -> (base, per_line)."""
+
+    def __call__(
+        self, conn: Connection, windows: Windows, bucket_days: tuple[int, int, int]
+    ) -> tuple[pd.DataFrame, pd.DataFrame]: ...
+
+
+def fast_base_aggregates(
+    conn: Connection,
+    windows: Windows,
+    bucket_days: tuple[int, int, int] = (30, 60, 90),
+    **options: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The roll-up path: :func:`facts.choose_sources` then :func:`facts.customer_base`,
+    cut to the contract's columns. ``options`` go to ``customer_base`` as they are
+    (``stored_windows``, ``customers``, ``per_line``, ``early``: the recompute's
+    shortcuts; ``stored_windows`` writes the window tables, so the recompute's
+    transaction only)."""
+    src = choose_sources(conn, windows)
+    base, per_line = customer_base(conn, src, bucket_days, **options)
+    return base[list(BASE_COLUMNS)], per_line[list(PER_LINE_COLUMNS)]
+
+
+def base_aggregates(
+    conn: Connection,
+    windows: Windows,
+    bucket_days: tuple[int, int, int] = (30, 60, 90),
+    implementation: Implementation = "fast",
+    **fast_options: Any,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(base, per_line) for ``windows`` by the chosen ``implementation``; the frames
+    have the same columns and, by contract, the same figures either way.
+
+    ``fast_options`` are the fast path's shortcuts (see :func:`fast_base_aggregates`);
+    the plain path reads everything itself and takes none.
+    """
+    if implementation == "fast":
+        return fast_base_aggregates(conn, windows, bucket_days, **fast_options)
+    if implementation != "plain":
+        raise ValueError(f"base aggregates: no implementation {implementation!r}")
+    if fast_options:
+        raise TypeError(f"the plain base aggregates take no options: {sorted(fast_options)}")
+    return plain_base_aggregates(conn, windows, bucket_days)
+
+
+def base_implementation(config: dict[str, Any]) -> Implementation:
+    """The implementation the rules file names (``value.base_aggregates``; default fast)."""
+    chosen = section(config, "value").get("base_aggregates", "fast")
+    if chosen not in IMPLEMENTATIONS:
+        raise ConfigError(
+            f"rules value.base_aggregates: {chosen!r} is not one of "
+            f"{', '.join(IMPLEMENTATIONS)}; fix the rules file"
+        )
+    return chosen
