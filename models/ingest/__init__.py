@@ -7,7 +7,7 @@ lives in expectations/ and is passed in as a validator.
 
 from .errors import CODES, IngestError
 from .mapping import Mapping, load_mapping
-from .reader import QuerySource
+from .query_source import QuerySource
 from .service import BatchResult, ingest_file, ingest_query
 from .settings import IngestConfig, ingest_config
 from .sweep import sweep_stale_batches

@@ -5,46 +5,24 @@ invoice). Rows whose key is new go straight into the target tables in bulk
 (COPY on PostgreSQL, one ``executemany`` on SQLite): all a fresh load does.
 Rows whose key exists go through a TEMP staging table and the careful path:
 duplicate check, change log, ``UPDATE`` of the rows whose values differ, insert
-of their new keys. Before COMMIT, :meth:`StagedLoad.check_references` proves
-that every reference the database does not enforce resolves.
+of their new keys (changes.py). Before COMMIT,
+:meth:`StagedLoad.check_references` proves that every reference the database
+does not enforce resolves.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
 import uuid
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    Integer,
-    MetaData,
-    Table,
-    Text,
-    and_,
-    cast,
-    delete,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import Column, Connection, Integer, MetaData, Text, func, insert, literal, select
 
-from models.schema import IngestChange, Invoice
-
+from .bulk import analyse, bulk_insert, empty_table, temp_table
+from .changes import diff_target, on_keys, staged_source, write_changes, write_target
 from .entities import Target
 
-CHANGE_ROWS_PER_INSERT = 5_000
 PG_WORK_MEM = "64MB"
-# SQLAlchemy 2 keeps an INSERT ... SELECT's row count only when asked to.
-_ROWCOUNT = {"preserve_rowcount": True}
 _POS = "__pos"
 
 
@@ -64,10 +42,12 @@ class StagedLoad:
             for name in (*target.key, *target.columns):
                 cols.setdefault(name, Column(name, target.table.c[name].type))
         name = f"stage_{uuid.uuid4().hex[:12]}"
-        self.stage = _temp(name, cols.values())
-        self.keys = _temp(f"{name}_keys", self._columns(key))
+        self.stage = temp_table(name, cols.values())
+        self.keys = temp_table(f"{name}_keys", self._columns(key))
         # The distinct first-target keys of a chunk, numbered, to ask which exist.
-        self.probe = _temp(f"{name}_probe", [*self._columns(targets[0].key), Column(_POS, Integer)])
+        self.probe = temp_table(
+            f"{name}_probe", [*self._columns(targets[0].key), Column(_POS, Integer)]
+        )
         for table in (self.stage, self.keys, self.probe):
             table.create(conn)
         if conn.dialect.name == "sqlite":
@@ -123,12 +103,9 @@ class StagedLoad:
         self.inserted += len(new)
         if old.any():
             bulk_insert(conn, self.stage, frame[old], [c.name for c in self.stage.columns])
-            if conn.dialect.name == "postgresql":
-                # Autovacuum never analyses TEMP tables: without statistics the
-                # planner guesses the staged row count.
-                conn.exec_driver_sql(f'ANALYZE "{self.stage.name}"')
+            analyse(conn, self.stage)
             self._careful(batch_id, entity)
-            _empty(conn, self.stage)
+            empty_table(conn, self.stage)
 
     def _existing(self, frame: pd.DataFrame) -> pd.Series:
         """Which rows' first-target key is already in the database."""
@@ -138,10 +115,10 @@ class StagedLoad:
         bulk_insert(conn, probe, keys, names, numbered=_POS)
         found = conn.scalars(
             select(probe.c[_POS]).select_from(
-                probe.join(first.table, _on_keys(first.table, probe, first.key))
+                probe.join(first.table, on_keys(first.table, probe, first.key))
             )
         ).all()
-        _empty(conn, probe)
+        empty_table(conn, probe)
         if not found:
             return pd.Series(False, index=frame.index)
         existing = keys.iloc[sorted(found)]
@@ -154,11 +131,11 @@ class StagedLoad:
 
     def _careful(self, batch_id: int, entity: str) -> None:
         conn, stage, last = self.conn, self.stage, self.targets[-1]
-        src = _source(stage, last)
+        src = staged_source(stage, last)
         # A key this batch wrote in an earlier chunk is repeated in the file.
         self.repeated += conn.execute(
             select(*[src.c[k] for k in last.key])
-            .select_from(src.join(last.table, _on_keys(last.table, src, last.key)))
+            .select_from(src.join(last.table, on_keys(last.table, src, last.key)))
             .where(last.table.c.batch_id == batch_id)
             .limit(5)
         ).all()
@@ -166,9 +143,11 @@ class StagedLoad:
         conn.execute(insert(self.keys).from_select(names, select(*[stage.c[n] for n in names])))
         # Diff every target before writing any: a line's previous customer is read
         # from the invoice header as it was before this chunk.
-        diffs = [diff_target(conn, _source(stage, t), t, batch_id, entity) for t in self.targets]
+        diffs = [
+            diff_target(conn, staged_source(stage, t), t, batch_id, entity) for t in self.targets
+        ]
         for target, (counts, changes) in zip(self.targets, diffs, strict=True):
-            write_target(conn, _source(stage, target), target, batch_id, counts)
+            write_target(conn, staged_source(stage, target), target, batch_id, counts)
             self.changes += write_changes(conn, iter(changes))
         self.inserted += diffs[-1][0].inserted
         self.updated += diffs[-1][0].updated
@@ -181,7 +160,7 @@ class StagedLoad:
         for (column, ref), values in self.referenced.items():
             if not values:
                 continue
-            found = _temp(f"{self.stage.name}_ref", [Column("value", Text)])
+            found = temp_table(f"{self.stage.name}_ref", [Column("value", Text)])
             found.create(self.conn)
             frame = pd.DataFrame({"value": sorted(values)}, dtype="str")
             bulk_insert(self.conn, found, frame, ["value"])
@@ -199,75 +178,6 @@ class StagedLoad:
         query = select(*cols).group_by(*cols).having(func.count() > 1).limit(limit)
         found = [tuple(r) for r in self.repeated] + [tuple(r) for r in self.conn.execute(query)]
         return found[:limit]
-
-
-def _empty(conn: Connection, table: Table) -> None:
-    if conn.dialect.name == "postgresql":  # a new empty file instead of dead rows
-        conn.exec_driver_sql(f'TRUNCATE "{table.name}"')
-    else:
-        conn.execute(delete(table))
-
-
-def _temp(name: str, columns: Iterable[Column]) -> Table:
-    return Table(name, MetaData(), *columns, prefixes=["TEMPORARY"])
-
-
-def bulk_insert(
-    conn: Connection,
-    table: Table,
-    frame: pd.DataFrame,
-    names: list[str],
-    constants: dict[str, object] | None = None,
-    *,
-    numbered: str | None = None,
-) -> None:
-    """Append ``frame[names]`` (canonical text values, None = NULL) to ``table`` in
-    bulk: COPY on PostgreSQL, one ``executemany`` on SQLite. ``constants`` fill a
-    column with one value; ``numbered`` names a column that numbers the rows 0..n-1."""
-    if frame.empty:
-        return
-    import pyarrow as pa
-
-    n = len(frame)
-    columns = {name: _arrow_text(frame[name]) for name in names}
-    for name, value in (constants or {}).items():
-        columns[name] = pa.array([None if value is None else str(value)] * n, pa.string())
-    if numbered:
-        columns[numbered] = pa.array(range(n), pa.int64())
-    if conn.dialect.name == "postgresql":
-        import pyarrow.csv as pacsv
-        from psycopg import sql
-
-        # pyarrow writes CSV ~5x faster than DataFrame.to_csv; NULL -> empty, unquoted.
-        buf = io.BytesIO()
-        pacsv.write_csv(pa.table(columns), buf, pacsv.WriteOptions(include_header=False))
-        copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
-        )
-        raw = conn.connection.dbapi_connection
-        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
-            copy.write(buf.getvalue())
-    else:
-        compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
-        statement = str(compiled)
-        # Columns to Python lists through Arrow (None for unknown), then zipped into
-        # rows: several times faster than pandas' object conversion and itertuples.
-        rows = zip(*(columns[c].to_pylist() for c in compiled.positiontup), strict=True)
-        cursor = conn.connection.dbapi_connection.cursor()
-        try:
-            cursor.executemany(statement, rows)
-        finally:
-            cursor.close()
-
-
-def _arrow_text(column: pd.Series):
-    """A column of canonical text (or all unknown) as an Arrow string array, no copy
-    for Arrow-backed strings."""
-    import pyarrow as pa
-
-    if column.dtype.kind == "f" and column.isna().all():  # a column the chunk lacks
-        return pa.nulls(len(column), pa.string())
-    return pa.array(column, type=pa.string(), from_pandas=True)
 
 
 def unresolved_references(conn: Connection, metadata: MetaData) -> list[str]:
@@ -289,134 +199,3 @@ def first_unresolved(conn: Connection, column, metadata: MetaData, ref: str):
     # An aggregate, not LIMIT 1: with a LIMIT the planner probes the index once
     # per row (2.4 s per million) instead of one hash anti-join (0.3 s).
     return conn.scalar(select(func.max(column)).where(column.is_not(None), ~resolves))
-
-
-@dataclass
-class TargetCounts:
-    """New and changed rows of one target table (the careful path)."""
-
-    inserted: int = 0
-    updated: int = 0
-
-
-def _source(stage: Table, target: Target):
-    """What a target receives from the staged rows (grouped for invoice headers)."""
-    if not target.grouped:
-        return select(*[stage.c[c] for c in (*target.key, *target.columns)]).subquery("src")
-    keys = [stage.c[k] for k in target.key]
-    vals = [func.min(stage.c[c]).label(c) for c in target.columns]
-    return select(*keys, *vals).group_by(*keys).subquery("src")
-
-
-def _cmp(column):
-    # PostgreSQL's json type has no equality operator: compare its text.
-    return cast(column, Text) if isinstance(column.type, JSON) else column
-
-
-def _differs(table: Table, src, columns: tuple[str, ...]):
-    return or_(*(_cmp(table.c[c]).is_distinct_from(_cmp(src.c[c])) for c in columns))
-
-
-def _on_keys(table: Table, src, key: tuple[str, ...]):
-    return and_(*(table.c[k] == src.c[k] for k in key))
-
-
-def diff_target(
-    conn: Connection, src, target: Target, batch_id: int, entity: str
-) -> tuple[TargetCounts, list[dict]]:
-    """New keys and changed rows of one target against the staged rows (before any write)."""
-    table = target.table
-    counts = TargetCounts()
-    counts.inserted = conn.scalar(
-        select(func.count())
-        .select_from(src.outerjoin(table, _on_keys(table, src, target.key)))
-        .where(table.c[target.key[0]].is_(None))
-    )
-    changes: list[dict] = []
-    if target.columns:
-        prev_customer = None
-        joined = src.join(table, _on_keys(table, src, target.key))
-        if "customer_id" in table.c:
-            prev_customer = table.c.customer_id
-        elif "invoice_id" in table.c and table.name != "invoice":
-            inv = Invoice.__table__
-            joined = joined.outerjoin(inv, inv.c.invoice_id == table.c.invoice_id)
-            prev_customer = inv.c.customer_id
-        old = [table.c[c].label(f"old_{c}") for c in target.columns]
-        new = [src.c[c].label(f"new_{c}") for c in target.columns]
-        keys = [src.c[k].label(f"key_{k}") for k in target.key]
-        extra = [prev_customer.label("prev_customer")] if prev_customer is not None else []
-        query = (
-            select(*keys, *old, *new, *extra)
-            .select_from(joined)
-            .where(_differs(table, src, target.columns))
-        )
-        for row in conn.execute(query).mappings():
-            diff = {
-                c: [_text(row[f"old_{c}"]), _text(row[f"new_{c}"])]
-                for c in target.columns
-                if _text(row[f"old_{c}"]) != _text(row[f"new_{c}"])
-            }
-            if not diff:
-                continue  # equal once both sides are text (e.g. 1.50 vs 1.5)
-            changes.append(
-                {
-                    "batch_id": batch_id,
-                    "entity": entity if not target.grouped else table.name,
-                    "natural_key": "/".join(str(row[f"key_{k}"]) for k in target.key),
-                    "previous_customer_id": row.get("prev_customer"),
-                    "changes": diff,
-                }
-            )
-        counts.updated = len(changes)
-    return counts, changes
-
-
-def write_target(
-    conn: Connection, src, target: Target, batch_id: int, counts: TargetCounts
-) -> None:
-    """Apply the careful rows to one target: update the changed ones, insert the new ones."""
-    table = target.table
-    # Two plain statements instead of INSERT ... ON CONFLICT: the ingest lock
-    # serialises writers, and PostgreSQL's speculative insertion costs ~20% more.
-    if target.columns and counts.updated:
-        conn.execute(
-            update(table)
-            .values({c: src.c[c] for c in target.columns} | {"batch_id": batch_id})
-            .where(_on_keys(table, src, target.key), _differs(table, src, target.columns))
-        )
-    cols = [*target.key, *target.columns]
-    existing = select(literal(1)).select_from(table).where(_on_keys(table, src, target.key))
-    stmt = insert(table).from_select(
-        [*cols, "batch_id"],
-        select(*[src.c[c] for c in cols], literal(batch_id).label("batch_id")).where(
-            ~existing.exists()
-        ),
-    )
-    inserted = conn.execute(stmt, execution_options=_ROWCOUNT).rowcount
-    if inserted is not None and inserted >= 0 and inserted != counts.inserted:
-        raise RuntimeError(f"{table.name}: counted {counts.inserted} new rows, inserted {inserted}")
-
-
-def write_changes(conn: Connection, changes: Iterator[dict]) -> int:
-    """Insert change-log rows in bounded statements; returns how many."""
-    total = 0
-    table = IngestChange.__table__
-    while rows := list(itertools.islice(changes, CHANGE_ROWS_PER_INSERT)):
-        conn.execute(insert(table), rows)
-        total += len(rows)
-    return total
-
-
-def _text(value) -> str | None:
-    """Values as compared and logged: dates ISO, numbers without trailing zeros."""
-    if value is None:
-        return None
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, float):
-        value = repr(value)
-    text = str(value)
-    if "." in text and text.replace(".", "", 1).lstrip("-").isdigit():
-        text = text.rstrip("0").rstrip(".")
-    return text

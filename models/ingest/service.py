@@ -29,8 +29,10 @@ from models.canonical import ENTITIES, entity_for_file
 
 from .claim import ADVISORY_LOCK_KEY, claim_batch, record_rejection
 from .errors import CODES, IngestError
+from .file_checks import FileFacts, check_header, inspect_file
 from .mapping import Mapping
-from .reader import FileFacts, QuerySource, inspect_file, read_chunks
+from .query_source import QuerySource
+from .reader import read_chunks
 from .result import BatchResult
 from .settings import IngestConfig
 from .validation import ValidationOutcome, Validator
@@ -167,8 +169,6 @@ def ingest_query(
                 raise IngestError("FILE_HEADER_ONLY", name, "the query returned no rows")
             spec = ENTITIES[query.entity]
             facts = FileFacts(Path("."), name, 0, spool.sha256, "sql", spool.columns, spool.rows)
-            from .reader import check_header
-
             check_header(
                 facts,
                 spec.column_names + sorted(_extra(query.entity)),

@@ -9,7 +9,8 @@ from dataclasses import replace
 import pyarrow as pa
 
 from models.ingest import reader
-from models.ingest.reader import FileFacts, read_chunks
+from models.ingest.file_checks import FileFacts
+from models.ingest.reader import read_chunks
 from models.ingest.settings import IngestConfig
 
 HEADER = ["invoice_id", "line_no", "customer_id", "amount"]

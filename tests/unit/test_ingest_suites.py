@@ -14,8 +14,8 @@ from models.canonical import ENTITIES
 from models.config import load_config
 from models.ingest import ingest_config
 from models.ingest.errors import IngestError
+from models.ingest.file_checks import inspect_file
 from models.ingest.normalise import normalise
-from models.ingest.reader import inspect_file
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "expectations" / "snapshots" / "suites.json"
 AS_OF = date(2026, 1, 1)
