@@ -145,14 +145,16 @@ def open_invoices_by_customer(src: Sources, bucket_days: tuple[int, int, int]) -
             f.c.customer_id,
             fsum(f.c.amount_due, is_due).label("open_due"),
             fsum(f.c.paid_capped, is_due).label("open_collected"),
-            func.count().filter(timed).label("open_timed"),
+            # Counts are NULL, not 0, with no such invoice: the customer's figures of the
+            # window stay unknown when it has only older invoices open.
+            func.nullif(func.count().filter(timed), 0).label("open_timed"),
             func.sum(state.open_days_late(f, today)).filter(timed).label("open_days_late"),
             overdue(None, 0).label("current"),
             overdue(0, b1).label("days_1_30"),
             overdue(b1, b2).label("days_31_60"),
             overdue(b2, b3).label("days_61_90"),
             overdue(b3, None).label("days_over_90"),
-            func.count().filter(late).label("open_late"),
+            func.nullif(func.count().filter(late), 0).label("open_late"),
             fsum(f.c.amount_due * state.open_days_late(f, today), late).label(
                 "open_late_amount_days"
             ),

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, event, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from sqlalchemy import delete
 
 from models.schema import RollupBatch
@@ -54,17 +54,8 @@ def _as_text(frame: pd.DataFrame, key: list[str]) -> pd.DataFrame:
     return pd.DataFrame({c: [_cell(c, v) for v in frame[c]] for c in frame.columns})
 
 
-# The one difference the fast path is known to have (see STOPPED_BUYING): for a customer
-# with no invoice in the current window but an older invoice still open, it counts 0
-# timed and 0 late invoices where its other current-window figures, and the reference,
-# say unknown. No measure reads the difference (on-time share needs timed > 0; the
-# receivables read unknown late invoices as 0).
-KNOWN_UNKNOWN_AS_ZERO = ("timed_invoices", "late_invoices")
-
-
 def differences(fast: pd.DataFrame, plain: pd.DataFrame, key: list[str]) -> list[str]:
-    """Each (row, column) where the two frames disagree, as readable lines; the known
-    difference above is counted as a hypothesis event instead."""
+    """Each (row, column) where the two frames disagree, as readable lines."""
     assert list(fast.columns) == list(plain.columns)
     a, b = _as_text(fast, key), _as_text(plain, key)
     if not a[key].equals(b[key]):
@@ -73,10 +64,6 @@ def differences(fast: pd.DataFrame, plain: pd.DataFrame, key: list[str]) -> list
     for c in a.columns:
         for i in (a[c] != b[c]).to_numpy().nonzero()[0]:
             x, y = a.at[i, c], b.at[i, c]
-            no_current_invoice = b.at[i, "amount_due"] == ""
-            if c in KNOWN_UNKNOWN_AS_ZERO and (x, y) == ("0.00", "") and no_current_invoice:
-                event(f"known difference: {c}")
-                continue
             out.append(f"{'/'.join(a.loc[i, key])} {c}: fast {x!r} plain {y!r}")
     return out
 
@@ -202,29 +189,15 @@ def _both(engine, book: Book):
 def test_a_customer_without_current_invoices_has_no_current_figures(engine):
     """The reference: nothing invoiced in the current window, so every figure of it is
     unknown, counts included; the old invoice is still owed (ageing reads every open
-    invoice). The fast path agrees but for the known difference."""
+    invoice). The fast path agrees."""
     fast_row, plain_row = _both(engine, STOPPED_BUYING)
     unknown = ["invoice_count", "last_invoice_date", "paid_any", "revenue", "amount_due"]
     unknown += ["amount_collected", "timed_invoices", "on_time_invoices", "days_late_sum"]
     unknown += ["late_invoices", "late_amount_days", "current", "days_1_30", "on_account"]
     assert plain_row[unknown].isna().all(), plain_row[unknown]
     assert plain_row["days_over_90"] == 500.0  # 174 days past its due date
-    agreed = [c for c in BASE_COLUMNS if c not in KNOWN_UNKNOWN_AS_ZERO]
     one = ["customer_id"]
-    assert differences(fast_row[agreed].to_frame().T, plain_row[agreed].to_frame().T, one) == []
-    assert (fast_row["timed_invoices"], fast_row["late_invoices"]) == (0, 0)
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="facts.open_invoices_by_customer counts 0 timed / late invoices (open_timed, "
-    "open_late) for a customer with an open invoice older than the window, where its other "
-    "current-window figures and the reference are unknown; remove KNOWN_UNKNOWN_AS_ZERO "
-    "when fixed",
-)
-def test_fast_counts_of_a_customer_without_current_invoices_are_unknown(engine):
-    fast_row, _ = _both(engine, STOPPED_BUYING)
-    assert fast_row[list(KNOWN_UNKNOWN_AS_ZERO)].isna().all()
+    assert differences(fast_row.to_frame().T, plain_row.to_frame().T, one) == []
 
 
 def test_the_rules_file_picks_the_implementation(tmp_path):
