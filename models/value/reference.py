@@ -1,7 +1,8 @@
 """The per-customer base aggregates read plainly from the facts: the specification.
 
 Plain GROUP BY queries over ``invoice``, ``invoice_line`` and ``payment``, cut at the
-as-of date, one rule a line, written to be read beside DOMAIN.md sections 2 and 5.
+as-of date, one rule a line, written to be read beside docs/RULES.md. The state of each
+invoice (paid, settled on, days late, open) is :mod:`invoice_state`'s, the one definition.
 No roll-up, window table or cut-off path is involved: the fast path
 (:mod:`models.value.facts`) is tested against this one on random books
 (tests/value/test_base_contract.py), and a small installation may run it instead
@@ -41,8 +42,9 @@ from sqlalchemy import Connection, Select, and_, case, func, or_, select
 
 from models.schema import Customer, Invoice, InvoiceLine, Payment
 
+from . import invoice_state as state
 from .numbers import as_float
-from .sqlfuncs import date_value, days_between
+from .sqlfuncs import cents, date_value, day_of
 from .windows import Windows
 
 CUSTOMER_COLUMNS = (
@@ -91,11 +93,6 @@ PER_LINE_COLUMNS = (
 _inv, _line, _pay = Invoice.__table__, InvoiceLine.__table__, Payment.__table__
 
 
-def cents(expr):
-    """Money rounded to cents: SQLite adds REALs (0.10 + 0.20 is not 0.30)."""
-    return func.round(expr, 2)
-
-
 def sales_by_product_line(w: Windows) -> Select:
     """Customer x product line, over the lines of invoices in either window: revenue now
     and before (0 when none), and now the cost and the revenue of lines with a known cost
@@ -134,64 +131,28 @@ def sales_by_customer(w: Windows) -> Select:
 
 
 def invoice_states(as_of: date) -> Select:
-    """One row per invoice dated up to ``as_of``: its amount due, what was paid on it by
-    then, and the day it was settled (NULL when not settled by then)."""
-    due = (
-        select(
-            _inv.c.invoice_id,
-            _inv.c.customer_id,
-            _inv.c.invoice_date,
-            _inv.c.due_date,
-            cents(func.coalesce(func.sum(_line.c.amount), 0)).label("amount_due"),
-        )
-        .outerjoin_from(_inv, _line, _line.c.invoice_id == _inv.c.invoice_id)
-        .where(_inv.c.invoice_date <= date_value(as_of))
-        .group_by(_inv.c.invoice_id, _inv.c.customer_id, _inv.c.invoice_date, _inv.c.due_date)
-        .subquery("due")
-    )
-    paid = (
-        select(
-            _pay.c.invoice_id,
-            _pay.c.paid_on,
-            _pay.c.amount,
-            func.sum(_pay.c.amount)
-            .over(partition_by=_pay.c.invoice_id, order_by=(_pay.c.paid_on, _pay.c.payment_id))
-            .label("paid_so_far"),
-        )
-        .where(_pay.c.invoice_id.is_not(None), _pay.c.paid_on <= date_value(as_of))
-        .subquery("paid")
-    )
-    reaches_due = and_(due.c.amount_due > 0, cents(paid.c.paid_so_far) >= due.c.amount_due)
-    return (
-        select(
-            due,
-            cents(func.coalesce(func.sum(paid.c.amount), 0)).label("paid"),
-            func.min(case((reaches_due, paid.c.paid_on))).label("settled_on"),
-        )
-        .outerjoin_from(due, paid, paid.c.invoice_id == due.c.invoice_id)
-        .group_by(*due.c)
-    )
+    """One row per invoice dated up to ``as_of`` with its payment state as of that date
+    (:mod:`invoice_state`: paid, settled on, and the day numbers), straight from the facts."""
+    rows = state.invoice_select(pays=state.payments_running(as_of))
+    return rows.where(rows.selected_columns.invoice_date <= date_value(as_of))
 
 
 def invoices_by_customer(w: Windows, bucket_days: tuple[int, int, int]) -> Select:
     """Per customer with an invoice up to the as-of date, every invoice figure (see the
     module's rules), and how many invoices fall in both windows and in the current one."""
     s = invoice_states(w.as_of).subquery("state")
-    as_of = date_value(w.as_of)
+    today = day_of(w.as_of)
     in_windows = s.c.invoice_date >= date_value(w.previous_start)
     now = s.c.invoice_date >= date_value(w.current_start)
-    settled = s.c.settled_on.is_not(None)
-    counts_as_due = and_(
-        now, s.c.amount_due > 0, or_(settled, s.c.due_date.is_(None), s.c.due_date <= as_of)
-    )
-    collected = case((s.c.paid > s.c.amount_due, s.c.amount_due), else_=s.c.paid)
-    timed = and_(counts_as_due, s.c.due_date.is_not(None))
-    on_time = and_(timed, s.c.settled_on <= s.c.due_date)
-    days_late = days_between(s.c.due_date, func.coalesce(s.c.settled_on, as_of))
-    late = and_(timed, days_late > 0)
-    owed = cents(s.c.amount_due - s.c.paid)
-    still_owed = and_(~settled, s.c.amount_due > 0, owed > 0)
-    days_past_due = days_between(func.coalesce(s.c.due_date, s.c.invoice_date), as_of)
+    settled = state.is_settled(s)
+    counts_as_due = and_(now, or_(and_(settled, s.c.amount_due > 0), state.fell_due(s, today)))
+    timed = and_(counts_as_due, s.c.due_day.is_not(None))
+    on_time = and_(timed, state.settled_on_time(s))
+    days_late = state.days_late(s, today)
+    late = and_(now, state.is_late(s, today))
+    owed = state.open_amount(s)
+    still_owed = and_(~settled, owed.is_not(None))
+    days_past_due = today - state.overdue_day(s)
     b1, b2, b3 = bucket_days
 
     def owed_if(*days_past_due_conditions):
@@ -209,9 +170,9 @@ def invoices_by_customer(w: Windows, bucket_days: tuple[int, int, int]) -> Selec
         count_of(now).label("invoices_now"),
         count_of(now).label("invoice_count"),
         func.max(case((in_windows, s.c.invoice_date))).label("last_invoice_date"),
-        cents(func.sum(case((in_windows, s.c.paid)))).label("paid_any"),
+        cents(func.sum(case((in_windows, s.c.paid_amount)))).label("paid_any"),
         total_of(counts_as_due, s.c.amount_due).label("amount_due"),
-        total_of(counts_as_due, collected).label("amount_collected"),
+        total_of(counts_as_due, state.paid_capped(s)).label("amount_collected"),
         count_of(timed).label("timed_invoices"),
         count_of(on_time).label("on_time_invoices"),
         func.coalesce(func.sum(case((late, days_late))), 0).label("days_late_sum"),
