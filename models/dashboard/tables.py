@@ -43,6 +43,7 @@ from models.schema import (
     ManagerMeasure,
     TierMigration,
 )
+from models.value.managers import MANAGER_COLUMNS
 
 UNASSIGNED = "(unassigned)"
 PARETO_POINTS = 400
@@ -267,18 +268,7 @@ def manager_insert(snapshot_id: int) -> Insert:
         .group_by(c.c.manager_id)
         .subquery()
     )
-    same = [
-        "customers",
-        "new_customers",
-        "churned_customers",
-        "revenue",
-        "revenue_share",
-        "invoices_per_customer",
-        "upgrades",
-        "downgrades",
-        "collection_rate",
-        "revenue_at_risk",
-    ]
+    same = [c for c in MANAGER_COLUMNS if c != "manager_id"]
     q = (
         select(
             literal(snapshot_id),

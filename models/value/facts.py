@@ -20,6 +20,7 @@ from .cutoff import cut_invoice_sources
 from .early_windows import EarlyWindow, window_frame
 from .frames import frame_of
 from .invoice_state import invoice_month_select, invoice_select, open_invoice_select
+from .measures import CUSTOMER_COLUMNS
 from .numbers import as_float
 from .rollups import INVOICE_MONTHS, INVOICES, OPEN_INVOICES, SALES, sales_select
 from .sqlfuncs import date_value, day_of
@@ -193,23 +194,10 @@ def on_account_by_customer(src: Sources) -> Select:
     )
 
 
-_CUSTOMER_COLS = (
-    "customer_id",
-    "name",
-    "status",
-    "parent_customer_id",
-    "manager_id",
-    "influence",
-    "named_strategic",
-    "estimated_potential",
-    "buying_factor",
-)
-
-
 def customers_frame(conn: Connection) -> pd.DataFrame:
     """Every customer's own attributes that the measures and tier rules use."""
     c = Customer.__table__
-    return frame_of(conn, select(*(c.c[k] for k in _CUSTOMER_COLS)).order_by(c.c.customer_id))
+    return frame_of(conn, select(*(c.c[k] for k in CUSTOMER_COLUMNS)).order_by(c.c.customer_id))
 
 
 def per_line_sales(

@@ -13,6 +13,20 @@ import pandas as pd
 from .numbers import as_float
 from .windows import Windows
 
+# A customer's own attributes that the measures and tier rules use (the base frame's first
+# columns, whichever implementation built it).
+CUSTOMER_COLUMNS = (
+    "customer_id",
+    "name",
+    "status",
+    "parent_customer_id",
+    "manager_id",
+    "influence",
+    "named_strategic",
+    "estimated_potential",
+    "buying_factor",
+)
+
 MEASURES = (
     "revenue",
     "revenue_previous",

@@ -43,21 +43,11 @@ from sqlalchemy import Connection, Select, and_, case, func, or_, select
 from models.schema import Customer, Invoice, InvoiceLine, Payment
 
 from . import invoice_state as state
+from .measures import CUSTOMER_COLUMNS
 from .numbers import as_float
 from .sqlfuncs import cents, date_value, day_of
 from .windows import Windows
 
-CUSTOMER_COLUMNS = (
-    "customer_id",
-    "name",
-    "status",
-    "parent_customer_id",
-    "manager_id",
-    "influence",
-    "named_strategic",
-    "estimated_potential",
-    "buying_factor",
-)
 SALES_COLUMNS = ("revenue", "revenue_previous", "cost", "revenue_costed", "product_line_count")
 # Over both windows: NULL for a customer with no invoice in either.
 BOTH_WINDOWS_COLUMNS = ("invoice_count", "last_invoice_date", "paid_any")
