@@ -1,0 +1,85 @@
+"""The book as committed before this batch, read beside the load, a chunk at a time.
+
+A batch is checked against what the database held when it started (the keys a
+row may refer to, what an invoice totals and has been paid). Those reads go
+through a second connection: the load holds the ingest lock, so nothing else
+commits meanwhile and the second connection sees exactly the book before this
+batch, while the load's own connection writes the previous chunk in another
+thread. Each read is joined to a TEMP table of the chunk's own keys, so what
+comes back, and what memory holds, follows the chunk size, not the book's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+import pandas as pd
+from sqlalchemy import Column, Connection, Engine, Index, Table
+
+from .bulk import analyse, bulk_insert, empty_table, temp_table
+
+PG_WORK_MEM = "64MB"
+
+
+def reads_alongside(engine: Engine) -> bool:
+    """A second connection sees the same data: a server, or a SQLite file (not memory)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    database = engine.url.database or ""
+    return database not in ("", ":memory:") and not database.startswith("file::memory:")
+
+
+class CommittedBook:
+    """A reading connection on the committed book and the TEMP tables of its lookups.
+
+    Used from one thread (the one preparing chunks). In a SQLite database in
+    memory a second connection would see another, empty database: there the
+    load's own connection serves (SQLite loads in one thread anyway).
+    """
+
+    def __init__(self, engine: Engine, load_conn: Connection) -> None:
+        self.own = reads_alongside(engine)
+        if self.own:
+            conn = engine.connect()
+            if conn.dialect.name == "postgresql":
+                # One snapshot for every chunk, as the whole batch is checked against it.
+                conn.execution_options(isolation_level="REPEATABLE READ")
+                conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
+            else:
+                conn.exec_driver_sql("BEGIN")  # WAL: a read snapshot beside the writer
+        else:
+            conn = load_conn
+        self.conn = conn
+        self.prefix = f"stage_{uuid.uuid4().hex[:12]}_book"
+        self.tables: list[Table] = []
+
+    def temp(self, name: str, columns: Iterable[Column], *, index: str | None = None) -> Table:
+        """Create a TEMP table ``<prefix>_<name>`` (dropped by :meth:`close`)."""
+        table = temp_table(f"{self.prefix}_{name}", columns)
+        if index:
+            Index(f"{table.name}_ix", table.c[index])
+        table.create(self.conn)
+        self.tables.append(table)
+        return table
+
+    def fill(self, table: Table, frame: pd.DataFrame) -> None:
+        """Replace the rows of a TEMP table with ``frame`` (its columns by name)."""
+        empty_table(self.conn, table)
+        self.append(table, frame)
+
+    def append(self, table: Table, frame: pd.DataFrame) -> None:
+        """Add ``frame``'s rows to a TEMP table."""
+        bulk_insert(self.conn, table, frame, list(frame.columns))
+        analyse(self.conn, table)
+
+    def close(self) -> None:
+        """End the reading transaction (its TEMP tables go with it), or drop the TEMP
+        tables from the load's connection when it served."""
+        if self.own:
+            self.conn.rollback()
+            self.conn.close()
+        else:
+            for table in reversed(self.tables):
+                table.drop(self.conn)
+        self.tables = []

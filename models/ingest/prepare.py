@@ -1,0 +1,136 @@
+"""One chunk made ready to load: mapped, typed, checked against the book, validated.
+
+No write happens here, so on PostgreSQL the next chunk is prepared while the
+load's connection writes the previous one. The rows that broke a rule are
+counted and become quarantine records; the rest (canonical text) go on to the
+load, with the customers a mapping creates from them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from .entities import foreign_keys, natural_key, targets
+from .errors import CODES
+from .known import KnownKeys
+from .mapping import apply_mapping
+from .normalise import Violations, header_mismatches, normalise
+from .payments import PaymentsCheck
+from .settings import IngestConfig
+from .validation import Validator, merge_summaries
+from .verdict import Tally
+
+
+@dataclass
+class Prepared:
+    """A chunk's rows to load, and the customers a mapping creates for them (or None)."""
+
+    good: pd.DataFrame
+    customers: pd.DataFrame | None
+
+
+class ChunkPreparer:
+    """Prepares the chunks of one batch in order (some checks carry across chunks)."""
+
+    def __init__(
+        self,
+        batch,
+        validator: Validator,
+        config: IngestConfig,
+        tally: Tally,
+        known: KnownKeys,
+        payments: PaymentsCheck | None,
+    ) -> None:
+        self.batch, self.entity = batch, batch.entity
+        self.validator, self.config, self.tally = validator, config, tally
+        self.known, self.payments = known, payments
+        # Carried between chunks: a mapping's line numbers, the last invoice's header.
+        self.state: dict[str, Any] = {}
+        own_table = targets(self.entity)[0].table.name
+        # Keys of this batch resolve references inside it (a parent customer in the same file).
+        self.own_refs = [
+            (table, ref) for table, ref in foreign_keys(self.entity).values() if table == own_table
+        ]
+
+    def prepare(self, raw: pd.DataFrame) -> Prepared:
+        """Map, type and validate one chunk; no write to the load's connection."""
+        tally = self.tally
+        tally.rows_read += len(raw)
+        mapping = self.batch.mapping
+        frame = raw
+        customers = None
+        if mapping is not None:
+            mapped = apply_mapping(mapping, raw, self.state)
+            tally.rows_skipped += mapped.skipped
+            frame = mapped.frame
+            if mapped.customers is not None and len(mapped.customers):
+                customers = mapped.customers
+                self.known.add("customer", mapped.customers["customer_id"])
+        norm = normalise(self.entity, frame, date_format=mapping.date_format if mapping else None)
+        bad = norm.violations
+        if self.entity == "invoice_lines":
+            mismatch, carry = header_mismatches(norm.load, self.state.get("headers"))
+            self.state["headers"] = carry
+            for idx in mismatch.index[mismatch.to_numpy()]:
+                bad.setdefault(int(idx), []).append(("INVOICE_HEADER_MISMATCH", "invoice_id"))
+        if self.payments is not None:
+            norm.check["overpayment"] = self.payments.overpayment(norm.check, norm.load)
+        for table, ref in self.own_refs:
+            if ref in norm.load:
+                self.known.add(table, norm.load[ref].dropna())
+        outcome = self.validator(self.entity, norm.check, self.known.for_chunk(norm.check))
+        tally.summary = merge_summaries(tally.summary, outcome.summary)
+        for idx, rules in outcome.rows.items():
+            # An unreadable value is empty once typed: report it once, as unreadable.
+            typed = {col for _code, col in bad.get(idx, [])}
+            rules = [r for r in rules if not (r[0] == "REQUIRED_MISSING" and r[1] in typed)]
+            if rules:
+                bad.setdefault(idx, []).extend(rules)
+        for code, column, rows in outcome.batch:
+            tally.batch_failures.append((code, column, rows))
+            for idx in rows:
+                bad.setdefault(idx, []).append((code, column))
+        tally.rows_bad += len(bad)
+        if bad:
+            self._quarantine(raw, bad)
+        good = norm.load.drop(index=list(bad)) if bad else norm.load
+        tally.rows_staged += len(good) + len(bad) + (len(raw) - len(frame))
+        return Prepared(good, customers)
+
+    def _quarantine(self, raw: pd.DataFrame, bad: Violations) -> None:
+        """Quarantine records of the bad rows: one per rule broken, naming file, line,
+        column and value (until ``ingest.max_quarantine_records``)."""
+        records = self.tally.quarantine
+        name = self.batch.name
+        for idx, rules in sorted(bad.items()):
+            if len(records) >= self.config.max_quarantine_records:
+                return
+            values = {str(k): ("" if pd.isna(v) else str(v)) for k, v in raw.loc[idx].items()}
+            raw_sha = hashlib.sha256("\x1f".join(values.values()).encode()).hexdigest()
+            key = "/".join(values.get(k, "") for k in natural_key(self.entity))
+            line = int(idx) + 2  # header is line 1
+            seen = set()
+            for code, column in rules:
+                if (code, column) in seen:
+                    continue
+                seen.add((code, column))
+                where = f"{name} line {line}" + (f" column {column}" if column else "")
+                value = values.get(column or "")
+                shown = f" (value {value!r})" if value is not None else ""
+                records.append(
+                    {
+                        "entity": self.entity,
+                        "file_name": name,
+                        "line_no": line,
+                        "column_name": column,
+                        "raw_sha256": raw_sha,
+                        "natural_key": key[:200] or None,
+                        "raw": values,
+                        "rule_code": code,
+                        "message": f"{where}: {CODES.get(code, code)}{shown}",
+                    }
+                )
