@@ -84,7 +84,9 @@ def snapshot_figures(conn: Connection, snapshot_id: int, rules: ValueRules) -> d
             select(TierMigration.kind, func.count())
             .where(TierMigration.snapshot_id == snapshot_id)
             .group_by(TierMigration.kind)
-        ).tuples().all()
+        )
+        .tuples()
+        .all()
     )
     return {
         "as_of": as_of,
