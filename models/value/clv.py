@@ -1,6 +1,9 @@
 """Customer lifetime value: RFM summary, BG/NBD + Gamma-Gamma fits, 12-month CLV per customer.
 
-A pure computation on a frame of purchase lines; no database, no I/O.
+A pure computation, no database, no I/O: :func:`rfm_summary` summarises a frame of
+purchase lines (the plain path), :func:`clv_from_summary` fits and predicts on a
+summary however it was read (the recompute reads it with one SQL statement over the
+roll-ups: models/value/clv_store.py), and :func:`clv_table` is the two in a row.
 
 Summary (the standard definition, as ``lifetimes``'
 ``summary_data_from_transaction_data`` with daily periods and the observation
@@ -12,7 +15,8 @@ positive, as Gamma-Gamma requires. Per customer, in days:
 * frequency: purchase days after the first;
 * recency: days from the first to the last purchase day;
 * T: days from the first purchase day to ``as_of``;
-* monetary_value: mean revenue of the repeat purchase days (0 when frequency is 0).
+* monetary_value: mean revenue of the repeat purchase days (0 when frequency is 0),
+  summed in whole cents.
 
 CLV follows ``lifetimes``' ``customer_lifetime_value``: for months i = 1..12
 of 30 days, (expected purchases by day 30 i - by day 30 (i-1)) times the
@@ -58,10 +62,12 @@ __all__ = [
     "BgNbdFit",
     "ClvSettings",
     "GammaGammaFit",
+    "clv_from_summary",
     "clv_settings",
     "clv_table",
     "fit_bgnbd",
     "fit_gamma_gamma",
+    "mean_spend",
     "rfm_summary",
 ]
 
@@ -138,8 +144,12 @@ def rfm_summary(purchases: pd.DataFrame, as_of: date) -> pd.DataFrame:
 
     codes, customers = pd.factorize(purchases["customer_id"].to_numpy()[keep], sort=True)
     days = (day[keep] - end).astype(np.int64)  # days relative to as_of: <= 0
-    lines = pd.DataFrame({"code": codes, "day": days, "amount": amount[keep]})
-    daily = lines.groupby(["code", "day"], sort=True)["amount"].sum()
+    # Money in whole cents (float64 holds them exactly): sums are then exact in any order,
+    # so every path to the summary (these lines, or SQL over the roll-ups) and both
+    # databases give the same bits, and a fit on a flat likelihood the same parameters.
+    cents = np.rint(amount[keep] * 100.0)
+    lines = pd.DataFrame({"code": codes, "day": days, "cents": cents})
+    daily = lines.groupby(["code", "day"], sort=True)["cents"].sum()
     code = daily.index.get_level_values("code").to_numpy()
     day_no = daily.index.get_level_values("day").to_numpy()
     revenue = daily.to_numpy()
@@ -149,19 +159,27 @@ def rfm_summary(purchases: pd.DataFrame, as_of: date) -> pd.DataFrame:
     last = first + count - 1
     repeat = np.ones(len(code), dtype=bool)
     repeat[first] = False
-    repeat_revenue = np.bincount(code[repeat], weights=revenue[repeat], minlength=len(first))
+    repeat_cents = np.bincount(code[repeat], weights=revenue[repeat], minlength=len(first))
     frequency = count - 1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        monetary = np.where(frequency > 0, repeat_revenue / np.maximum(frequency, 1), 0.0)
     return pd.DataFrame(
         {
             "customer_id": customers[code[first]],
             "frequency": frequency.astype(np.int64),
             "recency": (day_no[last] - day_no[first]).astype(np.int64),
             "T": (-day_no[first]).astype(np.int64),
-            "monetary_value": monetary.astype(float),
+            "monetary_value": mean_spend(repeat_cents, frequency),
         }
     )
+
+
+def mean_spend(repeat_cents: np.ndarray, frequency: np.ndarray) -> np.ndarray:
+    """monetary_value: the repeat purchase days' revenue (whole cents) over their number,
+    in currency units; 0 without a repeat purchase. The one formula every summary uses."""
+    repeat_cents = np.asarray(repeat_cents, dtype=float)
+    frequency = np.asarray(frequency)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = repeat_cents / np.maximum(frequency, 1) / 100.0
+    return np.where(frequency > 0, mean, 0.0).astype(float)
 
 
 def fit_bgnbd(summary: pd.DataFrame, penalizer: float = 0.0) -> BgNbdFit:
@@ -196,16 +214,25 @@ def fit_gamma_gamma(summary: pd.DataFrame, penalizer: float = 0.0) -> GammaGamma
 def clv_table(purchases: pd.DataFrame, as_of: date, config: dict[str, Any]) -> pd.DataFrame:
     """One row per customer with a purchase: summary, p_alive, expected_purchases_90d, clv_12m.
 
-    ``config`` is the ``value`` rules section (its ``clv`` keys are read). The
-    column names carry the default horizons; ``clv.prediction_days`` and
-    ``clv.horizon_months`` set what they measure. monetary_value and clv_12m
-    are Decimal rounded to cents (None where unknown); p_alive and
-    expected_purchases_90d are floats (NaN where unknown). ``attrs["fits"]``
-    holds {"bgnbd": BgNbdFit, "gamma_gamma": GammaGammaFit} and
+    The plain path: :func:`rfm_summary` of the purchase lines, then
+    :func:`clv_from_summary` (see there for the columns). The recompute reads the same
+    summary with one SQL statement instead (models/value/clv_store.py).
+    """
+    return clv_from_summary(rfm_summary(purchases, as_of), as_of, config)
+
+
+def clv_from_summary(summary: pd.DataFrame, as_of: date, config: dict[str, Any]) -> pd.DataFrame:
+    """Fit both models on a summary (:data:`SUMMARY_COLUMNS`, days) and predict per customer.
+
+    ``config`` is the ``value`` rules section (its ``clv`` keys are read); ``as_of``
+    only names the date in a not-fitted message. The column names carry the default
+    horizons; ``clv.prediction_days`` and ``clv.horizon_months`` set what they measure.
+    monetary_value and clv_12m are Decimal rounded to cents (None where unknown);
+    p_alive and expected_purchases_90d are floats (NaN where unknown).
+    ``attrs["fits"]`` holds {"bgnbd": BgNbdFit, "gamma_gamma": GammaGammaFit} and
     ``attrs["clv_settings"]`` the settings used.
     """
     settings = clv_settings(config)
-    summary = rfm_summary(purchases, as_of)
     x = summary["frequency"].to_numpy(dtype=float)
     t_x = summary["recency"].to_numpy(dtype=float)
     T = summary["T"].to_numpy(dtype=float)
@@ -239,10 +266,10 @@ def clv_table(purchases: pd.DataFrame, as_of: date, config: dict[str, Any]) -> p
             clv = discounted_value(bgnbd, spend, x, t_x, T, settings)
 
     table = summary.assign(
-        monetary_value=_to_cents(m),
+        monetary_value=pd.Series(_to_cents(m), index=summary.index, dtype=object),
         p_alive=p_alive,
         expected_purchases_90d=expected,
-        clv_12m=_to_cents(clv),
+        clv_12m=pd.Series(_to_cents(clv), index=summary.index, dtype=object),
     )[CLV_COLUMNS]
     table.attrs["fits"] = {"bgnbd": bgnbd, "gamma_gamma": gamma_gamma}
     table.attrs["clv_settings"] = settings

@@ -1,4 +1,5 @@
-"""BG/NBD and Gamma-Gamma: likelihoods, maximum-likelihood fits and predictions.
+"""BG/NBD and Gamma-Gamma: maximum-likelihood fits and predictions (the likelihoods and
+the objectives the fits minimise are in models/value/clv_likelihood.py).
 
 Pure numerics on numpy arrays, vectorised over customers, no randomness.
 
@@ -13,29 +14,55 @@ Pure numerics on numpy arrays, vectorised over customers, no randomness.
 Both fits minimise the mean negative log-likelihood plus
 ``penalizer * sum(params**2)`` (the ``lifetimes`` convention, so a penalizer
 means the same thing there and here) over the log-parameters, so the
-parameters stay positive without constraints. L-BFGS-B runs first; if it
-stops abnormally (its line search can fail on a flat ridge), Nelder-Mead
-continues from there. BG/NBD's a and b are often weakly identified (they drift
-together at almost the same likelihood): nothing fails, the fit carries the
-log-likelihood reached, ``converged`` as the optimiser saw it (False also when a
-parameter hit the search box) and a ``message`` naming the optimisers' verdicts
-and, for a and b both above 1000, the ridge. Callers use the parameters anyway;
-the predictions stay finite on the ridge (see ``_f_large_a``).
+parameters stay positive without constraints. L-BFGS-B runs first, with the
+objective's analytic gradient. Where its line search fails, a point whose gradient
+has vanished (to ``_STATIONARY``) is the optimum; elsewhere Nelder-Mead continues
+from there. BG/NBD's a and b are often weakly identified (they drift together at
+almost the same likelihood, or a runs to 0 when nobody seems to drop out): nothing
+fails, the fit carries the log-likelihood reached, ``converged`` as the optimiser saw
+it (False also when a parameter hit the search box) and a ``message`` naming the
+optimisers' verdicts and, for a and b both above 100, the ridge. Callers use the
+parameters anyway; the predictions stay finite on the ridge (see ``_f_large_a``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import hyp2f1
+
+from .clv_likelihood import (
+    Objective,
+    bgnbd_log_likelihood,
+    bgnbd_objective,
+    gamma_gamma_log_likelihood,
+    gamma_gamma_objective,
+)
+
+__all__ = [
+    "BgNbdFit",
+    "GammaGammaFit",
+    "bgnbd_expected_purchases",
+    "bgnbd_log_likelihood",
+    "bgnbd_p_alive",
+    "fit_bgnbd_arrays",
+    "fit_gamma_gamma_arrays",
+    "gamma_gamma_expected_spend",
+    "gamma_gamma_log_likelihood",
+    "unfitted_bgnbd",
+    "unfitted_gamma_gamma",
+]
 
 # Log-parameter box: exp(+-15) spans 3e-7 .. 3e6, far wider than any sensible
 # fit, and keeps the optimiser away from overflow in gammaln/exp.
 _LOG_BOUND = 15.0
 _MAX_ITER = 2000
+# Where L-BFGS-B's line search fails, a gradient of the mean log-likelihood below this in
+# every log-parameter is taken as the optimum (the simplex method would only crawl on).
+_STATIONARY = 1e-5
 # BG/NBD a and b both above this: the fit sits on the a/(a+b) ridge (diagnostic only).
 # Published fits have a and b of order 1 (CDNOW: 0.79 and 2.43); on the ridge where
 # they stop depends on floating-point details of the machine (seen: 590 and 620 on
@@ -113,41 +140,34 @@ def unfitted_gamma_gamma(message: str, n_customers: int = 0) -> GammaGammaFit:
 # --- BG/NBD -------------------------------------------------------------------
 
 
-def bgnbd_log_likelihood(
-    r: float, alpha: float, a: float, b: float, x: np.ndarray, t_x: np.ndarray, T: np.ndarray
-) -> np.ndarray:
-    """Per-customer log-likelihood of BG/NBD (FHL 2005, eq. 6), vectorised."""
-    a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    a2 = betaln(a, b + x) - betaln(a, b)
-    a3 = -(r + x) * np.log(alpha + T)
-    # The "dropped out after the last purchase" branch exists only for x > 0;
-    # b + x - 1 > 0 there, and where x == 0 the term is masked to -inf.
-    repeat = x > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        a4 = np.log(a) - np.log(b + x - 1.0) - (r + x) * np.log(alpha + t_x)
-    a4 = np.where(repeat, a4, -np.inf)
-    return a1 + a2 + np.logaddexp(a3, a4)
-
-
-def _minimise(
-    objective: Callable[[np.ndarray], float], start: np.ndarray
-) -> tuple[np.ndarray, bool, int, str]:
-    """Minimise over log-parameters: L-BFGS-B, then Nelder-Mead if that stops abnormally."""
+def _minimise(objective: Objective, start: np.ndarray) -> tuple[np.ndarray, bool, int, str]:
+    """Minimise over log-parameters: L-BFGS-B with the objective's exact gradient, then
+    Nelder-Mead if that stops abnormally."""
     bounds = [(-_LOG_BOUND, _LOG_BOUND)] * len(start)
     res = minimize(
         objective,
         start,
+        jac=True,
         method="L-BFGS-B",
         bounds=bounds,
         options={"maxiter": _MAX_ITER, "ftol": 1e-13, "gtol": 1e-9},
     )
     iterations = int(res.nit)
-    message = f"L-BFGS-B: {res.message}"
+    message = f"L-BFGS-B: {str(res.message).strip()}"
+    if not res.success and _stationary(res.x, res.jac, bounds):
+        # The line search found nothing lower because nothing lower is representable: at
+        # 50,000 customers this is how a fit on a flat ridge ends, 1e-7 from the optimum.
+        res.success = True
+        message += f" at a stationary point (gradient below {_STATIONARY:g})"
     if not res.success or not np.isfinite(res.fun):
-        # L-BFGS-B's line search can fail on a flat ridge (a and b drifting
-        # together); the simplex method does not need gradients there.
+        # L-BFGS-B's line search can fail away from the optimum on a flat ridge (a and b
+        # drifting together); the simplex method does not need gradients there.
+
+        def value_only(log_params: np.ndarray, *_: Any) -> float:
+            return objective(log_params)[0]
+
         polish = minimize(
-            objective,
+            value_only,
             res.x if np.all(np.isfinite(res.x)) else start,
             method="Nelder-Mead",
             bounds=bounds,
@@ -164,6 +184,17 @@ def _minimise(
     return np.asarray(res.x, dtype=float), converged, iterations, message
 
 
+def _stationary(x: np.ndarray, grad: np.ndarray, bounds: list[tuple[float, float]]) -> bool:
+    """The gradient projected on the search box is below :data:`_STATIONARY` everywhere (a
+    component pushing out through a bound the parameter sits on counts as zero)."""
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(grad))):
+        return False
+    low = np.array([lo for lo, _ in bounds])
+    high = np.array([hi for _, hi in bounds])
+    pushed_out = ((x <= low + 1e-9) & (grad > 0)) | ((x >= high - 1e-9) & (grad < 0))
+    return bool(np.all(np.where(pushed_out, 0.0, np.abs(grad)) <= _STATIONARY))
+
+
 def fit_bgnbd_arrays(
     x: np.ndarray, t_x: np.ndarray, T: np.ndarray, penalizer: float = 0.0
 ) -> BgNbdFit:
@@ -174,12 +205,7 @@ def fit_bgnbd_arrays(
     # the prior purchase rate on the data's time scale (days or weeks alike).
     start = np.log([1.0, max(float(np.mean(T)), 1e-3), 1.0, 1.0])
 
-    def objective(log_params: np.ndarray) -> float:
-        params = np.exp(log_params)
-        ll = bgnbd_log_likelihood(*params, x, t_x, T)
-        value = -float(np.mean(ll)) + penalizer * float(np.sum(params**2))
-        return value if np.isfinite(value) else 1e300
-
+    objective = bgnbd_objective(x, t_x, T, penalizer)
     log_params, converged, iterations, message = _minimise(objective, start)
     r, alpha, a, b = (float(v) for v in np.exp(log_params))
     if min(a, b) > _RIDGE:
@@ -233,7 +259,8 @@ def bgnbd_expected_purchases(
         f = np.power(1.0 - z, a - 1.0) * hyp2f1(a + b - 1.0 - r, a - 1.0, a + b + x - 1.0, z)
     broken = ~np.isfinite(f)
     if broken.any() and a > 2.0:  # Beta(a-1, .) then has a bounded density
-        f = np.where(broken, _f_large_a(fit, t, x, T), f)
+        # Only where it broke: the quadrature costs 64 evaluations a customer.
+        f[broken] = _f_large_a(fit, t, x[broken], T[broken])
     numerator = (a + b + x - 1.0) / (a - 1.0) * (1.0 - f)
     return numerator / (1.0 + _dropout_odds(fit, x, t_x, T))
 
@@ -263,33 +290,13 @@ def _f_large_a(fit: BgNbdFit, t: float, x: np.ndarray, T: np.ndarray) -> np.ndar
 # --- Gamma-Gamma --------------------------------------------------------------
 
 
-def gamma_gamma_log_likelihood(
-    p: float, q: float, v: float, x: np.ndarray, m: np.ndarray
-) -> np.ndarray:
-    """Per-customer log-likelihood of the mean spend m over x > 0 purchases (Fader-Hardie 2013)."""
-    return (
-        gammaln(p * x + q)
-        - gammaln(p * x)
-        - gammaln(q)
-        + q * np.log(v)
-        + (p * x - 1.0) * np.log(m)
-        + p * x * np.log(x)
-        - (p * x + q) * np.log(v + x * m)
-    )
-
-
 def fit_gamma_gamma_arrays(x: np.ndarray, m: np.ndarray, penalizer: float = 0.0) -> GammaGammaFit:
     """Maximum-likelihood Gamma-Gamma on repeat customers' frequency x > 0 and mean spend m > 0."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     # Deterministic start: p = q = 1 and v = the mean spend (the spend scale).
     start = np.log([1.0, 1.0, max(float(np.mean(m)), 1e-3)])
 
-    def objective(log_params: np.ndarray) -> float:
-        params = np.exp(log_params)
-        ll = gamma_gamma_log_likelihood(*params, x, m)
-        value = -float(np.mean(ll)) + penalizer * float(np.sum(params**2))
-        return value if np.isfinite(value) else 1e300
-
+    objective = gamma_gamma_objective(x, m, penalizer)
     log_params, converged, iterations, message = _minimise(objective, start)
     p, q, v = (float(val) for val in np.exp(log_params))
     ll = float(np.sum(gamma_gamma_log_likelihood(p, q, v, x, m)))
