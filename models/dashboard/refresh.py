@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
@@ -19,12 +18,14 @@ from models.config import load_config, section
 from models.errors import AccountopsError
 from models.schema import (
     DASHBOARD_TABLES,
+    CustomerClv,
     DashboardClv,
     DashboardDsoMonth,
     DashboardHeadline,
     Snapshot,
     SnapshotStatus,
 )
+from models.value.clv_store import stored_fits
 from models.value.recompute import previous_snapshot
 from models.value.rules import value_rules
 
@@ -34,7 +35,7 @@ from .figures import reporting_currency, snapshot_figures, top_share
 
 log = logging.getLogger(__name__)
 
-DASHBOARD_DEFAULTS = {"trend_months": 24, "clv": True}
+DASHBOARD_DEFAULTS = {"trend_months": 24, "clv": True, "scatter_points": 5000}
 
 
 class SnapshotNotReady(AccountopsError):
@@ -45,7 +46,8 @@ class SnapshotNotReady(AccountopsError):
 
 @dataclass(frozen=True)
 class RefreshResult:
-    """What one refresh wrote: rows per table, and whether CLV could be computed."""
+    """What one refresh wrote: rows per table, and whether the snapshot has a CLV
+    (``computed``; else why not: the recompute fits and stores it with the snapshot)."""
 
     snapshot_id: int
     previous_snapshot_id: int | None
@@ -64,25 +66,23 @@ def dashboard_settings(config: dict[str, Any]) -> dict[str, Any]:
     return {**DASHBOARD_DEFAULTS, **section(config, "dashboard")}
 
 
-def _clv_rows(conn: Connection, snapshot_id: int, config: dict[str, Any]) -> tuple[list, str]:
-    """The engine's CLV export for the snapshot as rows; ([], why) when it cannot run."""
-    from models.value.exports import clv_frame
-
-    try:
-        frame = clv_frame(conn, snapshot_id, config)
-    except (ImportError, AccountopsError) as exc:
-        return [], f"not available: {exc}"
-    rows = [
-        {
-            "snapshot_id": snapshot_id,
-            "customer_id": r.customer_id,
-            "clv_12m": None if r.clv_12m is None or r.clv_12m != r.clv_12m else r.clv_12m,
-            "p_alive": None if r.p_alive != r.p_alive else Decimal(str(round(r.p_alive, 6))),
-        }
-        for r in frame[["customer_id", "clv_12m", "p_alive"]].itertuples(index=False)
-    ]
-    fitted = any(r["clv_12m"] is not None for r in rows)
-    return rows, "computed" if fitted else "not fitted (too few repeat customers)"
+def _copy_clv(conn: Connection, snapshot_id: int) -> str:
+    """Copy the CLV the recompute stored with the snapshot (models/value/clv_store.py) into
+    ``dashboard_clv``, set-based; returns "computed" or why there is no CLV."""
+    fits = stored_fits(conn, snapshot_id)
+    if not fits:
+        return "not stored with this snapshot (computed before CLV was): recompute to fit it"
+    c = CustomerClv.__table__.c
+    conn.execute(
+        insert(DashboardClv).from_select(
+            ["snapshot_id", "customer_id", "clv_12m", "p_alive"],
+            select(c.snapshot_id, c.customer_id, c.clv_12m, c.p_alive).where(
+                c.snapshot_id == snapshot_id
+            ),
+        )
+    )
+    unfitted = [fit.message for fit in fits.values() if not fit.fitted]
+    return unfitted[0] if unfitted else "computed"
 
 
 def refresh_dashboard(
@@ -109,8 +109,8 @@ def refresh_dashboard(
         for model in DASHBOARD_TABLES:
             conn.execute(delete(model).where(model.snapshot_id == snapshot_id))
         prev_id = previous_snapshot(conn, snapshot_id)
-        now = snapshot_figures(conn, snapshot_id, rules.window_months)
-        before = snapshot_figures(conn, prev_id, rules.window_months) if prev_id else {}
+        now = snapshot_figures(conn, snapshot_id, rules)
+        before = snapshot_figures(conn, prev_id, rules) if prev_id else {}
         headline = dict(now)
         for key in ("trading_customers", "revenue", "gross_margin_pct", "dso_days"):
             headline[f"{key}_prev"] = before.get(key)
@@ -138,15 +138,14 @@ def refresh_dashboard(
             conn.execute(stmt)
         conn.execute(tables.main_segment_update(snapshot_id))
 
-        trend = dso_rows(dso_trend(conn, now["as_of"], int(own["trend_months"])), snapshot_id)
+        points = dso_trend(conn, now["as_of"], int(own["trend_months"]), rules.window_months)
+        trend = dso_rows(points, snapshot_id)
         if trend:
             conn.execute(insert(DashboardDsoMonth), trend)
 
-        clv_rows, clv_state = ([], "switched off (dashboard.clv)")
+        clv_state = "switched off (dashboard.clv)"
         if own["clv"]:
-            clv_rows, clv_state = _clv_rows(conn, snapshot_id, config)
-        if clv_rows:
-            conn.execute(insert(DashboardClv), clv_rows)
+            clv_state = _copy_clv(conn, snapshot_id)
         # Counted, not taken from rowcount: drivers differ on INSERT ... SELECT.
         for model in DASHBOARD_TABLES:
             counts[model.__tablename__] = conn.scalar(

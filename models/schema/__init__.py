@@ -1,6 +1,7 @@
 """The platform's schema: one aggregate a module, all on one metadata."""
 
 from .base import Base
+from .clv import ClvFit, ClvPurchasesState, CustomerClv, CustomerPurchases
 from .customers import (
     AccountManager,
     BuyingFactor,
@@ -75,8 +76,12 @@ __all__ = [
     "Base",
     "BatchStatus",
     "BuyingFactor",
+    "ClvFit",
+    "ClvPurchasesState",
     "Customer",
+    "CustomerClv",
     "CustomerMeasure",
+    "CustomerPurchases",
     "CustomerReceivable",
     "CustomerSegment",
     "CustomerStatus",

@@ -7,7 +7,10 @@
 3. In one transaction: the snapshot row; each customer's measures, receivables,
    segments, tier with its reasons, and migration since the previous snapshot; the
    account managers' measures; the plans reviewed and the roadmap matched on this
-   snapshot's data; then the snapshot marked complete.
+   snapshot's data; the customers' lifetime value fitted on the summary of their
+   purchase days at the as-of date (models/value/clv_store.py; the purchase days are
+   kept per customer, rebuilt for those the refresh rebuilt: models/value/purchases.py);
+   then the snapshot marked complete.
 
 Computations are functions of (data, rules, as_of): nothing here reads the clock;
 the snapshot's timestamps come from the database. What runs beside what is decided
@@ -33,13 +36,14 @@ from models.roadmap.rules import roadmap_rules
 from models.roadmap.store import store_roadmap
 from models.schema import Snapshot, SnapshotStatus
 
+from .clv_store import store_clv
 from .dbtuning import analyze, tune_for_aggregates
 from .early_windows import EarlyWindow, read_early_window
 from .facts import choose_sources, customer_base, customers_frame, default_as_of, per_line_sales
 from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
 from .migrations import explain_migrations
-from .parallel import beside_writes, second_connection_sees_the_data, worker
+from .parallel import beside_writes, one_blas_thread, second_connection_sees_the_data, worker
 from .receivables import receivables_table
 from .results import (
     RESULT_TABLES,
@@ -79,6 +83,7 @@ STEPS = (
     "computing measures, tiers, receivables and segments",
     "writing the customers' results, tier reasons and migrations",
     "reviewing the plans and matching the roadmap",
+    "fitting and storing the customers' lifetime value",
 )
 
 
@@ -259,6 +264,9 @@ def recompute(
         # and the roadmap matched against the customers' initiatives (models/roadmap/).
         store_plan_reviews(conn, snapshot_id, as_of, plan_rules(config))
         store_roadmap(conn, snapshot_id, roadmap_rules(config))
+        step(4)
+        with one_blas_thread():
+            store_clv(conn, snapshot_id, as_of, config, refreshed)
         _complete_snapshot(conn, snapshot_id, first=prev_id is None)
     step(len(STEPS))
     counts = res["tiers"]["tier"].value_counts().sort_index()

@@ -37,6 +37,7 @@ RESULT_TABLES = (
     "customer_receivable",
     "customer_segment",
     "manager_measure",
+    "customer_clv",
 )
 
 _RATIO_MEASURES = ("gross_margin_pct", "collection_rate", "on_time_share", "growth")
