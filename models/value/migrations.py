@@ -19,6 +19,13 @@ DISPLAY_DECIMALS = {
     "influence": 0,
 }
 MIGRATION_COLUMNS = ["customer_id", "previous_tier", "tier", "kind", "measures", "explanation"]
+# The tier rules a measure meets by its own value, not its rank (tiers.place_tiers): the
+# measure, the tiers key of the least value that meets the rule, and the tier it gives.
+RULE_THRESHOLDS = (
+    ("influence", "strategic_influence_at_least", "strategic"),
+    ("growth", "potential_growth_at_least", "potential"),
+    ("influence", "potential_influence_at_least", "potential"),
+)
 
 
 def _ranks(snap: pd.DataFrame) -> pd.DataFrame:
@@ -67,8 +74,9 @@ def explain_migrations(
 
     Both frames hold customer_id, tier, top_share, named_strategic and the measures.
     Each upgrade or downgrade names the measures that moved in its direction:
-    Problem floors crossed first, then score measures by the size of their effect,
-    then "named strategic", then the customer's value-score rank.
+    Problem floors crossed first, then a Strategic or Potential threshold crossed (into
+    or out of the tier it gives; an unknown value meets none), then score measures by
+    the size of their effect, then "named strategic", then the customer's value-score rank.
     """
     cur = current.set_index("customer_id")
     prev = (previous if previous is not None else current.iloc[0:0]).set_index("customer_id")
@@ -90,6 +98,19 @@ def explain_migrations(
         )
         explains = changed & ((entering & now_bad) | (leaving & was_bad & ~now_bad))
         candidates.append((measure, explains, pd.Series(10.0, index=ids)))
+    for measure, key, tier in RULE_THRESHOLDS:
+        # These rules place a customer whatever its score: growth +50% -> unknown takes it
+        # out of Potential even where losing a low growth rank lifts the score.
+        meets_now = cur[measure].astype(float) >= rules.tiers[key]
+        met_before = prev[measure].astype(float) >= rules.tiers[key]
+        shown = DISPLAY_DECIMALS[measure]
+        changed = _differs(
+            prev[measure].astype(float).round(shown), cur[measure].astype(float).round(shown)
+        )
+        into = (cur["tier"] == tier) & (prev["tier"] != tier) & meets_now & ~met_before
+        out_of = (prev["tier"] == tier) & (cur["tier"] != tier) & met_before & ~meets_now
+        explains = changed & ((into & (kind == "upgrade")) | (out_of & (kind == "downgrade")))
+        candidates.append((measure, explains, pd.Series(5.0, index=ids)))
     for key in MEASURE_WEIGHT_KEYS:
         # Moves are judged as a reader sees them: whole percentiles, values at the
         # precision they are shown with, so "100% -> 100%" never explains anything.
@@ -122,7 +143,8 @@ def explain_migrations(
         & moved.to_numpy(bool)[:, None]
     )
     strength = np.column_stack([c[2].to_numpy(float) for c in candidates])
-    # Problem floors (strength 10) first, then the larger effects; ties keep column order.
+    # Problem floors (strength 10) first, then the thresholds (5), then the larger effects;
+    # ties keep column order.
     order = np.argsort(-np.where(ok, strength, -1.0), axis=1, kind="stable")
     moved_at = np.flatnonzero(moved.to_numpy(bool))
     # Format values only for the customers that moved (the text is per customer).

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from models.config import load_config
-from models.value.migrations import explain_migrations
+from models.value.migrations import DISPLAY_DECIMALS, explain_migrations
 from models.value.rules import value_rules
 from models.value.tiers import TRADING_TIERS, assign_tiers, composite_score, percentile_ranks
 
@@ -199,6 +199,33 @@ def frame_from(rows) -> pd.DataFrame:
     )
 
 
+def migrations(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """explain_migrations between the snapshots of two measure frames (frame_from)."""
+    snaps = []
+    for frame in (before, after):
+        t = assign_tiers(frame, RULES)
+        snaps.append(t.merge(frame.drop(columns=["trading", "status"]), on="customer_id"))
+    return explain_migrations(snaps[0], snaps[1], RULES)
+
+
+def shown_moves(before: pd.DataFrame, after: pd.DataFrame) -> dict[str, set[int]]:
+    """Per customer, the directions (1 up, -1 down) its measures moved in as a reader
+    sees them: a value at the precision shown, or a whole percentile. A measure that
+    became known or unknown moved both ways (the rule does not say which)."""
+    ranks = [percentile_ranks(frame) * 100 for frame in (before, after)]
+    out: dict[str, set[int]] = {c: set() for c in before["customer_id"]}
+    for col, shown in DISPLAY_DECIMALS.items():
+        values = (before[col].round(shown), after[col].round(shown))
+        for a, b in (values, (ranks[0][col].round(), ranks[1][col].round())):
+            became = a.isna() != b.isna()  # known <-> unknown
+            for cid, sign, both in zip(before["customer_id"], np.sign(b - a), became, strict=True):
+                if both:
+                    out[cid] |= {1, -1}
+                elif sign in (1, -1):
+                    out[cid].add(int(sign))
+    return out
+
+
 @settings(max_examples=30, deadline=None)
 @given(measure_rows, st.randoms(use_true_random=False))
 def test_c2_every_trading_customer_gets_exactly_one_tier_independent_of_row_order(rows, rnd):
@@ -246,18 +273,86 @@ def test_c2_every_upgrade_or_downgrade_names_a_measure_that_moved(rows, data):
                 ]
             )
         )
-        after.loc[i, col] = data.draw(st.one_of(st.none(), st.floats(-1, 1e5))) or NAN
-    snaps = []
-    for frame in (before, after):
-        t = assign_tiers(frame, RULES)
-        snaps.append(t.merge(frame.drop(columns=["trading", "status"]), on="customer_id"))
-    moves = explain_migrations(snaps[0], snaps[1], RULES)
+        value = data.draw(st.one_of(st.none(), st.floats(-1, 1e5)))
+        after.loc[i, col] = NAN if value is None else value  # 0.0 stays 0.0
+    moves = migrations(before, after)
     moved = moves[moves["kind"].isin(["upgrade", "downgrade"])]
+    shown = shown_moves(before, after)
     for _, row in moved.iterrows():
-        assert row["measures"], row
-        for item in row["measures"]:
+        items = row["measures"]
+        assert items, row
+        # The value-score rank is the documented last resort: named alone, even unmoved,
+        # when nothing the reader sees moved the customer's way (a floor crossed below the
+        # precision shown: collection rate 80% -> 80% into Problem).
+        way = 1 if row["kind"] == "upgrade" else -1
+        last_resort = [it["measure"] for it in items] == ["score_rank"]
+        last_resort = last_resort and way not in shown[row["customer_id"]]
+        for item in items:
             changed = item["before"] != item["after"] or (
                 item.get("percentile_before") != item.get("percentile_after")
             )
-            assert changed, (row["customer_id"], item)
+            assert changed or last_resort, (row["customer_id"], item)
         assert row["explanation"]
+
+
+def test_growth_that_became_unknown_explains_leaving_potential():
+    """The C2 property's minimal failure, by hand. Weights: revenue 0.30, growth 0.15,
+    influence 0.10. Before: revenue ranks 0.5 (four tied at 0) and 1.0 (C001); growth
+    ranks 1/3 (C004's +50%) and 2.5/3 (C000, C003 at +100%). Scores: C001 1.0, C002
+    (0.15 + 0.10) / 0.40 = 0.625, C000 = C003 (0.15 + 0.125) / 0.45 = 0.611, C004
+    (0.15 + 0.05) / 0.45 = 0.444: 4 of 5 ahead, top share 80%, Potential by growth.
+
+    C004's growth becomes unknown: its score is revenue's alone, 0.5, still below
+    C000's (0.15 + 0.1125) / 0.45 = 0.583, so still 80%. Losing a low growth rank lifts
+    the score, yet C004 drops to General, because growth no longer meets Potential's
+    25%: growth explains the downgrade, not a value-score rank shown as 80.0% -> 80.0%.
+    """
+    rows = [
+        (0.0, None, None, None, 1.0, None, False),
+        (1.0, None, None, None, None, None, False),
+        (0.0, None, None, None, None, 0, False),
+        (0.0, None, None, None, 1.0, None, False),
+        (0.0, None, None, None, 0.5, None, False),
+    ]
+    before = frame_from(rows)
+    after = before.copy()
+    after.loc[4, "growth"] = NAN
+    placed = [assign_tiers(f, RULES).set_index("customer_id") for f in (before, after)]
+    assert placed[0].loc["C004", "score"] == pytest.approx(0.2 / 0.45)
+    assert placed[1].loc["C004", "score"] == pytest.approx(0.5)
+    assert placed[0].loc["C004", "top_share"] == placed[1].loc["C004", "top_share"] == 0.8
+    moves = migrations(before, after).set_index("customer_id")
+    assert moves.index[moves["kind"] != "same"].tolist() == ["C004"]
+    c4 = moves.loc["C004"]
+    assert (c4["previous_tier"], c4["tier"], c4["kind"]) == ("potential", "general", "downgrade")
+    assert c4["measures"] == [
+        {
+            "measure": "growth",
+            "before": "+50%",
+            "after": "unknown",
+            "moved": "fell",
+            "percentile_before": 33,
+            "percentile_after": None,
+        }
+    ]
+    assert c4["explanation"] == "growth +50% -> unknown"
+
+
+def test_a_floor_crossed_below_the_precision_shown_is_explained_by_the_rank():
+    """The documented last resort. C000's gross margin -2e-309 is below the 0% floor
+    (Problem); it becomes 0.0 (out of Problem: both tied at revenue 0, nobody ahead, so
+    Diamond). To the tenth of a percent shown the margin held (-0.0% -> 0.0%, the same
+    number), and its percentile is 100 both times (the only one known): nothing a reader
+    sees moved, so the rank is named, unmoved. (The C2 property with seed 2 found it.)"""
+    before = frame_from(
+        [(0.0, -2e-309, None, None, None, None, False), (0.0,) + (None,) * 5 + (False,)]
+    )
+    after = before.copy()
+    after.loc[0, "gross_margin_pct"] = 0.0
+    moves = migrations(before, after).set_index("customer_id")
+    c0 = moves.loc["C000"]
+    assert (c0["previous_tier"], c0["tier"], c0["kind"]) == ("problem", "diamond", "upgrade")
+    assert c0["measures"] == [
+        {"measure": "score_rank", "before": "0.0%", "after": "0.0%", "moved": "improved"}
+    ]
+    assert shown_moves(before, after)["C000"] == set()
