@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -23,6 +24,24 @@ PG_ADMIN_URL = os.environ.get(
     "ACCOUNTOPS_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+# Hypothesis: under CI the same examples on every run (derandomize, no example database),
+# so a red run is a regression anyone reproduces with CI=true, not a lucky seed; no
+# deadline and no too-slow health check (Hypothesis' own CI profile), which would fail on
+# a loaded runner's timing. Locally the examples stay random so each run explores new ones
+# (a rare failure is found there and replayed from .hypothesis until fixed). Both print
+# the failing example's blob for @reproduce_failure. A test's own @settings may change
+# max_examples or deadline, never set derandomize=False.
+settings.register_profile(
+    "ci",
+    settings.get_profile("ci"),
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+)
+settings.register_profile("dev", settings.get_profile("default"), print_blob=True)
+settings.load_profile("ci" if IN_CI else "dev")
 
 
 @pytest.fixture(scope="session")
