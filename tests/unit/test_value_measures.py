@@ -30,6 +30,7 @@ from models.schema import CustomerMeasure, CustomerReceivable, CustomerSegment, 
 from models.value.facts import choose_sources, customer_base
 from models.value.measures import derive_measures
 from models.value.recompute import recompute, refresh
+from models.value.rules import value_rules
 from models.value.windows import Windows
 from tests import value_builders as vb
 
@@ -265,12 +266,14 @@ def test_late_invoice_read_model_costs_each_late_invoice(engine):
 
     build_book(engine)
     result = recompute(engine, CONFIG, as_of=AS_OF)
+    rules = value_rules(CONFIG)
+    assert rules.window_months == 12 and rules.annual_borrowing_rate == Decimal("0.05")
     with engine.connect() as conn:
-        late = late_invoices(conn, result.snapshot_id, 12, Decimal("0.05"))
+        late = late_invoices(conn, result.snapshot_id, rules)
     rows = {r.invoice_id: r for r in late.itertuples()}
     assert set(rows) == {"A2", "B1", "C1"}
     assert rows["A2"].days_late == 91
-    assert rows["A2"].late_cost == pytest.approx(24.93)  # 2000 x 0.05 x 91 / 365
+    assert rows["A2"].late_cost == Decimal("24.93")  # 2000 x 0.05 x 91 / 365
 
 
 def test_a_base_without_optional_columns_means_never_invoiced_and_not_named():
