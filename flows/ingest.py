@@ -4,10 +4,18 @@ reader -> expectations (GX suite runner) -> models.ingest service. Transient
 database errors (OperationalError) are retried with backoff; validation
 outcomes never are. The flow ends Failed when any batch was rejected or
 quarantined, and leaves a markdown table artifact of every batch.
+
+Progress is a parameter of the service (``progress=``), never a module global:
+the task passes :func:`log_progress`, which logs one record per chunk on the
+``accountops.ingest.progress`` logger. Nothing listens by default (the records
+are below the root logger's WARNING); the CLI's progress bar does, while it runs
+the flow (flows/ingest_cli.py). A flow parameter would have to be serialisable.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -20,8 +28,23 @@ from prefect.tasks import exponential_backoff
 from flows.retries import retry_on_transient
 from models.canonical import ENTITIES, LOAD_ORDER
 
-# Set by the CLI (same process) to draw a progress bar; None under Prefect alone.
-progress_hook: Any = None
+PROGRESS_LOGGER = "accountops.ingest.progress"
+
+
+def log_progress(logger: logging.Logger) -> Callable[[str, int, int], None]:
+    """A ``progress`` callable for the ingest service: one INFO record per chunk read,
+    its figures in ``record.ingest_progress`` = (file, rows read, rows in the file)."""
+
+    def report(name: str, rows: int, total: int) -> None:
+        logger.info(
+            "%s: %s of %s rows read",
+            name,
+            f"{rows:,}",
+            f"{total:,}",
+            extra={"ingest_progress": (name, rows, total)},
+        )
+
+    return report
 
 
 def expand_paths(paths: list[str]) -> list[Path]:
@@ -73,6 +96,7 @@ def ingest_batch(
     engine = make_engine(database_url)
     runner = _runner(config, as_of)
     run_id = str(flow_run.id) if flow_run.id else None
+    progress = log_progress(logging.getLogger(PROGRESS_LOGGER))
     try:
         if query:
             result = ingest_query(
@@ -81,7 +105,7 @@ def ingest_batch(
                 validator=runner,
                 config=config,
                 as_of=as_of,
-                progress=progress_hook,
+                progress=progress,
                 flow_run_id=run_id,
             )
         else:
@@ -93,7 +117,7 @@ def ingest_batch(
                 config=config,
                 as_of=as_of,
                 mapping=mapping,
-                progress=progress_hook,
+                progress=progress,
                 flow_run_id=run_id,
             )
     finally:
@@ -156,13 +180,24 @@ def ingest(
     if swept:
         logger.warning("marked %d stale started batch(es) abandoned", swept)
     results: list[dict[str, Any]] = []
-    common = {"database_url": database_url, "as_of": as_of, "config_file": config_file}
     if query:
         results.append(
-            ingest_batch(None, source_url=source_url, query=query, entity=entity, **common)
+            ingest_batch(
+                None,
+                database_url,
+                as_of,
+                source_url=source_url,
+                query=query,
+                entity=entity,
+                config_file=config_file,
+            )
         )
     for path in expand_paths(paths or []):
-        results.append(ingest_batch(str(path), mapping_file=mapping_file, **common))
+        results.append(
+            ingest_batch(
+                str(path), database_url, as_of, mapping_file=mapping_file, config_file=config_file
+            )
+        )
     create_markdown_artifact(
         key="ingest-report", markdown=summary_markdown(results), description="ingest per batch"
     )

@@ -5,13 +5,18 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from prefect.states import State
 
 # Not a terminal (CI, a log file): wide enough that tables and messages stay on one line.
 console = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
@@ -19,11 +24,42 @@ out = Console(width=None if sys.stdout.isatty() else 200)
 
 
 @contextmanager
+def listen_to_progress(report: Callable[[str, int, int], None]) -> Iterator[None]:
+    """Call ``report(file, rows read, rows in the file)`` for each progress record an
+    ingest in this process logs meanwhile (see flows.ingest.log_progress)."""
+    from flows.ingest import PROGRESS_LOGGER
+
+    logger = logging.getLogger(PROGRESS_LOGGER)
+    handler = _ProgressHandler(report)
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # the bar shows them; the console needs no line per chunk
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+class _ProgressHandler(logging.Handler):
+    """Hands the figures of progress records to a callable."""
+
+    def __init__(self, report: Callable[[str, int, int], None]) -> None:
+        super().__init__()
+        self.report = report
+
+    def emit(self, record: logging.LogRecord) -> None:
+        figures = getattr(record, "ingest_progress", None)
+        if figures is not None:
+            self.report(*figures)
+
+
+@contextmanager
 def ingest_progress() -> Iterator[None]:
     """Draw a progress bar (rows, rows/s) for every batch the ingest flow reads meanwhile."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    import flows.ingest as ingest_flow
+    from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     columns = (
         TextColumn("{task.description}"),
@@ -32,7 +68,7 @@ def ingest_progress() -> Iterator[None]:
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console, transient=True) as bar:
-        tasks: dict[str, tuple[int, float]] = {}
+        tasks: dict[str, tuple[TaskID, float]] = {}
 
         def report(name: str, rows: int, total: int) -> None:
             if name not in tasks:
@@ -41,11 +77,8 @@ def ingest_progress() -> Iterator[None]:
             rate = rows / max(time.monotonic() - start, 1e-6)
             bar.update(task_id, completed=rows, rate=f"{rate:,.0f} rows/s")
 
-        ingest_flow.progress_hook = report
-        try:
+        with listen_to_progress(report):
             yield
-        finally:
-            ingest_flow.progress_hook = None
 
 
 def run_ingest(
@@ -62,15 +95,20 @@ def run_ingest(
     import flows.ingest as ingest_flow
 
     with ingest_progress():
-        state = ingest_flow.ingest(
-            paths=paths,
-            database_url=database_url,
-            mapping_file=mapping,
-            source_url=source_url,
-            query=query,
-            entity=entity if query else None,
-            config_file=config_file,
-            return_state=True,
+        # The flow returns its final State itself, which Prefect's overloads type as a
+        # State holding a State: the call's value is that final State.
+        state = cast(
+            "State[Any]",
+            ingest_flow.ingest(
+                paths=paths,
+                database_url=database_url,
+                mapping_file=mapping,
+                source_url=source_url,
+                query=query,
+                entity=entity if query else None,
+                config_file=config_file,
+                return_state=True,
+            ),
         )
     results = state.result(raise_on_failure=False)
     if not isinstance(results, list):

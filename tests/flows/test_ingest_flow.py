@@ -91,3 +91,23 @@ def test_i4_retry_condition_only_for_operational_errors():
     assert retry_on_transient(None, None, failed(OperationalError("x", {}, Exception()))) is True
     assert retry_on_transient(None, None, failed(ValueError("validation"))) is False
     assert Path(__file__).exists()
+
+
+def test_progress_reaches_a_listener_through_log_records_not_a_module_hook(base, url):
+    import flows.ingest as ingest_module
+    from flows.ingest_cli import listen_to_progress
+
+    assert not hasattr(ingest_module, "progress_hook")
+    names = BASE_ENTITIES[:2]
+    seen: list[tuple[str, int, int]] = []
+    with listen_to_progress(lambda *figures: seen.append(figures)):
+        state = ingest(paths=_files(base, *names), database_url=url, as_of=AS_OF, return_state=True)
+    assert state.is_completed()
+    sizes = {f"{n}.csv": len(read_rows(base / f"{n}.csv")[1]) for n in names}
+    assert seen == [(name, rows, rows) for name, rows in sizes.items()]  # one chunk each
+
+    # Once the listener is gone, a run reports to nobody (and still loads).
+    seen.clear()
+    paths = _files(base, BASE_ENTITIES[2])
+    assert ingest(paths=paths, database_url=url, as_of=AS_OF, return_state=True).is_completed()
+    assert seen == []
