@@ -13,16 +13,14 @@ rules file picks one (``value.base_aggregates``, read by :func:`base_implementat
 
 from __future__ import annotations
 
-from typing import Any, Literal, Protocol, get_args
+from typing import Any, Literal, Protocol, cast
 
 import pandas as pd
 from sqlalchemy import Connection
 
-from models.config import section
-from models.errors import ConfigError
-
 from .facts import choose_sources, customer_base
 from .reference import BASE_COLUMNS, PER_LINE_COLUMNS, plain_base_aggregates
+from .rules import BASE_IMPLEMENTATIONS, value_rules
 from .windows import Windows
 
 __all__ = [
@@ -37,7 +35,7 @@ __all__ = [
 ]
 
 Implementation = Literal["fast", "plain"]
-IMPLEMENTATIONS: tuple[str, ...] = get_args(Implementation)
+IMPLEMENTATIONS: tuple[str, ...] = BASE_IMPLEMENTATIONS
 
 
 class BaseAggregates(Protocol):
@@ -87,11 +85,6 @@ def base_aggregates(
 
 
 def base_implementation(config: dict[str, Any]) -> Implementation:
-    """The implementation the rules file names (``value.base_aggregates``; default fast)."""
-    chosen = section(config, "value").get("base_aggregates", "fast")
-    if chosen not in IMPLEMENTATIONS:
-        raise ConfigError(
-            f"rules value.base_aggregates: {chosen!r} is not one of "
-            f"{', '.join(IMPLEMENTATIONS)}; fix the rules file"
-        )
-    return chosen
+    """The implementation the rules file names (``value.base_aggregates``; default fast),
+    checked with the rest of the value rules."""
+    return cast(Implementation, value_rules(config).base_aggregates)

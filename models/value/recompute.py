@@ -36,6 +36,7 @@ from models.roadmap.rules import roadmap_rules
 from models.roadmap.store import store_roadmap
 from models.schema import Snapshot, SnapshotStatus
 
+from .aggregates import base_aggregates
 from .clv_store import store_clv
 from .dbtuning import analyze, tune_for_aggregates
 from .early_windows import EarlyWindow, read_early_window
@@ -183,21 +184,27 @@ def compute(
     (SQLite, too, runs an aggregate without holding the GIL).
     """
     windows = Windows(as_of, rules.window_months)
-    src = choose_sources(conn, windows)
-    early = {name: rows.after(refreshed) for name, rows in inputs.windows.items()}
-    per_line = per_line_sales(conn, src, stored_windows=True, early=early)
+    buckets = _three(rules.bucket_days)
+    plain = rules.base_aggregates == "plain"  # the rules file's value.base_aggregates
+    if plain:
+        base, per_line = base_aggregates(conn, windows, buckets, "plain")
+    else:
+        src = choose_sources(conn, windows)
+        early = {name: rows.after(refreshed) for name, rows in inputs.windows.items()}
+        per_line = per_line_sales(conn, src, stored_windows=True, early=early)
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
     with worker("recompute-segments") as pool:
         segments = pool.submit(classify_segments, inputs.wallet, sales, rules)
-        base, _ = customer_base(
-            conn,
-            src,
-            _three(rules.bucket_days),
-            stored_windows=True,
-            customers=inputs.customers,
-            per_line=per_line,
-            early=early,
-        )
+        if not plain:
+            base, _ = customer_base(
+                conn,
+                src,
+                buckets,
+                stored_windows=True,
+                customers=inputs.customers,
+                per_line=per_line,
+                early=early,
+            )
         measures = derive_measures(base, windows)
         placement = place_tiers(measures, rules)
         return {

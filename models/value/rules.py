@@ -18,6 +18,8 @@ MEASURE_WEIGHT_KEYS = (
     "influence",
 )
 
+BASE_IMPLEMENTATIONS = ("fast", "plain")
+
 # The Problem floors: the measure, its name in reasons, and the tiers key of its floor.
 PROBLEM_FLOORS = (
     ("collection_rate", "collection rate", "problem_collection_rate_below"),
@@ -39,6 +41,9 @@ class ValueRules:
     annual_borrowing_rate: Decimal
     net_profit_margin: Decimal
     relationship_factors: tuple[str, ...]
+    # How the per-customer base aggregates are computed: "fast" (roll-ups and window
+    # tables) or "plain" (GROUP BYs over the facts); the same figures either way.
+    base_aggregates: str = "fast"
 
 
 _TIER_KEYS = (
@@ -83,11 +88,17 @@ def value_rules(config: dict[str, Any]) -> ValueRules:
             ),
             net_profit_margin=Decimal(str(_number("net_profit_margin", rec["net_profit_margin"]))),
             relationship_factors=tuple(v["managers"]["relationship_factors"]),
+            base_aggregates=str(v.get("base_aggregates", "fast")),
         )
     except KeyError as exc:
         raise ConfigError(
             f"rules section value: missing key {exc.args[0]!r}; see models/defaults.yaml"
         ) from None
+    if rules.base_aggregates not in BASE_IMPLEMENTATIONS:
+        raise ConfigError(
+            f"rules value.base_aggregates: {rules.base_aggregates!r} is not one of "
+            f"{', '.join(BASE_IMPLEMENTATIONS)}; fix the rules file"
+        )
     if rules.window_months < 1:
         raise ConfigError("rules value.window_months must be at least 1")
     if len(rules.bucket_days) != 3 or list(rules.bucket_days) != sorted(rules.bucket_days):

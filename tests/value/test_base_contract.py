@@ -217,3 +217,36 @@ def test_the_rules_file_picks_the_implementation(tmp_path):
 def test_the_plain_implementation_takes_no_fast_path_options(engine):
     with engine.connect() as conn, pytest.raises(TypeError, match="stored_windows"):
         base_aggregates(conn, Windows(date(2026, 1, 15), 1), BUCKETS, "plain", stored_windows=True)
+
+
+def test_a_recompute_on_the_plain_aggregates_stores_the_same_snapshot(engine):
+    """value.base_aggregates: plain makes the recompute read the plain reference; every
+    stored per-customer result (measures, tiers and reasons, receivables, segments) is
+    the one the fast path stores."""
+    import copy
+
+    from sqlalchemy import select
+
+    from models.config import load_config
+    from models.schema import CustomerMeasure, CustomerReceivable, CustomerSegment, CustomerTier
+    from models.value.recompute import recompute
+    from tests.unit.test_value_measures import AS_OF, build_book
+
+    build_book(engine)
+    config = load_config()
+    fast = recompute(engine, config, as_of=AS_OF).snapshot_id
+    plain_config = copy.deepcopy(config)
+    plain_config["value"]["base_aggregates"] = "plain"
+    plain = recompute(engine, plain_config, as_of=AS_OF).snapshot_id
+    with engine.connect() as conn:
+        for model in (CustomerMeasure, CustomerTier, CustomerReceivable, CustomerSegment):
+            t = model.__table__
+            cols = [c for c in t.c if c.name != "snapshot_id"]
+            keys = [c for c in t.primary_key.columns if c.name != "snapshot_id"]
+
+            def rows(sid, t=t, cols=cols, keys=keys):
+                q = select(*cols).where(t.c.snapshot_id == sid).order_by(*keys)
+                return [tuple(r) for r in conn.execute(q)]
+
+            assert rows(fast), model.__tablename__
+            assert rows(plain) == rows(fast), model.__tablename__
