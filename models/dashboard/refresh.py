@@ -148,8 +148,11 @@ def refresh_dashboard(
             clv_state = _copy_clv(conn, snapshot_id)
         # Counted, not taken from rowcount: drivers differ on INSERT ... SELECT.
         for model in DASHBOARD_TABLES:
-            counts[model.__tablename__] = conn.scalar(
-                select(func.count()).select_from(model).where(model.snapshot_id == snapshot_id)
+            counts[model.__tablename__] = (
+                conn.scalar(
+                    select(func.count()).select_from(model).where(model.snapshot_id == snapshot_id)
+                )
+                or 0
             )
     log.info("dashboard refreshed for snapshot %s: %s", snapshot_id, counts)
     return RefreshResult(snapshot_id, prev_id, counts, clv_state)
