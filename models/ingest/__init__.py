@@ -1,8 +1,10 @@
 """Ingest: read, type, validate (through an injected suite runner) and load batches.
 
-The pure parts (reader, mapping, normalise) never touch the database; the
-service is the only place that opens ingest transactions. Great Expectations
-lives in expectations/ and is passed in as a validator.
+The pure parts (file_checks, reader, mapping, normalise) never touch the
+database; the service is the only place that opens ingest transactions (the
+load's, in run.py, and the read-only one beside it that checks chunks against
+the book as committed, in committed.py). Great Expectations lives in
+expectations/ and is passed in as a validator.
 """
 
 from .errors import CODES, IngestError

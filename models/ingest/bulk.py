@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Column, Connection, MetaData, Table, delete, insert
@@ -66,20 +67,25 @@ def bulk_insert(
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
             sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
-        raw = conn.connection.dbapi_connection
-        with raw.cursor() as cur, cur.copy(copy_sql) as copy:
+        with _driver(conn).cursor() as cur, cur.copy(copy_sql) as copy:
             copy.write(buf.getvalue())
     else:
         compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(columns))
         statement = str(compiled)
         # Columns to Python lists through Arrow (None for unknown), then zipped into
         # rows: several times faster than pandas' object conversion and itertuples.
-        rows = zip(*(columns[c].to_pylist() for c in compiled.positiontup), strict=True)
-        cursor = conn.connection.dbapi_connection.cursor()
+        order = compiled.positiontup or []
+        rows = zip(*(columns[c].to_pylist() for c in order), strict=True)
+        cursor = _driver(conn).cursor()
         try:
             cursor.executemany(statement, rows)
         finally:
             cursor.close()
+
+
+def _driver(conn: Connection) -> Any:
+    """The driver's own connection (psycopg's, with COPY; sqlite3's)."""
+    return conn.connection.dbapi_connection
 
 
 def _arrow_text(column: pd.Series):

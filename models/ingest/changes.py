@@ -70,10 +70,13 @@ def diff_target(
     """New keys and changed rows of one target against the staged rows (before any write)."""
     table = target.table
     counts = TargetCounts()
-    counts.inserted = conn.scalar(
-        select(func.count())
-        .select_from(src.outerjoin(table, on_keys(table, src, target.key)))
-        .where(table.c[target.key[0]].is_(None))
+    counts.inserted = (
+        conn.scalar(
+            select(func.count())
+            .select_from(src.outerjoin(table, on_keys(table, src, target.key)))
+            .where(table.c[target.key[0]].is_(None))
+        )
+        or 0
     )
     changes: list[dict] = []
     if target.columns:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Table
 
@@ -52,7 +53,7 @@ EXTRA_COLUMNS: dict[str, set[str]] = {"invoice_lines": {"description"}}
 
 HEADER_COLUMNS = ("customer_id", "invoice_date", "due_date", "currency")
 
-_MODELS = {
+_MODELS: dict[str, list[Any]] = {
     "account_managers": [AccountManager],
     "product_lines": [ProductLine],
     "customers": [Customer],

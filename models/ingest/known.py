@@ -55,9 +55,10 @@ class KnownKeys:
         else:
             self.added.setdefault(name, set()).update(keys)
 
-    def for_chunk(self, frame: pd.DataFrame) -> dict[str, set]:
+    def for_chunk(self, frame: pd.DataFrame, found: dict[str, set] | None = None) -> dict[str, set]:
         """The known sets the suite checks ``frame``'s reference columns against: whole
-        tables as they are; for large ones, the chunk's values that exist."""
+        tables as they are; for large ones, the chunk's values that exist (``found``:
+        those a caller has looked up already, by name)."""
         known: dict[str, set] = dict(self.whole)
         values: dict[str, set] = {}
         for column, name in self.columns.items():
@@ -65,20 +66,24 @@ class KnownKeys:
                 values.setdefault(name, set()).update(frame[column].dropna().unique())
         for name, (table, probe, ref) in self.probes.items():
             wanted = values.get(name, set())
-            found: set = set()
-            if wanted:
-                self.book.fill(probe, pd.DataFrame({"value": sorted(wanted)}, dtype=object))
-                found = set(
-                    self.book.conn.execute(
-                        select(probe.c.value).join_from(probe, table, table.c[ref] == probe.c.value)
-                    ).scalars()
-                )
-                found |= wanted & self.added.get(name, set())
-            known[name] = found
+            exists = (found or {}).get(name)
+            if exists is None:
+                exists = self._existing(wanted, table, probe, ref)
+            known[name] = exists | (wanted & self.added.get(name, set()))
         return known
+
+    def _existing(self, wanted: set, table: Table, probe: Table, ref: str) -> set:
+        """Which of ``wanted`` are keys of ``table`` in the committed book."""
+        if not wanted:
+            return set()
+        self.book.fill(probe, pd.DataFrame({"value": sorted(wanted)}, dtype=object))
+        # A scalar subquery: one index lookup per value, never a scan of the table.
+        hit = select(literal(1)).where(table.c[ref] == probe.c.value).scalar_subquery()
+        query = select(probe.c.value).where(hit.is_not(None))
+        return set(self.book.conn.execute(query).scalars())
 
 
 def _at_most(book: CommittedBook, table: Table, rows: int) -> bool:
     """Whether ``table`` has no more than ``rows`` rows (reads at most rows + 1)."""
     sample = select(literal(1).label("one")).select_from(table).limit(rows + 1).subquery()
-    return book.conn.scalar(select(func.count()).select_from(sample)) <= rows
+    return (book.conn.scalar(select(func.count()).select_from(sample)) or 0) <= rows

@@ -133,12 +133,15 @@ class StagedLoad:
         conn, stage, last = self.conn, self.stage, self.targets[-1]
         src = staged_source(stage, last)
         # A key this batch wrote in an earlier chunk is repeated in the file.
-        self.repeated += conn.execute(
-            select(*[src.c[k] for k in last.key])
-            .select_from(src.join(last.table, on_keys(last.table, src, last.key)))
-            .where(last.table.c.batch_id == batch_id)
-            .limit(5)
-        ).all()
+        self.repeated += [
+            tuple(row)
+            for row in conn.execute(
+                select(*[src.c[k] for k in last.key])
+                .select_from(src.join(last.table, on_keys(last.table, src, last.key)))
+                .where(last.table.c.batch_id == batch_id)
+                .limit(5)
+            )
+        ]
         names = list(self.key)
         conn.execute(insert(self.keys).from_select(names, select(*[stage.c[n] for n in names])))
         # Diff every target before writing any: a line's previous customer is read

@@ -167,8 +167,8 @@ def apply_mapping(mapping: Mapping, raw: pd.DataFrame, state: dict[str, Any]) ->
         out[target] = col.where(~col.str.startswith("-"), col.str[1:]).where(
             col.str.startswith("-") | (col == ""), "-" + col
         )
-    for target, value in mapping.constants.items():
-        out[target] = pd.Series(str(value), index=raw.index, dtype=object)
+    for target, constant in mapping.constants.items():
+        out[target] = pd.Series(str(constant), index=raw.index, dtype=object)
     frame = pd.DataFrame(out, index=raw.index)
     skipped = 0
     if "customer_id" in frame.columns and mapping.rows_without_customer == "skip":

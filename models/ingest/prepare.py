@@ -77,12 +77,16 @@ class ChunkPreparer:
             self.state["headers"] = carry
             for idx in mismatch.index[mismatch.to_numpy()]:
                 bad.setdefault(int(idx), []).append(("INVOICE_HEADER_MISMATCH", "invoice_id"))
+        found: dict[str, set] = {}
         if self.payments is not None:
-            norm.check["overpayment"] = self.payments.overpayment(norm.check, norm.load)
+            checked = self.payments.check(norm.check, norm.load)
+            norm.check["overpayment"] = checked.overpayment
+            found["known.invoice"] = checked.invoices
         for table, ref in self.own_refs:
             if ref in norm.load:
                 self.known.add(table, norm.load[ref].dropna())
-        outcome = self.validator(self.entity, norm.check, self.known.for_chunk(norm.check))
+        known = self.known.for_chunk(norm.check, found)
+        outcome = self.validator(self.entity, norm.check, known)
         tally.summary = merge_summaries(tally.summary, outcome.summary)
         for idx, rules in outcome.rows.items():
             # An unreadable value is empty once typed: report it once, as unreadable.

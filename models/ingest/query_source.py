@@ -70,7 +70,7 @@ class QuerySource:
             path = Path(tmp) / "result.parquet"
             try:
                 for frame in self.frames(chunk_rows):
-                    if columns is None:
+                    if writer is None:
                         columns = list(frame.columns)
                         digest.update(",".join(columns).encode())
                         schema = pa.schema([(c, pa.string()) for c in columns])

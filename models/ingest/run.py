@@ -275,7 +275,7 @@ class LoadRun:
         rows = [
             {
                 "customer_id": r.customer_id,
-                "name": r.name[:200],
+                "name": str(r.name)[:200],
                 "country": (r.country or None),
                 "status": r.status,
                 "named_strategic": False,
