@@ -1,11 +1,16 @@
 """Payments against their invoices: the ``overpayment`` column the payments suite
 checks (PAYMENT_EXCEEDS_DUE above ``ingest.overpayment_tolerance``).
 
-For each payment row: what its invoice would have been paid once this row is
-added (paid before this batch, plus this batch's payments on it up to this row)
-less the invoice's total. Set-based and bounded by the chunk: the invoices'
-totals and payments are read for the chunk's invoices only, through a TEMP
-table of them on the committed book; what earlier chunks paid is kept in a TEMP
+For each payment row, in file order: what its invoice would have been paid once
+the row is applied, less the invoice's total. Applying a row first takes a
+payment it sends again off the invoice it was recorded on (so a payment counts
+once, and a payment moved to another invoice frees the first), then adds the
+row's amount to its invoice. Every row counts as the file states it, the ones
+that break other rules too.
+
+Set-based and bounded by the chunk: totals, payments and recorded amounts are
+read for the chunk's invoices and payments only, through TEMP tables of them on
+the committed book; what earlier chunks did to each invoice is kept in a TEMP
 table too, not in Python.
 """
 
@@ -43,10 +48,10 @@ class PaymentsCheck:
         self.payments = book.temp(
             "payments", [Column("payment_id", pay.c.payment_id.type, primary_key=True)]
         )
-        # What the earlier chunks of this batch paid, row by row (added up when read);
-        # NUMERIC without a scale: the file's amounts as written.
-        self.paid = book.temp(
-            "paid",
+        # What the earlier chunks did to each invoice, one row per change (added up
+        # when read); NUMERIC without a scale: the file's amounts as written.
+        self.applied = book.temp(
+            "applied",
             [Column("invoice_id", pay.c.invoice_id.type), Column("amount", Numeric())],
             index="invoice_id",
         )
@@ -55,21 +60,52 @@ class PaymentsCheck:
         """How far each row takes its invoice past its total (NaN without an invoice
         that has lines). ``check`` is the typed chunk, ``load`` its canonical text."""
         inv = check["invoice_id"]
-        amount = check["amount"].fillna(0.0)
         invoices = self._invoices(inv)
         total, paid, carried = (invoices[c].dropna() for c in ("total", "paid", "carried"))
-        # Already-recorded payments re-sent in this batch must not count twice.
-        resent = check["payment_id"].map(self._recorded(check["payment_id"])).fillna(0.0)
-        prior = inv.map(paid).fillna(0.0) - resent
-        cumulative = amount.groupby(inv, sort=False).cumsum() + inv.map(carried).fillna(0.0)
-        over = prior + cumulative - inv.map(total)
-        rows = pd.DataFrame({"invoice_id": load["invoice_id"], "amount": load["amount"]})
-        self.book.append(self.paid, rows[inv.notna()])
+        changes = self._changes(check, load)
+        # The running sum of each invoice's changes, read at each row's own amount.
+        running = changes.groupby("invoice_id", sort=False)["value"].cumsum()
+        at_row = pd.Series(running[changes["own"]].to_numpy(), index=check.index)
+        over = inv.map(paid).fillna(0.0) + inv.map(carried).fillna(0.0) + at_row
+        over = over - inv.map(total)
+        applied = changes["invoice_id"].notna()
+        self.book.append(self.applied, changes.loc[applied, ["invoice_id", "amount"]])
         has_lines = inv.map(total).notna()  # a dict lookup; isin on Arrow text is slow
         return Checked(
             over.where(has_lines).astype("float64"),
             set(invoices.index[invoices["found"]]),
         )
+
+    def _changes(self, check: pd.DataFrame, load: pd.DataFrame) -> pd.DataFrame:
+        """The chunk's changes to invoices, in file order: for each row, a payment it
+        sends again taken off the invoice it was recorded on, then its own amount on
+        its invoice. Columns: invoice_id, value (float), amount (text), own (the row's
+        own amount)."""
+        n = len(check)
+        own = pd.DataFrame(
+            {
+                "invoice_id": check["invoice_id"].to_numpy(dtype=object),
+                "value": check["amount"].fillna(0.0).to_numpy(),
+                "amount": load["amount"].to_numpy(dtype=object),
+                "own": True,
+                "order": np.arange(n) * 2 + 1,
+            }
+        )
+        recorded = self._recorded(check["payment_id"]).reindex(check["payment_id"].to_numpy())
+        again = recorded["invoice_id"].notna().to_numpy()
+        if not again.any():
+            return own
+        taken = -recorded["amount"].to_numpy(dtype=object)[again]
+        off = pd.DataFrame(
+            {
+                "invoice_id": recorded["invoice_id"].to_numpy(dtype=object)[again],
+                "value": taken.astype("float64"),
+                "amount": [str(a) for a in taken],
+                "own": False,
+                "order": np.flatnonzero(again) * 2,
+            }
+        )
+        return pd.concat([off, own], ignore_index=True).sort_values("order", ignore_index=True)
 
     def _invoices(self, invoice_ids: pd.Series) -> pd.DataFrame:
         """Per distinct invoice of the chunk: found (it exists), total (of its lines),
@@ -86,22 +122,32 @@ class PaymentsCheck:
             found.label("found"),
             _summed(InvoiceLine.__table__, key, cents=True).label("total"),
             _summed(Payment.__table__, key, cents=True).label("paid"),
-            _summed(self.paid, key).label("carried"),
+            _summed(self.applied, key).label("carried"),
         )
         names = ["invoice_id", "found", "total", "paid", "carried"]
         frame = _frame(self.book.conn.execute(query), names)
         frame["found"] = frame["found"].notna()
         return frame
 
-    def _recorded(self, payment_ids: pd.Series) -> pd.Series:
-        """The recorded amount of the chunk's payments that exist already."""
+    def _recorded(self, payment_ids: pd.Series) -> pd.DataFrame:
+        """The chunk's payments recorded already, by payment_id: the invoice they are
+        recorded on (None: on account) and their amount (Decimal)."""
         probe, pay = self.payments, Payment.__table__
         self.book.fill(probe, pd.DataFrame({"payment_id": payment_ids.dropna().unique()}))
-        amount = _as_float(
-            select(pay.c.amount).where(pay.c.payment_id == probe.c.payment_id).scalar_subquery()
+
+        def recorded(column):
+            return select(column).where(pay.c.payment_id == probe.c.payment_id).scalar_subquery()
+
+        amount = recorded(pay.c.amount)
+        query = select(
+            probe.c.payment_id, recorded(pay.c.invoice_id).label("invoice_id"), amount
+        ).where(amount.is_not(None))
+        rows = self.book.conn.execute(query).all()
+        return pd.DataFrame(
+            {"invoice_id": [r[1] for r in rows], "amount": [r[2] for r in rows]},
+            index=pd.Index([r[0] for r in rows], dtype=object),
+            dtype=object,
         )
-        query = select(probe.c.payment_id, amount.label("amount")).where(amount.is_not(None))
-        return _frame(self.book.conn.execute(query), ["payment_id", "amount"])["amount"]
 
 
 def _summed(table: Table, key, *, cents: bool = False):

@@ -196,3 +196,34 @@ def test_the_check_reads_only_the_invoices_of_the_chunk(base, invoices, engine, 
     assert reads, "the check reads invoices somewhere"
     unbounded = [s for s in reads if "stage_" not in s and " limit " not in s]
     assert unbounded == [], "a read of the invoices not restricted to the chunk's keys"
+
+
+@pytest.mark.parametrize("chunk_rows", [200_000, 1], ids=["one-chunk", "rows"])
+def test_an_invoice_paid_in_instalments_sent_again_counts_each_once(
+    base, invoices, engine, tmp_path, chunk_rows
+):
+    """A payments export sent again (amended elsewhere) takes each recorded payment off
+    before adding it back: an invoice paid in full in two instalments is not overpaid."""
+    _books(engine, base)
+    x, z = invoices[0], invoices[2]
+    half = (x[2] / 2).quantize(Decimal("0.01"))
+    first = [("P-1", x, half), ("P-2", x, x[2] - half)]
+    assert load(engine, _payments(tmp_path / "1", first), _config()).rows_quarantined == 0
+    again = [*first, ("P-3", z, z[2] - 1), ("P-4", x, Decimal(1))]  # P-4: x is paid
+    result = load(engine, _payments(tmp_path / "2", again), _config(chunk_rows))
+    assert result.outcome == "LOADED", result.message
+    assert _quarantined(engine, result.batch_id) == [(5, "PAYMENT_EXCEEDS_DUE", "amount")]
+    assert set(_stored(engine)) == {"P-1", "P-2", "P-3"}
+
+
+def test_a_payment_moved_to_another_invoice_frees_the_first(base, invoices, engine, tmp_path):
+    _books(engine, base)
+    x, y = invoices[0], invoices[1]
+    assert load(engine, _payments(tmp_path / "1", [("P-1", x, x[2])]), _config()).outcome == (
+        "LOADED"
+    )
+    moved = [("P-1", y, y[2]), ("P-2", x, x[2])]  # P-1 now pays y; x is open again
+    result = load(engine, _payments(tmp_path / "2", moved), _config(1))
+    assert result.outcome == "LOADED", result.message
+    assert _quarantined(engine, result.batch_id) == []
+    assert _stored(engine) == {"P-1": y[2], "P-2": x[2]}
