@@ -5,8 +5,9 @@ row may refer to, what an invoice totals and has been paid). Those reads go
 through a second connection: the load holds the ingest lock, so nothing else
 commits meanwhile and the second connection sees exactly the book before this
 batch, while the load's own connection writes the previous chunk in another
-thread. Each read is joined to a TEMP table of the chunk's own keys, so what
-comes back, and what memory holds, follows the chunk size, not the book's.
+thread. Each read starts from a TEMP table of the chunk's own keys (an index
+lookup per key), so what it costs, what comes back and what memory holds follow
+the chunk size, not the book's.
 """
 
 from __future__ import annotations
