@@ -74,6 +74,14 @@ def make_engine(url: str, **kwargs) -> Engine:
     return engine
 
 
+def second_connection_sees_the_data(engine: Engine) -> bool:
+    """A second connection sees the same data: a server, or a SQLite file (not memory)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    database = engine.url.database or ""
+    return database not in ("", ":memory:") and not database.startswith("file::memory:")
+
+
 def check_connection(engine: Engine) -> None:
     """Open one connection, or raise :class:`DatabaseUnavailable` with a one-line reason."""
     try:

@@ -18,17 +18,11 @@ from collections.abc import Iterable
 import pandas as pd
 from sqlalchemy import Column, Connection, Engine, Index, Table
 
+from models.db import second_connection_sees_the_data
+
 from .bulk import analyse, bulk_insert, empty_table, temp_table
 
 PG_WORK_MEM = "64MB"
-
-
-def reads_alongside(engine: Engine) -> bool:
-    """A second connection sees the same data: a server, or a SQLite file (not memory)."""
-    if engine.dialect.name != "sqlite":
-        return True
-    database = engine.url.database or ""
-    return database not in ("", ":memory:") and not database.startswith("file::memory:")
 
 
 class CommittedBook:
@@ -40,7 +34,7 @@ class CommittedBook:
     """
 
     def __init__(self, engine: Engine, load_conn: Connection) -> None:
-        self.own = reads_alongside(engine)
+        self.own = second_connection_sees_the_data(engine)
         if self.own:
             conn = engine.connect()
             if conn.dialect.name == "postgresql":

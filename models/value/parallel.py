@@ -8,8 +8,6 @@ work on exit):
 * :func:`worker`: one worker thread, for pandas or database work beside this thread's.
 * :func:`beside_writes`: where pandas work runs while this thread writes results: a
   worker thread on PostgreSQL, at once in this thread on SQLite (see the function).
-* :func:`second_connection_sees_the_data`: whether a read on a connection of its own
-  sees what this one does (a server, or a SQLite file; not an in-memory database).
 * :func:`one_blas_thread`: numpy's BLAS on this thread only, for small numerics (the
   CLV fit) that BLAS's own threads slow down.
 
@@ -24,7 +22,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection
 from threadpoolctl import threadpool_limits
 
 
@@ -54,14 +52,6 @@ def beside_writes(conn: Connection, name: str) -> Executor:
     if conn.dialect.name == "postgresql":
         return worker(name)
     return AtOnce()
-
-
-def second_connection_sees_the_data(engine: Engine) -> bool:
-    """A second connection sees the same data: a server, or a SQLite file (not memory)."""
-    if engine.dialect.name != "sqlite":
-        return True
-    database = engine.url.database or ""
-    return database not in ("", ":memory:") and not database.startswith("file::memory:")
 
 
 @contextmanager

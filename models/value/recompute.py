@@ -29,6 +29,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, update
 
 from models.config import config_version
+from models.db import second_connection_sees_the_data
 from models.errors import AccountopsError
 from models.plans.review import store_plan_reviews
 from models.plans.rules import plan_rules
@@ -44,7 +45,7 @@ from .facts import choose_sources, customer_base, customers_frame, default_as_of
 from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
 from .migrations import explain_migrations
-from .parallel import beside_writes, one_blas_thread, second_connection_sees_the_data, worker
+from .parallel import beside_writes, one_blas_thread, worker
 from .receivables import receivables_table
 from .results import (
     RESULT_TABLES,
