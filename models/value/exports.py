@@ -22,9 +22,9 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, case, func, select
 
-from models.errors import AccountopsError, NotBuiltYet, OutputNotWritable
+from models.errors import AccountopsError, OutputNotWritable
 from models.roadmap.store import roadmap_export
-from models.schema import Invoice, InvoiceLine, Snapshot
+from models.schema import Invoice, InvoiceLine
 
 from . import readmodels as rm
 from .rules import value_rules
@@ -83,7 +83,9 @@ def render(frame: pd.DataFrame, fmt: str) -> str:
 
 
 def purchases(conn: Connection, as_of: date) -> pd.DataFrame:
-    """Per customer and day: the revenue of positive lines (the CLV input), set-based."""
+    """Per customer and day: the revenue of positive lines, straight from the lines (the
+    plain statement of the CLV input the recompute keeps in ``customer_purchases``; the
+    tests check the kept one against it)."""
     inv, line = Invoice.__table__, InvoiceLine.__table__
     q = (
         select(
@@ -100,19 +102,20 @@ def purchases(conn: Connection, as_of: date) -> pd.DataFrame:
     return pd.DataFrame(result.all(), columns=["customer_id", "invoice_date", "amount"])
 
 
-def clv_frame(conn: Connection, snapshot_id: int | None, config: dict[str, Any]) -> pd.DataFrame:
-    """Customer lifetime value at the snapshot's as-of date (models/value/clv.py)."""
-    try:
-        from .clv import CLV_COLUMNS, clv_table
-    except ImportError as exc:  # the CLV model ships separately
-        raise NotBuiltYet("`accountops export clv` is not built yet (issue 5 item 7)") from exc
+def clv_frame(conn: Connection, snapshot_id: int | None) -> pd.DataFrame:
+    """Customer lifetime value at the snapshot's as-of date: what the recompute fitted and
+    stored with the snapshot (:func:`clv_store.stored_clv`), as the dashboard shows it."""
+    from .clv_store import stored_clv, stored_fits
+
     sid = rm.resolve_snapshot(conn, snapshot_id)
-    as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == sid))
-    assert as_of is not None, "resolve_snapshot returns a snapshot that exists"
-    table = clv_table(purchases(conn, as_of), as_of, config.get("value") or {})
-    table = table[CLV_COLUMNS].copy()
+    if not stored_fits(conn, sid):
+        raise AccountopsError(
+            f"snapshot {sid} has no stored CLV (computed before CLV was stored): "
+            "run `accountops recompute` for a new snapshot"
+        )
+    table = stored_clv(conn, sid)
     for col in ("p_alive", "expected_purchases_90d"):
-        table[col] = table[col].astype(float).round(6)
+        table[col] = pd.to_numeric(table[col]).astype(float).round(6)
     return table.sort_values("customer_id").reset_index(drop=True)
 
 
@@ -125,7 +128,7 @@ def export_frame(
     rules = value_rules(config)
     with engine.connect() as conn:
         if kind == "clv":
-            return clv_frame(conn, snapshot_id, config)
+            return clv_frame(conn, snapshot_id)
         sid = rm.resolve_snapshot(conn, snapshot_id)
         if kind == "tiers":
             return rm.tiers_frame(conn, sid, rules.policies)
