@@ -28,10 +28,12 @@ cols[2].metric(
     help="Revenue of customers who buy mainly on the relationship (buying factor), summed "
     "over all managers: it may follow the person.",
 )
-worst = mgr.sort_values("revenue_at_risk", ascending=False).iloc[0] if len(mgr) else None
+worst = (
+    mgr.sort_values("relationship_revenue_at_risk", ascending=False).iloc[0] if len(mgr) else None
+)
 cols[3].metric(
     f"Most at risk with one person ({cur})",
-    money(worst["revenue_at_risk"], cur, compact=True) if worst is not None else "–",
+    money(worst["relationship_revenue_at_risk"], cur, compact=True) if worst is not None else "–",
     help=None if worst is None else f"If {worst['name']} leaves.",
 )
 ctx.flag("invoice_lines", "customers", "account_managers")
@@ -45,7 +47,7 @@ with left:
     )
 with right:
     risk = mgr.drop(columns=["revenue"]).rename(
-        columns={"name": "manager", "revenue_at_risk": "revenue"}
+        columns={"name": "manager", "relationship_revenue_at_risk": "revenue"}
     )
     fig = charts.manager_concentration(risk, cur)
     fig.update_layout(title={"text": "Revenue at risk if the manager leaves (share)"})
@@ -67,12 +69,13 @@ table = mgr[
         "downgrades",
         "problem_customers",
         "collection_rate",
-        "revenue_at_risk",
+        "relationship_revenue_at_risk",
     ]
 ]
 st.dataframe(
     table.assign(
-        revenue=table["revenue"].round(0), revenue_at_risk=table["revenue_at_risk"].round(0)
+        revenue=table["revenue"].round(0),
+        relationship_revenue_at_risk=table["relationship_revenue_at_risk"].round(0),
     ),
     hide_index=True,
     width="stretch",
@@ -92,7 +95,7 @@ st.dataframe(
         "downgrades": st.column_config.NumberColumn("Downgrades", format="%d"),
         "problem_customers": st.column_config.NumberColumn("Problem customers", format="%d"),
         "collection_rate": st.column_config.NumberColumn("Collected", format="percent"),
-        "revenue_at_risk": st.column_config.NumberColumn(
+        "relationship_revenue_at_risk": st.column_config.NumberColumn(
             f"At risk if they leave ({cur})", format="localized"
         ),
     },

@@ -77,7 +77,7 @@ def snapshot_figures(conn: Connection, snapshot_id: int, rules: ValueRules) -> d
     # The receivables export's TOTAL row: the same function computes both.
     rec = receivables_total_of(conn, snapshot_id, rules)
     relationship = conn.scalar(
-        select(func.sum(mm.c.revenue_at_risk)).where(mm.c.snapshot_id == snapshot_id)
+        select(func.sum(mm.c.relationship_revenue_at_risk)).where(mm.c.snapshot_id == snapshot_id)
     )
     kinds: dict[str, int] = dict(
         conn.execute(

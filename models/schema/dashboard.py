@@ -181,7 +181,7 @@ class DashboardManager(Base):
     upgrades: Mapped[int] = mapped_column(Integer)
     downgrades: Mapped[int] = mapped_column(Integer)
     collection_rate: Mapped[Decimal | None] = mapped_column(RATIO)
-    revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY)
+    relationship_revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY)
     problem_customers: Mapped[int] = mapped_column(Integer)
 
 

@@ -257,7 +257,7 @@ class ManagerMeasure(Base):
     upgrades: Mapped[int] = mapped_column(Integer)
     downgrades: Mapped[int] = mapped_column(Integer)
     collection_rate: Mapped[Decimal | None] = mapped_column(RATIO)
-    revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY)
+    relationship_revenue_at_risk: Mapped[Decimal] = mapped_column(MONEY)
 
 
 class TierMigration(Base):

@@ -19,7 +19,7 @@ MANAGER_COLUMNS = [
     "upgrades",
     "downgrades",
     "collection_rate",
-    "revenue_at_risk",
+    "relationship_revenue_at_risk",
 ]
 
 
@@ -59,7 +59,7 @@ def manager_table(
             "downgrades": g["down"].sum(),
             "due": g["due"].sum(min_count=1),
             "collected": g["collected"].sum(min_count=1),
-            "revenue_at_risk": g["at_risk"].sum(),
+            "relationship_revenue_at_risk": g["at_risk"].sum(),
         }
     )
     total = out["revenue"].sum()

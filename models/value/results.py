@@ -185,7 +185,7 @@ def write_moves(
         prepare(
             managers,
             MANAGER_COLUMNS,
-            money=("revenue", "revenue_at_risk"),
+            money=("revenue", "relationship_revenue_at_risk"),
             ratios=("revenue_share", "collection_rate"),
             hundredths=("invoices_per_customer",),
             ints=("customers", "new_customers", "churned_customers", "upgrades", "downgrades"),

@@ -123,7 +123,7 @@ def test_d1_overview_figures_equal_the_engine_exports(page_db):
     assert head["over_90"] == receivables.loc["TOTAL", "days_over_90"]
     assert head["late_cost"] == receivables.loc["TOTAL", "late_cost"]
     managers = export_frame(page_db, "managers", CONFIG)
-    assert head["relationship_revenue_at_risk"] == sum(managers["revenue_at_risk"])
+    assert head["relationship_revenue_at_risk"] == sum(managers["relationship_revenue_at_risk"])
     # Margin: summed profit over summed costed revenue of trading customers.
     with page_db.connect() as conn:
         m = CustomerMeasure.__table__

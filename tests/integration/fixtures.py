@@ -436,7 +436,7 @@ def one_of_everything() -> list:
             revenue_share=Decimal("1.000000"),
             upgrades=0,
             downgrades=0,
-            revenue_at_risk=Decimal("12345678.90"),
+            relationship_revenue_at_risk=Decimal("12345678.90"),
         ),
         TierMigration(
             snapshot_id=1,
@@ -550,7 +550,7 @@ def one_of_everything() -> list:
             revenue=Decimal("12345678.90"),
             upgrades=0,
             downgrades=0,
-            revenue_at_risk=Decimal("12345678.90"),
+            relationship_revenue_at_risk=Decimal("12345678.90"),
             problem_customers=0,
         ),
         DashboardSegmentEffort(

@@ -43,7 +43,7 @@ def test_manager_measures_by_hand():
     assert am1["invoices_per_customer"] == 2.5
     assert (am1["upgrades"], am1["downgrades"], am2["downgrades"]) == (1, 0, 1)
     assert am1["collection_rate"] == pytest.approx(3000 / 3500)
-    assert am1["revenue_at_risk"] == 3700  # only A buys on the relationship
+    assert am1["relationship_revenue_at_risk"] == 3700  # only A buys on the relationship
     assert "D" not in out.index  # no manager, no row
 
 
