@@ -62,6 +62,11 @@ def _phrase(item: dict) -> str:
     return text
 
 
+def _sign(s: pd.Series) -> pd.Series:
+    """-1, 0 or 1 per value (NaN stays NaN), as a Series on the same index."""
+    return pd.Series(np.sign(s.to_numpy(float)), index=s.index)
+
+
 def _differs(a: pd.Series, b: pd.Series) -> pd.Series:
     a, b = a.astype(float), b.astype(float)
     return ~((a == b) | (a.isna() & b.isna()))
@@ -118,7 +123,7 @@ def explain_migrations(
         shown = DISPLAY_DECIMALS[key]
         value_delta = cur[key].astype(float).round(shown) - prev[key].astype(float).round(shown)
         delta = delta.fillna(0)
-        sign = np.sign(delta).where(delta != 0, np.sign(value_delta.fillna(0)))
+        sign = _sign(delta).where(delta != 0, _sign(value_delta.fillna(0)))
         # A measure that became known (or unknown) moved too: a good one appearing
         # lifts the customer, a good one disappearing lowers it.
         appeared = prev[key].isna() & cur[key].notna()
@@ -129,12 +134,12 @@ def explain_migrations(
         strength = ((r_cur[key] - r_prev[key]).abs() * rules.weights[key]).fillna(0)
         candidates.append((key, explains, strength))
     ns = cur["named_strategic"].astype(float) - prev["named_strategic"].astype(float)
-    candidates.append(("named_strategic", np.sign(ns.fillna(0)) == direction, ns.abs().fillna(0)))
+    candidates.append(("named_strategic", _sign(ns.fillna(0)) == direction, ns.abs().fillna(0)))
     rank_delta = -(
         cur["top_share"].astype(float).round(3) - prev["top_share"].astype(float).round(3)
     )
     candidates.append(
-        ("score_rank", np.sign(rank_delta.fillna(0)) == direction, pd.Series(0.0, index=ids))
+        ("score_rank", _sign(rank_delta.fillna(0)) == direction, pd.Series(0.0, index=ids))
     )
 
     names = [c[0] for c in candidates]
@@ -142,10 +147,10 @@ def explain_migrations(
         np.column_stack([c[1].fillna(False).to_numpy(bool) for c in candidates])
         & moved.to_numpy(bool)[:, None]
     )
-    strength = np.column_stack([c[2].to_numpy(float) for c in candidates])
+    strengths = np.column_stack([c[2].to_numpy(float) for c in candidates])
     # Problem floors (strength 10) first, then the thresholds (5), then the larger effects;
     # ties keep column order.
-    order = np.argsort(-np.where(ok, strength, -1.0), axis=1, kind="stable")
+    order = np.argsort(-np.where(ok, strengths, -1.0), axis=1, kind="stable")
     moved_at = np.flatnonzero(moved.to_numpy(bool))
     # Format values only for the customers that moved (the text is per customer).
     pm, cm = prev.iloc[moved_at], cur.iloc[moved_at]
@@ -164,7 +169,7 @@ def explain_migrations(
         cm["named_strategic"].astype(float).map(flag).fillna("unknown"),
     )
     # Plain lists, position k for the k-th mover (pandas indexing per item is slow).
-    values = {n: (a.tolist(), b.tolist()) for n, (a, b) in values.items()}
+    listed = {n: (a.tolist(), b.tolist()) for n, (a, b) in values.items()}
     pct_prev = {k: r_prev[k].to_numpy(float)[moved_at].tolist() for k in MEASURE_WEIGHT_KEYS}
     pct_cur = {k: r_cur[k].to_numpy(float)[moved_at].tolist() for k in MEASURE_WEIGHT_KEYS}
     measures_col = np.empty(len(ids), dtype=object)
@@ -180,8 +185,8 @@ def explain_migrations(
         items = [
             {
                 "measure": n,
-                "before": values[n][0][k],
-                "after": values[n][1][k],
+                "before": listed[n][0][k],
+                "after": listed[n][1][k],
                 "moved": "rose" if direction[i] > 0 else "fell",
             }
             for n in named

@@ -3,6 +3,8 @@ two or three measures that most lifted or lowered its score."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -74,6 +76,7 @@ def rule_reasons(
         return fmt_value("influence", m.loc[ix, "influence"])
 
     def problem(ix: pd.Index) -> pd.Series:
+        assert breaches is not None  # only used when some customer breaches a floor
         found = pd.Series("", index=ix)
         for col, label, key in PROBLEM_FLOORS:
             text = (
@@ -88,7 +91,7 @@ def rule_reasons(
             f"{label}: value score " + score(ix) + f" in the top {_pct(t[key])}" + rank(ix)
         )
 
-    texts = {}
+    texts: dict[str, Callable[[pd.Index], pd.Series | str]] = {}
     if breaches is not None and len(breaches):
         texts["problem"] = problem
     texts["diamond_top_share"] = top_tier("Diamond", "diamond_top_share")
