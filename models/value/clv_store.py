@@ -2,8 +2,8 @@
 at the snapshot's as-of date, one row per customer (tables ``customer_clv`` and
 ``clv_fit``), and the reads of what was stored.
 
-The recompute fits it (:func:`lifetime_values`) and stores it with the snapshot in its
-transaction (:func:`write_clv`; both at once: :func:`store_clv`), so a snapshot's CLV
+The recompute fits it (:func:`lifetime_values`, beside its other work) and stores it
+with the snapshot in the snapshot's transaction (:func:`write_clv`), so a snapshot's CLV
 is that of its own data: an invoice after the as-of date changes nothing, and one
 loaded later (even dated before the as-of date) changes only later snapshots' CLV.
 The dashboard refresh copies the stored rows; :func:`stored_clv` and
@@ -34,7 +34,7 @@ _MODELS = {"bgnbd": ("r", "alpha", "a", "b"), "gamma_gamma": ("p", "q", "v")}
 
 @dataclass(frozen=True)
 class StoredClv:
-    """What :func:`store_clv` wrote for a snapshot: customers, and the models' verdicts."""
+    """What :func:`write_clv` wrote for a snapshot: customers, and the models' verdicts."""
 
     customers: int
     fits: dict[str, BgNbdFit | GammaGammaFit]
@@ -56,7 +56,9 @@ def lifetime_values(
 
     ``config`` is the whole rules mapping (``value.clv`` is read); ``refreshed`` what the
     roll-up refresh just did, for :func:`models.value.purchases.keep_purchases`, which
-    runs first (it writes ``customer_purchases`` in the caller's transaction).
+    runs first (it writes ``customer_purchases`` in the caller's transaction). With too
+    few customers the rows carry the summary and NULL predictions, and the fits say why
+    (see ``clv_from_summary``).
     """
     keep_purchases(conn, refreshed)
     return clv_from_summary(kept_summary(conn, as_of), as_of, section(config, "value"))
@@ -86,21 +88,6 @@ def write_clv(conn: Connection, snapshot_id: int, table: pd.DataFrame) -> Stored
         [_fit_row(snapshot_id, model, fit) for model, fit in fits.items()],
     )
     return StoredClv(len(table), fits)
-
-
-def store_clv(
-    conn: Connection,
-    snapshot_id: int,
-    as_of: date,
-    config: dict[str, Any],
-    refreshed: RollupRefresh | None = None,
-) -> StoredClv:
-    """:func:`lifetime_values` at ``as_of`` stored with the snapshot (:func:`write_clv`).
-
-    With too few customers the rows carry the summary and NULL predictions, and
-    ``clv_fit`` says why (see ``clv_from_summary``).
-    """
-    return write_clv(conn, snapshot_id, lifetime_values(conn, as_of, config, refreshed))
 
 
 def _fit_row(snapshot_id: int, model: str, fit: BgNbdFit | GammaGammaFit) -> dict[str, Any]:

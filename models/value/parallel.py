@@ -1,13 +1,15 @@
 """How the recompute overlaps its steps: a worker thread, or a second connection.
 
 Performance plumbing, kept out of the domain steps (models/value/recompute.py says
-*what* runs beside what; this module says *how*). Three things, all with the
+*what* runs beside what; this module says *how*). Four things, all with the
 ``concurrent.futures`` interface (``submit`` returns a Future; ``with`` waits for the
 work on exit):
 
 * :func:`worker`: one worker thread, for pandas or database work beside this thread's.
 * :func:`beside_writes`: where pandas work runs while this thread writes results: a
   worker thread on PostgreSQL, at once in this thread on SQLite (see the function).
+* :func:`beside_transaction`: where work with a transaction of its own runs while this
+  thread's goes on: a worker thread on PostgreSQL, at once on SQLite.
 * :func:`one_blas_thread`: numpy's BLAS on this thread only, for small numerics (the
   CLV fit) that BLAS's own threads slow down.
 
@@ -22,7 +24,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 from threadpoolctl import threadpool_limits
 
 
@@ -50,6 +52,17 @@ def beside_writes(conn: Connection, name: str) -> Executor:
     SQLite, whose executemany takes the GIL back for every row it binds and so queued
     behind the worker (50,000 rows took 1.6 s instead of 0.13 s)."""
     if conn.dialect.name == "postgresql":
+        return worker(name)
+    return AtOnce()
+
+
+def beside_transaction(engine: Engine, name: str) -> Executor:
+    """Where work that opens a transaction of its own runs while this thread's transaction
+    goes on: a worker thread on PostgreSQL, where two transactions write different tables
+    at once; at once on SQLite (submit before opening this thread's transaction), where a
+    second writer would wait for the first to commit, and a connection to an in-memory
+    database is the only one there is."""
+    if engine.dialect.name == "postgresql":
         return worker(name)
     return AtOnce()
 

@@ -156,7 +156,7 @@ def hold_window(conn: Connection, name: str, windows: Windows, frame: pd.DataFra
     # Whole numbers with a NULL among them arrive as floats: stored as integers.
     ints = tuple(c.name for c in table.columns if isinstance(c.type, Integer))
     _lock_windows(conn)
-    conn.execute(delete(table))
+    _empty(conn, table)
     bulk_insert(conn, table, prepare(frame, [c.name for c in table.columns], ints=ints))
     conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
     held = {"name": name, "as_of_month": windows.as_of_month, "months": windows.months}
@@ -181,4 +181,17 @@ def clear_windows(conn: Connection) -> None:
     _lock_windows(conn)
     conn.execute(delete(WINDOW_STATE))
     for table, _ in WINDOW_TABLES.values():
+        _empty(conn, table)
+
+
+def _empty(conn: Connection, table) -> None:
+    """Remove every row of window table ``table``. On PostgreSQL a TRUNCATE (transactional
+    there): the rows written next then go into an empty table and index instead of beside
+    ~400,000 dead rows, which made storing a new window's sales rows 2.7 s instead of 1.7
+    s at 10M lines. It holds the table exclusively until the transaction ends: another
+    recompute's early read (models/value/early_windows.py) waits for the commit, and
+    writers of the window tables wait for ``rollup_window``'s lock anyway."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f'TRUNCATE "{table.name}"')  # a name from our own schema
+    else:
         conn.execute(delete(table))
