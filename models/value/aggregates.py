@@ -18,7 +18,7 @@ from typing import Any, Literal, Protocol, cast
 import pandas as pd
 from sqlalchemy import Connection
 
-from .facts import choose_sources, customer_base
+from .facts import NO_SHORTCUTS, Shortcuts, choose_sources, customer_base
 from .reference import BASE_COLUMNS, PER_LINE_COLUMNS, plain_base_aggregates
 from .rules import BASE_IMPLEMENTATIONS, value_rules
 from .windows import Windows
@@ -50,15 +50,13 @@ def fast_base_aggregates(
     conn: Connection,
     windows: Windows,
     bucket_days: tuple[int, int, int] = (30, 60, 90),
-    **options: Any,
+    cuts: Shortcuts = NO_SHORTCUTS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The roll-up path: :func:`facts.choose_sources` then :func:`facts.customer_base`,
-    cut to the contract's columns. ``options`` go to ``customer_base`` as they are
-    (``stored_windows``, ``customers``, ``per_line``, ``early``: the recompute's
-    shortcuts; ``stored_windows`` writes the window tables, so the recompute's
-    transaction only)."""
+    cut to the contract's columns; ``cuts`` are the recompute's shortcuts (see
+    :class:`facts.Shortcuts`)."""
     src = choose_sources(conn, windows)
-    base, per_line = customer_base(conn, src, bucket_days, **options)
+    base, per_line = customer_base(conn, src, bucket_days, cuts)
     return base[list(BASE_COLUMNS)], per_line[list(PER_LINE_COLUMNS)]
 
 
@@ -67,20 +65,13 @@ def base_aggregates(
     windows: Windows,
     bucket_days: tuple[int, int, int] = (30, 60, 90),
     implementation: Implementation = "fast",
-    **fast_options: Any,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(base, per_line) for ``windows`` by the chosen ``implementation``; the frames
-    have the same columns and, by contract, the same figures either way.
-
-    ``fast_options`` are the fast path's shortcuts (see :func:`fast_base_aggregates`);
-    the plain path reads everything itself and takes none.
-    """
+    have the same columns and, by contract, the same figures either way."""
     if implementation == "fast":
-        return fast_base_aggregates(conn, windows, bucket_days, **fast_options)
+        return fast_base_aggregates(conn, windows, bucket_days)
     if implementation != "plain":
         raise ValueError(f"base aggregates: no implementation {implementation!r}")
-    if fast_options:
-        raise TypeError(f"the plain base aggregates take no options: {sorted(fast_options)}")
     return plain_base_aggregates(conn, windows, bucket_days)
 
 

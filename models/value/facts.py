@@ -7,7 +7,8 @@ the database, and only bounded, per-customer results come back to Python.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 
 import pandas as pd
@@ -200,21 +201,32 @@ def customers_frame(conn: Connection) -> pd.DataFrame:
     return frame_of(conn, select(*(c.c[k] for k in CUSTOMER_COLUMNS)).order_by(c.c.customer_id))
 
 
-def per_line_sales(
-    conn: Connection,
-    src: Sources,
-    *,
-    stored_windows: bool = False,
-    early: dict[str, EarlyWindow] | None = None,
-):
-    """Customer x product line sales of both windows (see :func:`sales_by_product_line`).
+@dataclass(frozen=True, eq=False)
+class Shortcuts:
+    """The recompute's shortcuts to the base aggregates: performance, no rule.
 
-    With ``stored_windows`` (the recompute, which may write) they come from the window
-    table (see :func:`window_frame`; ``early``: its rows read beside the refresh) unless
-    the as-of month needs raw lines.
+    ``stored_windows``: read the window aggregates from the window tables, rebuilding and
+    storing them when they hold another window (see :func:`window_frame`), so for the
+    recompute's transaction only; ``early``: window-table rows read beside the refresh
+    (see :class:`EarlyWindow`), by table name; ``customers`` (:func:`customers_frame`)
+    and ``per_line`` (:func:`per_line_sales`): frames the caller has read already.
     """
-    if stored_windows and not src.raw_as_of_month:
-        return window_frame(conn, "sales", src.windows, (early or {}).get("sales"))
+
+    stored_windows: bool = False
+    early: Mapping[str, EarlyWindow] = field(default_factory=dict)
+    customers: pd.DataFrame | None = None
+    per_line: pd.DataFrame | None = None
+
+
+NO_SHORTCUTS = Shortcuts()
+
+
+def per_line_sales(conn: Connection, src: Sources, cuts: Shortcuts = NO_SHORTCUTS):
+    """Customer x product line sales of both windows (see :func:`sales_by_product_line`),
+    from the window table with ``cuts.stored_windows`` unless the as-of month needs raw
+    lines."""
+    if cuts.stored_windows and not src.raw_as_of_month:
+        return window_frame(conn, "sales", src.windows, cuts.early.get("sales"))
     return frame_of(conn, sales_by_product_line(src))
 
 
@@ -222,29 +234,19 @@ def customer_base(
     conn: Connection,
     src: Sources,
     bucket_days: tuple[int, int, int] = (30, 60, 90),
-    *,
-    stored_windows: bool = False,
-    customers: pd.DataFrame | None = None,
-    per_line: pd.DataFrame | None = None,
-    early: dict[str, EarlyWindow] | None = None,
+    cuts: Shortcuts = NO_SHORTCUTS,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per customer with every base aggregate (NaN where there is none), and the
     customer x product line sales frame the segments need (the sales are scanned once).
 
-    With ``stored_windows`` (the recompute, which may write) the window aggregates come
-    from the window tables wherever the roll-ups serve as they are: the sales (see
-    :func:`per_line_sales`), and the monthly invoice part unless payment states must be
-    cut at the as-of date. ``customers`` (:func:`customers_frame`) and ``per_line``
-    (:func:`per_line_sales`) are passed when the caller has read them already; ``early``
-    holds window-table rows read beside the refresh (see :class:`EarlyWindow`).
+    With ``cuts.stored_windows`` the window aggregates come from the window tables
+    wherever the roll-ups serve as they are: the sales (see :func:`per_line_sales`), and
+    the monthly invoice part unless payment states must be cut at the as-of date.
     """
-    early = early or {}
-    if customers is None:
-        customers = customers_frame(conn)
-    if per_line is None:
-        per_line = per_line_sales(conn, src, stored_windows=stored_windows, early=early)
-    if stored_windows and not src.raw_invoices:
-        months = window_frame(conn, "invoices", src.windows, early.get("invoices"))
+    customers = cuts.customers if cuts.customers is not None else customers_frame(conn)
+    per_line = cuts.per_line if cuts.per_line is not None else per_line_sales(conn, src, cuts)
+    if cuts.stored_windows and not src.raw_invoices:
+        months = window_frame(conn, "invoices", src.windows, cuts.early.get("invoices"))
     else:
         months = frame_of(conn, invoice_months_by_customer(src))
     parts = [months]

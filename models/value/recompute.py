@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -43,7 +43,14 @@ from .aggregates import base_aggregates
 from .clv_store import lifetime_values, write_clv
 from .dbtuning import analyze, tune_for_aggregates
 from .early_windows import EarlyWindow, read_early_window
-from .facts import choose_sources, customer_base, customers_frame, default_as_of, per_line_sales
+from .facts import (
+    Shortcuts,
+    choose_sources,
+    customer_base,
+    customers_frame,
+    default_as_of,
+    per_line_sales,
+)
 from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
 from .migrations import explain_migrations
@@ -194,20 +201,13 @@ def compute(
     else:
         src = choose_sources(conn, windows)
         early = {name: rows.after(refreshed) for name, rows in inputs.windows.items()}
-        per_line = per_line_sales(conn, src, stored_windows=True, early=early)
+        cuts = Shortcuts(stored_windows=True, early=early, customers=inputs.customers)
+        per_line = per_line_sales(conn, src, cuts)
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
     with worker("recompute-segments") as pool:
         segments = pool.submit(classify_segments, inputs.wallet, sales, rules)
         if not plain:
-            base, _ = customer_base(
-                conn,
-                src,
-                buckets,
-                stored_windows=True,
-                customers=inputs.customers,
-                per_line=per_line,
-                early=early,
-            )
+            base, _ = customer_base(conn, src, buckets, replace(cuts, per_line=per_line))
         measures = derive_measures(base, windows)
         placement = place_tiers(measures, rules)
         return {

@@ -13,7 +13,7 @@ from sqlalchemy import delete, func, select
 from models.config import load_config
 from models.schema import RollupBatch
 from models.value.early_windows import read_early_window, window_frame
-from models.value.facts import choose_sources, customer_base
+from models.value.facts import Shortcuts, choose_sources, customer_base
 from models.value.frames import frame_of
 from models.value.recompute import recompute, refresh
 from models.value.rollups import refresh_rollups
@@ -38,7 +38,7 @@ def _held(conn) -> dict[str, date]:
 
 def _base(conn, stored: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
     src = choose_sources(conn, Windows(AS_OF, 12))
-    base, per_line = customer_base(conn, src, stored_windows=stored)
+    base, per_line = customer_base(conn, src, cuts=Shortcuts(stored_windows=stored))
     per_line = per_line.sort_values(["customer_id", "product_line_id"])
     return base.sort_values("customer_id").reset_index(drop=True), per_line.reset_index(drop=True)
 
