@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any, NoReturn, cast
 
 from sqlalchemy import CursorResult, Engine, select, update
 
@@ -97,11 +97,7 @@ def authenticate(engine: Engine, username: str, password: str) -> Identity:
         _audit(engine, name, FAILED, "wrong password")
         raise AuthenticationFailed("wrong user name or password")
     if not user.is_active:
-        _audit(engine, name, FAILED, "user is deactivated")
-        raise AuthenticationFailed(
-            f"user {name!r} is deactivated; ask an administrator to reactivate it",
-            code="AUTH_DEACTIVATED",
-        )
+        _refuse_deactivated(engine, name, "user is deactivated")
     _audit(engine, name, SIGNED_IN, "password")
     return _identity(user)
 
@@ -123,13 +119,18 @@ def identity_for_subject(engine: Engine, email_or_subject: str) -> Identity:
             code="AUTH_UNKNOWN_USER",
         )
     if not user.is_active:
-        _audit(engine, name, FAILED, "identity provider: user is deactivated")
-        raise AuthenticationFailed(
-            f"user {name!r} is deactivated; ask an administrator to reactivate it",
-            code="AUTH_DEACTIVATED",
-        )
+        _refuse_deactivated(engine, name, "identity provider: user is deactivated")
     _audit(engine, name, SIGNED_IN, "identity provider")
     return _identity(user)
+
+
+def _refuse_deactivated(engine: Engine, name: str, reason: str) -> NoReturn:
+    """Audit a deactivated user's sign-in as failed (``reason``) and refuse it."""
+    _audit(engine, name, FAILED, reason)
+    raise AuthenticationFailed(
+        f"user {name!r} is deactivated; ask an administrator to reactivate it",
+        code="AUTH_DEACTIVATED",
+    )
 
 
 def current_identity(engine: Engine, username: str) -> Identity | None:

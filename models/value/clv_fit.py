@@ -28,7 +28,7 @@ parameters anyway; the predictions stay finite on the ridge (see ``_f_large_a``)
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from scipy.optimize import minimize
@@ -71,8 +71,23 @@ _RIDGE = 1e2
 _LEGENDRE = np.polynomial.legendre.leggauss(64)
 
 
+class _Fit:
+    """What both fitted models answer: usable parameters, and the fit as a plain dict."""
+
+    PARAMETERS: ClassVar[tuple[str, ...]] = ()
+
+    @property
+    def fitted(self) -> bool:
+        """True when the parameters are usable (finite), converged or not."""
+        return bool(np.all(np.isfinite([getattr(self, name) for name in self.PARAMETERS])))
+
+    def as_dict(self) -> dict:
+        """Plain dict (JSON-friendly, NaN for a model that was not fitted)."""
+        return asdict(self)  # type: ignore[call-overload]  # each subclass is a dataclass
+
+
 @dataclass(frozen=True)
-class BgNbdFit:
+class BgNbdFit(_Fit):
     """A fitted BG/NBD model; ``log_likelihood`` is the sum over customers (FHL 2005 eq. 6)."""
 
     r: float
@@ -84,19 +99,11 @@ class BgNbdFit:
     iterations: int
     message: str
     n_customers: int = 0
-
-    @property
-    def fitted(self) -> bool:
-        """True when the parameters are usable (finite), converged or not."""
-        return bool(np.all(np.isfinite([self.r, self.alpha, self.a, self.b])))
-
-    def as_dict(self) -> dict:
-        """Plain dict (JSON-friendly, NaN for a model that was not fitted)."""
-        return asdict(self)
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("r", "alpha", "a", "b")
 
 
 @dataclass(frozen=True)
-class GammaGammaFit:
+class GammaGammaFit(_Fit):
     """A fitted Gamma-Gamma spend model; ``log_likelihood`` sums over repeat customers."""
 
     p: float
@@ -107,11 +114,7 @@ class GammaGammaFit:
     iterations: int
     message: str
     n_customers: int = 0
-
-    @property
-    def fitted(self) -> bool:
-        """True when the parameters are usable (finite), converged or not."""
-        return bool(np.all(np.isfinite([self.p, self.q, self.v])))
+    PARAMETERS: ClassVar[tuple[str, ...]] = ("p", "q", "v")
 
     @property
     def population_mean_spend(self) -> float:
@@ -119,10 +122,6 @@ class GammaGammaFit:
         if not self.fitted or self.q <= 1.0:
             return float("nan")
         return self.p * self.v / (self.q - 1.0)
-
-    def as_dict(self) -> dict:
-        """Plain dict (JSON-friendly, NaN for a model that was not fitted)."""
-        return asdict(self)
 
 
 def unfitted_bgnbd(message: str, n_customers: int = 0) -> BgNbdFit:

@@ -29,7 +29,7 @@ from .purchases import keep_purchases, kept_summary
 from .rollups import RollupRefresh
 from .store import bulk_insert, prepare
 
-_MODELS = {"bgnbd": ("r", "alpha", "a", "b"), "gamma_gamma": ("p", "q", "v")}
+_MODELS = {"bgnbd": BgNbdFit.PARAMETERS, "gamma_gamma": GammaGammaFit.PARAMETERS}
 
 
 @dataclass(frozen=True)
