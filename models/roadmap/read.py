@@ -1,12 +1,10 @@
 """Read models of the "Roadmap vs strategy" page: one snapshot's stored matching of the
 strategic accounts, as plain frames and dicts.
 
-What is read is what the recompute stored with the snapshot (``initiative_coverage``,
-``roadmap_match``; suggestions via text do not count), joined with the initiatives' and
-roadmap items' current texts and dates, and with the snapshot's customer row (name, tier,
-account manager). The value shares and the rankings are those of
-:mod:`models.roadmap.value`, called on objects rebuilt from the stored rows.
-
+What the recompute stored with the snapshot (``initiative_coverage``, ``roadmap_match``;
+suggestions via text do not count), joined with the initiatives' and roadmap items'
+current texts and dates and the snapshot's customer row (name, tier, manager). Value
+shares and rankings: :mod:`models.roadmap.value`, on objects rebuilt from the rows.
 **Strategic accounts** (:class:`StrategicRule`, a parameter of every read): accounts with
 an account plan, or whose tier in the snapshot is Diamond, Gold or Strategic.
 """
