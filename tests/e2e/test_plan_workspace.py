@@ -10,6 +10,7 @@ leaves screenshots of its pages in test-output/screenshots/failed-*.png.
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from models.auth import current_identity
@@ -64,16 +65,30 @@ def click(page, name: str) -> None:
 
 def set_cell(page, grid: int, row: int, column: int, value: str) -> None:
     """Type ``value`` into a data-grid cell: select the first cell, move with the arrow
-    keys, open the cell's editor with Enter, fill it, commit with Enter."""
-    box = page.locator(f"{SHOWN} {GRID}").nth(grid).bounding_box()
-    page.mouse.click(box["x"] + 20, box["y"] + HEADER_PX + ROW_PX / 2)
-    for _ in range(row):
-        page.keyboard.press("ArrowDown")
-    for _ in range(column):
-        page.keyboard.press("ArrowRight")
-    page.keyboard.press("Enter")
+    keys, open the cell's editor with Enter, fill it, commit with Enter.
+
+    A click that lands while the grid is still being drawn selects nothing, and the keys
+    then go nowhere (seen in CI on the first grid of a session): as a person would, it
+    clicks again when no editor opened (nothing was edited then)."""
+    target = page.locator(f"{SHOWN} {GRID}").nth(grid)
+    target.wait_for()
     editor = page.locator(".gdg-input").first
-    editor.wait_for()
+    for attempt in range(1, 4):
+        box = target.bounding_box()
+        page.mouse.click(box["x"] + 20, box["y"] + HEADER_PX + ROW_PX / 2)
+        for _ in range(row):
+            page.keyboard.press("ArrowDown")
+        for _ in range(column):
+            page.keyboard.press("ArrowRight")
+        page.keyboard.press("Enter")
+        try:
+            editor.wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 3:
+                raise
+            page.keyboard.press("Escape")
+            wait_ready(page)
     editor.fill(value)
     page.keyboard.press("Enter")
     unsaved(page)
