@@ -21,9 +21,9 @@
    the recompute runs; the median of ``--runs`` runs after an untimed one).
 3. Times the baseline on the same summary: ``scipy.optimize.minimize`` with its default
    method (BFGS, gradients by finite differences) on the mean negative log-likelihoods
-   over the log-parameters, written here from the papers with
-   ``scipy.special.gammaln``/``betaln`` and started from all parameters 1 (median the
-   same way). Both with BLAS on one thread, as the recompute fits
+   over the log-parameters (the per-customer log-likelihoods of
+   ``models/value/clv_likelihood.py``, which follow the papers), started from all
+   parameters 1 (median the same way). Both with BLAS on one thread, as the recompute fits
    (``models.value.parallel.one_blas_thread``); the same again with OpenBLAS's own
    threads: ``blas_threads_seconds`` and ``blas_threads_baseline_seconds``.
 4. Prints both sets of parameters (and, for ``model``, the true ones they were drawn
@@ -49,7 +49,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
@@ -57,6 +56,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 from common import progress, report
 
 from models.value.clv import fit_bgnbd, fit_gamma_gamma
+from models.value.clv_likelihood import bgnbd_log_likelihood, gamma_gamma_log_likelihood
 from models.value.parallel import one_blas_thread
 
 # Per-day parameters of the draw: a purchase every ~2 months on average, a third of the
@@ -107,14 +107,7 @@ def plain_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """BG/NBD by maximum likelihood (FHL 2005 eq. 6), BFGS over log-parameters from 1."""
 
     def negative_ll(log_params):
-        r, alpha, a, b = np.exp(log_params)
-        a1 = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-        a2 = betaln(a, b + x) - betaln(a, b)
-        a3 = -(r + x) * np.log(alpha + T)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            a4 = np.log(a) - np.log(b + x - 1) - (r + x) * np.log(alpha + t_x)
-        a4 = np.where(x > 0, a4, -np.inf)
-        return -np.mean(a1 + a2 + np.logaddexp(a3, a4))
+        return -np.mean(bgnbd_log_likelihood(*np.exp(log_params), x, t_x, T))
 
     return np.exp(minimize(negative_ll, np.zeros(4)).x)
 
@@ -123,17 +116,7 @@ def plain_gamma_gamma(x: np.ndarray, m: np.ndarray) -> np.ndarray:
     """Gamma-Gamma by maximum likelihood (Fader-Hardie 2013), BFGS over log-parameters."""
 
     def negative_ll(log_params):
-        p, q, v = np.exp(log_params)
-        ll = (
-            gammaln(p * x + q)
-            - gammaln(p * x)
-            - gammaln(q)
-            + q * np.log(v)
-            + (p * x - 1) * np.log(m)
-            + p * x * np.log(x)
-            - (p * x + q) * np.log(v + x * m)
-        )
-        return -np.mean(ll)
+        return -np.mean(gamma_gamma_log_likelihood(*np.exp(log_params), x, m))
 
     return np.exp(minimize(negative_ll, np.zeros(3)).x)
 
@@ -167,8 +150,6 @@ def our_fit(summary: pd.DataFrame) -> dict[str, float]:
 
 def mean_log_likelihoods(summary: pd.DataFrame, params: dict[str, float]) -> float:
     """BG/NBD's plus Gamma-Gamma's log-likelihood at ``params``, per customer."""
-    from models.value.clv_fit import bgnbd_log_likelihood, gamma_gamma_log_likelihood
-
     x = summary["frequency"].to_numpy(dtype=float)
     t_x = summary["recency"].to_numpy(dtype=float)
     T = summary["T"].to_numpy(dtype=float)
