@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Connection, Engine, delete, insert, update
@@ -145,10 +146,10 @@ class LoadRun:
     def _validation(self, success: bool, changes: int) -> dict:
         return self.tally.validation(success, changes, self.batch.warnings, self.config)
 
-    def _refused(self, refused: Refused) -> BatchResult:
-        """Record a batch its suite or the threshold refused, with its quarantine."""
-        tally, err = self.tally, refused.error
-        batch_id = record_rejection(
+    def _record_refusal(self, err: IngestError, **details: Any) -> int:
+        """This batch's ledger row as refused for ``err`` (``details``: status, quarantine,
+        counts, validation; see ``record_rejection``)."""
+        return record_rejection(
             self.engine,
             batch_id=self.batch_id,
             source=self.batch.source,
@@ -156,6 +157,14 @@ class LoadRun:
             file_name=self.batch.name,
             sha256=self.batch.sha256,
             error=err,
+            **details,
+        )
+
+    def _refused(self, refused: Refused) -> BatchResult:
+        """Record a batch its suite or the threshold refused, with its quarantine."""
+        tally, err = self.tally, refused.error
+        batch_id = self._record_refusal(
+            err,
             status=refused.status,
             quarantine=tally.quarantine or None,
             counts={
@@ -183,15 +192,8 @@ class LoadRun:
     def _rejected(self, err: IngestError) -> BatchResult:
         """Record a batch rejected for a structural problem found while reading rows."""
         rows_read = self.tally.rows_read
-        batch_id = record_rejection(
-            self.engine,
-            batch_id=self.batch_id,
-            source=self.batch.source,
-            entity=self.entity,
-            file_name=self.batch.name,
-            sha256=self.batch.sha256,
-            error=err,
-            counts={"rows_read": rows_read, "rows_rejected": rows_read},
+        batch_id = self._record_refusal(
+            err, counts={"rows_read": rows_read, "rows_rejected": rows_read}
         )
         return BatchResult(
             self.batch.name,
