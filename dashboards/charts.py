@@ -23,7 +23,7 @@ from dashboards.chart_style import (
     finish,
     tier_label,
 )
-from dashboards.concentration_charts import manager_concentration, pareto_curve, pareto_points
+from dashboards.concentration_charts import manager_concentration, pareto_points
 from dashboards.receivables_charts import ageing_bars, dso_trend
 from dashboards.tier_charts import (
     customer_history_chart,
@@ -47,7 +47,6 @@ __all__ = [
     "finish",
     "manager_concentration",
     "migration_sankey",
-    "pareto_curve",
     "pareto_points",
     "sankey_input",
     "segment_effort_bars",

@@ -1,5 +1,5 @@
-"""Revenue concentration: the Pareto curve (from revenues or from the refresh's stored
-points) and the share of revenue per account manager.
+"""Revenue concentration: the Pareto curve (the points the dashboard refresh stores:
+models/dashboard/tables.py) and the share of revenue per account manager.
 """
 
 from __future__ import annotations
@@ -9,50 +9,6 @@ import plotly.graph_objects as go
 
 from dashboards.chart_style import TIER_COLOURS, finish
 from dashboards.formatting import money
-
-
-def pareto_curve(revenues: pd.Series, currency: str) -> go.Figure:
-    """Revenue concentration: cumulative share of revenue against share of customers.
-
-    ``revenues``: one value per trading customer. Long series are thinned to at
-    most ~500 points (the curve is smooth), so 50,000 customers draw fast.
-    """
-    values = pd.to_numeric(revenues, errors="coerce").dropna()
-    values = values[values > 0].sort_values(ascending=False).reset_index(drop=True)
-    total = float(values.sum())
-    x = pd.Series((values.index + 1) / max(len(values), 1) * 100)
-    y = values.cumsum() / total * 100 if total else values * 0
-    step = max(1, len(values) // 500)
-    keep = list(range(0, len(values), step)) + ([len(values) - 1] if len(values) else [])
-    keep = sorted(set(keep))
-    fig = go.Figure(
-        go.Scatter(
-            x=[0, *x.iloc[keep].round(2)],
-            y=[0, *y.iloc[keep].round(2)],
-            mode="lines",
-            line={"color": TIER_COLOURS["strategic"], "width": 3},
-            name="Revenue share",
-            hovertemplate="top %{x:.1f}% of customers: %{y:.1f}% of revenue<extra></extra>",
-        )
-    )
-    top20 = float(y.iloc[max(int(len(values) * 0.2) - 1, 0)]) if len(values) else 0.0
-    fig.add_annotation(
-        x=20,
-        y=top20,
-        text=f"top 20% = {top20:.0f}% of revenue",
-        showarrow=True,
-        arrowhead=2,
-        ax=60,
-        ay=30,
-    )
-    fig = finish(
-        fig,
-        f"Revenue concentration ({len(values):,} customers, {money(total, currency)})",
-        showlegend=False,
-    )
-    fig.update_xaxes(title="Share of customers, largest first (%)", range=[0, 100])
-    fig.update_yaxes(title="Cumulative share of revenue (%)", range=[0, 100])
-    return fig
 
 
 def pareto_points(points: pd.DataFrame, customers: int, revenue: float, currency: str) -> go.Figure:

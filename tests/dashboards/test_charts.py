@@ -7,7 +7,6 @@ from decimal import Decimal
 
 import pandas as pd
 import plotly.graph_objects as go
-import pytest
 
 from dashboards import charts
 from dashboards.formatting import count, days, money, percent
@@ -38,21 +37,6 @@ def test_pyramid_orders_tiers_top_down_with_one_palette():
         charts.TIER_COLOURS[t] for t in ("diamond", "gold", "general", "problem")
     ]
     assert "€9.0M" in trace["text"][0]
-
-
-def test_pareto_curve_is_thinned_and_titled_with_units():
-    revenues = pd.Series([float(5000 - i) for i in range(5000)])
-    fig = charts.pareto_curve(revenues, "EUR")
-    (trace,) = fig.to_dict()["data"]
-    assert len(trace["x"]) <= 520
-    assert trace["x"][0] == 0 and trace["y"][-1] == pytest.approx(100, abs=0.01)
-    assert "(%)" in fig.layout.xaxis.title.text and "(%)" in fig.layout.yaxis.title.text
-    assert "5,000 customers" in fig.layout.title.text
-
-
-def test_pareto_curve_ignores_unknown_and_non_positive_revenue():
-    fig = charts.pareto_curve(pd.Series([None, 0, -5, 10, 30]), "EUR")
-    assert "2 customers" in fig.layout.title.text
 
 
 def test_migration_sankey_links_previous_to_current_tiers():
