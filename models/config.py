@@ -65,3 +65,31 @@ def section(config: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"rules section {name!r} must be a mapping")
     return value
+
+
+def share(value: Any, where: str) -> float:
+    """A rules value that must be a number from 0 to 1 (``where`` names the key)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ConfigError(f"rules {where}: {value!r} is not a number from 0 to 1")
+    return float(value)
+
+
+def positive(value: Any, where: str) -> float:
+    """A rules value that must be a number above 0."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(f"rules {where}: {value!r} is not a positive number")
+    return float(value)
+
+
+def whole(value: Any, where: str) -> int:
+    """A rules value that must be a whole number of at least 1."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"rules {where}: {value!r} is not a whole number of at least 1")
+    return value
+
+
+def one_of(value: Any, allowed: tuple[str, ...], where: str) -> str:
+    """A rules value that must be one of ``allowed``."""
+    if value not in allowed:
+        raise ConfigError(f"rules {where}: {value!r} is not one of {', '.join(allowed)}")
+    return str(value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.config import section
+from models.config import positive, section, share
 from models.errors import ConfigError
 
 _PRIORITIES = ("high", "medium", "low")
@@ -35,24 +35,13 @@ def roadmap_rules(config: dict[str, Any]) -> RoadmapRules:
     values: dict[str, Any] = {}
     for key in ("tag_weight", "match_at_least", "suggest_text_at_least"):
         if key in raw:
-            values[key] = _share(raw[key], f"roadmap.{key}")
+            values[key] = share(raw[key], f"roadmap.{key}")
     if "priority_weights" in raw:
         weights = raw["priority_weights"]
         if not isinstance(weights, dict) or set(weights) != set(_PRIORITIES):
             raise ConfigError("rules roadmap.priority_weights: give high, medium and low")
         values["priority_weights"] = {
-            p: _positive(weights[p], f"roadmap.priority_weights.{p}") for p in _PRIORITIES
+            p: positive(weights[p], f"roadmap.priority_weights.{p}") for p in _PRIORITIES
         }
     return RoadmapRules(**values)
 
-
-def _share(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ConfigError(f"rules {where}: {value!r} is not a number from 0 to 1")
-    return float(value)
-
-
-def _positive(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(f"rules {where}: {value!r} is not a positive number")
-    return float(value)
