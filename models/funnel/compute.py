@@ -157,8 +157,9 @@ def _forecast_rows(history, view, ahead, rules: FunnelRules, as_of: date) -> pd.
     """Per coming period and owner: open deals, learned and naive weighted amounts, and
     (in the current period) what has been won in it so far."""
     owner = history.deals["owner"].fillna(UNASSIGNED).to_numpy(dtype=object)
-    last = day_number(shift_period(period_start(as_of, rules.period), rules.period,
-                                   rules.forecast_periods))
+    last = day_number(
+        shift_period(period_start(as_of, rules.period), rules.period, rules.forecast_periods)
+    )
     keep = ahead.period < last
     frame = pd.DataFrame(
         {

@@ -58,8 +58,13 @@ class FunnelRules:
         return self.naive_probabilities[stage]
 
 
-_INTS = ("stalled_after_days", "min_group_deals", "forecast_periods", "backtest_periods",
-         "history_periods")
+_INTS = (
+    "stalled_after_days",
+    "min_group_deals",
+    "forecast_periods",
+    "backtest_periods",
+    "history_periods",
+)
 
 
 def funnel_rules(config: dict[str, Any]) -> FunnelRules:
@@ -99,4 +104,3 @@ def funnel_rules(config: dict[str, Any]) -> FunnelRules:
             s: share(given[s], f"funnel.naive_probabilities.{s}") for s in _NAIVE
         }
     return FunnelRules(**values)
-

@@ -62,10 +62,11 @@ def period_states(
         stalled,
         after.open,
     ]
-    for name, hit in zip(("won", "lost", "new", "advanced", "regressed", "stalled", "holding"),
-                         choices, strict=True):
+    for name, hit in zip(
+        ("won", "lost", "new", "advanced", "regressed", "stalled", "holding"), choices, strict=True
+    ):
         state = np.where(after.exists & (state == None) & hit, name, state)  # noqa: E711
-    state = np.where(after.exists & (after.open | (after.since >= first_day)), state, None)
+    state[~(after.exists & (after.open | (after.since >= first_day)))] = None
     return state, after
 
 

@@ -23,6 +23,16 @@ from .dashboard import (
     DashboardSegmentEffort,
     DashboardTier,
 )
+from .funnel import (
+    FUNNEL_TABLES,
+    FunnelBacktest,
+    FunnelDeal,
+    FunnelForecast,
+    FunnelPeriod,
+    FunnelProbability,
+    FunnelRun,
+    FunnelStage,
+)
 from .ingest import BatchStatus, IngestBatch, IngestChange, QuarantineRecord
 from .opportunities import Opportunity, OpportunityStage, OpportunityStatus, Stage
 from .plans import (
@@ -69,6 +79,14 @@ from .wallet import WalletEstimate
 metadata = Base.metadata
 
 __all__ = [
+    "FUNNEL_TABLES",
+    "FunnelBacktest",
+    "FunnelDeal",
+    "FunnelForecast",
+    "FunnelPeriod",
+    "FunnelProbability",
+    "FunnelRun",
+    "FunnelStage",
     "AccountManager",
     "AccountPlan",
     "AppUser",

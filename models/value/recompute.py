@@ -6,12 +6,12 @@
    (:func:`compute`).
 3. In one transaction: the snapshot row; each customer's measures, receivables,
    segments, tier with its reasons, and migration since the previous snapshot; the
-   account managers' measures; the plans reviewed and the roadmap matched on this
-   snapshot's data; the customers' lifetime value fitted on the summary of their
-   purchase days at the as-of date (models/value/clv_store.py), which is done beside
-   steps 2 and 3, in a transaction of its own since it also keeps the purchase days per
-   customer (rebuilt for those the refresh rebuilt: models/value/purchases.py); then the
-   snapshot marked complete.
+   account managers' measures; the plans reviewed, the roadmap matched and the sales
+   funnel with its forecast (models/funnel/) on this snapshot's data; the customers'
+   lifetime value fitted on the summary of their purchase days at the as-of date
+   (models/value/clv_store.py), which is done beside steps 2 and 3, in a transaction of
+   its own since it also keeps the purchase days per customer (rebuilt for those the
+   refresh rebuilt: models/value/purchases.py); then the snapshot marked complete.
 
 Computations are functions of (data, rules, as_of): nothing here reads the clock;
 the snapshot's timestamps come from the database. What runs beside what is decided
@@ -33,6 +33,8 @@ from sqlalchemy import Connection, Engine, func, insert, update
 from models.config import config_version
 from models.db import second_connection_sees_the_data
 from models.errors import AccountopsError
+from models.funnel.rules import funnel_rules
+from models.funnel.store import store_funnel
 from models.plans.review import store_plan_reviews
 from models.plans.rules import plan_rules
 from models.roadmap.rules import roadmap_rules
@@ -93,7 +95,7 @@ STEPS = (
     "refreshing the roll-ups",
     "computing measures, tiers, receivables and segments",
     "writing the customers' results, tier reasons and migrations",
-    "reviewing the plans and matching the roadmap",
+    "reviewing the plans, matching the roadmap and forecasting the funnel",
     "fitting and storing the customers' lifetime value",
 )
 
@@ -315,9 +317,11 @@ def _compute_and_store(
         migrations = _store_customer_results(conn, snapshot_id, prev_id, prev, res, rules)
         step(3)
         # Plans measured on this snapshot's data, stored with it (models/plans/review.py),
-        # and the roadmap matched against the customers' initiatives (models/roadmap/).
+        # the roadmap matched against the customers' initiatives (models/roadmap/), and the
+        # sales funnel with its forecast (models/funnel/).
         store_plan_reviews(conn, snapshot_id, as_of, plan_rules(config))
         store_roadmap(conn, snapshot_id, roadmap_rules(config))
+        store_funnel(conn, snapshot_id, as_of, funnel_rules(config))
         step(4)
         write_clv(conn, snapshot_id, fitting.result())
         _complete_snapshot(conn, snapshot_id, first=prev_id is None)

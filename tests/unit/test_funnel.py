@@ -80,20 +80,37 @@ def test_each_state_in_a_quarter():
     book.deal("adv", [("target_account", D(2026, 5, 1)), ("build_trust", D(2026, 8, 1))])
     book.deal(
         "reg",
-        [("target_account", D(2026, 4, 1)), ("present_value", D(2026, 5, 1)),
-         ("discover_needs", D(2026, 8, 1))],
+        [
+            ("target_account", D(2026, 4, 1)),
+            ("present_value", D(2026, 5, 1)),
+            ("discover_needs", D(2026, 8, 1)),
+        ],
     )
     book.deal("stall", [("target_account", D(2026, 1, 1)), ("build_trust", D(2026, 6, 2))])
-    book.deal("hold", [("target_account", D(2026, 1, 1)), ("build_trust", D(2026, 6, 15)),
-                       ("discover_needs", D(2026, 8, 1)), ("build_trust", D(2026, 8, 2))])
+    book.deal(
+        "hold",
+        [
+            ("target_account", D(2026, 1, 1)),
+            ("build_trust", D(2026, 6, 15)),
+            ("discover_needs", D(2026, 8, 1)),
+            ("build_trust", D(2026, 8, 2)),
+        ],
+    )
     book.deal("won", [("win_commitment", D(2026, 5, 1)), ("won", D(2026, 9, 30))])
     book.deal("lost", [("present_value", D(2026, 5, 1)), ("lost", D(2026, 7, 1))])
     book.deal("gone", [("present_value", D(2026, 1, 1)), ("lost", D(2026, 6, 30))])
     book.deal("later", [("target_account", D(2026, 10, 1))])
     got = states_in(book, D(2026, 7, 1), D(2026, 9, 30))
     assert got == {
-        "adv": "advanced", "gone": None, "hold": "holding", "later": None, "lost": "lost",
-        "new": "new", "reg": "regressed", "stall": "stalled", "won": "won",
+        "adv": "advanced",
+        "gone": None,
+        "hold": "holding",
+        "later": None,
+        "lost": "lost",
+        "new": "new",
+        "reg": "regressed",
+        "stall": "stalled",
+        "won": "won",
     }
 
 
@@ -107,7 +124,8 @@ def test_stalled_boundary_is_the_configured_number_of_days():
     assert got == {"at": "stalled", "short": "holding"}
     # one day earlier neither has waited 100 days
     assert states_in(book, D(2026, 7, 1), end - timedelta(1), rules) == {
-        "at": "holding", "short": "holding"
+        "at": "holding",
+        "short": "holding",
     }
     # a move inside the period outranks stalling: it advanced
     assert states_in(book, D(2026, 6, 1), end, rules)["short"] == "advanced"
@@ -123,13 +141,19 @@ def test_a_deal_created_on_the_last_day_before_the_period_is_not_new():
 
 def test_an_advance_with_no_customer_action_is_flagged():
     book = Book()
-    book.deal("words", [("target_account", D(2026, 1, 1)), ("build_trust", D(2026, 2, 1)),
-                        ("present_value", D(2026, 3, 1))], backed=False)
+    book.deal(
+        "words",
+        [
+            ("target_account", D(2026, 1, 1)),
+            ("build_trust", D(2026, 2, 1)),
+            ("present_value", D(2026, 3, 1)),
+        ],
+        backed=False,
+    )
     book.deal("acts", [("target_account", D(2026, 1, 1)), ("build_trust", D(2026, 2, 1))])
     book.deal("back", [("target_account", D(2026, 1, 1)), ("lost", D(2026, 2, 1))], backed=False)
     result = compute_funnel(*book.frames(), RULES, D(2026, 3, 31))
-    flagged = dict(zip(result.deals["opportunity_id"], result.deals["unbacked_moves"],
-                       strict=True))
+    flagged = dict(zip(result.deals["opportunity_id"], result.deals["unbacked_moves"], strict=True))
     assert flagged == {"acts": 0, "back": 0, "words": 2}
 
 
@@ -137,8 +161,11 @@ def conversion_book():
     book = Book()
     # 4 deals reach build_trust: 2 go on to discover_needs, 1 is lost there, 1 is still open.
     for i, fate in enumerate(["on", "on", "lost", "open"]):
-        path = [("target_account", D(2026, 1, 1)), ("customer_analysis", D(2026, 1, 11)),
-                ("build_trust", D(2026, 1, 21 + i))]
+        path = [
+            ("target_account", D(2026, 1, 1)),
+            ("customer_analysis", D(2026, 1, 11)),
+            ("build_trust", D(2026, 1, 21 + i)),
+        ]
         if fate == "on":
             path.append(("discover_needs", D(2026, 2, 10)))
         if fate == "lost":
@@ -198,11 +225,17 @@ def probability_book():
     # AM-1: 6 deals reach win_commitment, 5 won. AM-2: 2 reach it, both lost (thin).
     for i in range(6):
         end = "won" if i < 5 else "lost"
-        book.deal(f"a{i}", [("present_value", start), ("win_commitment", D(2025, 2, 1)),
-                            (end, D(2025, 3, 1))], owner="AM-1")
+        book.deal(
+            f"a{i}",
+            [("present_value", start), ("win_commitment", D(2025, 2, 1)), (end, D(2025, 3, 1))],
+            owner="AM-1",
+        )
     for i in range(2):
-        book.deal(f"b{i}", [("present_value", start), ("win_commitment", D(2025, 2, 1)),
-                            ("lost", D(2025, 3, 1))], owner="AM-2")
+        book.deal(
+            f"b{i}",
+            [("present_value", start), ("win_commitment", D(2025, 2, 1)), ("lost", D(2025, 3, 1))],
+            owner="AM-2",
+        )
     # One deal lost at present_value, by AM-1.
     book.deal("c", [("present_value", start), ("lost", D(2025, 2, 1))], owner="AM-1")
     return book
@@ -229,20 +262,26 @@ def test_learned_probabilities_shrink_and_thin_groups_get_the_stage_rate():
     # every closed deal passed target_account on its way (reached = furthest stage >= it)
     assert t.loc[("", "target_account"), "closed"] == 9
     assert t.loc[("", "target_account"), "probability"] == pytest.approx((5 + 4 * 0.05) / 13)
-    flat = learn(history.at(day_number(D(2025, 6, 1))), *segments(
-        history, replace(rules, segment_by="none")), replace(rules, segment_by="none"))
+    flat = learn(
+        history.at(day_number(D(2025, 6, 1))),
+        *segments(history, replace(rules, segment_by="none")),
+        replace(rules, segment_by="none"),
+    )
     assert set(flat.table["segment"]) == {""}
 
 
 def test_forecast_sums_amount_times_probability_per_period_and_owner():
     book = probability_book()
     as_of = D(2025, 6, 15)
-    book.deal("o1", [("win_commitment", D(2025, 5, 1))], amount=10_000, owner="AM-1",
-              close=D(2025, 6, 30))
-    book.deal("o2", [("present_value", D(2025, 5, 1))], amount=2_000, owner="AM-2",
-              close=D(2025, 8, 15))
-    book.deal("slip", [("present_value", D(2025, 4, 1))], amount=1_000, owner="AM-2",
-              close=D(2025, 5, 31))
+    book.deal(
+        "o1", [("win_commitment", D(2025, 5, 1))], amount=10_000, owner="AM-1", close=D(2025, 6, 30)
+    )
+    book.deal(
+        "o2", [("present_value", D(2025, 5, 1))], amount=2_000, owner="AM-2", close=D(2025, 8, 15)
+    )
+    book.deal(
+        "slip", [("present_value", D(2025, 4, 1))], amount=1_000, owner="AM-2", close=D(2025, 5, 31)
+    )
     book.deal("far", [("present_value", D(2025, 4, 1))], amount=5_000, close=D(2027, 1, 1))
     book.deal("nodate", [("present_value", D(2025, 4, 1))], amount=7_000)
     rules = replace(RULES, prior_deals=4, min_group_deals=3)
@@ -269,16 +308,30 @@ def test_a_later_stage_change_does_not_alter_an_earlier_forecast():
     for i in range(30):
         won = i % 3 != 0
         month = 1 + i % 9
-        base.deal(f"h{i}", [("target_account", D(2025, month, 1)),
-                            ("present_value", D(2025, month, 20)),
-                            ("won" if won else "lost", D(2025, month + 3, 5))],
-                  owner=f"AM-{i % 2}", close=D(2025, month + 3, 1), amount=1000 + i)
+        base.deal(
+            f"h{i}",
+            [
+                ("target_account", D(2025, month, 1)),
+                ("present_value", D(2025, month, 20)),
+                ("won" if won else "lost", D(2025, month + 3, 5)),
+            ],
+            owner=f"AM-{i % 2}",
+            close=D(2025, month + 3, 1),
+            amount=1000 + i,
+        )
     base.deal("x", [("target_account", D(2025, 12, 1))], close=D(2026, 2, 1), amount=5000)
     base.deal("y", [("present_value", D(2026, 3, 1))], close=D(2026, 5, 1), amount=800)
     later = Book()
     later.deals, later.moves = list(base.deals), list(base.moves)
-    later.moves.append({"opportunity_id": "x", "seq": 2, "stage": "won",
-                        "entered_on": D(2026, 2, 2), "customer_action": ACTION})
+    later.moves.append(
+        {
+            "opportunity_id": "x",
+            "seq": 2,
+            "stage": "won",
+            "entered_on": D(2026, 2, 2),
+            "customer_action": ACTION,
+        }
+    )
     rules = replace(RULES, backtest_periods=4)
     before = compute_funnel(*base.frames(), rules, as_of).backtest
     after = compute_funnel(*later.frames(), rules, as_of).backtest
@@ -296,13 +349,20 @@ def test_backtest_by_hand():
     book = Book()
     # Closed before Q1 2026: 2 won and 2 lost from present_value.
     for i, end in enumerate(["won", "won", "lost", "lost"]):
-        book.deal(f"h{i}", [("present_value", D(2025, 10, 1)), (end, D(2025, 11, 1))],
-                  amount=100)
+        book.deal(f"h{i}", [("present_value", D(2025, 10, 1)), (end, D(2025, 11, 1))], amount=100)
     # Open on the eve of Q1, expected in Q1: 1000 (won in Q1) and 3000 (lost in Q1).
-    book.deal("q1a", [("present_value", D(2025, 12, 1)), ("won", D(2026, 2, 1))],
-              amount=1000, close=D(2026, 2, 1))
-    book.deal("q1b", [("present_value", D(2025, 12, 1)), ("lost", D(2026, 2, 1))],
-              amount=3000, close=D(2026, 3, 1))
+    book.deal(
+        "q1a",
+        [("present_value", D(2025, 12, 1)), ("won", D(2026, 2, 1))],
+        amount=1000,
+        close=D(2026, 2, 1),
+    )
+    book.deal(
+        "q1b",
+        [("present_value", D(2025, 12, 1)), ("lost", D(2026, 2, 1))],
+        amount=3000,
+        close=D(2026, 3, 1),
+    )
     rules = replace(RULES, prior_deals=2, segment_by="none", backtest_periods=1)
     history = book.history()
     codes, names = segments(history, rules)
@@ -319,8 +379,11 @@ def test_backtest_by_hand():
 
 
 def test_period_states_are_counted_for_past_periods():
-    result = compute_funnel(*conversion_book().frames(), replace(RULES, period="month",
-                            history_periods=3), D(2026, 3, 31))
+    result = compute_funnel(
+        *conversion_book().frames(),
+        replace(RULES, period="month", history_periods=3),
+        D(2026, 3, 31),
+    )
     counts = result.periods
     jan = counts[counts["period_start"] == D(2026, 1, 1)].set_index("state")["deals"]
     assert jan.to_dict() == {"new": 4}
