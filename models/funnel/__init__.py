@@ -1,3 +1,3 @@
 """The sales funnel and forecast (DOMAIN.md section 6): period states, conversion, time in
-stage, the funnel's shape, win probabilities learned from closed deals, the weighted
+stage, the funnel's shape, win probabilities learned from the closed periods, the weighted
 forecast and its backtest. Computations are functions of (data, rules, as_of)."""

@@ -15,6 +15,7 @@ from .forecast import (
     forecast,
     learn,
     naive_array,
+    outcomes,
     percentage_error,
     segments,
 )
@@ -64,16 +65,18 @@ def compute_funnel(
     current = period_start(as_of, rules.period)
     state, view = period_states(history, current, as_of, rules)
     codes, names = segments(history, rules)
-    probs = learn(view, codes, names, rules)
+    out = outcomes(history, as_of, rules)
+    probs = learn(out, today, codes, names, rules)
     ahead = forecast(history, view, probs, codes, rules)
-    tested = backtest(history, codes, names, as_of, rules)
+    tested = backtest(history, out, codes, names, as_of, rules)
 
     fig = shape(history, view, rules)
     stages = fig.table.merge(conversion(view), on="stage").merge(
         time_in_stage(history, today), on="stage"
     )
     overall = probs.table[probs.table["segment"] == ""].drop(columns="segment")
-    stages = stages.merge(overall, on="stage")
+    overall = overall.rename(columns={"deals": "history_deals", "won": "history_won"})
+    stages = stages.merge(overall, on="stage").merge(probs.stalled_table, on="stage")
     stages["naive_probability"] = naive_array(rules)
 
     summary = FunnelSummary(

@@ -70,6 +70,7 @@ class View:
     position: np.ndarray  # -1 lost, 0-5 funnel stage, 6 won (meaningless where not exists)
     reach: np.ndarray  # furthest funnel position reached (6: won)
     since: np.ndarray  # day of the last known move
+    last: np.ndarray  # index of the last known move
 
     @property
     def open(self) -> np.ndarray:
@@ -160,8 +161,8 @@ class History:
         last = np.where(exists, self.first + known - 1, 0)
         if len(self.position) == 0:
             empty = np.zeros(n, dtype=np.int64)
-            return View(day, exists, empty, empty, empty)
-        return View(day, exists, self.position[last], self.reach[last], self.day[last])
+            return View(day, exists, empty, empty, empty, empty)
+        return View(day, exists, self.position[last], self.reach[last], self.day[last], last)
 
     def unbacked_between(self, start: int, end: int) -> np.ndarray:
         """Per deal: advances entered from ``start`` to ``end`` with no customer action."""

@@ -43,8 +43,10 @@ class FunnelRules:
     # "tier"), each shrunk toward the level above with this many deals' weight.
     segment_by: str = "owner"
     prior_deals: float = 20.0
-    # A group with fewer closed deals at a stage gets the stage's probability.
+    # A segment with fewer deals at a stage in the history gets the stage's probability.
     min_group_deals: int = 10
+    # Closed periods the probabilities are learned from (the most recent ones).
+    learn_periods: int = 12
     # The naive forecast: one constant probability per stage (also the prior of a stage
     # with little closed history).
     naive_probabilities: dict[str, float] = field(default_factory=lambda: dict(_NAIVE))
@@ -61,6 +63,7 @@ class FunnelRules:
 _INTS = (
     "stalled_after_days",
     "min_group_deals",
+    "learn_periods",
     "forecast_periods",
     "backtest_periods",
     "history_periods",

@@ -121,7 +121,12 @@ def write_funnel(conn: Connection, snapshot_id: int, result: FunnelResult) -> No
             stages,
             {
                 "money": ("open_amount",),
-                "ratios": ("conversion", "probability", "naive_probability"),
+                "ratios": (
+                    "conversion",
+                    "probability",
+                    "stalled_probability",
+                    "naive_probability",
+                ),
             },
         ),
         (FunnelProbability, result.probabilities, {"ratios": ("probability",)}),

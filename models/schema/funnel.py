@@ -74,9 +74,13 @@ class FunnelStage(_PerSnapshot, Base):
     median_days: Mapped[float | None] = mapped_column(Float)
     p25_days: Mapped[float | None] = mapped_column(Float)
     p75_days: Mapped[float | None] = mapped_column(Float)
-    closed: Mapped[int] = mapped_column(Integer)
-    won: Mapped[int] = mapped_column(Integer)
+    # The closed periods learned from: deals counted at this stage, and those won in time.
+    history_deals: Mapped[int] = mapped_column(Integer)
+    history_won: Mapped[int] = mapped_column(Integer)
     probability: Mapped[float] = mapped_column(Float)
+    stalled_deals: Mapped[int] = mapped_column(Integer)  # of which stalled
+    stalled_won: Mapped[int] = mapped_column(Integer)
+    stalled_probability: Mapped[float] = mapped_column(Float)
     naive_probability: Mapped[float] = mapped_column(Float)
 
 
@@ -87,7 +91,7 @@ class FunnelProbability(_PerSnapshot, Base):
 
     segment: Mapped[str] = mapped_column(String(64), primary_key=True)
     stage: Mapped[str] = mapped_column(String(32), primary_key=True)
-    closed: Mapped[int] = mapped_column(Integer)
+    deals: Mapped[int] = mapped_column(Integer)
     won: Mapped[int] = mapped_column(Integer)
     probability: Mapped[float] = mapped_column(Float)
 

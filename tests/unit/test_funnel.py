@@ -12,7 +12,7 @@ import pytest
 
 from models.errors import ConfigError
 from models.funnel.compute import compute_funnel
-from models.funnel.forecast import backtest, learn, percentage_error, segments
+from models.funnel.forecast import backtest, learn, outcomes, percentage_error, segments
 from models.funnel.history import History, day_number
 from models.funnel.rules import FunnelRules, funnel_rules
 from models.funnel.states import period_states, shift_period
@@ -220,86 +220,100 @@ def test_bulge_when_middle_stages_hold_more_than_the_rules_allow():
 
 
 def probability_book():
+    """Q1 2025 replayed on its eve (31 Dec 2024): the deals its forecast counted."""
     book = Book()
-    start = D(2025, 1, 1)
-    # AM-1: 6 deals reach win_commitment, 5 won. AM-2: 2 reach it, both lost (thin).
+    eve_stage = D(2024, 12, 1)
+    # AM-1: 6 deals at win_commitment expected in Q1, 5 won in it. AM-2: 2, both lost (thin).
     for i in range(6):
         end = "won" if i < 5 else "lost"
         book.deal(
             f"a{i}",
-            [("present_value", start), ("win_commitment", D(2025, 2, 1)), (end, D(2025, 3, 1))],
+            [("win_commitment", eve_stage), (end, D(2025, 2, 1))],
             owner="AM-1",
+            close=D(2025, 2, 1),
         )
     for i in range(2):
         book.deal(
             f"b{i}",
-            [("present_value", start), ("win_commitment", D(2025, 2, 1)), ("lost", D(2025, 3, 1))],
+            [("win_commitment", eve_stage), ("lost", D(2025, 2, 1))],
             owner="AM-2",
+            close=D(2025, 2, 1),
         )
-    # One deal lost at present_value, by AM-1.
-    book.deal("c", [("present_value", start), ("lost", D(2025, 2, 1))], owner="AM-1")
+    # AM-1 at present_value, expected in March, still open at the end of Q1: not won in it.
+    book.deal("c", [("present_value", eve_stage)], owner="AM-1", close=D(2025, 3, 1))
+    # Stalled at build_trust since June (over 90 days on the eve), expected in January.
+    book.deal("z", [("build_trust", D(2024, 6, 1))], owner="AM-1", close=D(2025, 1, 15))
     return book
+
+
+K = 4
+P_WC = (5 + K * 0.8) / (8 + K)
+P_PV = (0 + K * 0.5) / (1 + K)
+P_BT = (0 + K * 0.2) / (1 + K)
 
 
 def test_learned_probabilities_shrink_and_thin_groups_get_the_stage_rate():
     history = probability_book().history()
-    rules = replace(RULES, prior_deals=4, min_group_deals=3)
+    rules = replace(RULES, prior_deals=K, min_group_deals=3)
     codes, names = segments(history, rules)
-    probs = learn(history.at(day_number(D(2025, 6, 1))), codes, names, rules)
+    out = outcomes(history, D(2025, 4, 15), rules)
+    probs = learn(out, day_number(D(2025, 4, 15)), codes, names, rules)
     t = probs.table.set_index(["segment", "stage"])
-    # win_commitment: 8 closed, 5 won; prior 0.8 with 4 deals' weight -> (5 + 3.2) / 12
-    stage_p = (5 + 4 * 0.8) / (8 + 4)
-    assert t.loc[("", "win_commitment"), "probability"] == pytest.approx(stage_p)
-    # present_value: 9 closed, 5 won, prior 0.5 -> (5 + 2) / 13
-    assert t.loc[("", "present_value"), "probability"] == pytest.approx(7 / 13)
-    # AM-1 at win_commitment: 6 closed, 5 won, shrunk toward the stage's rate
-    assert t.loc[("AM-1", "win_commitment"), "probability"] == pytest.approx(
-        (5 + 4 * stage_p) / (6 + 4)
-    )
-    # AM-2 has only 2 closed deals there: the stage's own rate, not 0 %
-    assert t.loc[("AM-2", "win_commitment"), "closed"] == 2
-    assert t.loc[("AM-2", "win_commitment"), "probability"] == pytest.approx(stage_p)
-    # every closed deal passed target_account on its way (reached = furthest stage >= it)
-    assert t.loc[("", "target_account"), "closed"] == 9
-    assert t.loc[("", "target_account"), "probability"] == pytest.approx((5 + 4 * 0.05) / 13)
-    flat = learn(
-        history.at(day_number(D(2025, 6, 1))),
-        *segments(history, replace(rules, segment_by="none")),
-        replace(rules, segment_by="none"),
-    )
+    # win_commitment: 8 deals counted in Q1, 5 won in it; naive 0.8 with 4 deals' weight
+    assert t.loc[("", "win_commitment"), "deals"] == 8
+    assert t.loc[("", "win_commitment"), "probability"] == pytest.approx(P_WC)
+    # present_value: the one deal counted was not won in the quarter (it slipped)
+    assert t.loc[("", "present_value"), "probability"] == pytest.approx(P_PV)
+    # AM-1 at win_commitment: 6 deals, 5 won, shrunk toward the stage's rate
+    assert t.loc[("AM-1", "win_commitment"), "probability"] == pytest.approx((5 + K * P_WC) / 10)
+    # AM-2 has only 2 deals there: the stage's own rate, not 0 %
+    assert t.loc[("AM-2", "win_commitment"), "deals"] == 2
+    assert t.loc[("AM-2", "win_commitment"), "probability"] == pytest.approx(P_WC)
+    # a stage with no history keeps its naive probability
+    assert t.loc[("", "target_account"), "probability"] == pytest.approx(0.05)
+    # the stalled deal: build_trust's stalled rate, shrunk toward build_trust's rate
+    st = probs.stalled_table.set_index("stage")
+    assert st.loc["build_trust", "stalled_deals"] == 1
+    assert st.loc["build_trust", "stalled_probability"] == pytest.approx(K * P_BT / (1 + K))
+    # periods closed after the learning day teach nothing: on 31 March Q1 is not closed
+    early = learn(out, day_number(D(2025, 3, 30)), codes, names, rules)
+    assert early.table["deals"].sum() == 0
+    flat_rules = replace(rules, segment_by="none")
+    flat = learn(out, day_number(D(2025, 4, 15)), *segments(history, flat_rules), flat_rules)
     assert set(flat.table["segment"]) == {""}
 
 
 def test_forecast_sums_amount_times_probability_per_period_and_owner():
     book = probability_book()
-    as_of = D(2025, 6, 15)
+    as_of = D(2025, 4, 15)
     book.deal(
-        "o1", [("win_commitment", D(2025, 5, 1))], amount=10_000, owner="AM-1", close=D(2025, 6, 30)
+        "o1", [("win_commitment", D(2025, 4, 1))], amount=10_000, owner="AM-1", close=D(2025, 6, 30)
     )
     book.deal(
-        "o2", [("present_value", D(2025, 5, 1))], amount=2_000, owner="AM-2", close=D(2025, 8, 15)
-    )
-    book.deal(
-        "slip", [("present_value", D(2025, 4, 1))], amount=1_000, owner="AM-2", close=D(2025, 5, 31)
+        "o2", [("present_value", D(2025, 4, 1))], amount=2_000, owner="AM-2", close=D(2025, 8, 15)
     )
     book.deal("far", [("present_value", D(2025, 4, 1))], amount=5_000, close=D(2027, 1, 1))
     book.deal("nodate", [("present_value", D(2025, 4, 1))], amount=7_000)
-    rules = replace(RULES, prior_deals=4, min_group_deals=3)
+    rules = replace(RULES, prior_deals=K, min_group_deals=3)
     result = compute_funnel(*book.frames(), rules, as_of)
-    stage_wc = (5 + 4 * 0.8) / 12
-    am1_wc = (5 + 4 * stage_wc) / 10
-    pv = 7 / 13
-    am1_pv = (5 + 4 * pv) / (7 + 4)  # AM-1: 7 closed reached present_value, 5 won
+    am1_wc = (5 + K * P_WC) / 10
     f = result.forecast.set_index(["period_start", "owner"])
-    assert f.loc[(D(2025, 4, 1), "AM-1"), "learned"] == pytest.approx(round(10_000 * am1_wc, 2))
-    assert f.loc[(D(2025, 4, 1), "AM-2"), "learned"] == pytest.approx(round(1_000 * pv, 2))
-    assert f.loc[(D(2025, 4, 1), "AM-2"), "naive"] == 500.0
-    assert f.loc[(D(2025, 7, 1), "AM-2"), "learned"] == pytest.approx(round(2_000 * pv, 2))
-    assert f["deals"].sum() == 3  # "far" is beyond the 4 quarters, "nodate" has no date
+    q2, q3 = D(2025, 4, 1), D(2025, 7, 1)
+    # Q2, AM-1: o1, plus c (slipped, 1000 at present_value) and z (slipped, stalled)
+    z = K * P_BT / (1 + K)
+    assert f.loc[(q2, "AM-1"), "deals"] == 3
+    assert f.loc[(q2, "AM-1"), "learned"] == pytest.approx(
+        round(10_000 * am1_wc + 1_000 * P_PV + 1_000 * z, 2)
+    )
+    assert f.loc[(q2, "AM-1"), "naive"] == pytest.approx(8_000 + 500 + 200)
+    assert f.loc[(q3, "AM-2"), "learned"] == pytest.approx(round(2_000 * P_PV, 2))
+    assert f["deals"].sum() == 4  # "far" is beyond the 4 quarters, "nodate" has no date
     assert result.summary.no_close_date == 1
     deals = result.deals.set_index("opportunity_id")
-    assert deals.loc["far", "probability"] == pytest.approx(am1_pv)
+    assert deals.loc["far", "probability"] == pytest.approx(P_PV)
     assert pd.isna(deals.loc["a0", "probability"])  # closed deals carry none
+    # what was won in Q1 is not in the forecast of Q2 ("won" so far in Q2 is 0)
+    assert f["won"].sum() == 0
 
 
 def test_a_later_stage_change_does_not_alter_an_earlier_forecast():
@@ -320,7 +334,7 @@ def test_a_later_stage_change_does_not_alter_an_earlier_forecast():
             amount=1000 + i,
         )
     base.deal("x", [("target_account", D(2025, 12, 1))], close=D(2026, 2, 1), amount=5000)
-    base.deal("y", [("present_value", D(2026, 3, 1))], close=D(2026, 5, 1), amount=800)
+    base.deal("y", [("target_account", D(2026, 3, 1))], close=D(2026, 5, 1), amount=800)
     later = Book()
     later.deals, later.moves = list(base.deals), list(base.moves)
     later.moves.append(
@@ -347,10 +361,15 @@ def test_a_later_stage_change_does_not_alter_an_earlier_forecast():
 
 def test_backtest_by_hand():
     book = Book()
-    # Closed before Q1 2026: 2 won and 2 lost from present_value.
-    for i, end in enumerate(["won", "won", "lost", "lost"]):
-        book.deal(f"h{i}", [("present_value", D(2025, 10, 1)), (end, D(2025, 11, 1))], amount=100)
-    # Open on the eve of Q1, expected in Q1: 1000 (won in Q1) and 3000 (lost in Q1).
+    # Q4 2025, replayed on 30 Sep: 4 deals at present_value expected in it, 3 won in it.
+    for i, end in enumerate(["won", "won", "won", "lost"]):
+        book.deal(
+            f"h{i}",
+            [("present_value", D(2025, 9, 1)), (end, D(2025, 11, 1))],
+            amount=100,
+            close=D(2025, 11, 1),
+        )
+    # Open on the eve of Q1 2026, expected in Q1: 1000 (won in Q1) and 3000 (lost in Q1).
     book.deal(
         "q1a",
         [("present_value", D(2025, 12, 1)), ("won", D(2026, 2, 1))],
@@ -366,8 +385,10 @@ def test_backtest_by_hand():
     rules = replace(RULES, prior_deals=2, segment_by="none", backtest_periods=1)
     history = book.history()
     codes, names = segments(history, rules)
-    table = backtest(history, codes, names, D(2026, 3, 31), rules)
-    p = (2 + 2 * 0.5) / (4 + 2)  # learned on Dec 31: 4 closed, 2 won, prior 0.5
+    table = backtest(
+        history, outcomes(history, D(2026, 3, 31), rules), codes, names, D(2026, 3, 31), rules
+    )
+    p = (3 + 2 * 0.5) / (4 + 2)  # learned from Q4 2025: 4 deals, 3 won, prior 0.5
     row = table.iloc[0]
     assert row["period_start"] == D(2026, 1, 1)
     assert row["deals"] == 2
@@ -375,6 +396,7 @@ def test_backtest_by_hand():
     assert row["naive"] == pytest.approx(4000 * 0.5)
     assert row["won"] == 1000
     assert percentage_error(table, "learned") == pytest.approx(abs(4000 * p - 1000) / 1000)
+    assert percentage_error(table, "naive") == pytest.approx(1.0)
     assert percentage_error(table.assign(won=0.0), "learned") is None
 
 

@@ -289,18 +289,29 @@ def test_opportunities_follow_the_funnel(data):
     opportunities = data["opportunities"].set_index("opportunity_id")
     stages = data["opportunity_stages"].assign(seq=lambda d: d.seq.astype(int))
     stages = stages.sort_values(["opportunity_id", "seq"])
+    advances = unbacked = regressed = 0
     for opp_id, history in stages.groupby("opportunity_id"):
         names = list(history.stage)
         assert list(history.seq) == list(range(1, len(names) + 1))
         assert history.entered_on.is_monotonic_increasing and history.entered_on.is_unique
-        expected = (
-            ORDER[: len(names)] if names[-1] != "lost" else [*FUNNEL[: len(names) - 1], "lost"]
-        )
-        assert names == expected, opp_id
-        actions = history.customer_action.iloc[1:][history.stage.iloc[1:] != "lost"]
-        assert pd.isna(history.customer_action.iloc[0])  # entered without an action
-        assert actions.notna().all()
         opp = opportunities.loc[opp_id]
+        back = names[-1] != "lost" and len(names) > 2
+        back = back and ORDER.index(names[-1]) < ORDER.index(names[-2])
+        if back:  # fell back one stage, still open
+            assert ORDER.index(names[-1]) == ORDER.index(names[-2]) - 1 and opp.status == "open"
+            regressed += 1
+        forward = names[:-1] if back else names
+        expected = (
+            ORDER[: len(forward)]
+            if forward[-1] != "lost"
+            else [*FUNNEL[: len(forward) - 1], "lost"]
+        )
+        assert forward == expected, opp_id
+        assert pd.isna(history.customer_action.iloc[0])  # entered without an action
+        moved = history.iloc[1 : len(forward)]
+        actions = moved.customer_action[moved.stage != "lost"]
+        advances += len(actions)
+        unbacked += int(actions.isna().sum())
         assert opp.stage == names[-1] and opp.created_on == history.entered_on.iloc[0]
         if opp.status == "won":
             assert names[-1] in {"won", "collect_payment"}
@@ -309,6 +320,9 @@ def test_opportunities_follow_the_funnel(data):
             assert opp.closed_on == history.entered_on.iloc[-1] and isinstance(opp.lost_reason, str)
         else:
             assert opp.status == "open" and names[-1] in FUNNEL and pd.isna(opp.closed_on)
+    # about one advance in twenty was logged without the customer action behind it
+    assert 0 < unbacked < 0.1 * advances
+    assert regressed > 0
     last = stages.groupby("opportunity_id").entered_on.max()
     open_ids = opportunities.index[opportunities.status == "open"]
     assert (last[open_ids] < (END - timedelta(days=180)).isoformat()).any()  # stalled

@@ -80,7 +80,7 @@ def upgrade() -> None:
         sa.Column("snapshot_id", sa.Integer(), nullable=False),
         sa.Column("segment", sa.String(length=64), nullable=False),
         sa.Column("stage", sa.String(length=32), nullable=False),
-        sa.Column("closed", sa.Integer(), nullable=False),
+        sa.Column("deals", sa.Integer(), nullable=False),
         sa.Column("won", sa.Integer(), nullable=False),
         sa.Column("probability", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint(
@@ -115,9 +115,12 @@ def upgrade() -> None:
         sa.Column("median_days", sa.Float(), nullable=True),
         sa.Column("p25_days", sa.Float(), nullable=True),
         sa.Column("p75_days", sa.Float(), nullable=True),
-        sa.Column("closed", sa.Integer(), nullable=False),
-        sa.Column("won", sa.Integer(), nullable=False),
+        sa.Column("history_deals", sa.Integer(), nullable=False),
+        sa.Column("history_won", sa.Integer(), nullable=False),
         sa.Column("probability", sa.Float(), nullable=False),
+        sa.Column("stalled_deals", sa.Integer(), nullable=False),
+        sa.Column("stalled_won", sa.Integer(), nullable=False),
+        sa.Column("stalled_probability", sa.Float(), nullable=False),
         sa.Column("naive_probability", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("snapshot_id", "stage", name=op.f("pk_funnel_stage")),
     )

@@ -1,0 +1,299 @@
+"""Read models of the "Funnel and forecast" page: one snapshot's stored funnel
+(:mod:`.store`) as the page shows it, for one selection of deals.
+
+A selection narrows the deals by owner, product line and tier, and to the accounts the
+signed-in person works on (:func:`accounts_in_scope`: the row-level rule of
+:func:`models.access.can_act_on_customer`). What the stored deal rows hold is narrowed
+with it: the open deals per stage, the states of the current period, the deals to chase
+and the forecast of the coming periods, re-summed from the deals as the recompute
+summed them (learned: the deal's stored weighted amount; naive: its amount x the stage's
+stored naive probability; the period: its expected close's, the current one once that
+date has passed). What needs the deals' histories stays the whole funnel's, as stored:
+conversion, time in stage, the learned probabilities, the bulge and the backtest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, select
+
+from models.access import Identity, can_act_on_customer
+from models.plans.assignments import assigned_accounts
+from models.schema import AccountManager, Customer, DashboardCustomer, ProductLine, Role, Snapshot
+
+from .forecast import UNASSIGNED, percentage_error
+from .history import STAGE_NAMES
+from .states import STATES, period_start, shift_period
+from .store import stored_backtest, stored_deals, stored_forecast, stored_run, stored_stages
+
+# Roles that work on their own accounts (the planner workspace's "my accounts"): the page
+# shows them their accounts' deals first; every role may read the whole funnel.
+WORKS_ON_OWN = (Role.ACCOUNT_MANAGER, Role.PLANNER)
+CHASE_STATES = ("stalled", "regressed")
+MONEY = ("learned", "naive", "won")
+
+
+def accounts_in_scope(engine: Engine, identity: Identity) -> tuple[str, ...] | None:
+    """The accounts whose deals ``identity`` works on, by id: those an account manager
+    manages, those assigned to a planner (:func:`models.access.can_act_on_customer`);
+    None for the roles that work on every account."""
+    if identity.role not in WORKS_ON_OWN:
+        return None
+    assigned = set(assigned_accounts(engine, identity.username))
+    with engine.connect() as conn:
+        rows = conn.execute(select(Customer.customer_id, Customer.manager_id)).all()
+    return tuple(
+        sorted(
+            cid
+            for cid, manager_id in rows
+            if can_act_on_customer(identity, manager_id, assigned=cid in assigned)
+        )
+    )
+
+
+def _names(engine: Engine, snapshot_id: int) -> dict[str, dict[str, str]]:
+    """Display names: owners (account managers), product lines, and the snapshot's
+    customers."""
+    dc = DashboardCustomer
+    with engine.connect() as conn:
+        return {
+            "owner": dict(conn.execute(select(AccountManager.manager_id, AccountManager.name)).all())
+            | {UNASSIGNED: "Unassigned"},
+            "product_line": dict(
+                conn.execute(select(ProductLine.product_line_id, ProductLine.name)).all()
+            ),
+            "customer": dict(
+                conn.execute(
+                    select(dc.customer_id, dc.name).where(dc.snapshot_id == snapshot_id)
+                ).all()
+            ),
+        }
+
+
+def _named(ids: pd.Series, names: dict[str, str]) -> pd.Series:
+    return ids.map(lambda i: names.get(i, i) if isinstance(i, str) else None)
+
+
+def _deals(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+    """The snapshot's deal rows with amounts as floats (cents-exact) and names."""
+    with engine.connect() as conn:
+        deals = stored_deals(conn, snapshot_id)
+    names = _names(engine, snapshot_id)
+    deals["owner"] = deals["owner_manager_id"].fillna(UNASSIGNED)
+    for col in ("amount", "weighted_amount"):
+        deals[col] = pd.to_numeric(deals[col], errors="coerce").astype(float)
+    deals["customer"] = _named(deals["customer_id"], names["customer"])
+    deals["owner_name"] = _named(deals["owner"], names["owner"])
+    deals["product_line"] = _named(deals["product_line_id"], names["product_line"])
+    return deals
+
+
+def _options(deals: pd.DataFrame) -> dict[str, dict[str, str]]:
+    """The filters' choices among ``deals``: id -> name, by name (tiers: as they come)."""
+
+    def pairs(ids: str, names: str) -> dict[str, str]:
+        known = deals[[ids, names]].dropna().drop_duplicates(ids)
+        return dict(sorted(zip(known[ids], known[names], strict=True), key=lambda p: p[1]))
+
+    tiers = sorted(deals["tier"].dropna().unique())
+    return {
+        "owners": pairs("owner", "owner_name"),
+        "product_lines": pairs("product_line_id", "product_line"),
+        "tiers": {t: t for t in tiers},
+    }
+
+
+def select_deals(
+    deals: pd.DataFrame,
+    owners: Sequence[str] = (),
+    product_lines: Sequence[str] = (),
+    tiers: Sequence[str] = (),
+    accounts: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """The deals of the accounts in scope (None: every account) narrowed by the filters
+    (an empty filter keeps every deal; ``owners`` holds ``UNASSIGNED`` for no owner)."""
+    keep = pd.Series(True, index=deals.index)
+    if accounts is not None:
+        keep &= deals["customer_id"].isin(list(accounts))
+    for column, chosen in (
+        ("owner", owners),
+        ("product_line_id", product_lines),
+        ("tier", tiers),
+    ):
+        if chosen:
+            keep &= deals[column].isin(list(chosen))
+    return deals[keep].reset_index(drop=True)
+
+
+def open_deals(deals: pd.DataFrame) -> pd.DataFrame:
+    """The deals at a funnel stage (neither won nor lost) on the as-of date."""
+    return deals[deals["stage"].isin(STAGE_NAMES)]
+
+
+def funnel_by_stage(deals: pd.DataFrame) -> pd.DataFrame:
+    """stage, open_deals, open_amount: every funnel stage in order, empty ones as 0."""
+    open_ = open_deals(deals)
+    out = (
+        open_.groupby("stage")
+        .agg(open_deals=("amount", "size"), open_amount=("amount", "sum"))
+        .reindex(list(STAGE_NAMES), fill_value=0)
+        .rename_axis("stage")
+        .reset_index()
+    )
+    out["open_deals"] = out["open_deals"].astype(int)
+    out["open_amount"] = out["open_amount"].astype(float).round(2)
+    return out
+
+
+def period_states(deals: pd.DataFrame) -> pd.DataFrame:
+    """state, deals, amount in the current period (the deals' stored ``state``), in the
+    states' order; states no deal is in are left out."""
+    stated = deals[deals["state"].notna()]
+    out = stated.groupby("state").agg(deals=("amount", "size"), amount=("amount", "sum"))
+    out = out.reindex([s for s in STATES if s in out.index]).reset_index()
+    out["amount"] = out["amount"].astype(float).round(2)
+    return out
+
+
+def deals_to_chase(deals: pd.DataFrame) -> pd.DataFrame:
+    """The stalled and regressed deals of the current period, largest amount first."""
+    chase = deals[deals["state"].isin(CHASE_STATES)]
+    columns = ["opportunity_id", "customer_id", "customer", "owner", "owner_name"]
+    columns += ["product_line", "tier", "stage", "state", "amount", "days_in_stage"]
+    columns += ["expected_close_on", "probability", "weighted_amount"]
+    chase = chase.sort_values(["amount", "opportunity_id"], ascending=[False, True])
+    return chase[columns].reset_index(drop=True)
+
+
+def horizon(run: dict[str, Any], stored: pd.DataFrame) -> list[date]:
+    """The periods forecast: from the current one to the last the stored forecast
+    reaches (none when it forecast nothing)."""
+    if stored.empty:
+        return []
+    last, kind = max(stored["period_start"]), run["period"]
+    periods = [run["period_start"]]
+    while periods[-1] < last:
+        periods.append(shift_period(periods[-1], kind, 1))
+    return periods
+
+
+def forecast_rows(
+    deals: pd.DataFrame,
+    stages: pd.DataFrame,
+    run: dict[str, Any],
+    as_of: date,
+    periods: list[date],
+) -> pd.DataFrame:
+    """Per forecast period and owner: open deals expected to close in it, their learned
+    and naive weighted amounts, and (in the current period) the amount won so far."""
+    columns = ["period_start", "owner", "deals", *MONEY]
+    current, kind = run["period_start"], run["period"]
+    dated = open_deals(deals)
+    dated = dated[dated["expected_close_on"].notna()]
+    expected = dated["expected_close_on"]
+    naive = dated["stage"].map(dict(zip(stages["stage"], stages["naive_probability"], strict=True)))
+    ahead = pd.DataFrame(
+        {
+            "period_start": [
+                current if d < as_of else period_start(d, kind) for d in expected.tolist()
+            ],
+            "owner": dated["owner"],
+            "learned": dated["weighted_amount"],
+            "naive": dated["amount"] * naive.astype(float),
+        }
+    )
+    ahead = ahead[ahead["period_start"].isin(periods)]
+    won = deals[deals["state"] == "won"]
+    won = pd.DataFrame({"period_start": current, "owner": won["owner"], "won": won["amount"]})
+    out = ahead.groupby(["period_start", "owner"]).agg(
+        deals=("learned", "size"), learned=("learned", "sum"), naive=("naive", "sum")
+    )
+    out = out.join(won.groupby(["period_start", "owner"]).agg(won=("won", "sum")), how="outer")
+    if out.empty:
+        return pd.DataFrame(columns=columns)
+    out = out.reset_index()
+    out["deals"] = out["deals"].fillna(0).astype(int)
+    out[list(MONEY)] = out[list(MONEY)].astype(float).fillna(0.0).round(2)
+    return out.sort_values(["period_start", "owner"], kind="stable")[columns].reset_index(
+        drop=True
+    )
+
+
+def forecast_totals(rows: pd.DataFrame, periods: list[date]) -> pd.DataFrame:
+    """period_start, deals, learned, naive, won: :func:`forecast_rows` summed over owners,
+    every forecast period present (0 where nothing falls in it)."""
+    totals = rows.groupby("period_start")[["deals", *MONEY]].sum()
+    totals = totals.reindex(periods, fill_value=0).rename_axis("period_start").reset_index()
+    totals["deals"] = totals["deals"].astype(int)
+    totals[list(MONEY)] = totals[list(MONEY)].astype(float).round(2)
+    return totals
+
+
+def backtest_errors(backtest: pd.DataFrame) -> pd.DataFrame:
+    """The stored backtest, amounts as floats, with each period's error of the learned and
+    the naive forecast (:func:`.forecast.percentage_error` of that period alone; None
+    where nothing was won)."""
+    out = backtest.copy()
+    for col in MONEY:
+        out[col] = pd.to_numeric(out[col]).astype(float)
+    for col in ("learned", "naive"):
+        out[f"{col}_error"] = pd.Series(
+            [percentage_error(out.iloc[[i]], col) for i in range(len(out))],
+            index=out.index,
+            dtype=object,
+        )
+    return out
+
+
+def funnel_view(
+    engine: Engine,
+    snapshot_id: int,
+    owners: Sequence[str] = (),
+    product_lines: Sequence[str] = (),
+    tiers: Sequence[str] = (),
+    accounts: Sequence[str] | None = None,
+) -> dict[str, Any] | None:
+    """Everything the page draws for one snapshot and one selection; None when the
+    snapshot was stored without a funnel.
+
+    Of the selection: ``options`` (the filters' choices among the accounts in scope),
+    ``deals`` (the count), ``funnel``, ``states``, ``chase``, ``forecast`` (per period and
+    owner), ``forecast_totals`` (per period), ``no_close_date`` (open deals left out of
+    the forecast). Of the whole funnel: ``run`` (the stored summary with the snapshot's
+    ``as_of`` and the forecast ``periods``), ``stages`` and ``backtest``.
+    """
+    with engine.connect() as conn:
+        run = stored_run(conn, snapshot_id)
+        if run is None:
+            return None
+        as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
+        stages = stored_stages(conn, snapshot_id)
+        stored = stored_forecast(conn, snapshot_id)
+        backtest = stored_backtest(conn, snapshot_id)
+    for col in ("open_amount",):
+        stages[col] = pd.to_numeric(stages[col]).astype(float)
+    deals = _deals(engine, snapshot_id)
+    scoped = select_deals(deals, accounts=accounts)
+    chosen = select_deals(scoped, owners, product_lines, tiers)
+    periods = horizon(run, stored)
+    rows = forecast_rows(chosen, stages, run, as_of, periods)
+    names = dict(zip(deals["owner"], deals["owner_name"], strict=False))
+    rows.insert(2, "owner_name", rows["owner"].map(names))
+    undated = open_deals(chosen)["expected_close_on"].isna()
+    return {
+        "run": run | {"as_of": as_of, "periods": periods},
+        "options": _options(scoped),
+        "deals": len(chosen),
+        "funnel": funnel_by_stage(chosen),
+        "states": period_states(chosen),
+        "chase": deals_to_chase(chosen),
+        "forecast": rows,
+        "forecast_totals": forecast_totals(rows, periods),
+        "no_close_date": int(undated.sum()),
+        "stages": stages,
+        "backtest": backtest_errors(backtest),
+    }
