@@ -11,7 +11,7 @@ from datetime import date
 
 import typer
 
-from models.errors import ConfigError, NotBuiltYet
+from models.errors import ConfigError
 
 
 def settings():
@@ -42,10 +42,6 @@ def engine(*, migrated: bool = True):
 
 def echo(message: str) -> None:
     typer.echo(message, err=True)
-
-
-def not_built(command: str, issue: str) -> None:
-    raise NotBuiltYet(f"`accountops {command}` is not built yet ({issue})")
 
 
 def parse_date(value: str, option: str) -> date:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from flows.cli_context import echo, engine, not_built, settings
+from flows.cli_context import echo, engine, settings
 
 EXPORT_KINDS = (
     "tiers",
@@ -30,15 +30,18 @@ def export(
     format: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
     out: Annotated[Path, typer.Option("--out", help="File to write.")] = Path("-"),
 ) -> None:
-    """Export computed results as CSV (spreadsheet-safe) or JSON."""
+    """Export computed results as CSV (spreadsheet-safe) or JSON.
+
+    funnel: one row per opportunity (stage, state in the current period, days in stage,
+    learned probability). forecast: the weighted forecast per coming period and owner; as
+    JSON with a backtest object (learned_error, naive_error and the periods replayed).
+    """
     if kind not in EXPORT_KINDS:
         raise typer.BadParameter(
             f"{kind!r} is not one of: {', '.join(EXPORT_KINDS)}", param_hint="KIND"
         )
     if format not in {"csv", "json"}:
         raise typer.BadParameter(f"{format!r} is not csv or json", param_hint="--format")
-    if kind in {"funnel", "forecast"}:
-        not_built(f"export {kind}", "a later issue")
     from models.config import load_config
     from models.value.exports import export as write_export
 

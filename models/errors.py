@@ -38,10 +38,3 @@ class OutputNotWritable(AccountopsError):
     """A folder or file we were asked to write cannot be written."""
 
     code = "OUTPUT_NOT_WRITABLE"
-
-
-class NotBuiltYet(AccountopsError):
-    """A command of the public contract that a later issue fills in."""
-
-    code = "NOT_BUILT_YET"
-    exit_code = 3

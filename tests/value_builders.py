@@ -21,6 +21,8 @@ from models.schema import (
     IngestBatch,
     Invoice,
     InvoiceLine,
+    Opportunity,
+    OpportunityStage,
     Payment,
     ProductLine,
     WalletEstimate,
@@ -150,7 +152,8 @@ def _records(frame: pd.DataFrame, dates=(), money=(), ints=(), bools=()) -> list
 
 
 def load_sample(engine: Engine, folder: Path) -> None:
-    """Load the sample CSVs (managers, product lines, customers, invoices, payments, wallet)."""
+    """Load the sample CSVs (managers, product lines, customers, invoices, payments, wallet,
+    opportunities and their stage changes)."""
 
     def read(name: str) -> pd.DataFrame:
         return pd.read_csv(folder / f"{name}.csv", dtype=str, keep_default_na=False).replace(
@@ -218,6 +221,17 @@ def load_sample(engine: Engine, folder: Path) -> None:
                 r | {"batch_id": b}
                 for r in _records(wal, money=("potential_amount",), ints=("year",))
             ],
+        )
+        opps = read("opportunities")
+        dates = ("created_on", "expected_close_on", "closed_on")
+        conn.execute(
+            insert(Opportunity),
+            [r | {"batch_id": b} for r in _records(opps, dates=dates, money=("amount",))],
+        )
+        moves = read("opportunity_stages")
+        conn.execute(
+            insert(OpportunityStage),
+            [r | {"batch_id": b} for r in _records(moves, dates=("entered_on",), ints=("seq",))],
         )
 
 

@@ -22,6 +22,7 @@ from .forecast import (
 from .history import LOST, STAGE_NAMES, WON, History, day_date, day_number
 from .rules import FunnelRules
 from .states import (
+    NO_STATE,
     STATES,
     conversion,
     period_end,
@@ -29,6 +30,7 @@ from .states import (
     period_states,
     shape,
     shift_period,
+    state_names,
     time_in_stage,
 )
 
@@ -120,7 +122,7 @@ def _deal_rows(history, view, state, ahead, today: int) -> pd.DataFrame:
             "product_line_id": d["product_line_id"],
             "tier": d["tier"],
             "stage": _stage_names(view.position),
-            "state": state,
+            "state": state_names(state),
             "amount": d["amount"],
             "days_in_stage": np.where(view.open, today - view.since, np.nan),
             "expected_close_on": d["expected_close_on"],
@@ -140,14 +142,13 @@ def _period_counts(history: History, rules: FunnelRules, as_of: date) -> pd.Data
         start = shift_period(current, rules.period, -back)
         end = min(as_of, period_end(start, rules.period))
         state, _ = period_states(history, start, end, rules)
-        has = state != None  # noqa: E711
-        if not has.any():
-            continue
-        frame = pd.DataFrame({"state": state[has], "amount": history.amount[has]})
-        counts = frame.groupby("state").agg(deals=("amount", "size"), amount=("amount", "sum"))
-        counts = counts.reindex(STATES).dropna(how="all").reset_index()
-        counts.insert(0, "period_start", start)
-        frames.append(counts)
+        has = state != NO_STATE
+        deals = np.bincount(state[has], minlength=len(STATES))
+        amount = np.bincount(state[has], weights=history.amount[has], minlength=len(STATES))
+        counts = pd.DataFrame(
+            {"period_start": start, "state": STATES, "deals": deals, "amount": amount}
+        )
+        frames.append(counts[counts["deals"] > 0])
     if not frames:
         return pd.DataFrame(columns=["period_start", "state", "deals", "amount"])
     out = pd.concat(frames, ignore_index=True)
@@ -166,7 +167,7 @@ def _forecast_rows(history, view, ahead, rules: FunnelRules, as_of: date) -> pd.
     keep = ahead.period < last
     frame = pd.DataFrame(
         {
-            "period_start": [day_date(p) for p in ahead.period[keep]],
+            "period_start": ahead.period[keep],
             "owner": owner[ahead.deals[keep]],
             "learned": ahead.learned[keep],
             "naive": ahead.naive[keep],
@@ -176,7 +177,7 @@ def _forecast_rows(history, view, ahead, rules: FunnelRules, as_of: date) -> pd.
     before = history.at(day_number(current) - 1)
     won = view.won & ~before.won
     won_frame = pd.DataFrame(
-        {"period_start": current, "owner": owner[won], "won": history.amount[won]}
+        {"period_start": day_number(current), "owner": owner[won], "won": history.amount[won]}
     )
     out = frame.groupby(["period_start", "owner"]).agg(
         deals=("learned", "size"), learned=("learned", "sum"), naive=("naive", "sum")
@@ -185,4 +186,5 @@ def _forecast_rows(history, view, ahead, rules: FunnelRules, as_of: date) -> pd.
     out = out.join(got, how="outer").reset_index()
     out["deals"] = out["deals"].fillna(0).astype(int)
     out[["learned", "naive", "won"]] = out[["learned", "naive", "won"]].fillna(0.0).round(2)
+    out["period_start"] = out["period_start"].map(day_date)
     return out.sort_values(["period_start", "owner"], kind="stable").reset_index(drop=True)

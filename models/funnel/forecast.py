@@ -80,7 +80,7 @@ def candidates(history: History, view: View, rules: FunnelRules) -> Candidates:
     dated = open_ & (history.expected < _NEVER)
     idx = np.flatnonzero(dated)
     expected = history.expected[idx]
-    starts = _period_starts(expected, rules.period)
+    starts = period_starts(expected, rules.period)
     starts = np.where(expected < view.day, current, np.maximum(starts, current))
     return Candidates(
         deals=idx,
@@ -91,10 +91,12 @@ def candidates(history: History, view: View, rules: FunnelRules) -> Candidates:
     )
 
 
-def _period_starts(days: np.ndarray, kind: str) -> np.ndarray:
-    months = {"month": "M", "quarter": "Q"}[kind]
-    stamps = pd.to_datetime(days, unit="D").to_period(months).start_time
-    return stamps.to_numpy(dtype="datetime64[D]").astype(np.int64)
+def period_starts(days: np.ndarray, kind: str) -> np.ndarray:
+    """The first day of the month or quarter holding each day (day numbers)."""
+    months = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64)
+    if kind == "quarter":
+        months -= months % 3
+    return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64)
 
 
 @dataclass(frozen=True)

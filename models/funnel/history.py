@@ -14,7 +14,7 @@ stored (models/value/store.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
@@ -54,11 +54,26 @@ def day_date(n: int) -> date:
 
 
 def _days(values: pd.Series) -> np.ndarray:
-    """Dates (or missing) as day numbers; missing is a very large number (never reached)."""
-    stamps = pd.to_datetime(values, errors="coerce")
-    out = (stamps.to_numpy(dtype="datetime64[D]").astype("int64")).copy()
-    out[stamps.isna().to_numpy()] = np.iinfo(np.int64).max // 2
+    """Dates (``date`` objects, ISO text or datetime64; missing allowed) as day numbers;
+    missing is a very large number (never reached). Each distinct date is converted once
+    (a book has a few thousand days, and a million stage changes)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        days = values.to_numpy(dtype="datetime64[D]")
+    else:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        known = np.array(list(uniques.to_numpy(dtype=object)) + [None], dtype="datetime64[D]")
+        days = known[codes]  # code -1 (missing) takes the last entry: NaT
+    missing = np.isnat(days)
+    out = days.astype("int64")
+    out[missing] = np.iinfo(np.int64).max // 2
     return out
+
+
+def _lookup(values: pd.Series, of) -> np.ndarray:
+    """``of(v)`` for each value, computed once per distinct value (None for missing)."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    table = np.array([of(u) for u in uniques] + [of(None)])
+    return table[codes]  # code -1 (missing) takes the last entry
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,7 @@ class History:
     reach: np.ndarray  # per move: furthest position reached up to and with this move
     unbacked: np.ndarray  # per move: an advance with no customer action recorded
     first: np.ndarray  # per deal: index of its first move
+    _views: dict[int, View] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def build(cls, deals: pd.DataFrame, moves: pd.DataFrame) -> History:
@@ -105,34 +121,47 @@ class History:
         (``MOVE_COLUMNS``). A deal with no recorded stage change is taken to have
         entered its current ``stage`` on the day it was created."""
         deals = deals.sort_values("opportunity_id", kind="stable").reset_index(drop=True)
-        bare = ~deals["opportunity_id"].isin(moves["opportunity_id"])
-        if bare.any():
+        n = len(deals)
+        # One factorize of the deals' ids then the moves': the deals (unique, first) get
+        # codes 0..n-1 in order, a move of an unknown deal a code from n on.
+        codes, _ = pd.factorize(
+            pd.concat([deals["opportunity_id"], moves["opportunity_id"]], ignore_index=True)
+        )
+        deal = codes[n:]
+        moves = moves.loc[deal < n]  # stage changes of unknown deals are not the funnel's
+        deal = deal[deal < n]
+        bare = np.flatnonzero(np.bincount(deal, minlength=n) == 0)
+        if len(bare):
+            alone = deals.iloc[bare]
             moves = pd.concat(
                 [
                     moves,
                     pd.DataFrame(
                         {
-                            "opportunity_id": deals.loc[bare, "opportunity_id"],
+                            "opportunity_id": alone["opportunity_id"],
                             "seq": 1,
-                            "stage": deals.loc[bare, "stage"],
-                            "entered_on": deals.loc[bare, "created_on"],
+                            "stage": alone["stage"],
+                            "entered_on": alone["created_on"],
                             "customer_action": None,
                         }
                     ),
                 ],
                 ignore_index=True,
             )
-        index = pd.Index(deals["opportunity_id"])
-        deal = index.get_indexer(moves["opportunity_id"])
-        moves = moves.loc[deal >= 0]  # stage changes of unknown deals are not the funnel's
-        deal = deal[deal >= 0]
+            deal = np.concatenate([deal, bare])
         day = _days(moves["entered_on"])
-        order = np.lexsort((moves["seq"].to_numpy(), day, deal))
+        # Sorted by deal, day, seq: one int64 key (already in order when the rows come so).
+        seq = moves["seq"].to_numpy(dtype=np.int64)
+        low, span = (int(day.min()), int(day.max() - day.min()) + 1) if len(day) else (0, 1)
+        key = (deal.astype(np.int64) * span + (day - low)) * (int(seq.max(initial=0)) + 1) + seq
+        if len(key) and not (key[1:] >= key[:-1]).all():
+            order = np.argsort(key, kind="stable")
+        else:
+            order = np.arange(len(key))
         deal, day = deal[order], day[order]
-        stage = moves["stage"].astype(str).to_numpy()[order]
-        position = pd.Series(stage).map(POSITION).to_numpy(dtype=np.int64)
-        action = moves["customer_action"].to_numpy(dtype=object)[order]
-        backed = pd.Series(action).fillna("").astype(str).str.strip().to_numpy() != ""
+        position = _lookup(moves["stage"], lambda s: POSITION.get(str(s), LOST))[order]
+        position = position.astype(np.int64)
+        backed = _lookup(moves["customer_action"], lambda a: bool(a and str(a).strip()))[order]
         # Running maximum of the position within each deal: offset each deal's keys above
         # every earlier deal's, accumulate the maximum over the whole array, take it back.
         key = deal * 10 + (position + 1)
@@ -154,7 +183,14 @@ class History:
         )
 
     def at(self, day: int) -> View:
-        """Each deal on ``day``, knowing only the moves entered on or before it."""
+        """Each deal on ``day``, knowing only the moves entered on or before it (computed
+        once per day: states, probabilities and backtest ask for the same eves)."""
+        view = self._views.get(day)
+        if view is None:
+            view = self._views[day] = self._at(day)
+        return view
+
+    def _at(self, day: int) -> View:
         n = len(self.deals)
         known = np.bincount(self.deal[self.day <= day], minlength=n)
         exists = known > 0

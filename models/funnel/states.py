@@ -24,6 +24,9 @@ from .history import LOST, STAGE_NAMES, WON, History, View, day_number
 from .rules import FunnelRules
 
 STATES = ("new", "advanced", "regressed", "stalled", "holding", "won", "lost")
+NO_STATE = -1
+# The order in which the states are tried: the first that applies.
+_PRECEDENCE = ("won", "lost", "new", "advanced", "regressed", "stalled", "holding")
 _MONTHS = {"month": 1, "quarter": 3}
 
 
@@ -46,11 +49,12 @@ def period_end(start: date, kind: str) -> date:
 def period_states(
     history: History, start: date, end: date, rules: FunnelRules
 ) -> tuple[np.ndarray, View]:
-    """Each deal's state from ``start`` to ``end`` (None: no state in it) and the view on
-    ``end``."""
+    """Each deal's state from ``start`` to ``end``, as its index in ``STATES``
+    (``NO_STATE``: none in the period; :func:`state_names` gives the words), and the view
+    on ``end``."""
     first_day, last_day = day_number(start), day_number(end)
     before, after = history.at(first_day - 1), history.at(last_day)
-    state = np.full(len(history.deals), None, dtype=object)
+    state = np.full(len(history.deals), NO_STATE, dtype=np.int8)
     moved = after.since >= first_day
     stalled = after.open & (after.since <= last_day - rules.stalled_after_days)
     choices = [
@@ -62,12 +66,15 @@ def period_states(
         stalled,
         after.open,
     ]
-    for name, hit in zip(
-        ("won", "lost", "new", "advanced", "regressed", "stalled", "holding"), choices, strict=True
-    ):
-        state = np.where(after.exists & (state == None) & hit, name, state)  # noqa: E711
-    state[~(after.exists & (after.open | (after.since >= first_day)))] = None
+    for name, hit in zip(_PRECEDENCE[::-1], choices[::-1], strict=True):
+        state[hit] = STATES.index(name)  # the last written, the first that applies
+    state[~(after.exists & (after.open | (after.since >= first_day)))] = NO_STATE
     return state, after
+
+
+def state_names(codes: np.ndarray) -> np.ndarray:
+    """State codes as words (None for ``NO_STATE``)."""
+    return np.array([*STATES, None], dtype=object)[codes]
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Float, cast, select
 
+from models.errors import AccountopsError
 from models.schema import (
     CustomerTier,
     FunnelBacktest,
@@ -27,6 +28,7 @@ from models.schema import (
     Opportunity,
     OpportunityStage,
 )
+from models.value.frames import frame_of
 from models.value.store import bulk_insert, prepare
 
 from .compute import FunnelResult, compute_funnel
@@ -34,48 +36,38 @@ from .history import DEAL_COLUMNS, MOVE_COLUMNS
 from .rules import FunnelRules
 
 
-def _text(value: Any) -> Any:
-    return getattr(value, "value", value)
-
-
 def read_history(conn: Connection, snapshot_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The opportunities (with their customer's tier on the snapshot) and stage changes."""
-    deals = pd.DataFrame(
-        conn.execute(
-            select(
-                Opportunity.opportunity_id,
-                Opportunity.customer_id,
-                Opportunity.product_line_id,
-                Opportunity.owner_manager_id,
-                Opportunity.amount,
-                Opportunity.created_on,
-                Opportunity.expected_close_on,
-                CustomerTier.tier,
-                Opportunity.stage,
-            ).outerjoin(
-                CustomerTier,
-                (CustomerTier.customer_id == Opportunity.customer_id)
-                & (CustomerTier.snapshot_id == snapshot_id),
-            )
-        ).all(),
-        columns=[*DEAL_COLUMNS, "stage"],
+    """The opportunities (with their customer's tier on the snapshot) and stage changes,
+    fetched the fast way (money as float, dates as the driver gives them)."""
+    deals = frame_of(
+        conn,
+        select(
+            Opportunity.opportunity_id,
+            Opportunity.customer_id,
+            Opportunity.product_line_id,
+            Opportunity.owner_manager_id.label("owner"),
+            cast(Opportunity.amount, Float).label("amount"),
+            Opportunity.created_on,
+            Opportunity.expected_close_on,
+            CustomerTier.tier,
+            Opportunity.stage,
+        ).outerjoin(
+            CustomerTier,
+            (CustomerTier.customer_id == Opportunity.customer_id)
+            & (CustomerTier.snapshot_id == snapshot_id),
+        ),
     )
-    for column in ("tier", "stage"):
-        deals[column] = deals[column].map(_text)
-    moves = pd.DataFrame(
-        conn.execute(
-            select(
-                OpportunityStage.opportunity_id,
-                OpportunityStage.seq,
-                OpportunityStage.stage,
-                OpportunityStage.entered_on,
-                OpportunityStage.customer_action,
-            )
-        ).all(),
-        columns=list(MOVE_COLUMNS),
+    moves = frame_of(
+        conn,
+        select(
+            OpportunityStage.opportunity_id,
+            OpportunityStage.seq,
+            OpportunityStage.stage,
+            OpportunityStage.entered_on,
+            OpportunityStage.customer_action,
+        ),
     )
-    moves["stage"] = moves["stage"].map(_text)
-    return deals, moves
+    return deals[[*DEAL_COLUMNS, "stage"]], moves[list(MOVE_COLUMNS)]
 
 
 def store_funnel(conn: Connection, snapshot_id: int, as_of: date, rules: FunnelRules) -> int:
@@ -183,3 +175,60 @@ def stored_forecast(conn: Connection, snapshot_id: int) -> pd.DataFrame:
 
 def stored_backtest(conn: Connection, snapshot_id: int) -> pd.DataFrame:
     return _frame(conn, FunnelBacktest, snapshot_id, ("period_start",))
+
+
+class NoFunnelStored(AccountopsError):
+    """The snapshot was stored before the funnel was computed."""
+
+    code = "NO_FUNNEL"
+
+
+def require_run(conn: Connection, snapshot_id: int) -> dict[str, Any]:
+    run = stored_run(conn, snapshot_id)
+    if run is None:
+        raise NoFunnelStored(
+            f"snapshot {snapshot_id} has no funnel (stored before the funnel was computed): "
+            "run `accountops recompute` for a new snapshot"
+        )
+    return run
+
+
+EXPORT_DEAL_COLUMNS = (
+    "opportunity_id",
+    "customer_id",
+    "owner",
+    "stage",
+    "state",
+    "amount",
+    "days_in_stage",
+    "expected_close_on",
+    "probability",
+    "weighted_amount",
+    "unbacked_moves",
+    "product_line_id",
+    "tier",
+)
+
+
+def funnel_export(conn: Connection, snapshot_id: int) -> pd.DataFrame:
+    """One row per opportunity: its stage, its state in the snapshot's period, and more."""
+    require_run(conn, snapshot_id)
+    deals = stored_deals(conn, snapshot_id).rename(columns={"owner_manager_id": "owner"})
+    return deals[list(EXPORT_DEAL_COLUMNS)]
+
+
+def forecast_document(conn: Connection, snapshot_id: int) -> dict[str, Any]:
+    """The forecast by period and owner, and the backtest with its errors."""
+    run = require_run(conn, snapshot_id)
+    return {
+        "snapshot_id": snapshot_id,
+        "period": run["period"],
+        "segment_by": run["segment_by"],
+        "forecast": stored_forecast(conn, snapshot_id),
+        "backtest": {
+            "learned_error": run["learned_error"],
+            "naive_error": run["naive_error"],
+            "periods_with_wins": run["backtest_periods"],
+            "periods": stored_backtest(conn, snapshot_id),
+        },
+    }

@@ -44,4 +44,3 @@ def roadmap_rules(config: dict[str, Any]) -> RoadmapRules:
             p: positive(weights[p], f"roadmap.priority_weights.{p}") for p in _PRIORITIES
         }
     return RoadmapRules(**values)
-

@@ -23,13 +23,24 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, case, func, select
 
 from models.errors import AccountopsError, OutputNotWritable
+from models.funnel.store import forecast_document, funnel_export
 from models.roadmap.store import roadmap_export
 from models.schema import Invoice, InvoiceLine
 
 from . import readmodels as rm
 from .rules import value_rules
 
-KINDS = ("tiers", "migrations", "segments", "receivables", "managers", "clv", "roadmap")
+KINDS = (
+    "tiers",
+    "migrations",
+    "segments",
+    "receivables",
+    "managers",
+    "clv",
+    "roadmap",
+    "funnel",
+    "forecast",
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -68,13 +79,33 @@ def _json_value(value: Any) -> Any:
     return value
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = [str(c) for c in frame.columns]
+    return [
+        dict(zip(columns, map(_json_value, r), strict=True))
+        for r in frame.astype(object).to_numpy().tolist()
+    ]
+
+
+def render_document(doc: dict[str, Any]) -> str:
+    """A JSON document whose values may be frames (written as lists of records)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, pd.DataFrame):
+            return _records(value)
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return _json_value(value)
+
+    return json.dumps(plain(doc), indent=1, ensure_ascii=False) + "\n"
+
+
 def render(frame: pd.DataFrame, fmt: str) -> str:
     """The frame as CSV (spreadsheet-safe, empty cell for null) or JSON (null for null)."""
+    if fmt == "json":
+        return json.dumps(_records(frame), indent=1, ensure_ascii=False) + "\n"
     columns = [str(c) for c in frame.columns]
     records = frame.astype(object).to_numpy().tolist()
-    if fmt == "json":
-        data = [dict(zip(columns, map(_json_value, r), strict=True)) for r in records]
-        return json.dumps(data, indent=1, ensure_ascii=False) + "\n"
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow([neutralise(c) for c in columns])
@@ -140,6 +171,10 @@ def export_frame(
             return rm.receivables_frame(conn, sid, rules)
         if kind == "roadmap":
             return roadmap_export(conn, sid)
+        if kind == "funnel":
+            return funnel_export(conn, sid)
+        if kind == "forecast":
+            return forecast_document(conn, sid)["forecast"]
         return rm.managers_frame(conn, sid)
 
 
@@ -151,9 +186,18 @@ def export(
     config: dict[str, Any],
     snapshot_id: int | None = None,
 ) -> int:
-    """Write one export to ``out`` (``-`` for standard output); returns the row count."""
-    frame = export_frame(engine, kind, config, snapshot_id)
-    text = render(frame, fmt)
+    """Write one export to ``out`` (``-`` for standard output); returns the row count.
+
+    The forecast as JSON is one document: the forecast rows and a ``backtest`` object
+    (errors and periods); as CSV it is the forecast rows."""
+    if kind == "forecast" and fmt == "json":
+        with engine.connect() as conn:
+            doc = forecast_document(conn, rm.resolve_snapshot(conn, snapshot_id))
+        frame = doc["forecast"]
+        text = render_document(doc)
+    else:
+        frame = export_frame(engine, kind, config, snapshot_id)
+        text = render(frame, fmt)
     if str(out) == "-":
         sys.stdout.write(text)
     else:

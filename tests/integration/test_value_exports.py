@@ -28,7 +28,7 @@ from ..unit.test_value_measures import AS_OF, build_book
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = load_config()
-KINDS = ("tiers", "migrations", "segments", "receivables", "managers", "clv")
+KINDS = ("tiers", "migrations", "segments", "receivables", "managers", "clv", "funnel", "forecast")
 
 
 @pytest.fixture(scope="module")
@@ -214,3 +214,39 @@ def test_export_command_does_not_import_prefect(sqlite_url, tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("False")
     assert out.read_text().startswith("customer_id,tier,previous_tier,score,reasons")
+
+
+def test_funnel_and_forecast_exports(sample_dir, sqlite_url, tmp_path):
+    import json
+
+    from sqlalchemy import delete
+
+    from models.funnel.store import NoFunnelStored
+    from models.schema import FunnelRun
+
+    engine = make_engine(sqlite_url)
+    upgrade(engine)
+    vb.load_sample(engine, sample_dir)
+    recompute(engine, CONFIG)
+    export(engine, "funnel", "csv", tmp_path / "funnel.csv", CONFIG)
+    funnel = pd.read_csv(tmp_path / "funnel.csv")
+    assert list(funnel.columns[:8]) == [
+        "opportunity_id", "customer_id", "owner", "stage", "state", "amount",
+        "days_in_stage", "expected_close_on",
+    ]  # fmt: skip
+    assert funnel["opportunity_id"].is_unique and len(funnel) > 0
+    assert set(funnel["state"].dropna()) <= {
+        "new", "advanced", "regressed", "stalled", "holding", "won", "lost"
+    }  # fmt: skip
+    export(engine, "forecast", "json", tmp_path / "forecast.json", CONFIG)
+    doc = json.loads((tmp_path / "forecast.json").read_text())
+    assert {"learned_error", "naive_error", "periods"} <= set(doc["backtest"])
+    assert 1 <= len(doc["backtest"]["periods"]) <= 8  # periods before the first deal: none
+    assert {"period_start", "owner", "learned", "naive"} <= set(doc["forecast"][0])
+    rows = export(engine, "forecast", "csv", tmp_path / "forecast.csv", CONFIG)
+    assert rows == len(doc["forecast"])
+    with engine.begin() as conn:  # a snapshot stored before the funnel existed
+        conn.execute(delete(FunnelRun))
+    with pytest.raises(NoFunnelStored, match="run `accountops recompute`"):
+        export_frame(engine, "funnel", CONFIG)
+    engine.dispose()

@@ -88,12 +88,6 @@ def test_invalid_setting_names_the_variable(tmp_path):
     assert_one_line_error(result, "ACCOUNTOPS_ENV")
 
 
-def test_commands_of_later_issues_say_not_built_yet(tmp_path):
-    result = run_cli("export", "funnel", cwd=tmp_path)
-    assert_one_line_error(result, "NOT_BUILT_YET", "not built yet")
-    assert result.returncode == 3
-
-
 def test_help_on_every_command(tmp_path):
     result = run_cli("--help", cwd=tmp_path)
     assert result.returncode == 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -15,7 +16,7 @@ from models.funnel.compute import compute_funnel
 from models.funnel.forecast import backtest, learn, outcomes, percentage_error, segments
 from models.funnel.history import History, day_number
 from models.funnel.rules import FunnelRules, funnel_rules
-from models.funnel.states import period_states, shift_period
+from models.funnel.states import period_states, shift_period, state_names
 
 RULES = FunnelRules(prior_deals=4, min_group_deals=3, backtest_periods=4)
 ACTION = "agreed to a demo"
@@ -71,7 +72,7 @@ D = date
 def states_in(book, start, end, rules=RULES):
     state, _ = period_states(book.history(), start, end, rules)
     ids = book.history().deals["opportunity_id"]
-    return dict(zip(ids, state, strict=True))
+    return dict(zip(ids, state_names(state), strict=True))
 
 
 def test_each_state_in_a_quarter():
@@ -425,3 +426,14 @@ def test_rules_are_checked():
         funnel_rules({"funnel": {"naive_probabilities": {"won": 1}}})
     with pytest.raises(ConfigError, match="middle_stages"):
         funnel_rules({"funnel": {"middle_stages": ["won"]}})
+
+
+def test_period_starts_agree_with_period_start():
+    from models.funnel.forecast import period_starts
+    from models.funnel.states import period_start
+
+    days = [D(1969, 11, 30) + timedelta(d) for d in range(0, 3000, 7)]
+    numbers = [day_number(d) for d in days]
+    for kind in ("month", "quarter"):
+        got = period_starts(np.array(numbers), kind)
+        assert list(got) == [day_number(period_start(d, kind)) for d in days]
