@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Float, cast, select
+from sqlalchemy import Connection, Float, cast, null, select
 
 from models.errors import AccountopsError
 from models.schema import (
@@ -36,44 +36,62 @@ from .history import DEAL_COLUMNS, MOVE_COLUMNS
 from .rules import FunnelRules
 
 
-def read_history(conn: Connection, snapshot_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The opportunities (with their customer's tier on the snapshot) and stage changes,
-    fetched the fast way (money as float, dates as the driver gives them)."""
-    deals = frame_of(
-        conn,
-        select(
-            Opportunity.opportunity_id,
-            Opportunity.customer_id,
-            Opportunity.product_line_id,
-            Opportunity.owner_manager_id.label("owner"),
-            cast(Opportunity.amount, Float).label("amount"),
-            Opportunity.created_on,
-            Opportunity.expected_close_on,
-            CustomerTier.tier,
-            Opportunity.stage,
-        ).outerjoin(
+def read_history(conn: Connection, tiers_of: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The opportunities and their stage changes, fetched the fast way (money as float,
+    dates as the driver gives them); with each customer's tier on snapshot ``tiers_of``
+    (None: no tier, for a funnel not segmented by tier)."""
+    tier = CustomerTier.tier if tiers_of is not None else null().label("tier")
+    deals = select(
+        Opportunity.opportunity_id,
+        Opportunity.customer_id,
+        Opportunity.product_line_id,
+        Opportunity.owner_manager_id.label("owner"),
+        cast(Opportunity.amount, Float).label("amount"),
+        Opportunity.created_on,
+        Opportunity.expected_close_on,
+        tier,
+        Opportunity.stage,
+    )
+    if tiers_of is not None:
+        deals = deals.outerjoin(
             CustomerTier,
             (CustomerTier.customer_id == Opportunity.customer_id)
-            & (CustomerTier.snapshot_id == snapshot_id),
-        ),
+            & (CustomerTier.snapshot_id == tiers_of),
+        )
+    moves = select(
+        OpportunityStage.opportunity_id,
+        OpportunityStage.seq,
+        OpportunityStage.stage,
+        OpportunityStage.entered_on,
+        OpportunityStage.customer_action,
     )
-    moves = frame_of(
-        conn,
-        select(
-            OpportunityStage.opportunity_id,
-            OpportunityStage.seq,
-            OpportunityStage.stage,
-            OpportunityStage.entered_on,
-            OpportunityStage.customer_action,
-        ),
+    return (
+        frame_of(conn, deals)[[*DEAL_COLUMNS, "stage"]],
+        frame_of(conn, moves)[list(MOVE_COLUMNS)],
     )
-    return deals[[*DEAL_COLUMNS, "stage"]], moves[list(MOVE_COLUMNS)]
 
 
-def store_funnel(conn: Connection, snapshot_id: int, as_of: date, rules: FunnelRules) -> int:
-    """Compute the funnel at ``as_of`` and store it with snapshot ``snapshot_id``; returns
-    the opportunities stored."""
-    result = compute_funnel(*read_history(conn, snapshot_id), rules, as_of)
+def funnel_on(
+    conn: Connection, as_of: date, rules: FunnelRules, snapshot_id: int | None = None
+) -> FunnelResult:
+    """The funnel at ``as_of`` from the opportunities in the database; a funnel segmented
+    by tier needs the snapshot whose tiers it uses."""
+    if rules.segment_by == "tier" and snapshot_id is None:
+        raise ValueError("a funnel segmented by tier needs the snapshot of the tiers")
+    tiers_of = snapshot_id if rules.segment_by == "tier" else None
+    return compute_funnel(*read_history(conn, tiers_of), rules, as_of)
+
+
+def store_funnel(
+    conn: Connection,
+    snapshot_id: int,
+    as_of: date,
+    rules: FunnelRules,
+    computed: FunnelResult | None = None,
+) -> int:
+    """Store the funnel at ``as_of`` with snapshot ``snapshot_id`` (``computed`` beside
+    the recompute, or computed now); returns the opportunities stored."""
+    result = computed or funnel_on(conn, as_of, rules, snapshot_id)
     write_funnel(conn, snapshot_id, result)
     return len(result.deals)
 

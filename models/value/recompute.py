@@ -11,7 +11,9 @@
    lifetime value fitted on the summary of their purchase days at the as-of date
    (models/value/clv_store.py), which is done beside steps 2 and 3, in a transaction of
    its own since it also keeps the purchase days per customer (rebuilt for those the
-   refresh rebuilt: models/value/purchases.py); then the snapshot marked complete.
+   refresh rebuilt: models/value/purchases.py); then the snapshot marked complete. The
+   funnel, which reads only the opportunities, is computed beside steps 2 and 3 as well
+   (unless it is segmented by tier: then after the tiers).
 
 Computations are functions of (data, rules, as_of): nothing here reads the clock;
 the snapshot's timestamps come from the database. What runs beside what is decided
@@ -33,8 +35,9 @@ from sqlalchemy import Connection, Engine, func, insert, update
 from models.config import config_version
 from models.db import second_connection_sees_the_data
 from models.errors import AccountopsError
-from models.funnel.rules import funnel_rules
-from models.funnel.store import store_funnel
+from models.funnel.compute import FunnelResult
+from models.funnel.rules import FunnelRules, funnel_rules
+from models.funnel.store import funnel_on, store_funnel
 from models.plans.review import store_plan_reviews
 from models.plans.rules import plan_rules
 from models.roadmap.rules import roadmap_rules
@@ -259,12 +262,20 @@ def recompute(
     step(0)
     windows = Windows(as_of, rules.window_months)
     refreshed, inputs = _refresh_reading_inputs(engine, as_of, windows, refresh_first)
-    with beside_transaction(engine, "recompute-clv") as pool:
+    funnel = funnel_rules(config)
+    with beside_transaction(engine, "recompute-apart") as pool:
         # The CLV needs the refreshed roll-up and nothing computed below: it is fitted
-        # while the measures, tiers and results are (1.5 s of 7.5 at 10M lines).
-        fitting = pool.submit(_lifetime_values_apart, engine, as_of, config, refreshed)
+        # while the measures, tiers and results are (1.5 s of 7.5 at 10M lines). So is the
+        # funnel, which reads only the opportunities (unless it is segmented by tier).
+        apart = Apart(
+            pool.submit(_lifetime_values_apart, engine, as_of, config, refreshed),
+            funnel,
+            pool.submit(_funnel_apart, engine, as_of, funnel)
+            if funnel.segment_by != "tier"
+            else None,
+        )
         snapshot_id, res, migrations = _compute_and_store(
-            engine, config, rules, as_of, inputs, refreshed, flow_run_id, fitting, step
+            engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step
         )
     step(len(STEPS))
     counts = res["tiers"]["tier"].value_counts().sort_index()
@@ -289,6 +300,21 @@ def _lifetime_values_apart(
         return lifetime_values(conn, as_of, config, refreshed)
 
 
+@dataclass(frozen=True)
+class Apart:
+    """What is computed beside the measures: the CLV fit, and the funnel (None: computed
+    in the snapshot's transaction, after the tiers it is segmented by)."""
+
+    clv: Future
+    funnel_rules: FunnelRules
+    funnel: Future | None
+
+
+def _funnel_apart(engine: Engine, as_of: date, rules: FunnelRules) -> FunnelResult:
+    with engine.connect() as conn:
+        return funnel_on(conn, as_of, rules)
+
+
 def _compute_and_store(
     engine: Engine,
     config: dict[str, Any],
@@ -297,11 +323,11 @@ def _compute_and_store(
     inputs: Inputs | None,
     refreshed: RollupRefresh | None,
     flow_run_id: str | None,
-    fitting: Future,
+    apart: Apart,
     step: Callable[[int], None],
 ) -> tuple[int, dict[str, Any], pd.DataFrame]:
     """Steps 2 to 5 in one transaction: compute, then store the snapshot with its results,
-    plan reviews, roadmap and the CLV ``fitting`` yields. Returns the snapshot id, the
+    plan reviews, roadmap, funnel and the CLV computed ``apart``. Returns the snapshot id, the
     computed frames and the migrations."""
     with engine.begin() as conn:
         tune_for_aggregates(conn)
@@ -321,9 +347,10 @@ def _compute_and_store(
         # sales funnel with its forecast (models/funnel/).
         store_plan_reviews(conn, snapshot_id, as_of, plan_rules(config))
         store_roadmap(conn, snapshot_id, roadmap_rules(config))
-        store_funnel(conn, snapshot_id, as_of, funnel_rules(config))
+        funnel = apart.funnel.result() if apart.funnel is not None else None
+        store_funnel(conn, snapshot_id, as_of, apart.funnel_rules, funnel)
         step(4)
-        write_clv(conn, snapshot_id, fitting.result())
+        write_clv(conn, snapshot_id, apart.clv.result())
         _complete_snapshot(conn, snapshot_id, first=prev_id is None)
     return snapshot_id, res, migrations
 

@@ -1,0 +1,70 @@
+"""The funnel the recompute stores is the funnel of the opportunities in the database,
+computed beside the measures or, segmented by tier, after the tiers."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from models.config import load_config
+from models.db import make_engine
+from models.funnel.rules import funnel_rules
+from models.funnel.store import funnel_on, stored_deals, stored_probabilities, stored_run
+from models.migrate import upgrade
+from models.sampledata import generate_sample
+from models.schema import CustomerTier
+from models.value.recompute import recompute
+from tests import value_builders as vb
+
+END = date(2026, 9, 30)
+
+
+@pytest.fixture(scope="module")
+def sample_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample")
+    generate_sample(out, customers=80, years=2, seed=11, end_date=END)
+    return out
+
+
+def _book(url: str, sample_dir):
+    engine = make_engine(url)
+    upgrade(engine)
+    vb.load_sample(engine, sample_dir)
+    return engine
+
+
+def test_the_stored_funnel_is_the_funnel_of_the_data(sqlite_url, sample_dir):
+    engine = _book(sqlite_url, sample_dir)
+    config = load_config()
+    result = recompute(engine, config)
+    rules = funnel_rules(config)
+    with engine.connect() as conn:
+        again = funnel_on(conn, result.as_of, rules)
+        run = stored_run(conn, result.snapshot_id)
+        deals = stored_deals(conn, result.snapshot_id)
+    assert run is not None and run["period_start"] == date(2026, 7, 1)
+    assert run["learned_error"] == pytest.approx(again.summary.learned_error)
+    assert len(deals) == len(again.deals) > 0
+    assert deals["state"].tolist() == again.deals["state"].tolist()
+    engine.dispose()
+
+
+def test_a_funnel_segmented_by_tier_uses_the_snapshot_tiers(sqlite_url, sample_dir, tmp_path):
+    engine = _book(sqlite_url, sample_dir)
+    override = tmp_path / "rules.yaml"
+    override.write_text("funnel:\n  segment_by: tier\n  min_group_deals: 1\n")
+    result = recompute(engine, load_config(override))
+    with engine.connect() as conn:
+        segments = set(stored_probabilities(conn, result.snapshot_id)["segment"])
+        tiers = {
+            str(t.value)
+            for t in conn.scalars(
+                select(CustomerTier.tier).where(CustomerTier.snapshot_id == result.snapshot_id)
+            )
+        }
+        run = stored_run(conn, result.snapshot_id)
+    assert run is not None and run["segment_by"] == "tier"
+    assert segments and segments <= tiers
+    engine.dispose()
