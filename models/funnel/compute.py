@@ -148,7 +148,8 @@ def _period_counts(history: History, rules: FunnelRules, as_of: date) -> pd.Data
         counts = pd.DataFrame(
             {"period_start": start, "state": STATES, "deals": deals, "amount": amount}
         )
-        frames.append(counts[counts["deals"] > 0])
+        if deals.any():
+            frames.append(counts[counts["deals"] > 0])
     if not frames:
         return pd.DataFrame(columns=["period_start", "state", "deals", "amount"])
     out = pd.concat(frames, ignore_index=True)

@@ -59,9 +59,11 @@ def bulk_insert(conn: Connection, table: Table, frame: pd.DataFrame) -> None:
         # Arrow's CSV writer (C++) is several times faster than DataFrame.to_csv. It
         # writes NULL as an empty unquoted cell and quotes every string, so an empty
         # string stays '""': exactly what COPY's CSV format reads as NULL and as ''.
+        # One chunk per column: pyarrow 26's CSV writer writes a string column whose chunks
+        # (pd.concat of frames) start with an empty one as raw offsets, bytes COPY refuses.
         buf = io.BytesIO()
         pacsv.write_csv(
-            pa.Table.from_pandas(frame, preserve_index=False),
+            pa.Table.from_pandas(frame, preserve_index=False).combine_chunks(),
             buf,
             pacsv.WriteOptions(include_header=False),
         )

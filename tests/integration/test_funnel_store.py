@@ -68,3 +68,32 @@ def test_a_funnel_segmented_by_tier_uses_the_snapshot_tiers(sqlite_url, sample_d
     assert run is not None and run["segment_by"] == "tier"
     assert segments and segments <= tiers
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_bulk_insert_writes_string_columns_of_several_chunks(pg_url):
+    """pd.concat of frames gives string columns of several Arrow chunks; with an empty
+    one first, pyarrow 26's CSV writer wrote raw offsets: COPY must get the text."""
+    import pandas as pd
+    from sqlalchemy import delete
+
+    from models.schema import FunnelPeriod
+    from models.value.store import bulk_insert
+
+    engine = make_engine(pg_url)
+    upgrade(engine)
+    parts = [
+        pd.DataFrame(
+            {"snapshot_id": 1, "period_start": date(2026, m, 1), "state": ["new", "x", "won"],
+             "deals": [k, 0, 2 * k], "amount": [1.5, 0, 2.5]}
+        )
+        for m, k in ((1, 0), (4, 1), (7, 1))
+    ]  # fmt: skip
+    parts = [p[p["deals"] > 0] for p in parts]  # the first one empty
+    frame = pd.concat(parts, ignore_index=True)
+    with engine.begin() as conn:
+        conn.execute(delete(FunnelPeriod))
+        bulk_insert(conn, FunnelPeriod.__table__, frame)
+        got = conn.execute(select(FunnelPeriod.state).order_by(FunnelPeriod.period_start)).all()
+    assert [s for (s,) in got] == ["new", "won"] * 2
+    engine.dispose()
