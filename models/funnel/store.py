@@ -10,10 +10,11 @@ close.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Float, cast, null, select
+from sqlalchemy import Connection, Float, cast, func, null, select
 
 from models.errors import AccountopsError
 from models.schema import (
@@ -27,6 +28,8 @@ from models.schema import (
     FunnelStage,
     Opportunity,
     OpportunityStage,
+    Snapshot,
+    SnapshotStatus,
 )
 from models.value.frames import frame_of
 from models.value.store import bulk_insert, prepare
@@ -34,6 +37,7 @@ from models.value.store import bulk_insert, prepare
 from .compute import FunnelResult, compute_funnel
 from .history import DEAL_COLUMNS, MOVE_COLUMNS
 from .rules import FunnelRules
+from .states import period_end
 
 
 def read_history(conn: Connection, tiers_of: int | None) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -250,3 +254,43 @@ def forecast_document(conn: Connection, snapshot_id: int) -> dict[str, Any]:
             "periods": stored_backtest(conn, snapshot_id),
         },
     }
+
+
+def forecast_track(conn: Connection, snapshot_id: int) -> pd.DataFrame:
+    """How the forecasts stored by earlier snapshots fared, for the periods closed by this
+    snapshot's as-of date: per period, the forecast of the last snapshot taken before the
+    period began (all owners) beside the amount won in it (this snapshot's period counts).
+    Empty until a period has closed since a snapshot forecast it."""
+    as_of = conn.execute(
+        select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id)
+    ).scalar_one()
+    forecasts = pd.DataFrame(
+        conn.execute(
+            select(
+                FunnelForecast.period_start,
+                Snapshot.snapshot_id,
+                Snapshot.as_of,
+                func.sum(FunnelForecast.learned),
+                func.sum(FunnelForecast.naive),
+            )
+            .join(Snapshot, Snapshot.snapshot_id == FunnelForecast.snapshot_id)
+            .where(
+                Snapshot.status == SnapshotStatus.COMPLETE,
+                Snapshot.as_of < FunnelForecast.period_start,
+            )
+            .group_by(FunnelForecast.period_start, Snapshot.snapshot_id, Snapshot.as_of)
+        ).all(),
+        columns=["period_start", "forecast_snapshot_id", "forecast_as_of", "learned", "naive"],
+    )
+    columns = [*forecasts.columns, "won"]
+    if forecasts.empty:
+        return pd.DataFrame(columns=columns)
+    latest = forecasts.sort_values("forecast_as_of").groupby("period_start").tail(1)
+    periods = stored_periods(conn, snapshot_id)
+    won = dict(periods.loc[periods["state"] == "won", ["period_start", "amount"]].to_numpy())
+    run = require_run(conn, snapshot_id)
+    closed = latest[
+        latest["period_start"].map(lambda p: period_end(p, run["period"]) <= as_of)
+    ].copy()
+    closed["won"] = [won.get(p, Decimal("0.00")) for p in closed["period_start"]]
+    return closed.sort_values("period_start")[columns].reset_index(drop=True)

@@ -97,3 +97,26 @@ def test_bulk_insert_writes_string_columns_of_several_chunks(pg_url):
         got = conn.execute(select(FunnelPeriod.state).order_by(FunnelPeriod.period_start)).all()
     assert [s for (s,) in got] == ["new", "won"] * 2
     engine.dispose()
+
+
+def test_stored_forecasts_are_tracked_as_periods_close(sqlite_url, sample_dir):
+    from models.funnel.store import forecast_track, stored_forecast, stored_periods
+
+    engine = _book(sqlite_url, sample_dir)
+    config = load_config()
+    first = recompute(engine, config, as_of=date(2026, 3, 15))
+    later = recompute(engine, config, as_of=END)
+    with engine.connect() as conn:
+        assert forecast_track(conn, first.snapshot_id).empty  # nothing closed yet
+        track = forecast_track(conn, later.snapshot_id)
+        made = stored_forecast(conn, first.snapshot_id)
+        periods = stored_periods(conn, later.snapshot_id)
+    q2 = date(2026, 4, 1)
+    row = track[track["period_start"] == q2].iloc[0]
+    assert row["forecast_snapshot_id"] == first.snapshot_id
+    assert row["learned"] == made.loc[made["period_start"] == q2, "learned"].sum()
+    won = periods[(periods["period_start"] == q2) & (periods["state"] == "won")]["amount"]
+    assert row["won"] == (won.iloc[0] if len(won) else 0)
+    # Q2 and Q3 closed by the later as-of; Q1 began before the first snapshot
+    assert set(track["period_start"]) == {q2, date(2026, 7, 1)}
+    engine.dispose()
