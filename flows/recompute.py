@@ -23,6 +23,7 @@ from prefect.runtime import flow_run
 from flows.retries import retry_on_transient
 from models.config import load_config
 from models.db import make_engine
+from models.funnel.store import forecast_by_period, stored_run
 from models.value.recompute import RecomputeResult, recompute
 
 
@@ -71,6 +72,7 @@ def recompute_flow(
         description=f"snapshot {result.snapshot_id} as of {result.as_of}",
     )
     logger.info("snapshot %s as of %s: %s", result.snapshot_id, result.as_of, result.tier_counts)
+    _funnel_artifact(database_url, result.snapshot_id)
     return {
         "snapshot_id": result.snapshot_id,
         "as_of": result.as_of.isoformat(),
@@ -79,3 +81,30 @@ def recompute_flow(
         "migrations": result.migrations,
         "rollups": refreshed,
     }
+
+
+def _funnel_artifact(database_url: str, snapshot_id: int) -> None:
+    """The forecast the snapshot stored, per period, with the backtest's errors."""
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            run = stored_run(conn, snapshot_id)
+            table = forecast_by_period(conn, snapshot_id)
+    finally:
+        engine.dispose()
+    if run is None:
+        return
+    errors = {k: run[k] for k in ("learned_error", "naive_error")}
+    shown = {k: "n/a" if v is None else f"{v:.1%}" for k, v in errors.items()}
+    create_table_artifact(
+        key="funnel-forecast",
+        table=[
+            {str(k): str(v) if k == "period_start" else float(v) for k, v in row.items()}
+            for row in table.to_dict("records")
+        ],
+        description=(
+            f"weighted forecast per {run['period']}, snapshot {snapshot_id}; backtest error "
+            f"learned {shown['learned_error']}, naive {shown['naive_error']}"
+        ),
+    )
+    get_run_logger().info("funnel backtest error: %s", shown)

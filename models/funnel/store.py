@@ -294,3 +294,11 @@ def forecast_track(conn: Connection, snapshot_id: int) -> pd.DataFrame:
     ].copy()
     closed["won"] = [won.get(p, Decimal("0.00")) for p in closed["period_start"]]
     return closed.sort_values("period_start")[columns].reset_index(drop=True)
+
+
+def forecast_by_period(conn: Connection, snapshot_id: int) -> pd.DataFrame:
+    """The stored forecast summed over owners: per coming period, deals, learned, naive and
+    won so far."""
+    frame = stored_forecast(conn, snapshot_id)
+    columns = ["deals", "learned", "naive", "won"]
+    return frame.groupby("period_start", as_index=False)[columns].sum()

@@ -26,6 +26,15 @@ def test_recompute_flow_stores_a_snapshot_with_its_run_id(sqlite_url):
     assert snap.status == SnapshotStatus.COMPLETE
     assert snap.flow_run_id == str(state.state_details.flow_run_id)
     assert len(snap.batch_ids) == 1  # provenance: the one committed batch
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        (artifact,) = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["funnel-forecast"])),
+            limit=1,
+        )
+    assert "backtest error learned n/a, naive n/a" in (artifact.description or "")
 
 
 def test_recompute_flow_fails_on_a_database_without_schema(sqlite_url):
