@@ -1,8 +1,11 @@
 """Roadmap vs strategy: is the product roadmap delivering what the strategic accounts need,
 and in time? Read from the matching the recompute stored with the snapshot."""
 
+from functools import partial
+
 import pandas as pd
 import streamlit as st
+from app_pages import tables
 from app_pages.data import engine, roadmap_rules_in_force
 from app_pages.exports import export_button
 from app_pages.snapshot import CACHE_TTL_SECONDS, start
@@ -14,6 +17,7 @@ from models.plans.read import find_plan
 from models.roadmap import read as roadmap
 
 UNKNOWN = "unknown"
+table = partial(tables.table, empty=UNKNOWN)  # a missing value of the roadmap reads "unknown"
 HEATMAP_ROWS = 30  # accounts drawn, largest value at stake first: a heatmap stays readable
 PICKER_LIMIT = 1_000  # accounts offered in the timeline's picker
 
@@ -65,19 +69,6 @@ def joined(frame: pd.DataFrame) -> pd.DataFrame:
         if col in out:
             out[col] = out[col].map(lambda v: "; ".join(v))
     return out
-
-
-def table(frame: pd.DataFrame, key: str, empty: str = UNKNOWN, **columns) -> None:
-    """A table of the given columns (in this order); a missing value reads ``empty``."""
-    st.dataframe(
-        frame,
-        hide_index=True,
-        width="stretch",
-        key=key,
-        placeholder=empty,
-        column_order=list(columns),
-        column_config=columns,
-    )
 
 
 ctx = start(
@@ -322,7 +313,7 @@ detail["item"] = detail["item"].where(~nothing, roadmap.NOTHING_SERVES.lower())
 table(
     shown(detail),
     "roadmap_account_table",
-    "–",
+    empty="–",
     initiative=st.column_config.TextColumn("Initiative", width="medium"),
     needed_by=st.column_config.DateColumn("Needed by", format="D MMM YYYY"),
     roadmap_item_id="Item",

@@ -54,3 +54,15 @@ def signed_in_app(app_db) -> Callable[..., AppTest]:
         return at
 
     return make
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory) -> Path:
+    """Sample CSVs of 40 customers over two years (for both-backend tests)."""
+    from datetime import date
+
+    from models.sampledata import generate_sample
+
+    folder = tmp_path_factory.mktemp("small-sample")
+    generate_sample(folder, customers=40, years=2, seed=3, end_date=date(2026, 9, 30))
+    return folder

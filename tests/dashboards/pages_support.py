@@ -7,10 +7,13 @@ historical as-of, then the latest) -> the dashboard refresh of both snapshots.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
 from sqlalchemy import Engine
 
 from models.canonical import LOAD_ORDER
@@ -68,3 +71,44 @@ def build_sample_database(
     second = recompute(engine, config)
     refresh_dashboard(engine, second.snapshot_id, config)
     return engine, [first.snapshot_id, second.snapshot_id], batches
+
+
+@contextmanager
+def private_copy(db_file: Path, folder: Path, monkeypatch) -> Iterator[Engine]:
+    """A copy of ``db_file`` in ``folder`` that the app reads (password sign-in): its own
+    URL, so no cached read of another test is reused."""
+    db = folder / "app.db"
+    shutil.copy(db_file, db)
+    url = f"sqlite:///{db}"
+    monkeypatch.setenv("ACCOUNTOPS_DATABASE_URL", url)
+    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "password")
+    monkeypatch.setenv("ACCOUNTOPS_ENV", "test")
+    engine = make_engine(url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def open_page(page_file: str, role: str = "viewer"):
+    """The app signed in as the demo user of ``role``, on ``page_file``; no exception."""
+    from models.access import Identity
+    from models.schema import Role
+    from tests.dashboards.conftest import app_test
+
+    at = app_test()
+    at.session_state["identity"] = Identity(role, Role(role))
+    at.switch_page(page_file).run()
+    assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def metrics(at) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def frame(at, column: str, without: str = "") -> pd.DataFrame:
+    """The table on the page that has ``column`` (and not ``without``)."""
+    found = [d.value for d in at.dataframe if column in d.value.columns and without not in d.value]
+    assert len(found) == 1, column
+    return found[0]

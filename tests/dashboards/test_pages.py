@@ -4,7 +4,6 @@ exports, says where they came from, and shows a new snapshot without a restart."
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from models.users import add_user
 from models.value.exports import export_frame
 from models.value.recompute import recompute
 from tests.dashboards.conftest import app_test
-from tests.dashboards.pages_support import build_sample_database
+from tests.dashboards.pages_support import build_sample_database, private_copy
 
 CONFIG = load_config()
 PAGES = ["overview", "customers", "attack_defend", "receivables", "managers", "data_health"]
@@ -58,15 +57,8 @@ def sample_db(tmp_path_factory) -> Path:
 @pytest.fixture
 def page_db(sample_db, tmp_path, monkeypatch):
     """A private copy of the sample database that the app reads."""
-    db = tmp_path / "app.db"
-    shutil.copy(sample_db, db)
-    url = f"sqlite:///{db}"
-    monkeypatch.setenv("ACCOUNTOPS_DATABASE_URL", url)
-    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "password")
-    monkeypatch.setenv("ACCOUNTOPS_ENV", "test")
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+    with private_copy(sample_db, tmp_path, monkeypatch) as engine:
+        yield engine
 
 
 def signed_in(engine, role: str = "viewer"):
@@ -229,17 +221,6 @@ def test_a_new_snapshot_shows_without_a_restart(page_db):
     captions = " ".join(c.value for c in at.caption)
     assert f"Snapshot **{result.snapshot_id}**" in captions
     assert "Changes are vs snapshot 2." in captions
-
-
-@pytest.fixture(scope="module")
-def small_sample(tmp_path_factory) -> Path:
-    from datetime import date
-
-    from models.sampledata import generate_sample
-
-    folder = tmp_path_factory.mktemp("small-sample")
-    generate_sample(folder, customers=40, years=2, seed=3, end_date=date(2026, 9, 30))
-    return folder
 
 
 def test_refresh_equals_the_exports_on_both_backends(engine, small_sample):

@@ -10,9 +10,9 @@ model's and agree with the ``accountops export roadmap`` contract.
 from __future__ import annotations
 
 import json
-import shutil
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from dashboards.formatting import money, percent
-from models.access import Identity, can
-from models.db import make_engine, transaction
+from models.access import can
+from models.db import transaction
 from models.roadmap import read as rr
 from models.roadmap.store import read_offers, roadmap_export
 from models.schema import (
@@ -33,7 +33,8 @@ from models.schema import (
     RoadmapMatch,
     Role,
 )
-from tests.dashboards.conftest import app_test
+from tests.dashboards import pages_support
+from tests.dashboards.pages_support import frame, metrics, private_copy
 
 pytestmark = pytest.mark.slow
 
@@ -100,35 +101,11 @@ def roadmap_db(tmp_path_factory) -> tuple[Path, dict[str, str]]:
 
 @pytest.fixture
 def page_db(roadmap_db, tmp_path, monkeypatch):
-    """A private copy (its own URL, so no cached read of another test is reused)."""
-    db = tmp_path / "app.db"
-    shutil.copy(roadmap_db[0], db)
-    url = f"sqlite:///{db}"
-    monkeypatch.setenv("ACCOUNTOPS_DATABASE_URL", url)
-    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "password")
-    monkeypatch.setenv("ACCOUNTOPS_ENV", "test")
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
+    with private_copy(roadmap_db[0], tmp_path, monkeypatch) as engine:
+        yield engine
 
 
-def open_page(role: str = "viewer"):
-    at = app_test()
-    at.session_state["identity"] = Identity(role, Role(role))  # the demo user of the role
-    at.switch_page(PAGE).run()
-    assert not at.exception, [e.message for e in at.exception]
-    return at
-
-
-def metrics(at) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
-
-
-def frame(at, column: str) -> pd.DataFrame:
-    """The table on the page that has ``column`` (each table has one of its own)."""
-    found = [d.value for d in at.dataframe if column in d.value.columns]
-    assert len(found) == 1, column
-    return found[0]
+open_page = partial(pages_support.open_page, PAGE)
 
 
 def heatmap(at) -> list[dict]:

@@ -12,7 +12,7 @@ from models.db import make_engine
 from models.roadmap.read import roadmap_view
 from models.schema import Role
 from tests.e2e.conftest import screenshot, wait_ready
-from tests.e2e.test_signin_roles import MAIN, sign_in, signed_in_as
+from tests.e2e.test_signin_roles import open_as
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -34,13 +34,7 @@ def expected_sections(database_url: str) -> int:
 def test_viewer_opens_the_roadmap_page(live_app, page):
     charts = expected_sections(live_app.database_url)
     page.set_viewport_size({"width": 1440, "height": 4200})  # the whole page in the shot
-    page.goto(f"{live_app.url}/roadmap", wait_until="domcontentloaded")
-    sign_in(page, "viewer", live_app.users["viewer"])
-    signed_in_as(page, Role.VIEWER)
-    main = page.locator(MAIN)
-    main.get_by_role("heading", name=HEADING).first.wait_for()
-    wait_ready(page)
-    main.get_by_text("Snapshot 2, as of 30 Sep 2026", exact=False).first.wait_for()
+    main = open_as(page, live_app, "roadmap", Role.VIEWER, HEADING)
     main.get_by_text("Strategic accounts are accounts with an account plan", exact=False).wait_for()
     # The heatmap: its title, and one coloured cell per (account, product line) served.
     heatmap = main.locator(".js-plotly-plot").filter(has_text="Strategic accounts x product")

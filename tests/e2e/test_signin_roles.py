@@ -42,6 +42,19 @@ def signed_in_as(page, role: Role) -> None:
     wait_ready(page)
 
 
+def open_as(page, app, path: str, role: Role, heading: str):
+    """Open ``path`` of the app signed in as the demo user of ``role``; the main area, once
+    the page's heading and its provenance (snapshot 2 of the sample) show."""
+    page.goto(f"{app.url}/{path}", wait_until="domcontentloaded")
+    sign_in(page, role.value, app.users[role.value])
+    signed_in_as(page, role)
+    main = page.locator(MAIN)
+    main.get_by_role("heading", name=heading).first.wait_for()
+    wait_ready(page)
+    main.get_by_text("Snapshot 2, as of 30 Sep 2026", exact=False).first.wait_for()
+    return main
+
+
 @pytest.mark.parametrize("role", list(Role), ids=[r.value for r in Role])
 def test_each_role_signs_in_and_sees_exactly_its_pages(live_app, page, role):
     page.goto(live_app.url, wait_until="domcontentloaded")
