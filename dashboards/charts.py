@@ -11,7 +11,8 @@ Pages import ``dashboards.charts``; the builders live by subject beside it:
 - ``concentration_charts``: Pareto curves, revenue share per account manager
 - ``receivables_charts``: ageing buckets, DSO trend
 - ``wallet_charts``: attack/defend scatter, effort per segment, share of wallet
-- ``plan_charts``, ``roadmap_charts``: the planner's and the roadmap's pages
+- ``plan_charts``, ``roadmap_charts``, ``funnel_charts``: the planner's, the roadmap's and
+  the funnel's pages
 """
 
 from __future__ import annotations

@@ -75,6 +75,13 @@ PAGES: tuple[PageSpec, ...] = (
         Action.VIEW_DASHBOARD,
     ),
     PageSpec(
+        "app_pages/funnel.py",
+        "Funnel and forecast",
+        ":material/filter_alt:",
+        "Executive",
+        Action.VIEW_DASHBOARD,
+    ),
+    PageSpec(
         "app_pages/plans.py",
         "Account plans",
         ":material/assignment:",

@@ -22,8 +22,10 @@ import pandas as pd
 from sqlalchemy import Engine, select
 
 from models.access import Identity, can_act_on_customer
+from models.errors import AccountopsError
 from models.plans.assignments import assigned_accounts
 from models.schema import AccountManager, Customer, DashboardCustomer, ProductLine, Role, Snapshot
+from models.value.tiers import TIER_ORDER
 
 from .forecast import UNASSIGNED, percentage_error
 from .history import STAGE_NAMES
@@ -56,22 +58,21 @@ def accounts_in_scope(engine: Engine, identity: Identity) -> tuple[str, ...] | N
 
 
 def _names(engine: Engine, snapshot_id: int) -> dict[str, dict[str, str]]:
-    """Display names: owners (account managers), product lines, and the snapshot's
-    customers."""
-    dc = DashboardCustomer
+    """Display names of owners (account managers) and product lines; the snapshot's
+    customers' names and tiers."""
+    dc, am, pl = DashboardCustomer, AccountManager, ProductLine
     with engine.connect() as conn:
-        return {
-            "owner": dict(conn.execute(select(AccountManager.manager_id, AccountManager.name)).all())
-            | {UNASSIGNED: "Unassigned"},
-            "product_line": dict(
-                conn.execute(select(ProductLine.product_line_id, ProductLine.name)).all()
-            ),
-            "customer": dict(
-                conn.execute(
-                    select(dc.customer_id, dc.name).where(dc.snapshot_id == snapshot_id)
-                ).all()
-            ),
-        }
+        owners = dict(conn.execute(select(am.manager_id, am.name)).tuples().all())
+        lines = dict(conn.execute(select(pl.product_line_id, pl.name)).tuples().all())
+        customers = conn.execute(
+            select(dc.customer_id, dc.name, dc.tier).where(dc.snapshot_id == snapshot_id)
+        ).all()
+    return {
+        "owner": owners | {UNASSIGNED: "Unassigned"},
+        "product_line": lines,
+        "customer": {c.customer_id: c.name for c in customers},
+        "tier": {c.customer_id: c.tier for c in customers},
+    }
 
 
 def _named(ids: pd.Series, names: dict[str, str]) -> pd.Series:
@@ -79,7 +80,9 @@ def _named(ids: pd.Series, names: dict[str, str]) -> pd.Series:
 
 
 def _deals(engine: Engine, snapshot_id: int) -> pd.DataFrame:
-    """The snapshot's deal rows with amounts as floats (cents-exact) and names."""
+    """The snapshot's deal rows with amounts as floats (cents-exact), names, and each
+    customer's tier on the snapshot (``funnel_deal`` holds it only for a funnel segmented
+    by tier)."""
     with engine.connect() as conn:
         deals = stored_deals(conn, snapshot_id)
     names = _names(engine, snapshot_id)
@@ -89,17 +92,19 @@ def _deals(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     deals["customer"] = _named(deals["customer_id"], names["customer"])
     deals["owner_name"] = _named(deals["owner"], names["owner"])
     deals["product_line"] = _named(deals["product_line_id"], names["product_line"])
+    tiers = deals["customer_id"].map(names["tier"])
+    deals["tier"] = tiers.where(tiers.notna(), deals["tier"])
     return deals
 
 
 def _options(deals: pd.DataFrame) -> dict[str, dict[str, str]]:
-    """The filters' choices among ``deals``: id -> name, by name (tiers: as they come)."""
+    """The filters' choices among ``deals``: id -> name, by name (tiers: in pyramid order)."""
 
     def pairs(ids: str, names: str) -> dict[str, str]:
         known = deals[[ids, names]].dropna().drop_duplicates(ids)
         return dict(sorted(zip(known[ids], known[names], strict=True), key=lambda p: p[1]))
 
-    tiers = sorted(deals["tier"].dropna().unique())
+    tiers = sorted(deals["tier"].dropna().unique(), key=lambda t: (TIER_ORDER.get(t, 99), t))
     return {
         "owners": pairs("owner", "owner_name"),
         "product_lines": pairs("product_line_id", "product_line"),
@@ -218,9 +223,7 @@ def forecast_rows(
     out = out.reset_index()
     out["deals"] = out["deals"].fillna(0).astype(int)
     out[list(MONEY)] = out[list(MONEY)].astype(float).fillna(0.0).round(2)
-    return out.sort_values(["period_start", "owner"], kind="stable")[columns].reset_index(
-        drop=True
-    )
+    return out.sort_values(["period_start", "owner"], kind="stable")[columns].reset_index(drop=True)
 
 
 def forecast_totals(rows: pd.DataFrame, periods: list[date]) -> pd.DataFrame:
@@ -271,6 +274,8 @@ def funnel_view(
         if run is None:
             return None
         as_of = conn.scalar(select(Snapshot.as_of).where(Snapshot.snapshot_id == snapshot_id))
+        if as_of is None:  # a funnel run without its snapshot row: the database is damaged
+            raise AccountopsError(f"snapshot {snapshot_id} does not exist", code="NO_SNAPSHOT")
         stages = stored_stages(conn, snapshot_id)
         stored = stored_forecast(conn, snapshot_id)
         backtest = stored_backtest(conn, snapshot_id)
