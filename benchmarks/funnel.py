@@ -39,18 +39,10 @@ from models.funnel import forecast as fc
 from models.funnel import states as st
 from models.funnel.compute import compute_funnel
 from models.funnel.history import History, day_number
-from models.funnel.rules import funnel_rules
+from models.funnel.rules import FUNNEL, funnel_rules
 
 AS_OF = date(2026, 9, 30)
-STAGES = (
-    "target_account",
-    "customer_analysis",
-    "build_trust",
-    "discover_needs",
-    "present_value",
-    "win_commitment",
-    "won",
-)
+STAGES = (*(s.value for s in FUNNEL), "won")
 
 
 def draw_book(n: int, moves: int, rng) -> tuple[pd.DataFrame, pd.DataFrame]:

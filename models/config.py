@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,16 @@ def section(config: dict[str, Any], name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"rules section {name!r} must be a mapping")
     return value
+
+
+def known_section(config: dict[str, Any], name: str, keys: Iterable[str]) -> dict[str, Any]:
+    """Section ``name`` of the rules, refused if it holds a key not among ``keys`` (a
+    typo would otherwise leave the default silently in force)."""
+    raw = dict(section(config, name))
+    unknown = sorted(set(raw) - set(keys))
+    if unknown:
+        raise ConfigError(f"rules section {name!r}: unknown key {unknown[0]!r}")
+    return raw
 
 
 def share(value: Any, where: str) -> float:

@@ -62,6 +62,10 @@ class FunnelResult:
 def compute_funnel(
     deals: pd.DataFrame, moves: pd.DataFrame, rules: FunnelRules, as_of: date
 ) -> FunnelResult:
+    """The funnel on ``as_of`` from the opportunities (``history.DEAL_COLUMNS`` and their
+    ``stage``) and their stage changes (``history.MOVE_COLUMNS``): states in the current
+    period and the ones kept, shape, conversion, time in stage, probabilities, the
+    forecast of the coming periods and the backtest of the closed ones."""
     history = History.build(deals, moves)
     today = day_number(as_of)
     current = period_start(as_of, rules.period)

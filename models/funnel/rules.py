@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.config import one_of, positive, section, share, whole
+from models.config import known_section, one_of, positive, share, whole
 from models.errors import ConfigError
 from models.schema.opportunities import Stage
 
@@ -72,10 +72,7 @@ _INTS = (
 
 def funnel_rules(config: dict[str, Any]) -> FunnelRules:
     """The ``funnel`` section of the rules, with the defaults for what it leaves out."""
-    raw = dict(section(config, "funnel"))
-    unknown = sorted(set(raw) - set(FunnelRules.__dataclass_fields__))
-    if unknown:
-        raise ConfigError(f"rules section 'funnel': unknown key {unknown[0]!r}")
+    raw = known_section(config, "funnel", FunnelRules.__dataclass_fields__)
     values: dict[str, Any] = {}
     if "period" in raw:
         values["period"] = one_of(raw["period"], ("month", "quarter"), "funnel.period")

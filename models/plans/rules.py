@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from models.config import section
-from models.errors import ConfigError
+from models.config import known_section, whole
 
 
 @dataclass(frozen=True)
@@ -20,14 +19,5 @@ class PlanRules:
 
 def plan_rules(config: dict[str, Any]) -> PlanRules:
     """The ``plans`` section of the rules, with the defaults for what it leaves out."""
-    raw = section(config, "plans")
-    known = set(PlanRules.__dataclass_fields__)
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ConfigError(f"rules section 'plans': unknown key {unknown[0]!r}")
-    values = {}
-    for key, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigError(f"rules plans.{key}: {value!r} is not a whole number of at least 1")
-        values[key] = value
-    return PlanRules(**values)
+    raw = known_section(config, "plans", PlanRules.__dataclass_fields__)
+    return PlanRules(**{key: whole(value, f"plans.{key}") for key, value in raw.items()})

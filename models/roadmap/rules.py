@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from models.config import positive, section, share
+from models.config import known_section, positive, share
 from models.errors import ConfigError
 
 _PRIORITIES = ("high", "medium", "low")
@@ -28,10 +28,7 @@ class RoadmapRules:
 
 def roadmap_rules(config: dict[str, Any]) -> RoadmapRules:
     """The ``roadmap`` section of the rules, with the defaults for what it leaves out."""
-    raw = dict(section(config, "roadmap"))
-    unknown = sorted(set(raw) - set(RoadmapRules.__dataclass_fields__))
-    if unknown:
-        raise ConfigError(f"rules section 'roadmap': unknown key {unknown[0]!r}")
+    raw = known_section(config, "roadmap", RoadmapRules.__dataclass_fields__)
     values: dict[str, Any] = {}
     for key in ("tag_weight", "match_at_least", "suggest_text_at_least"):
         if key in raw:
