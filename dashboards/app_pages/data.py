@@ -12,7 +12,6 @@ from models.auth import current_identity as _current_identity
 from models.config import load_config
 from models.db import make_engine
 from models.db_status import DatabaseStatus, database_status
-from models.funnel.rules import FunnelRules, funnel_rules
 from models.plans.rules import PlanRules, plan_rules
 from models.roadmap.rules import RoadmapRules, roadmap_rules
 from models.settings import Settings
@@ -82,8 +81,3 @@ def plan_rules_in_force() -> PlanRules:
 def roadmap_rules_in_force() -> RoadmapRules:
     """The roadmap matching's rules of the rules file in force."""
     return roadmap_rules(config())
-
-
-def funnel_rules_in_force() -> FunnelRules:
-    """The funnel's rules of the rules file in force (what the recompute used)."""
-    return funnel_rules(config())

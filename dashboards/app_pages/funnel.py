@@ -4,7 +4,7 @@ recompute stored with the snapshot."""
 
 import pandas as pd
 import streamlit as st
-from app_pages.data import engine, funnel_rules_in_force
+from app_pages.data import engine
 from app_pages.exports import export_button
 from app_pages.snapshot import CACHE_TTL_SECONDS, start
 from app_pages.tables import table
@@ -58,7 +58,8 @@ ctx = start(
 )
 cur = ctx.currency
 MONEY = "euro" if cur == "EUR" else ("dollar" if cur == "USD" else "localized")
-if view(ctx.url, ctx.snapshot_id, (), (), (), None) is None:
+whole = view(ctx.url, ctx.snapshot_id, (), (), (), None)
+if whole is None:
     st.info(
         f"Snapshot {ctx.snapshot_id} holds no funnel: it was computed before every "
         "recompute stored the funnel and the forecast. Run `accountops recompute` to compute "
@@ -68,7 +69,7 @@ if view(ctx.url, ctx.snapshot_id, (), (), (), None) is None:
     )
     st.stop()
 
-rules = funnel_rules_in_force()
+rules = funnel.rules_used(whole["run"])  # as the recompute applied them, not today's file
 identity = ctx.identity
 accounts = None
 if identity.role in funnel.WORKS_ON_OWN and not st.toggle("Show every deal", key="funnel_all"):

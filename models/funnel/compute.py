@@ -50,6 +50,7 @@ class FunnelSummary:
 
 @dataclass(frozen=True)
 class FunnelResult:
+    rules: FunnelRules
     summary: FunnelSummary
     deals: pd.DataFrame  # one row per opportunity known on the as-of date
     periods: pd.DataFrame  # period_start, state, deals, amount
@@ -97,6 +98,7 @@ def compute_funnel(
         no_close_date=ahead.no_close_date,
     )
     return FunnelResult(
+        rules=rules,
         summary=summary,
         deals=_deal_rows(history, view, state, ahead, today),
         periods=_period_counts(history, rules, as_of),
@@ -118,6 +120,11 @@ def _deal_rows(history, view, state, ahead, today: int) -> pd.DataFrame:
     probability[ahead.deals] = ahead.probability
     weighted = np.full(len(d), np.nan)
     weighted[ahead.deals] = ahead.learned
+    naive = np.full(len(d), np.nan)
+    naive[ahead.deals] = ahead.naive
+    period = np.full(len(d), None, dtype=object)
+    starts, which = np.unique(ahead.period, return_inverse=True)
+    period[ahead.deals] = np.array([day_date(s) for s in starts], dtype=object)[which]
     rows = pd.DataFrame(
         {
             "opportunity_id": d["opportunity_id"],
@@ -132,7 +139,9 @@ def _deal_rows(history, view, state, ahead, today: int) -> pd.DataFrame:
             "expected_close_on": d["expected_close_on"],
             "unbacked_moves": history.unbacked_between(-(2**40), today),
             "probability": probability,
+            "forecast_period": period,
             "weighted_amount": weighted,
+            "naive_amount": naive,
         }
     )
     return rows[view.exists].reset_index(drop=True)

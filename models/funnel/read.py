@@ -29,7 +29,8 @@ from models.value.tiers import TIER_ORDER
 
 from .forecast import UNASSIGNED, percentage_error
 from .history import STAGE_NAMES
-from .states import STATES, period_start, shift_period
+from .rules import FunnelRules, funnel_rules
+from .states import STATES, shift_period
 from .store import stored_backtest, stored_deals, stored_forecast, stored_run, stored_stages
 
 # Roles that work on their own accounts (the planner workspace's "my accounts"): the page
@@ -59,19 +60,18 @@ def accounts_in_scope(engine: Engine, identity: Identity) -> tuple[str, ...] | N
 
 def _names(engine: Engine, snapshot_id: int) -> dict[str, dict[str, str]]:
     """Display names of owners (account managers) and product lines; the snapshot's
-    customers' names and tiers."""
+    customers' names."""
     dc, am, pl = DashboardCustomer, AccountManager, ProductLine
     with engine.connect() as conn:
         owners = dict(conn.execute(select(am.manager_id, am.name)).tuples().all())
         lines = dict(conn.execute(select(pl.product_line_id, pl.name)).tuples().all())
         customers = conn.execute(
-            select(dc.customer_id, dc.name, dc.tier).where(dc.snapshot_id == snapshot_id)
+            select(dc.customer_id, dc.name).where(dc.snapshot_id == snapshot_id)
         ).all()
     return {
         "owner": owners | {UNASSIGNED: "Unassigned"},
         "product_line": lines,
         "customer": {c.customer_id: c.name for c in customers},
-        "tier": {c.customer_id: c.tier for c in customers},
     }
 
 
@@ -80,20 +80,17 @@ def _named(ids: pd.Series, names: dict[str, str]) -> pd.Series:
 
 
 def _deals(engine: Engine, snapshot_id: int) -> pd.DataFrame:
-    """The snapshot's deal rows with amounts as floats (cents-exact), names, and each
-    customer's tier on the snapshot (``funnel_deal`` holds it only for a funnel segmented
-    by tier)."""
+    """The snapshot's deal rows (each with its customer's tier on the snapshot) with
+    amounts as floats (cents-exact) and names."""
     with engine.connect() as conn:
         deals = stored_deals(conn, snapshot_id)
     names = _names(engine, snapshot_id)
     deals["owner"] = deals["owner_manager_id"].fillna(UNASSIGNED)
-    for col in ("amount", "weighted_amount"):
+    for col in ("amount", "weighted_amount", "naive_amount"):
         deals[col] = pd.to_numeric(deals[col], errors="coerce").astype(float)
     deals["customer"] = _named(deals["customer_id"], names["customer"])
     deals["owner_name"] = _named(deals["owner"], names["owner"])
     deals["product_line"] = _named(deals["product_line_id"], names["product_line"])
-    tiers = deals["customer_id"].map(names["tier"])
-    deals["tier"] = tiers.where(tiers.notna(), deals["tier"])
     return deals
 
 
@@ -174,6 +171,11 @@ def deals_to_chase(deals: pd.DataFrame) -> pd.DataFrame:
     return chase[columns].reset_index(drop=True)
 
 
+def rules_used(run: dict[str, Any]) -> FunnelRules:
+    """The funnel rules a stored run was computed with."""
+    return funnel_rules({"funnel": run["rules"]})
+
+
 def horizon(run: dict[str, Any], stored: pd.DataFrame) -> list[date]:
     """The periods forecast: from the current one to the last the stored forecast
     reaches (none when it forecast nothing)."""
@@ -186,29 +188,19 @@ def horizon(run: dict[str, Any], stored: pd.DataFrame) -> list[date]:
     return periods
 
 
-def forecast_rows(
-    deals: pd.DataFrame,
-    stages: pd.DataFrame,
-    run: dict[str, Any],
-    as_of: date,
-    periods: list[date],
-) -> pd.DataFrame:
-    """Per forecast period and owner: open deals expected to close in it, their learned
-    and naive weighted amounts, and (in the current period) the amount won so far."""
+def forecast_rows(deals: pd.DataFrame, run: dict[str, Any], periods: list[date]) -> pd.DataFrame:
+    """Per forecast period and owner: the open deals the recompute counted in it (its
+    ``forecast_period``: models/funnel/forecast.py), their learned and naive weighted
+    amounts, and (in the current period) the amount won so far."""
     columns = ["period_start", "owner", "deals", *MONEY]
-    current, kind = run["period_start"], run["period"]
-    dated = open_deals(deals)
-    dated = dated[dated["expected_close_on"].notna()]
-    expected = dated["expected_close_on"]
-    naive = dated["stage"].map(dict(zip(stages["stage"], stages["naive_probability"], strict=True)))
+    current = run["period_start"]
+    dated = deals[deals["forecast_period"].notna()]
     ahead = pd.DataFrame(
         {
-            "period_start": [
-                current if d < as_of else period_start(d, kind) for d in expected.tolist()
-            ],
+            "period_start": dated["forecast_period"],
             "owner": dated["owner"],
             "learned": dated["weighted_amount"],
-            "naive": dated["amount"] * naive.astype(float),
+            "naive": dated["naive_amount"],
         }
     )
     ahead = ahead[ahead["period_start"].isin(periods)]
@@ -285,7 +277,7 @@ def funnel_view(
     scoped = select_deals(deals, accounts=accounts)
     chosen = select_deals(scoped, owners, product_lines, tiers)
     periods = horizon(run, stored)
-    rows = forecast_rows(chosen, stages, run, as_of, periods)
+    rows = forecast_rows(chosen, run, periods)
     names = dict(zip(deals["owner"], deals["owner_name"], strict=False))
     rows.insert(2, "owner_name", rows["owner"].map(names))
     undated = open_deals(chosen)["expected_close_on"].isna()

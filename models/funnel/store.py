@@ -9,6 +9,7 @@ close.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -96,11 +97,27 @@ def store_funnel(
     """Store the funnel at ``as_of`` with snapshot ``snapshot_id`` (``computed`` beside
     the recompute, or computed now); returns the opportunities stored."""
     result = computed or funnel_on(conn, as_of, rules, snapshot_id)
-    write_funnel(conn, snapshot_id, result)
+    write_funnel(conn, snapshot_id, result, _tiers(conn, snapshot_id))
     return len(result.deals)
 
 
-def write_funnel(conn: Connection, snapshot_id: int, result: FunnelResult) -> None:
+def _tiers(conn: Connection, snapshot_id: int) -> dict[str, str]:
+    """Each customer's tier on the snapshot (stored beside each deal, whatever the
+    funnel is segmented by)."""
+    rows = frame_of(
+        conn,
+        select(CustomerTier.customer_id, CustomerTier.tier).where(
+            CustomerTier.snapshot_id == snapshot_id
+        ),
+    )
+    return dict(zip(rows["customer_id"], rows["tier"].map(str), strict=True))
+
+
+def write_funnel(
+    conn: Connection, snapshot_id: int, result: FunnelResult, tiers: dict[str, str]
+) -> None:
+    """Store ``result`` with snapshot ``snapshot_id``, each deal with its customer's tier
+    in ``tiers``."""
     s = result.summary
     conn.execute(
         FunnelRun.__table__.insert(),
@@ -115,17 +132,19 @@ def write_funnel(conn: Connection, snapshot_id: int, result: FunnelResult) -> No
             "naive_error": s.naive_error,
             "backtest_periods": s.backtest_periods,
             "no_close_date": s.no_close_date,
+            "rules": dataclasses.asdict(result.rules),
         },
     )
     sid = {"snapshot_id": snapshot_id}
     deals = result.deals.rename(columns={"owner": "owner_manager_id"})
+    deals["tier"] = deals["customer_id"].map(tiers)
     stages = result.stages.assign(position=range(len(result.stages)))
     writes: list[tuple[Any, pd.DataFrame, dict[str, tuple[str, ...]]]] = [
         (
             FunnelDeal,
             deals,
             {
-                "money": ("amount", "weighted_amount"),
+                "money": ("amount", "weighted_amount", "naive_amount"),
                 "ints": ("days_in_stage", "unbacked_moves"),
                 "ratios": ("probability",),
             },
@@ -225,7 +244,9 @@ EXPORT_DEAL_COLUMNS = (
     "days_in_stage",
     "expected_close_on",
     "probability",
+    "forecast_period",
     "weighted_amount",
+    "naive_amount",
     "unbacked_moves",
     "product_line_id",
     "tier",

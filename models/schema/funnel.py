@@ -34,6 +34,7 @@ class FunnelRun(_PerSnapshot, Base):
     naive_error: Mapped[float | None] = mapped_column(Float)
     backtest_periods: Mapped[int] = mapped_column(Integer)
     no_close_date: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[dict] = mapped_column(default=dict)  # the funnel rules it was computed with
 
 
 class FunnelDeal(_PerSnapshot, Base):
@@ -55,7 +56,9 @@ class FunnelDeal(_PerSnapshot, Base):
     expected_close_on: Mapped[date | None] = mapped_column(Date)
     unbacked_moves: Mapped[int] = mapped_column(Integer)
     probability: Mapped[float | None] = mapped_column(Float)  # open deals with a close date
-    weighted_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    forecast_period: Mapped[date | None] = mapped_column(Date)  # the period it counts in
+    weighted_amount: Mapped[Decimal | None] = mapped_column(MONEY)  # amount x probability
+    naive_amount: Mapped[Decimal | None] = mapped_column(MONEY)  # amount x naive probability
 
 
 class FunnelStage(_PerSnapshot, Base):

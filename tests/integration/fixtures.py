@@ -542,6 +542,7 @@ def one_of_everything() -> list:
             naive_error=None,
             backtest_periods=8,
             no_close_date=0,
+            rules={"period": "quarter", "stalled_after_days": 90},
         ),
         FunnelDeal(
             snapshot_id=1,
@@ -557,7 +558,9 @@ def one_of_everything() -> list:
             expected_close_on=date(2026, 3, 31),
             unbacked_moves=1,
             probability=0.5,
+            forecast_period=date(2026, 1, 1),
             weighted_amount=Decimal("6172839.45"),
+            naive_amount=Decimal("6172839.45"),
         ),
         FunnelStage(
             snapshot_id=1,

@@ -312,6 +312,10 @@ def test_forecast_sums_amount_times_probability_per_period_and_owner():
     assert result.summary.no_close_date == 1
     deals = result.deals.set_index("opportunity_id")
     assert deals.loc["far", "probability"] == pytest.approx(P_PV)
+    # each deal says which period it counts in: a slipped one in the current period
+    assert deals.loc["c", "forecast_period"] == q2 and deals.loc["o2", "forecast_period"] == q3
+    assert deals.loc["c", "naive_amount"] == pytest.approx(500)
+    assert pd.isna(deals.loc["nodate", "forecast_period"])
     assert pd.isna(deals.loc["a0", "probability"])  # closed deals carry none
     # what was won in Q1 is not in the forecast of Q2 ("won" so far in Q2 is 0)
     assert f["won"].sum() == 0

@@ -48,7 +48,9 @@ def upgrade() -> None:
         sa.Column("expected_close_on", sa.Date(), nullable=True),
         sa.Column("unbacked_moves", sa.Integer(), nullable=False),
         sa.Column("probability", sa.Float(), nullable=True),
+        sa.Column("forecast_period", sa.Date(), nullable=True),
         sa.Column("weighted_amount", sa.Numeric(precision=18, scale=2), nullable=True),
+        sa.Column("naive_amount", sa.Numeric(precision=18, scale=2), nullable=True),
         sa.PrimaryKeyConstraint("snapshot_id", "opportunity_id", name=op.f("pk_funnel_deal")),
     )
     op.create_table(
@@ -99,6 +101,7 @@ def upgrade() -> None:
         sa.Column("naive_error", sa.Float(), nullable=True),
         sa.Column("backtest_periods", sa.Integer(), nullable=False),
         sa.Column("no_close_date", sa.Integer(), nullable=False),
+        sa.Column("rules", sa.JSON(), nullable=False),
         sa.PrimaryKeyConstraint("snapshot_id", name=op.f("pk_funnel_run")),
     )
     op.create_table(
