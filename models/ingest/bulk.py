@@ -64,8 +64,8 @@ def bulk_insert(
         # pyarrow writes CSV ~5x faster than DataFrame.to_csv; NULL -> empty, unquoted.
         buf = io.BytesIO()
         # One chunk per column (see models/value/store.py bulk_insert: pyarrow's CSV writer).
-        table = pa.table(columns).combine_chunks()
-        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False))
+        rows = pa.table(columns).combine_chunks()
+        pacsv.write_csv(rows, buf, pacsv.WriteOptions(include_header=False))
         copy_sql = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT csv)").format(
             sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
         )
