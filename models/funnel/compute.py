@@ -52,7 +52,7 @@ class FunnelSummary:
 class FunnelResult:
     rules: FunnelRules
     summary: FunnelSummary
-    deals: pd.DataFrame  # one row per opportunity known on the as-of date
+    deals: pd.DataFrame  # the live deals: open on the as-of date or closed in its period
     periods: pd.DataFrame  # period_start, state, deals, amount
     stages: pd.DataFrame  # per funnel stage: shape, conversion, time, probabilities
     probabilities: pd.DataFrame  # per segment and stage (empty when not segmented)
@@ -144,7 +144,8 @@ def _deal_rows(history, view, state, ahead, today: int) -> pd.DataFrame:
             "naive_amount": naive,
         }
     )
-    return rows[view.exists].reset_index(drop=True)
+    live = view.exists & (view.open | (state != NO_STATE))
+    return rows[live].reset_index(drop=True)
 
 
 def _period_counts(history: History, rules: FunnelRules, as_of: date) -> pd.DataFrame:

@@ -68,7 +68,10 @@ def read_history(conn: Connection, tiers_of: int | None) -> tuple[pd.DataFrame, 
         OpportunityStage.seq,
         OpportunityStage.stage,
         OpportunityStage.entered_on,
-        OpportunityStage.customer_action,
+        # Only whether an action was recorded matters: a flag is cheaper to fetch than text.
+        (func.coalesce(func.trim(OpportunityStage.customer_action), "") != "").label(
+            "customer_action"
+        ),
     )
     return (
         frame_of(conn, deals)[[*DEAL_COLUMNS, "stage"]],
@@ -254,10 +257,30 @@ EXPORT_DEAL_COLUMNS = (
 
 
 def funnel_export(conn: Connection, snapshot_id: int) -> pd.DataFrame:
-    """One row per opportunity: its stage, its state in the snapshot's period, and more."""
-    require_run(conn, snapshot_id)
-    deals = stored_deals(conn, snapshot_id).rename(columns={"owner_manager_id": "owner"})
-    return deals[list(EXPORT_DEAL_COLUMNS)]
+    """One row per opportunity known on the snapshot's as-of date: the live ones as the
+    snapshot stored them (stage, state in its period, probability...), then those closed
+    before its period, as the opportunity table says they ended (no state)."""
+    run = require_run(conn, snapshot_id)
+    live = stored_deals(conn, snapshot_id).rename(columns={"owner_manager_id": "owner"})
+    o = Opportunity
+    ended = frame_of(
+        conn,
+        select(
+            o.opportunity_id,
+            o.customer_id,
+            o.owner_manager_id.label("owner"),
+            o.status.label("stage"),
+            cast(o.amount, Float).label("amount"),
+            o.expected_close_on,
+            o.product_line_id,
+        ).where(o.status != "open", o.closed_on < run["period_start"]),
+    )
+    ended = ended[~ended["opportunity_id"].isin(live["opportunity_id"])]
+    tiers = _tiers(conn, snapshot_id)
+    ended = ended.assign(tier=ended["customer_id"].map(tiers), unbacked_moves=None)
+    ended["expected_close_on"] = pd.to_datetime(ended["expected_close_on"]).dt.date
+    rows = pd.concat([live, ended.reindex(columns=live.columns)], ignore_index=True)
+    return rows.sort_values("opportunity_id", kind="stable")[list(EXPORT_DEAL_COLUMNS)]
 
 
 def forecast_document(conn: Connection, snapshot_id: int) -> dict[str, Any]:

@@ -38,7 +38,9 @@ class FunnelRun(_PerSnapshot, Base):
 
 
 class FunnelDeal(_PerSnapshot, Base):
-    """One opportunity: its stage and its state in the current period."""
+    """A live opportunity (open on the as-of date, or won or lost in its period): its
+    stage and its state in the current period. Deals closed before are not repeated in
+    every snapshot: the opportunity table holds how they ended."""
 
     __tablename__ = "funnel_deal"
 

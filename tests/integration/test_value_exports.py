@@ -227,14 +227,20 @@ def test_funnel_and_forecast_exports(sample_dir, sqlite_url, tmp_path):
     engine = make_engine(sqlite_url)
     upgrade(engine)
     vb.load_sample(engine, sample_dir)
-    recompute(engine, CONFIG)
+    result = recompute(engine, CONFIG)
     export(engine, "funnel", "csv", tmp_path / "funnel.csv", CONFIG)
     funnel = pd.read_csv(tmp_path / "funnel.csv")
     assert list(funnel.columns[:8]) == [
         "opportunity_id", "customer_id", "owner", "stage", "state", "amount",
         "days_in_stage", "expected_close_on",
     ]  # fmt: skip
-    assert funnel["opportunity_id"].is_unique and len(funnel) > 0
+    assert funnel["opportunity_id"].is_unique
+    # every opportunity known on the as-of date: the live ones and those that ended before
+    known = pd.read_csv(sample_dir / "opportunities.csv", dtype=str)
+    as_of = result.as_of.isoformat()
+    assert set(funnel["opportunity_id"]) == set(known[known["created_on"] <= as_of].opportunity_id)
+    ended = funnel[funnel["state"].isna()]
+    assert len(ended) and set(ended["stage"]) <= {"won", "lost"}
     assert set(funnel["state"].dropna()) <= {
         "new", "advanced", "regressed", "stalled", "holding", "won", "lost"
     }  # fmt: skip

@@ -316,7 +316,7 @@ def test_forecast_sums_amount_times_probability_per_period_and_owner():
     assert deals.loc["c", "forecast_period"] == q2 and deals.loc["o2", "forecast_period"] == q3
     assert deals.loc["c", "naive_amount"] == pytest.approx(500)
     assert pd.isna(deals.loc["nodate", "forecast_period"])
-    assert pd.isna(deals.loc["a0", "probability"])  # closed deals carry none
+    assert "a0" not in deals.index  # closed before the period: not a live deal
     # what was won in Q1 is not in the forecast of Q2 ("won" so far in Q2 is 0)
     assert f["won"].sum() == 0
 
@@ -441,3 +441,17 @@ def test_period_starts_agree_with_period_start():
     for kind in ("month", "quarter"):
         got = period_starts(np.array(numbers), kind)
         assert list(got) == [day_number(period_start(d, kind)) for d in days]
+
+
+def test_recorded_actions_may_come_as_text_or_as_flags():
+    """The database read fetches whether an action was recorded, not its text."""
+    book = Book()
+    book.deal("a", [("target_account", D(2026, 1, 1)), ("build_trust", D(2026, 2, 1))])
+    book.deal(
+        "b", [("target_account", D(2026, 1, 1)), ("build_trust", D(2026, 2, 1))], backed=False
+    )
+    deals, moves = book.frames()
+    moves.loc[moves["opportunity_id"] == "b", "customer_action"] = "   "  # blank is none
+    flags = moves.assign(customer_action=moves["customer_action"].fillna("").str.strip() != "")
+    as_text, as_flags = History.build(deals, moves), History.build(deals, flags)
+    assert as_text.unbacked.tolist() == as_flags.unbacked.tolist() == [False, False, False, True]
