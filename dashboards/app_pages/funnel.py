@@ -269,3 +269,24 @@ else:
         "forecasts within 5-10%."
     )
     export_button(tested, name="funnel-backtest")
+
+st.subheader("Forecasts the snapshots made, as their periods closed")
+track = v["track"]
+if track.empty:
+    st.caption(
+        f"No {kind} has closed yet since a snapshot forecast it: each recompute stores its "
+        f"forecast, and here it meets what was won once the {kind} is over."
+    )
+else:
+    table(
+        shown(track.drop(columns=["forecast_snapshot_id"])),
+        "funnel_track_table",
+        forecast_as_of=st.column_config.DateColumn("Forecast made on"),
+        **per_period("Deals forecast", "Won"),
+        learned_error=st.column_config.NumberColumn("Learned error", format="percent"),
+        naive_error=st.column_config.NumberColumn("Naive error", format="percent"),
+    )
+    st.caption(
+        f"Whole funnel. Per {kind}, the forecast stored by the last snapshot taken before "
+        "it began, beside the amount won in it."
+    )

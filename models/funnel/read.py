@@ -31,7 +31,14 @@ from .forecast import UNASSIGNED, percentage_error
 from .history import STAGE_NAMES
 from .rules import FunnelRules, funnel_rules
 from .states import STATES, shift_period
-from .store import stored_backtest, stored_deals, stored_forecast, stored_run, stored_stages
+from .store import (
+    forecast_track,
+    stored_backtest,
+    stored_deals,
+    stored_forecast,
+    stored_run,
+    stored_stages,
+)
 
 # Roles that work on their own accounts (the planner workspace's "my accounts"): the page
 # shows them their accounts' deals first; every role may read the whole funnel.
@@ -259,7 +266,8 @@ def funnel_view(
     ``deals`` (the count), ``funnel``, ``states``, ``chase``, ``forecast`` (per period and
     owner), ``forecast_totals`` (per period), ``no_close_date`` (open deals left out of
     the forecast). Of the whole funnel: ``run`` (the stored summary with the snapshot's
-    ``as_of`` and the forecast ``periods``), ``stages`` and ``backtest``.
+    ``as_of`` and the forecast ``periods``), ``stages``, ``backtest`` and ``track`` (the
+    forecasts earlier snapshots stored, against what was won once their periods closed).
     """
     with engine.connect() as conn:
         run = stored_run(conn, snapshot_id)
@@ -271,6 +279,7 @@ def funnel_view(
         stages = stored_stages(conn, snapshot_id)
         stored = stored_forecast(conn, snapshot_id)
         backtest = stored_backtest(conn, snapshot_id)
+        track = forecast_track(conn, snapshot_id)
     for col in ("open_amount",):
         stages[col] = pd.to_numeric(stages[col]).astype(float)
     deals = _deals(engine, snapshot_id)
@@ -293,4 +302,5 @@ def funnel_view(
         "no_close_date": int(undated.sum()),
         "stages": stages,
         "backtest": backtest_errors(backtest),
+        "track": backtest_errors(track),
     }

@@ -315,6 +315,7 @@ def forecast_track(conn: Connection, snapshot_id: int) -> pd.DataFrame:
                 FunnelForecast.period_start,
                 Snapshot.snapshot_id,
                 Snapshot.as_of,
+                func.sum(FunnelForecast.deals),
                 func.sum(FunnelForecast.learned),
                 func.sum(FunnelForecast.naive),
             )
@@ -325,7 +326,14 @@ def forecast_track(conn: Connection, snapshot_id: int) -> pd.DataFrame:
             )
             .group_by(FunnelForecast.period_start, Snapshot.snapshot_id, Snapshot.as_of)
         ).all(),
-        columns=["period_start", "forecast_snapshot_id", "forecast_as_of", "learned", "naive"],
+        columns=[
+            "period_start",
+            "forecast_snapshot_id",
+            "forecast_as_of",
+            "deals",
+            "learned",
+            "naive",
+        ],
     )
     columns = [*forecasts.columns, "won"]
     if forecasts.empty:

@@ -190,7 +190,7 @@ def test_figures_equal_the_stored_funnel(page_db):
             s["deals"]
         )
     # The backtest: as stored, each period's error, its mean the stored run's.
-    tested = frame(at, "learned_error")
+    tested = frame(at, "learned_error", without="forecast_as_of")
     assert list(tested["period_start"]) == list(s["backtest"]["period_start"])
     assert list(tested["won"]) == [float(w) for w in s["backtest"]["won"]]
     errors = tested["learned_error"].dropna()
@@ -409,3 +409,16 @@ def test_the_read_model_equals_the_stored_funnel_on_both_backends(engine, small_
     part = fr.funnel_view(engine, sid, owners=(owner,))
     assert part["deals"] == int((deals["owner_manager_id"] == owner).sum())
     assert set(part["chase"]["owner"]) <= {owner}
+
+
+def test_the_forecasts_earlier_snapshots_made_meet_what_was_won(page_db):
+    from models.funnel.store import forecast_track
+
+    with page_db.connect() as conn:
+        track = forecast_track(conn, SID)
+    assert not track.empty  # the first snapshot forecast quarters that have closed since
+    at = open_page("viewer")
+    shown = frame(at, "forecast_as_of")
+    assert len(shown) == len(track)
+    assert shown["won"].round(2).tolist() == track["won"].astype(float).round(2).tolist()
+    assert set(shown["forecast_as_of"].astype(str)) == {str(d) for d in track["forecast_as_of"]}
