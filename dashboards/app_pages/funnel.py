@@ -93,7 +93,8 @@ for column, (name, label) in zip(st.columns(3), FILTERS.items(), strict=True):
 owners, lines, tiers = chosen["owners"], chosen["product_lines"], chosen["tiers"]
 v = view(ctx.url, ctx.snapshot_id, tuple(owners), tuple(lines), tuple(tiers), accounts)
 run, kind = v["run"], v["run"]["period"]
-now = fc.period_label(run["period_start"], kind)
+now = fc.period_label(run["period_start"], kind)  # the states' period: the as-of date's
+first = fc.period_label(run["forecast_start"], kind)  # on its last day, the next one
 filtered = bool(owners or lines or tiers)
 narrowed = accounts is not None or filtered
 if v["deals"] == 0:
@@ -110,15 +111,18 @@ if v["deals"] == 0:
     st.stop()
 
 fun, chase, totals = v["funnel"], v["chase"], v["forecast_totals"]
-this = totals[totals["period_start"] == run["period_start"]]
+this = totals[totals["period_start"] == run["forecast_start"]]
 # Won so far means something only in the period under way: the others have not begun.
-ahead = totals.assign(won=totals["won"].where(totals["period_start"] == run["period_start"]))
+under_way = (totals["period_start"] == run["forecast_start"]) & (
+    run["forecast_start"] == run["period_start"]
+)
+ahead = totals.assign(won=totals["won"].where(under_way))
 states = v["states"].set_index("state")
 m = st.columns(5)
 m[0].metric("Open deals", count(fun["open_deals"].sum()))
 m[1].metric(f"Open pipeline ({cur})", money(fun["open_amount"].sum(), cur, compact=True))
 m[2].metric(
-    f"Forecast {now} ({cur})",
+    f"Forecast {first} ({cur})",
     money(this["learned"].sum(), cur, compact=True) if len(this) else NO_VALUE,
     help="Learned weighted forecast of the open deals expected to close this "
     f"{kind} (naive: {money(this['naive'].sum(), cur)}).",

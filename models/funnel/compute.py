@@ -4,7 +4,7 @@ rules, as_of), as the recompute stores it with each snapshot."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,7 @@ from .states import (
 class FunnelSummary:
     period: str  # month or quarter
     period_start: date  # the current period (its states run to the as-of date)
+    forecast_start: date  # the first period forecast: the one holding the next day
     segment_by: str
     middle_share: float | None
     bulge_stage: str | None
@@ -89,6 +90,7 @@ def compute_funnel(
     summary = FunnelSummary(
         period=rules.period,
         period_start=current,
+        forecast_start=period_start(as_of + timedelta(days=1), rules.period),
         segment_by=rules.segment_by,
         middle_share=fig.middle_share,
         bulge_stage=fig.bulge_stage,
@@ -174,11 +176,10 @@ def _period_counts(history: History, rules: FunnelRules, as_of: date) -> pd.Data
 
 def _forecast_rows(history, view, ahead, rules: FunnelRules, as_of: date) -> pd.DataFrame:
     """Per coming period and owner: open deals, learned and naive weighted amounts, and
-    (in the current period) what has been won in it so far."""
+    (in the first period, when it is under way) what has been won in it so far."""
     owner = history.deals["owner"].fillna(UNASSIGNED).to_numpy(dtype=object)
-    last = day_number(
-        shift_period(period_start(as_of, rules.period), rules.period, rules.forecast_periods)
-    )
+    first = period_start(as_of + timedelta(days=1), rules.period)
+    last = day_number(shift_period(first, rules.period, rules.forecast_periods))
     keep = ahead.period < last
     frame = pd.DataFrame(
         {
@@ -188,11 +189,10 @@ def _forecast_rows(history, view, ahead, rules: FunnelRules, as_of: date) -> pd.
             "naive": ahead.naive[keep],
         }
     )
-    current = period_start(as_of, rules.period)
-    before = history.at(day_number(current) - 1)
-    won = view.won & ~before.won
+    before = history.at(day_number(first) - 1)
+    won = view.won & ~before.won  # nothing when the first period has not begun
     won_frame = pd.DataFrame(
-        {"period_start": day_number(current), "owner": owner[won], "won": history.amount[won]}
+        {"period_start": day_number(first), "owner": owner[won], "won": history.amount[won]}
     )
     out = frame.groupby(["period_start", "owner"]).agg(
         deals=("learned", "size"), learned=("learned", "sum"), naive=("naive", "sum")

@@ -3,8 +3,9 @@ its backtest.
 
 **Weighted forecast** of a period = the sum of amount x probability over the deals open
 on the forecast day whose expected close falls in the period; a deal whose expected
-close has already passed counts in the current period (it slipped), a deal with no
-expected close is left out (and counted).
+close has already passed counts in the first period forecast (it slipped), a deal with
+no expected close is left out (and counted). The first period forecast is the one that
+holds the day after the forecast day: on a period's last day, the next one.
 
 **Learned probability**: what the forecast needs is the chance that a deal it counts in a
 period is won *in that period*. So it is learned from the closed periods, each replayed
@@ -75,7 +76,8 @@ class Candidates:
 
 
 def candidates(history: History, view: View, rules: FunnelRules) -> Candidates:
-    current = day_number(period_start(day_date(view.day), rules.period))
+    # The first period forecast holds the next day: on a period's last day it is over.
+    current = day_number(period_start(day_date(view.day + 1), rules.period))
     open_ = view.open
     dated = open_ & (history.expected < _NEVER)
     idx = np.flatnonzero(dated)

@@ -184,12 +184,12 @@ def rules_used(run: dict[str, Any]) -> FunnelRules:
 
 
 def horizon(run: dict[str, Any], stored: pd.DataFrame) -> list[date]:
-    """The periods forecast: from the current one to the last the stored forecast
-    reaches (none when it forecast nothing)."""
+    """The periods forecast: from the first (the one holding the day after the as-of
+    date) to the last the stored forecast reaches (none when it forecast nothing)."""
     if stored.empty:
         return []
     last, kind = max(stored["period_start"]), run["period"]
-    periods = [run["period_start"]]
+    periods = [run["forecast_start"]]
     while periods[-1] < last:
         periods.append(shift_period(periods[-1], kind, 1))
     return periods
@@ -200,7 +200,7 @@ def forecast_rows(deals: pd.DataFrame, run: dict[str, Any], periods: list[date])
     ``forecast_period``: models/funnel/forecast.py), their learned and naive weighted
     amounts, and (in the current period) the amount won so far."""
     columns = ["period_start", "owner", "deals", *MONEY]
-    current = run["period_start"]
+    current = run["forecast_start"]
     dated = deals[deals["forecast_period"].notna()]
     ahead = pd.DataFrame(
         {
@@ -211,7 +211,8 @@ def forecast_rows(deals: pd.DataFrame, run: dict[str, Any], periods: list[date])
         }
     )
     ahead = ahead[ahead["period_start"].isin(periods)]
-    won = deals[deals["state"] == "won"]
+    # Won so far: in the first period forecast, when it is the one under way.
+    won = deals[(deals["state"] == "won") & (current == run["period_start"])]
     won = pd.DataFrame({"period_start": current, "owner": won["owner"], "won": won["amount"]})
     out = ahead.groupby(["period_start", "owner"]).agg(
         deals=("learned", "size"), learned=("learned", "sum"), naive=("naive", "sum")

@@ -129,6 +129,7 @@ def write_funnel(
             "snapshot_id": snapshot_id,
             "period": s.period,
             "period_start": s.period_start,
+            "forecast_start": s.forecast_start,
             "segment_by": s.segment_by,
             "middle_share": s.middle_share,
             "bulge_stage": s.bulge_stage,

@@ -26,7 +26,8 @@ class FunnelRun(_PerSnapshot, Base):
     __tablename__ = "funnel_run"
 
     period: Mapped[str] = mapped_column(String(16))  # month or quarter
-    period_start: Mapped[date] = mapped_column(Date)
+    period_start: Mapped[date] = mapped_column(Date)  # of the states: the as-of date's
+    forecast_start: Mapped[date] = mapped_column(Date)  # the first period forecast
     segment_by: Mapped[str] = mapped_column(String(16))
     middle_share: Mapped[float | None] = mapped_column(Float)  # None: no open deal
     bulge_stage: Mapped[str | None] = mapped_column(String(32))

@@ -535,6 +535,7 @@ def one_of_everything() -> list:
             snapshot_id=1,
             period="quarter",
             period_start=date(2026, 1, 1),
+            forecast_start=date(2026, 1, 1),
             segment_by="owner",
             middle_share=0.625,
             bulge_stage="discover_needs",

@@ -455,3 +455,24 @@ def test_recorded_actions_may_come_as_text_or_as_flags():
     flags = moves.assign(customer_action=moves["customer_action"].fillna("").str.strip() != "")
     as_text, as_flags = History.build(deals, moves), History.build(deals, flags)
     assert as_text.unbacked.tolist() == as_flags.unbacked.tolist() == [False, False, False, True]
+
+
+def test_on_a_periods_last_day_the_forecast_starts_with_the_next_period():
+    book = probability_book()
+    book.deal(
+        "slip", [("present_value", D(2025, 5, 1))], amount=1_000, owner="AM-2", close=D(2025, 6, 1)
+    )
+    book.deal(
+        "won", [("present_value", D(2025, 5, 1)), ("won", D(2025, 6, 10))], close=D(2025, 6, 10)
+    )
+    rules = replace(RULES, prior_deals=K, min_group_deals=3)
+    last_day = compute_funnel(*book.frames(), rules, D(2025, 6, 30))
+    assert last_day.summary.period_start == D(2025, 4, 1)  # the states: Q2, now over
+    assert last_day.summary.forecast_start == D(2025, 7, 1)
+    deals = last_day.deals.set_index("opportunity_id")
+    assert deals.loc["slip", "forecast_period"] == D(2025, 7, 1)  # slipped into Q3
+    assert set(last_day.forecast["period_start"]) >= {D(2025, 7, 1)}
+    assert last_day.forecast["won"].sum() == 0  # nothing won in Q3 yet
+    mid = compute_funnel(*book.frames(), rules, D(2025, 6, 29))
+    assert mid.summary.forecast_start == D(2025, 4, 1)
+    assert mid.forecast.set_index(["period_start", "owner"])["won"].sum() == 1000

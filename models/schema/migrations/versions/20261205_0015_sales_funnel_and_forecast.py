@@ -94,6 +94,7 @@ def upgrade() -> None:
         sa.Column("snapshot_id", sa.Integer(), nullable=False),
         sa.Column("period", sa.String(length=16), nullable=False),
         sa.Column("period_start", sa.Date(), nullable=False),
+        sa.Column("forecast_start", sa.Date(), nullable=False),
         sa.Column("segment_by", sa.String(length=16), nullable=False),
         sa.Column("middle_share", sa.Float(), nullable=True),
         sa.Column("bulge_stage", sa.String(length=32), nullable=True),
