@@ -387,21 +387,26 @@ def test_backtest_by_hand():
         amount=3000,
         close=D(2026, 3, 1),
     )
+    # Open on the eve, expected in December (slipped): the replay counts it in Q1 as the
+    # live forecast would; it is neither won nor lost in Q1.
+    book.deal("late", [("present_value", D(2025, 11, 1))], amount=500, close=D(2025, 12, 15))
     rules = replace(RULES, prior_deals=2, segment_by="none", backtest_periods=1)
     history = book.history()
     codes, names = segments(history, rules)
     table = backtest(
         history, outcomes(history, D(2026, 3, 31), rules), codes, names, D(2026, 3, 31), rules
     )
-    p = (3 + 2 * 0.5) / (4 + 2)  # learned from Q4 2025: 4 deals, 3 won, prior 0.5
+    # learned from Q4 2025, replayed on 30 Sep: 4 deals at present_value, 3 won, prior 0.5
+    # ("late" was created in November: Q4's eve did not know it)
+    p = (3 + 2 * 0.5) / (4 + 2)
     row = table.iloc[0]
     assert row["period_start"] == D(2026, 1, 1)
-    assert row["deals"] == 2
-    assert row["learned"] == pytest.approx(4000 * p)
-    assert row["naive"] == pytest.approx(4000 * 0.5)
+    assert row["deals"] == 3
+    assert row["learned"] == pytest.approx(4500 * p)
+    assert row["naive"] == pytest.approx(4500 * 0.5)
     assert row["won"] == 1000
-    assert percentage_error(table, "learned") == pytest.approx(abs(4000 * p - 1000) / 1000)
-    assert percentage_error(table, "naive") == pytest.approx(1.0)
+    assert percentage_error(table, "learned") == pytest.approx(abs(4500 * p - 1000) / 1000)
+    assert percentage_error(table, "naive") == pytest.approx(1.25)
     assert percentage_error(table.assign(won=0.0), "learned") is None
 
 
