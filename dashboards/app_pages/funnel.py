@@ -239,7 +239,7 @@ else:
         "**Learned**: each open deal's amount x its learned win probability (per "
         f"{run['segment_by'].replace('_', ' ')} where its history is long enough, lower once "
         f"stalled); **naive**: amount x a fixed probability per stage. A deal counts in the "
-        f"{kind} of its expected close, in {now} once that date has passed"
+        f"{kind} of its expected close, in {first} once that date has passed"
         + (
             f"; {count(v['no_close_date'])} open deals have no expected close and are left out."
             if v["no_close_date"]
