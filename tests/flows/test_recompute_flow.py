@@ -27,12 +27,18 @@ def test_recompute_flow_stores_a_snapshot_with_its_run_id(sqlite_url):
     assert snap.flow_run_id == str(state.state_details.flow_run_id)
     assert len(snap.batch_ids) == 1  # provenance: the one committed batch
     from prefect import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.filters import (
+        ArtifactFilter,
+        ArtifactFilterFlowRunId,
+        ArtifactFilterKey,
+    )
 
+    this_run = ArtifactFilterFlowRunId(any_=[state.state_details.flow_run_id])
     with get_client(sync_client=True) as client:
-        (artifact,) = client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=["funnel-forecast"])),
-            limit=1,
+        (artifact,) = client.read_artifacts(  # this run's: the server serves the whole session
+            artifact_filter=ArtifactFilter(
+                key=ArtifactFilterKey(any_=["funnel-forecast"]), flow_run_id=this_run
+            ),
         )
     assert "backtest error learned n/a, naive n/a" in (artifact.description or "")
 
