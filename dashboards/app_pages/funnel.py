@@ -110,13 +110,8 @@ if v["deals"] == 0:
         )
     st.stop()
 
-fun, chase, totals = v["funnel"], v["chase"], v["forecast_totals"]
-this = totals[totals["period_start"] == run["forecast_start"]]
-# Won so far means something only in the period under way: the others have not begun.
-under_way = (totals["period_start"] == run["forecast_start"]) & (
-    run["forecast_start"] == run["period_start"]
-)
-ahead = totals.assign(won=totals["won"].where(under_way))
+fun, chase, ahead = v["funnel"], v["chase"], v["forecast_totals"]
+this = ahead[ahead["period_start"] == run["forecast_start"]]
 states = v["states"].set_index("state")
 m = st.columns(5)
 m[0].metric("Open deals", count(fun["open_deals"].sum()))

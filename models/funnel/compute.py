@@ -139,7 +139,7 @@ def _deal_rows(history, view, state, ahead, today: int) -> pd.DataFrame:
             "amount": d["amount"],
             "days_in_stage": np.where(view.open, today - view.since, np.nan),
             "expected_close_on": d["expected_close_on"],
-            "unbacked_moves": history.unbacked_between(-(2**40), today),
+            "unbacked_moves": history.unbacked_by(today),
             "probability": probability,
             "forecast_period": period,
             "weighted_amount": weighted,

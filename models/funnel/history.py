@@ -200,9 +200,9 @@ class History:
             return View(day, exists, empty, empty, empty, empty)
         return View(day, exists, self.position[last], self.reach[last], self.day[last], last)
 
-    def unbacked_between(self, start: int, end: int) -> np.ndarray:
-        """Per deal: advances entered from ``start`` to ``end`` with no customer action."""
-        hit = self.unbacked & (self.day >= start) & (self.day <= end)
+    def unbacked_by(self, day: int) -> np.ndarray:
+        """Per deal: advances entered by ``day`` with no customer action recorded."""
+        hit = self.unbacked & (self.day <= day)
         return np.bincount(self.deal[hit], minlength=len(self.deals))
 
     def stays(self, day: int) -> pd.DataFrame:

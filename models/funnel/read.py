@@ -5,11 +5,10 @@ A selection narrows the deals by owner, product line and tier, and to the accoun
 signed-in person works on (:func:`accounts_in_scope`: the row-level rule of
 :func:`models.access.can_act_on_customer`). What the stored deal rows hold is narrowed
 with it: the open deals per stage, the states of the current period, the deals to chase
-and the forecast of the coming periods, re-summed from the deals as the recompute
-summed them (learned: the deal's stored weighted amount; naive: its amount x the stage's
-stored naive probability; the period: its expected close's, the current one once that
-date has passed). What needs the deals' histories stays the whole funnel's, as stored:
-conversion, time in stage, the learned probabilities, the bulge and the backtest.
+and the forecast of the coming periods, re-summed from what the recompute stored with
+each deal (the period it counts in, its learned and its naive weighted amount). What
+needs the deals' histories stays the whole funnel's, as stored: conversion, time in
+stage, the learned probabilities, the bulge and the backtest.
 """
 
 from __future__ import annotations
@@ -195,12 +194,19 @@ def horizon(run: dict[str, Any], stored: pd.DataFrame) -> list[date]:
     return periods
 
 
+def under_way(run: dict[str, Any]) -> date | None:
+    """The first period forecast when it is already under way (it holds the as-of date),
+    the only one with an amount won so far; None on a period's last day, when the
+    forecast starts with the next period."""
+    return run["forecast_start"] if run["forecast_start"] == run["period_start"] else None
+
+
 def forecast_rows(deals: pd.DataFrame, run: dict[str, Any], periods: list[date]) -> pd.DataFrame:
     """Per forecast period and owner: the open deals the recompute counted in it (its
     ``forecast_period``: models/funnel/forecast.py), their learned and naive weighted
-    amounts, and (in the current period) the amount won so far."""
+    amounts, and (in the period :func:`under_way`) the amount won so far."""
     columns = ["period_start", "owner", "deals", *MONEY]
-    current = run["forecast_start"]
+    current = under_way(run)
     dated = deals[deals["forecast_period"].notna()]
     ahead = pd.DataFrame(
         {
@@ -211,8 +217,7 @@ def forecast_rows(deals: pd.DataFrame, run: dict[str, Any], periods: list[date])
         }
     )
     ahead = ahead[ahead["period_start"].isin(periods)]
-    # Won so far: in the first period forecast, when it is the one under way.
-    won = deals[(deals["state"] == "won") & (current == run["period_start"])]
+    won = deals[(deals["state"] == "won") & (current is not None)]
     won = pd.DataFrame({"period_start": current, "owner": won["owner"], "won": won["amount"]})
     out = ahead.groupby(["period_start", "owner"]).agg(
         deals=("learned", "size"), learned=("learned", "sum"), naive=("naive", "sum")
@@ -226,13 +231,15 @@ def forecast_rows(deals: pd.DataFrame, run: dict[str, Any], periods: list[date])
     return out.sort_values(["period_start", "owner"], kind="stable")[columns].reset_index(drop=True)
 
 
-def forecast_totals(rows: pd.DataFrame, periods: list[date]) -> pd.DataFrame:
+def forecast_totals(rows: pd.DataFrame, periods: list[date], current: date | None) -> pd.DataFrame:
     """period_start, deals, learned, naive, won: :func:`forecast_rows` summed over owners,
-    every forecast period present (0 where nothing falls in it)."""
+    every forecast period present (0 where nothing falls in it); ``won`` only for the
+    period under way (``current``), NaN for those that have not begun."""
     totals = rows.groupby("period_start")[["deals", *MONEY]].sum()
     totals = totals.reindex(periods, fill_value=0).rename_axis("period_start").reset_index()
     totals["deals"] = totals["deals"].astype(int)
     totals[list(MONEY)] = totals[list(MONEY)].astype(float).round(2)
+    totals["won"] = totals["won"].where(totals["period_start"] == current)
     return totals
 
 
@@ -281,8 +288,7 @@ def funnel_view(
         stored = stored_forecast(conn, snapshot_id)
         backtest = stored_backtest(conn, snapshot_id)
         track = forecast_track(conn, snapshot_id)
-    for col in ("open_amount",):
-        stages[col] = pd.to_numeric(stages[col]).astype(float)
+    stages["open_amount"] = pd.to_numeric(stages["open_amount"]).astype(float)
     deals = _deals(engine, snapshot_id)
     scoped = select_deals(deals, accounts=accounts)
     chosen = select_deals(scoped, owners, product_lines, tiers)
@@ -299,7 +305,7 @@ def funnel_view(
         "states": period_states(chosen),
         "chase": deals_to_chase(chosen),
         "forecast": rows,
-        "forecast_totals": forecast_totals(rows, periods),
+        "forecast_totals": forecast_totals(rows, periods, under_way(run)),
         "no_close_date": int(undated.sum()),
         "stages": stages,
         "backtest": backtest_errors(backtest),
