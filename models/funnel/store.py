@@ -33,6 +33,7 @@ from models.schema import (
     SnapshotStatus,
 )
 from models.value.frames import frame_of
+from models.value.numbers import stored_money
 from models.value.store import bulk_insert, prepare
 
 from .compute import FunnelResult, compute_funnel
@@ -279,9 +280,17 @@ def funnel_export(conn: Connection, snapshot_id: int) -> pd.DataFrame:
     )
     ended = ended[~ended["opportunity_id"].isin(live["opportunity_id"])]
     tiers = _tiers(conn, snapshot_id)
-    ended = ended.assign(tier=ended["customer_id"].map(tiers), unbacked_moves=None)
+    ended = ended.assign(
+        tier=ended["customer_id"].map(tiers),
+        unbacked_moves=None,
+        amount=ended["amount"].map(stored_money),  # Decimal, as the live rows' amounts
+    )
     ended["expected_close_on"] = pd.to_datetime(ended["expected_close_on"]).dt.date
     rows = pd.concat([live, ended.reindex(columns=live.columns)], ignore_index=True)
+    for column in ("days_in_stage", "unbacked_moves"):  # whole numbers, empty where unknown
+        rows[column] = pd.Series(
+            [None if pd.isna(v) else int(v) for v in rows[column]], index=rows.index, dtype=object
+        )
     return rows.sort_values("opportunity_id", kind="stable")[list(EXPORT_DEAL_COLUMNS)]
 
 

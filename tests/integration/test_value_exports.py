@@ -239,6 +239,9 @@ def test_funnel_and_forecast_exports(sample_dir, sqlite_url, tmp_path):
     known = pd.read_csv(sample_dir / "opportunities.csv", dtype=str)
     as_of = result.as_of.isoformat()
     assert set(funnel["opportunity_id"]) == set(known[known["created_on"] <= as_of].opportunity_id)
+    text = pd.read_csv(tmp_path / "funnel.csv", dtype=str, keep_default_na=False)
+    assert text["amount"].str.fullmatch(r"-?\d+\.\d\d").all()  # money to the cent, every row
+    assert text["days_in_stage"].str.fullmatch(r"\d*").all()  # whole days or empty
     ended = funnel[funnel["state"].isna()]
     assert len(ended) and set(ended["stage"]) <= {"won", "lost"}
     assert set(funnel["state"].dropna()) <= {
