@@ -33,6 +33,24 @@ class Settings(BaseSettings):
         description="Rules file overriding models/defaults.yaml (thresholds, weights).",
     )
 
+    run_lock_wait_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description=(
+            "How long a pipeline, ingest or recompute waits for another run on the same "
+            "database to finish before it stops (one run writes at a time)."
+        ),
+    )
+
+    notify_block: str | None = Field(
+        default=None,
+        description=(
+            "Prefect block that receives run notifications (failed runs, quarantined rows), "
+            "as '<block type slug>/<block name>', e.g. 'custom-webhook/accountops-alerts'; "
+            "unset: none are sent."
+        ),
+    )
+
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> Settings:
         if not self.database_url:

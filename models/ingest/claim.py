@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from models.runlock import process_alive
 from models.schema import BatchStatus, IngestBatch, QuarantineRecord
 
 from .errors import IngestError
@@ -60,16 +61,6 @@ def begin_locked(conn: Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
-
-
-def _alive(claim: dict[str, Any]) -> bool:
-    if claim.get("host") != socket.gethostname():
-        return True  # cannot tell: the stale timeout decides
-    try:
-        os.kill(int(claim.get("pid", 0)), 0)
-    except (OSError, ValueError):
-        return False
-    return True
 
 
 def _now() -> datetime:
@@ -121,7 +112,11 @@ def claim_batch(
                     return row.batch_id, "DUPLICATE"
                 stale = row.started_at < _now() - timedelta(minutes=config.stale_batch_minutes)
                 claimed_by = (row.validation or {}).get("claimed_by", {})
-                if status == BatchStatus.STARTED and not stale and _alive(claimed_by):
+                if (
+                    status == BatchStatus.STARTED
+                    and not stale
+                    and process_alive(claimed_by.get("host"), claimed_by.get("pid"))
+                ):
                     conn.rollback()
                     return row.batch_id, "IN_PROGRESS"
                 # Rejected, quarantined, abandoned or dead: this run takes it over.

@@ -57,6 +57,7 @@ from .roadmap import (
     RoadmapMatching,
     RoadmapStatus,
 )
+from .runs import RunLock
 from .sales import Invoice, InvoiceLine, Payment
 from .snapshots import CustomerMeasure, CustomerTier, Snapshot, SnapshotStatus, Tier
 from .users import AppUser, AuditEvent, Role
@@ -134,6 +135,7 @@ __all__ = [
     "OpportunityStage",
     "OpportunityStatus",
     "Payment",
+    "RunLock",
     "PlanActualRow",
     "PlanAssignment",
     "PlanReview",

@@ -77,6 +77,7 @@ from models.schema import (
     Role,
     RollupBatch,
     RollupWindow,
+    RunLock,
     SalesRollup,
     SalesWindow,
     Seniority,
@@ -404,6 +405,14 @@ def one_of_everything() -> list:
             settled_late_amount_days=None,
         ),
         RollupWindow(name="sales", as_of_month=date(2026, 1, 1), months=12),
+        RunLock(
+            name="pipeline",
+            token="8c1d5c3e-0f7a-4c55-9d2a-1b2c3d4e5f60",
+            holder="pipeline run 'calm-otter' (8c1d5c3e)",
+            host="worker-1",
+            pid=4242,
+            since=datetime(2026, 12, 5, 2, 0, 1, tzinfo=UTC),
+        ),
         CustomerSegment(
             snapshot_id=1,
             customer_id="C-1",

@@ -1,0 +1,228 @@
+"""One pipeline at a time per database: the run lock.
+
+Ingest, recompute and the dashboard refresh write shared tables (the ledger, the
+roll-ups and their ``rollup_batch`` keys, snapshots, the dashboard's tables). Two
+runs interleaving on one database would split the batches between them and each
+publish a snapshot, one possibly computed before the other's batches landed. So every
+run that writes them holds this lock for its whole length; a second run waits for it
+up to a configurable time, then stops with :class:`RunLockBusy`, naming the run that
+holds it and since when.
+
+- **PostgreSQL**: a session advisory lock on a connection kept open for the run. The
+  server releases it when that connection ends, so a killed run frees it at once.
+- **SQLite**: a row in ``run_lock``, written under ``BEGIN IMMEDIATE``. A row left by
+  a process that no longer runs on this host is taken over.
+
+In both, the ``run_lock`` row names the holder. The lock is re-entrant within one
+run: the pipeline holds it, and the ingest and recompute it calls find it held by
+their own context and go on (a :class:`~contextvars.ContextVar`, which Prefect carries
+into the subflows and tasks it runs).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy.exc import DBAPIError
+
+from .db import display_url
+from .errors import AccountopsError
+from .schema import RunLock
+
+PIPELINE_LOCK = "pipeline"
+# The session advisory lock of the pipeline ("AccRun"); the ingest's load lock is another.
+ADVISORY_KEY = 0x41636352756E
+POLL_SECONDS = 0.5
+
+_held: ContextVar[frozenset[str]] = ContextVar("accountops_run_locks", default=frozenset())
+
+
+class RunLockBusy(AccountopsError):
+    """Another run held the lock for longer than this run would wait."""
+
+    code = "RUN_LOCKED"
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The run that holds a lock, as its ``run_lock`` row names it."""
+
+    holder: str
+    host: str
+    pid: int
+    since: datetime
+
+    def describe(self) -> str:
+        return (
+            f"{self.holder} (pid {self.pid} on {self.host}) since "
+            f"{self.since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
+        )
+
+
+def process_alive(host: str | None, pid: int | None) -> bool:
+    """Whether a process still runs; one on another host is taken to be alive."""
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid or 0), 0)
+    except PermissionError:
+        return True  # it runs, under another user
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def current_holder(conn: Connection, name: str = PIPELINE_LOCK) -> Holder | None:
+    """Who holds ``name`` now, as recorded (None: nobody recorded)."""
+    t = RunLock.__table__
+    row = conn.execute(
+        select(t.c.holder, t.c.host, t.c.pid, t.c.since).where(t.c.name == name)
+    ).first()
+    return Holder(row.holder, row.host, row.pid, row.since) if row else None
+
+
+@contextmanager
+def run_lock(
+    engine: Engine,
+    holder: str,
+    *,
+    wait_seconds: float,
+    name: str = PIPELINE_LOCK,
+    waiting: Callable[[Holder | None], None] | None = None,
+) -> Iterator[None]:
+    """Hold the run lock ``name`` on ``engine``'s database for the ``with`` block.
+
+    Waits up to ``wait_seconds`` for another run to finish (calling ``waiting`` once
+    with that run, if given), then raises :class:`RunLockBusy` naming it. Re-entrant:
+    inside a block that holds the lock already, it does nothing.
+    """
+    key = f"{display_url(str(engine.url))}#{name}"
+    if key in _held.get():
+        yield
+        return
+    me = _Claim(name, str(uuid.uuid4()), holder[:300], socket.gethostname(), os.getpid())
+    lock = (
+        _PostgresLock(engine, me)
+        if engine.dialect.name == "postgresql"
+        else _SqliteLock(engine, me)
+    )
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    told = False
+    while not lock.try_acquire():
+        if not told and waiting is not None:
+            waiting(lock.holder())
+            told = True
+        if time.monotonic() >= deadline:
+            other = lock.holder()
+            lock.close()
+            who = other.describe() if other else "another run"
+            raise RunLockBusy(
+                f"the database {display_url(str(engine.url))} is busy: {who} holds the "
+                f"{name} lock; waited {wait_seconds:g} s (ACCOUNTOPS_RUN_LOCK_WAIT_SECONDS)"
+            )
+        time.sleep(POLL_SECONDS)
+    token = _held.set(_held.get() | {key})
+    try:
+        yield
+    finally:
+        _held.reset(token)
+        lock.release()
+
+
+@dataclass(frozen=True)
+class _Claim:
+    name: str
+    token: str
+    holder: str
+    host: str
+    pid: int
+
+    def row(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "token": self.token,
+            "holder": self.holder,
+            "host": self.host,
+            "pid": self.pid,
+            "since": datetime.now(UTC),
+        }
+
+
+class _PostgresLock:
+    """A session advisory lock on a connection of its own, kept for the run."""
+
+    def __init__(self, engine: Engine, claim: _Claim) -> None:
+        self.engine, self.claim = engine, claim
+        self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def try_acquire(self) -> bool:
+        if not self.conn.scalar(select(func.pg_try_advisory_lock(ADVISORY_KEY))):
+            return False
+        t = RunLock.__table__
+        self.conn.execute(delete(t).where(t.c.name == self.claim.name))
+        self.conn.execute(insert(t).values(**self.claim.row()))
+        self.conn.commit()  # each statement committed already (autocommit)
+        return True
+
+    def holder(self) -> Holder | None:
+        found = current_holder(self.conn, self.claim.name)
+        self.conn.commit()
+        return found
+
+    def release(self) -> None:
+        t = RunLock.__table__
+        mine = (t.c.name == self.claim.name) & (t.c.token == self.claim.token)
+        try:
+            self.conn.execute(delete(t).where(mine))
+            self.conn.scalar(select(func.pg_advisory_unlock(ADVISORY_KEY)))
+            self.conn.commit()
+        except DBAPIError:
+            pass  # the connection is gone, and the server released the lock with it
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class _SqliteLock:
+    """The ``run_lock`` row is the lock; a dead holder's row is taken over."""
+
+    def __init__(self, engine: Engine, claim: _Claim) -> None:
+        self.engine, self.claim = engine, claim
+
+    def try_acquire(self) -> bool:
+        t = RunLock.__table__
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            other = current_holder(conn, self.claim.name)
+            if other is not None and process_alive(other.host, other.pid):
+                conn.rollback()
+                return False
+            conn.execute(delete(t).where(t.c.name == self.claim.name))
+            conn.execute(insert(t).values(**self.claim.row()))
+            conn.commit()
+        return True
+
+    def holder(self) -> Holder | None:
+        with self.engine.connect() as conn:
+            return current_holder(conn, self.claim.name)
+
+    def release(self) -> None:
+        t = RunLock.__table__
+        with self.engine.begin() as conn:
+            conn.execute(
+                delete(t).where(t.c.name == self.claim.name, t.c.token == self.claim.token)
+            )
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,125 @@
+"""The run lock: one run writes a database at a time; the next waits, then names the holder."""
+
+from __future__ import annotations
+
+import contextvars
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, select
+
+from models.runlock import RunLockBusy, current_holder, run_lock
+from models.schema import RunLock
+
+
+def another_run(fn):
+    """Run ``fn`` as another run would: in a context that holds no lock."""
+    return contextvars.Context().run(fn)
+
+
+def _holders(engine) -> list[str]:
+    with engine.connect() as conn:
+        return list(conn.scalars(select(RunLock.holder)))
+
+
+def test_a_second_run_waits_then_names_the_holder_and_since_when(engine):
+    with run_lock(engine, "pipeline run 'first'", wait_seconds=0):
+        assert _holders(engine) == ["pipeline run 'first'"]
+        told = []
+        started = time.monotonic()
+
+        def second() -> None:
+            with run_lock(engine, "pipeline run 'second'", wait_seconds=1.0, waiting=told.append):
+                pytest.fail("the second run got the lock while the first held it")
+
+        with pytest.raises(RunLockBusy) as refused:
+            another_run(second)
+        assert time.monotonic() - started >= 1.0
+        message = str(refused.value)
+        assert message.startswith("[RUN_LOCKED] the database ")
+        assert "pipeline run 'first'" in message and f"on {socket.gethostname()}" in message
+        assert f"pid {os.getpid()}" in message and " UTC" in message and "\n" not in message
+        assert [h.holder for h in told] == ["pipeline run 'first'"]
+    assert _holders(engine) == []  # released: the row goes with the lock
+
+
+def test_the_waiting_run_goes_on_when_the_holder_finishes(engine):
+    order: list[str] = []
+    first_holds = threading.Event()
+
+    def first() -> None:
+        with run_lock(engine, "first", wait_seconds=0):
+            first_holds.set()
+            time.sleep(1.0)
+            order.append("first done")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    first_holds.wait(5)
+    with run_lock(engine, "second", wait_seconds=30):
+        order.append("second in")
+        assert _holders(engine) == ["second"]
+    thread.join()
+    assert order == ["first done", "second in"]
+
+
+def test_the_lock_is_reentrant_within_one_run(engine):
+    with run_lock(engine, "pipeline", wait_seconds=0):
+        with run_lock(engine, "its recompute", wait_seconds=0):  # would wait if not re-entrant
+            assert _holders(engine) == ["pipeline"]
+        assert _holders(engine) == ["pipeline"]  # the inner block released nothing
+    with run_lock(engine, "next run", wait_seconds=0):
+        assert _holders(engine) == ["next run"]
+
+
+def test_a_failing_run_releases_the_lock(engine):
+    with pytest.raises(ZeroDivisionError):
+        with run_lock(engine, "doomed", wait_seconds=0):
+            1 / 0  # noqa: B018
+    with run_lock(engine, "next", wait_seconds=0):
+        assert _holders(engine) == ["next"]
+
+
+def test_a_lock_left_by_a_killed_run_is_taken_over(engine, db_url):
+    """SIGKILL runs no clean-up: on PostgreSQL the server frees the advisory lock with the
+    connection; on SQLite the row names a process that no longer runs."""
+    code = (
+        "import sys, os, signal\n"
+        "from models.db import make_engine\n"
+        "from models.runlock import run_lock\n"
+        "engine = make_engine(sys.argv[1])\n"
+        "with run_lock(engine, 'killed run', wait_seconds=0):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, db_url], timeout=60)
+    assert done.returncode == -9
+    assert _holders(engine) == ["killed run"]  # the row stays behind ...
+    with run_lock(engine, "next", wait_seconds=5):  # ... and does not hold anyone up
+        assert _holders(engine) == ["next"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_a_row_of_a_live_process_elsewhere_holds(engine):
+    """A holder on another host cannot be checked: it is taken to be running."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(RunLock).values(
+                name="pipeline",
+                token="t",
+                holder="pipeline run 'far away'",
+                host="another-host",
+                pid=1,
+                since=datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
+            )
+        )
+    with pytest.raises(RunLockBusy, match="far away' \\(pid 1 on another-host\\) since 2026-12-05"):
+        with run_lock(engine, "me", wait_seconds=0):
+            pytest.fail("took the lock of a run that may still be running")
+    with engine.connect() as conn:
+        assert current_holder(conn).holder == "pipeline run 'far away'"
