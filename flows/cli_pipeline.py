@@ -57,6 +57,7 @@ def ingest(
         raise click_exc.UsageError("give PATH... or --source-url URL --query SQL")
     if query and not source_url:
         raise click_exc.UsageError("--query needs --source-url")
+    _check_paths(paths or [])
     cfg = settings()
     engine()  # reachable and migrated, or a one-line error
     code = run_ingest(
@@ -70,6 +71,14 @@ def ingest(
     )
     if code:
         raise typer.Exit(code)
+
+
+def _check_paths(paths: list[Path] | list[str]) -> None:
+    """A path that does not exist: one line naming it, before Prefect starts and before
+    any batch is recorded (the flow makes the same check for a deployment's paths)."""
+    from models.ingest.paths import expand_paths
+
+    expand_paths(paths)
 
 
 def batches() -> None:
@@ -139,6 +148,7 @@ def pipeline(
 
 def run_pipeline(paths: list[str], *, as_of: date | None = None, mapping: Path | None = None):
     """Run the pipeline flow with ingest progress; print each step; fail in one line."""
+    _check_paths(paths)
     cfg = settings()
     engine().dispose()  # reachable and migrated, or a one-line error before Prefect starts
     from flows.ingest_cli import ingest_progress, print_ingest_summary

@@ -26,7 +26,8 @@ from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 
 from flows.retries import retry_on_transient
-from models.canonical import ENTITIES, LOAD_ORDER
+from models.ingest.errors import IngestError
+from models.ingest.paths import expand_paths
 
 PROGRESS_LOGGER = "accountops.ingest.progress"
 
@@ -45,19 +46,6 @@ def log_progress(logger: logging.Logger) -> Callable[[str, int, int], None]:
         )
 
     return report
-
-
-def expand_paths(paths: list[str]) -> list[Path]:
-    """Files as given; folders -> their canonical files in load order (then the rest)."""
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            order = {ENTITIES[e].file_name.split(".")[0]: i for i, e in enumerate(LOAD_ORDER)}
-            files = [f for f in p.iterdir() if f.suffix.lower() in {".csv", ".parquet"}]
-            out += sorted(files, key=lambda f: (order.get(f.stem, 99), f.name))
-        else:
-            out.append(p)
-    return out
 
 
 def _runner(config, as_of: date):
@@ -173,6 +161,11 @@ def ingest(
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
     as_of = as_of or date.today()
+    try:
+        expand_paths(paths or [])  # a path that does not exist: refused before anything runs
+    except IngestError as exc:
+        logger.error("ingest not started: %s", exc)
+        return Failed(message=str(exc))
     config = ingest_config(load_config(Path(config_file) if config_file else None))
     engine = make_engine(database_url)
     swept = sweep_stale_batches(engine, config)

@@ -168,6 +168,47 @@ MALFORMED_KINDS = (
 )
 
 
+MULTILINE_BAD_KINDS = ("non_numeric_amount", "ragged_row", "unterminated_quote")
+
+
+def build_multiline(kind: str, base: Path, out: Path) -> Malformed:
+    """invoice_lines.csv whose quoted descriptions hold line breaks (LF and CRLF) in rows
+    before a bad row of ``kind`` (one of MULTILINE_BAD_KINDS): the line named must be the
+    physical line the bad row starts on, counted here from the bytes written."""
+    out.mkdir(parents=True, exist_ok=True)
+    inv = out / "invoice_lines.csv"
+    header, rows = _invoice_sample(base)
+    header = [*header, "description"]
+    rows = [[*r, ""] for r in rows]
+    rows[1][-1] = "two\nlines"
+    rows[3][-1] = "three\r\nlines,\n with a comma"
+    rows[4][-1] = "\n\n"
+    rows[12][-1] = "after\nthe bad row"
+    bad = 8
+    column: str | None = None
+    if kind == "non_numeric_amount":
+        _set(header, rows[bad], "amount", "abc")
+        code, column = "NUMBER_INVALID", "amount"
+    elif kind == "ragged_row":
+        rows[bad] = [*rows[bad], "surplus"]
+        code = "ROW_RAGGED"
+    elif kind == "unterminated_quote":
+        code = "ROW_TRUNCATED"
+    else:
+        raise ValueError(kind)
+    if kind == "unterminated_quote":  # the last row opens a quote it never closes
+        write_rows(inv, header, rows[:bad])
+        cut = f'{rows[bad][0]},1,"{rows[bad][2]},2026-01-05\nstill, inside\n'
+        inv.write_bytes(inv.read_bytes() + cut.encode())
+    else:
+        write_rows(inv, header, rows)
+    text = inv.read_bytes()
+    start = text.index(b"\n" + rows[bad][0].encode() + b",") + 1
+    line = text[:start].count(b"\n") + 1
+    assert line > bad + 2  # the breaks before it moved it down: a drift would show
+    return Malformed(inv, code, line, column, row_level=column is not None)
+
+
 def online_retail_csv(path: Path, lines: int, seed: int = 7) -> Path:
     """A synthetic file shaped like UCI "Online Retail": cp1252, m/d/Y H:M dates,
     ~25% lines without CustomerID, C-invoices (cancellations, negative quantities),

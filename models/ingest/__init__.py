@@ -9,6 +9,7 @@ expectations/ and is passed in as a validator.
 
 from .errors import CODES, IngestError
 from .mapping import Mapping, load_mapping
+from .paths import expand_paths
 from .query_source import QuerySource
 from .service import BatchResult, ingest_file, ingest_query
 from .settings import IngestConfig, ingest_config
@@ -21,6 +22,7 @@ __all__ = [
     "IngestError",
     "Mapping",
     "QuerySource",
+    "expand_paths",
     "ingest_config",
     "ingest_file",
     "ingest_query",

@@ -116,7 +116,7 @@ class ChunkPreparer:
             values = {str(k): ("" if pd.isna(v) else str(v)) for k, v in raw.loc[idx].items()}
             raw_sha = hashlib.sha256("\x1f".join(values.values()).encode()).hexdigest()
             key = "/".join(values.get(k, "") for k in natural_key(self.entity))
-            line = int(idx) + 2  # header is line 1
+            line = int(idx)  # a chunk is indexed by the line each row starts on (reader.py)
             seen = set()
             for code, column in rules:
                 if (code, column) in seen:

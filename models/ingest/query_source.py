@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import IngestError
-from .reader import as_strings
+from .reader import FIRST_LINE, as_strings
 
 
 @dataclass
@@ -96,14 +96,15 @@ class Spool:
     path: Path | None
 
     def chunks(self, chunk_rows: int) -> Iterator[pd.DataFrame]:
-        """The spooled rows as string DataFrames, index = 0-based row number."""
+        """The spooled rows as string DataFrames, indexed as the lines of a CSV of the
+        result with a header line (row n is line n + 1; see reader.py)."""
         import pyarrow.parquet as pq
 
         if self.path is None:
             return
-        start = 0
+        line = FIRST_LINE
         for record_batch in pq.ParquetFile(self.path).iter_batches(batch_size=chunk_rows):
             frame = record_batch.to_pandas()
-            frame.index = pd.RangeIndex(start, start + len(frame))
-            start += len(frame)
+            frame.index = pd.RangeIndex(line, line + len(frame))
+            line += len(frame)
             yield frame

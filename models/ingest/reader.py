@@ -2,15 +2,22 @@
 
 A checked file (file_checks.py) is read in chunks of about ``chunk_rows`` rows:
 pyarrow's streaming CSV reader or Parquet row groups. Every cell comes out as
-a string ('' for empty); typing is normalise's job. Line numbers are physical
-lines (header = line 1) assuming no quoted newlines.
+a string ('' for empty); typing is normalise's job.
+
+A chunk's index is the line each row starts on in the file (header = line 1),
+which every message and quarantine record names. Arrow numbers rows, not lines:
+the line breaks inside a row's quoted values are counted here (a look at each
+column's bytes, then a count only in the columns that hold one), so the rows
+after a multi-line value are numbered where they really start. Parquet and
+query rows have no lines: they are numbered as the same rows written to a CSV
+with a header line (row n is line n + 1).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import IngestError
@@ -21,12 +28,13 @@ from .settings import IngestConfig
 # Python bytes it holds are not in Arrow's pool): small blocks bound that to
 # 32 MB; they are gathered into chunks of ``ingest.chunk_rows`` rows.
 READ_BLOCK = 1 << 20
+FIRST_LINE = 2  # the first data row's line: the header is line 1
 
 
 def read_chunks(
     facts: FileFacts, config: IngestConfig, *, encoding: str = "utf-8", delimiter: str = ","
 ) -> Iterator[pd.DataFrame]:
-    """Chunks of the file as string DataFrames, index = 0-based data row number."""
+    """Chunks of the file as string DataFrames, index = the line each row starts on."""
     if facts.kind == "parquet":
         yield from _parquet_chunks(facts, config)
         return
@@ -67,38 +75,84 @@ def read_chunks(
                 quoted_strings_can_be_null=False,
             ),
         )
-        start, pending = 0, None
+        # Rows yielded so far, and the line the first pending row starts on.
+        done, line = 0, FIRST_LINE
+        pending = pa.table({c: pa.array([], pa.string()) for c in facts.header})
         for record_batch in reader:
+            pending = pa.concat_tables([pending, pa.Table.from_batches([record_batch])])
             if bad:
-                _raise_ragged(facts, bad[0], len(facts.header))
-            block = pa.Table.from_batches([record_batch])
-            pending = block if pending is None else pa.concat_tables([pending, block])
+                # Arrow parses a block ahead of the rows it hands out: read on to the
+                # bad row, so the rows before it (and their line breaks) are all here.
+                number = getattr(bad[0], "number", None)
+                if number is None or number - FIRST_LINE - done <= pending.num_rows:
+                    _raise_ragged(facts, bad[0], len(facts.header), pending, done, line)
+                continue
             while pending.num_rows >= config.chunk_rows:
-                yield _chunk(facts, config, pending.slice(0, config.chunk_rows), start)
-                start += config.chunk_rows
+                frame, line = _chunk(facts, config, pending.slice(0, config.chunk_rows), done, line)
+                yield frame
+                done += config.chunk_rows
                 pending = pending.slice(config.chunk_rows)
         if bad:
-            _raise_ragged(facts, bad[0], len(facts.header))
-        if pending is not None and pending.num_rows:
-            yield _chunk(facts, config, pending, start)
+            _raise_ragged(facts, bad[0], len(facts.header), pending, done, line)
+        if pending.num_rows:
+            yield _chunk(facts, config, pending, done, line)[0]
 
 
-def _chunk(facts: FileFacts, config: IngestConfig, rows, start: int) -> pd.DataFrame:
-    """Arrow rows (gathered from several blocks) as one string DataFrame numbered
-    from ``start``."""
-    end = start + rows.num_rows
-    if end > config.max_rows:
+def _chunk(
+    facts: FileFacts, config: IngestConfig, rows, done: int, line: int
+) -> tuple[pd.DataFrame, int]:
+    """Arrow rows (gathered from several blocks) as one string DataFrame, indexed by the
+    line each row starts on (the first on ``line``); and the line after its last row."""
+    if done + rows.num_rows > config.max_rows:
         raise IngestError(
             "FILE_TOO_MANY_ROWS", facts.name, f"more than ingest.max_rows={config.max_rows:,}"
         )
-    frame = rows.combine_chunks().to_pandas()
-    frame.index = pd.RangeIndex(start, end)
-    return frame
+    rows = rows.combine_chunks()
+    frame = rows.to_pandas()
+    breaks = _line_breaks(rows)
+    if breaks is None:
+        frame.index = pd.RangeIndex(line, line + len(frame))
+        return frame, line + len(frame)
+    # A row starts after the lines of the rows before it: one each, plus their breaks.
+    frame.index = pd.Index(line + np.arange(len(frame)) + np.cumsum(breaks) - breaks)
+    return frame, line + len(frame) + int(breaks.sum())
 
 
-def _raise_ragged(facts: FileFacts, row, expected: int) -> None:
+def _line_breaks(rows) -> np.ndarray | None:
+    """How many line breaks each row's values hold (inside quotes), or None when no
+    value holds one. Each column's bytes are looked at first (one vectorised pass,
+    negligible beside the parse); only a column that holds a break is counted per row."""
+    import pyarrow.compute as pc
+
+    counts: np.ndarray | None = None
+    for column in rows.columns:
+        if not any(_holds_newline(chunk) for chunk in column.chunks):
+            continue
+        found = pc.count_substring(column, "\n").to_numpy().astype(np.int64)
+        counts = found if counts is None else counts + found
+    return counts if counts is not None and counts.any() else None
+
+
+def _holds_newline(array) -> bool:
+    # A sliced array's data buffer may run past the slice: a break found there only
+    # costs a count that finds none.
+    data = array.buffers()[2]
+    return data is not None and bool((np.frombuffer(data, dtype=np.uint8) == 10).any())
+
+
+def _raise_ragged(facts: FileFacts, row, expected: int, pending, done: int, next_line: int) -> None:
+    """Refuse the batch for the first row Arrow could not split into the header's fields.
+
+    Its line is counted as the chunks' are: Arrow's row number (header = row 1) says how
+    many rows come before it; those not yet yielded are the first of ``pending`` (every
+    row before the first bad one is good), starting on ``next_line``, and their line
+    breaks count."""
     text = row.text or ""
-    line = _find_line(facts.path, text.split("\n", 1)[0])
+    line: int | None = None
+    if row.number is not None:
+        before = min(max(row.number - FIRST_LINE - done, 0), pending.num_rows)
+        breaks = _line_breaks(pending.slice(0, before))
+        line = next_line + before + (int(breaks.sum()) if breaks is not None else 0)
     truncated = "\n" in text or (line is not None and line >= facts.data_lines + 1)
     if truncated and (text.count('"') % 2 == 1):
         code, problem = (
@@ -118,24 +172,14 @@ def _raise_ragged(facts: FileFacts, row, expected: int) -> None:
     raise IngestError(code, facts.name, problem, line=line, raw=text)
 
 
-def _find_line(path: Path, first_line_text: str) -> int | None:
-    # Error path only: the reader does not number rows, so find the offending line.
-    needle = first_line_text.encode("utf-8", "replace").rstrip(b"\r")
-    with path.open("rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            if number > 1 and line.rstrip(b"\r\n") == needle:
-                return number
-    return None
-
-
 def _parquet_chunks(facts: FileFacts, config: IngestConfig) -> Iterator[pd.DataFrame]:
     import pyarrow.parquet as pq
 
-    start = 0
+    line = FIRST_LINE
     for batch in pq.ParquetFile(facts.path).iter_batches(batch_size=config.chunk_rows):
         frame = as_strings(batch.to_pandas())
-        frame.index = pd.RangeIndex(start, start + len(frame))
-        start += len(frame)
+        frame.index = pd.RangeIndex(line, line + len(frame))
+        line += len(frame)
         yield frame
 
 

@@ -14,10 +14,12 @@ import pandas as pd
 
 @dataclass
 class ValidationOutcome:
-    """Per-row violations {row index: [(rule code, column)]}, batch failures, summary."""
+    """Per-row violations {row label: [(rule code, column)]}, batch failures, summary.
+
+    Rows are named by the chunk's index labels: the line each row starts on."""
 
     rows: dict[int, list[tuple[str, str | None]]] = field(default_factory=dict)
-    # Batch-level failures: (rule code, column, row indexes involved).
+    # Batch-level failures: (rule code, column, labels of the rows involved).
     batch: list[tuple[str, str | None, list[int]]] = field(default_factory=list)
     # One entry per expectation: type, column, rule, level, success, unexpected_count.
     summary: list[dict[str, Any]] = field(default_factory=list)

@@ -36,7 +36,7 @@ class Tally:
     rows_staged: int = 0
     quarantine: list[dict] = field(default_factory=list)
     summary: list[dict[str, Any]] = field(default_factory=list)
-    # (rule code, column, row indexes) of the rules that fail the whole batch
+    # (rule code, column, lines of the rows involved) of the rules that fail the whole batch
     batch_failures: list[tuple[str, str | None, list[int]]] = field(default_factory=list)
     duplicate_keys: str = ""  # the repeated natural keys, as the message names them
 
@@ -63,7 +63,7 @@ def decide(tally: Tally, name: str, config: IngestConfig) -> None:
     """Raise :class:`Refused` when the batch must not load; return when it may."""
     if tally.batch_failures:
         code, column, rows = tally.batch_failures[0]
-        where = f" line {rows[0] + 2}" if rows else ""
+        where = f" line {rows[0]}" if rows else ""
         detail = tally.duplicate_keys
         problem = {
             "KEY_DUPLICATE": "the same natural key appears more than once"

@@ -111,3 +111,20 @@ def test_progress_reaches_a_listener_through_log_records_not_a_module_hook(base,
     paths = _files(base, BASE_ENTITIES[2])
     assert ingest(paths=paths, database_url=url, as_of=AS_OF, return_state=True).is_completed()
     assert seen == []
+
+
+def test_a_path_that_does_not_exist_fails_the_run_in_one_line_and_records_no_batch(
+    base, url, tmp_path
+):
+    """A deployment's ``paths`` parameter: the typo is named, nothing else is loaded."""
+    missing = tmp_path / "no" / "inbox"
+    state = ingest(
+        paths=[*_files(base, BASE_ENTITIES[0]), str(missing)],
+        database_url=url,
+        as_of=AS_OF,
+        return_state=True,
+    )
+    assert state.is_failed()
+    assert state.message == f"[FILE_NOT_FOUND] {missing}: the path does not exist"
+    with make_engine(url).connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(IngestBatch)) == 0

@@ -82,3 +82,22 @@ def test_a_refused_batch_stops_the_pipeline_before_recompute(tmp_path, sample_di
         statuses = dict(conn.execute(select(IngestBatch.entity, IngestBatch.status)).all())
     assert statuses["customers"] == "committed"
     assert statuses["invoice_lines"] == "rejected"
+
+
+def test_a_path_that_does_not_exist_stops_the_pipeline_naming_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    missing = tmp_path / "inbox"
+    state = pipeline(paths=[str(missing)], database_url=url, return_state=True)
+    assert state.is_failed()
+    assert state.message == f"ingest failed: [FILE_NOT_FOUND] {missing}: the path does not exist"
+    steps = state.result(raise_on_failure=False)["steps"]
+    assert [(s["step"], s["outcome"]) for s in steps] == [
+        ("ingest", "failed"),
+        ("recompute", "not run"),
+        ("refresh", "not run"),
+    ]
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(IngestBatch)) == 0
+    assert _snapshots(engine) == 0

@@ -7,8 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+from sqlalchemy import func, select
+
 from models.db import make_engine
 from models.migrate import upgrade
+from models.schema import IngestBatch
 from tests.ingest_builders import fixture_batch, read_rows, write_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,3 +50,33 @@ def test_batches_and_quarantine_list_show_the_ledger(tmp_path):
     )
     assert quarantine.returncode == 0, quarantine.stderr
     assert "REQUIRED_MISSING" in quarantine.stdout and "line 2" in quarantine.stdout
+
+
+@pytest.mark.parametrize("command", ["ingest", "pipeline"])
+def test_a_path_that_does_not_exist_is_one_line_before_prefect_and_no_batch(tmp_path, command):
+    """Checked before Prefect starts and before any file is read: the good file given
+    beside the typo is not loaded either, and the ledger stays empty."""
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    good = fixture_batch(tmp_path / "in") / "product_lines.csv"
+    missing = tmp_path / "no" / "such" / "folder"
+    code = (
+        "import sys; from flows.cli import main; sys.argv=['accountops', *sys.argv[1:]];"
+        "\ntry:\n    main()\nfinally:\n    assert 'prefect' not in sys.modules, 'imported prefect'"
+    )
+    env = {**os.environ, "ACCOUNTOPS_DATABASE_URL": url, "COLUMNS": "200"}
+    result = subprocess.run(
+        [sys.executable, "-c", code, command, str(good), str(missing)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        f"accountops: [FILE_NOT_FOUND] {missing}: the path does not exist"
+    ], result.stderr
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(IngestBatch)) == 0

@@ -3,12 +3,19 @@ the file size (a 2 GB file must not be read into memory)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import random
+import re
 import tracemalloc
 from dataclasses import replace
 
+import pandas as pd
 import pyarrow as pa
+import pytest
 
 from models.ingest import reader
+from models.ingest.errors import IngestError
 from models.ingest.file_checks import FileFacts
 from models.ingest.reader import read_chunks
 from models.ingest.settings import IngestConfig
@@ -46,12 +53,64 @@ def test_reading_holds_about_one_chunk_whatever_the_file_size(tmp_path, monkeypa
     assert held < 8 * 2**20, f"{held / 2**20:.1f} MB held while reading 10,000-row chunks"
 
 
-def test_chunks_are_numbered_by_data_row(tmp_path):
+def test_chunks_are_indexed_by_line(tmp_path):
     facts = _csv(tmp_path / "invoice_lines.csv", 25_000)
     chunks = list(read_chunks(facts, replace(IngestConfig(), chunk_rows=10_000)))
     assert sum(len(c) for c in chunks) == 25_000
-    assert chunks[0].index[0] == 0
+    assert chunks[0].index[0] == 2  # the header is line 1
     assert [c.index[0] for c in chunks[1:]] == [
-        sum(len(c) for c in chunks[:i]) for i in range(1, len(chunks))
+        2 + sum(len(c) for c in chunks[:i]) for i in range(1, len(chunks))
     ]
+    assert all(isinstance(c.index, pd.RangeIndex) for c in chunks)  # no breaks: no count
     assert chunks[-1].iloc[-1]["invoice_id"] == f"INV-{24_999 // 4:09d}"
+
+
+def _multiline_csv(path, rows: int, ragged: int | None = None) -> tuple[FileFacts, bytes]:
+    """Breaks (LF, CRLF, several in one value, in two columns of a row) in many rows;
+    row ``ragged`` (if given) has a field too many."""
+    rng = random.Random(5)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(HEADER)
+    for i in range(rows):
+        note = rng.choice(["", "", "", "a\nb", "x\r\ny\nz", "\n"])
+        row = [f"INV-{i:09d}", note, f"C-{i % 97:06d}" + rng.choice(["", "\n!"]), "1"]
+        writer.writerow([*row, "surplus"] if i == ragged else row)
+    text = out.getvalue().encode()
+    path.write_bytes(text)
+    return FileFacts(path, path.name, len(text), "-", "csv", HEADER, text.count(b"\n") - 1), text
+
+
+def _start_lines(text: bytes) -> dict[str, int]:
+    """Each row's invoice id -> the line it starts on, counted in the bytes."""
+    return {
+        m.group(1).decode(): text[: m.start() + 1].count(b"\n") + 1
+        for m in re.finditer(rb"\n(INV-\d{9}),", text)
+    }
+
+
+def test_rows_after_line_breaks_in_quoted_values_are_indexed_where_they_start(
+    tmp_path, monkeypatch
+):
+    """In every chunk and across Arrow's blocks, each row's label is the line its first
+    field is on."""
+    facts, text = _multiline_csv(tmp_path / "invoice_lines.csv", 2_000)
+    monkeypatch.setattr(reader, "READ_BLOCK", 4096)
+    chunks = list(read_chunks(facts, replace(IngestConfig(), chunk_rows=300)))
+    frame = pd.concat(chunks)
+    assert len(frame) == 2_000
+    assert dict(zip(frame["invoice_id"], frame.index, strict=True)) == _start_lines(text)
+
+
+@pytest.mark.parametrize("ragged", [0, 299, 300, 1_777])
+def test_a_ragged_row_after_line_breaks_is_named_by_the_line_it_starts_on(
+    tmp_path, monkeypatch, ragged
+):
+    """The error path counts as the chunks do, whichever chunk and block it falls in."""
+    facts, text = _multiline_csv(tmp_path / "invoice_lines.csv", 2_000, ragged=ragged)
+    monkeypatch.setattr(reader, "READ_BLOCK", 4096)
+    with pytest.raises(IngestError) as err:
+        for _chunk in read_chunks(facts, replace(IngestConfig(), chunk_rows=300)):
+            pass
+    assert err.value.code == "ROW_RAGGED"
+    assert err.value.line == _start_lines(text)[f"INV-{ragged:09d}"]
