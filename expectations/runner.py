@@ -19,6 +19,7 @@ import pandas as pd
 from models.ingest.settings import IngestConfig
 from models.ingest.validation import ValidationOutcome
 
+from .data_docs import merge_results, show_looked_up_values
 from .suites import suite_expectations
 
 _lock = threading.Lock()
@@ -50,12 +51,15 @@ class SuiteRunner:
     """Callable validator for the ingest service: ``runner(entity, frame, params)``.
 
     ``params`` holds the run-time placeholder values (``known.<table>`` key
-    sets); the rules file and as-of date fill the rest.
+    sets); the rules file and as-of date fill the rest. The GX results of the chunks it
+    validated are folded into one per entity (bounded samples, see data_docs.py) until
+    :meth:`take_validation` hands them over for the batch's Data Docs.
     """
 
     def __init__(self, config: IngestConfig, as_of: date) -> None:
         self.config, self.as_of = config, as_of
         self._suites: dict[str, Any] = {}
+        self._validated: dict[str, Any] = {}
 
     def expectations(self, entity: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
         """The suite as GX runs it, and the foreign-key columns it looks up.
@@ -80,7 +84,10 @@ class SuiteRunner:
                 exp = {
                     "type": "expect_column_values_to_not_be_null",
                     "kwargs": {"column": f"__fk__{column}"},
-                    "meta": {**exp.get("meta", {}), "column": column},
+                    "meta": {**exp.get("meta", {}), "column": column, "as_written": exp["type"]},
+                    # What Data Docs says instead of "__fk__... must never be null".
+                    "description": f"{column} values must name a known {lookups[column][6:]}"
+                    " (in the database or in this batch).",
                 }
             out.append(exp)
         return out, lookups
@@ -145,4 +152,12 @@ class SuiteRunner:
             else:
                 for i in rows:
                     outcome.rows.setdefault(i, []).append((rule, column or None))
+        if lookups and not result.success:
+            show_looked_up_values(result, frame, lookups)
+        self._validated[entity] = merge_results(self._validated.get(entity), result)
         return outcome
+
+    def take_validation(self, entity: str) -> Any | None:
+        """The GX result of the chunks of ``entity`` validated since the last call, folded
+        into one (None when none was): what the batch's Data Docs page shows."""
+        return self._validated.pop(entity, None)

@@ -28,6 +28,7 @@ class IngestConfig:
     chunk_rows: int = 200_000
     max_quarantine_records: int = 10_000
     stale_batch_minutes: int = 60
+    data_docs_keep: int = 30
 
 
 def ingest_config(config: dict[str, Any] | None = None) -> IngestConfig:
@@ -59,4 +60,6 @@ def ingest_config(config: dict[str, Any] | None = None) -> IngestConfig:
         raise ConfigError("rules section ingest: row_quarantine_threshold must be within 0..1")
     if cfg.chunk_rows < 1 or cfg.max_rows < 1:
         raise ConfigError("rules section ingest: chunk_rows and max_rows must be positive")
+    if cfg.data_docs_keep < 0:
+        raise ConfigError("rules section ingest: data_docs_keep must be 0 (none) or more")
     return cfg

@@ -20,3 +20,11 @@ def prefect_harness():
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path, monkeypatch):
+    """Each flow test's own data folder: the ingest writes its Data Docs there, not into
+    the developer's ./var (whose batch pages the test's batches would replace)."""
+    monkeypatch.setenv("ACCOUNTOPS_DATA_DIR", str(tmp_path / "var"))
+    return tmp_path / "var"
