@@ -1,14 +1,114 @@
 """Data health: recent batches with their validation results, quarantined rows, and each
 snapshot linked to the batches (and flow runs) that fed it."""
 
+import pandas as pd
 import streamlit as st
-from app_pages.data import database_url, engine
+from app_pages.data import database_url, engine, settings
 from app_pages.exports import export_button
 from app_pages.session import require_page
 
 from dashboards.formatting import count
+from flows import scheduler  # the Prefect API, read-only (see the import contracts)
 from models.access import Action
 from models.dashboard import data_health
+from models.ingest.data_docs import data_docs_root, published_pages
+
+DOCS_PAGE = "app_pages/data_docs.py"
+
+
+@st.cache_data(ttl=30, max_entries=2, show_spinner="Asking the scheduler...")
+def scheduler_runs(_key: str = "") -> scheduler.SchedulerView:
+    """The scheduler's view, asked at most every 30 s (each ask is 2 + 2 per deployment
+    requests, bounded by a 3 s timeout)."""
+    return scheduler.scheduler_view()
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None or pd.isna(seconds):
+        return ""
+    seconds = round(float(seconds))
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def scheduled_runs_section(eng) -> None:
+    """The scheduler's last and next run of each deployment, else what the database recorded."""
+    st.subheader("Scheduled runs")
+    view = scheduler_runs()
+    if view.available:
+        rows = [
+            {
+                "deployment": d.deployment,
+                "schedule": d.schedule + (" (paused)" if d.paused else ""),
+                "run": which,
+                "state": run.state if run else "none",
+                "start": run.start if run else None,
+                "duration": _duration(run.duration_seconds) if run else "",
+                "link": run.url if run else None,
+            }
+            for d in view.deployments
+            for which, run in (("last", d.last), ("next", d.next))
+        ]
+        if not rows:
+            st.caption(
+                f"The Prefect API at {view.api_url} has no deployment: deploy them "
+                "(`prefect deploy --all` with deploy/prefect.yaml)."
+            )
+            return
+        st.caption(f"From the Prefect API at {view.api_url} (asked at most every 30 s).")
+        st.dataframe(
+            pd.DataFrame(rows),
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "deployment": "Deployment",
+                "schedule": "Schedule",
+                "run": "Run",
+                "state": "State",
+                "start": st.column_config.DatetimeColumn(
+                    "Start (UTC; expected, if not started)", format="D MMM YYYY HH:mm"
+                ),
+                "duration": "Duration",
+                "link": st.column_config.LinkColumn("In Prefect", display_text="open run"),
+            },
+        )
+        return
+    st.caption(
+        f"Scheduler not asked ({view.problem}): the last runs as the database recorded "
+        "them; the next ones only the scheduler knows."
+    )
+    runs = data_health.recorded_runs(eng)
+    if runs.empty:
+        st.caption("The database has recorded no run yet.")
+        return
+    ui_url = scheduler.prefect_ui_url() if view.api_url is None else None
+    runs = runs.assign(
+        duration=runs["duration_seconds"].map(_duration),
+        link=runs["flow_run_id"].map(lambda i: scheduler.flow_run_url(ui_url, i)),
+        flow_run_id=runs["flow_run_id"].fillna("not run by Prefect"),
+    ).drop(columns=["duration_seconds"])
+    st.dataframe(
+        runs,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "flow_run_id": "Flow run",
+            "work": "Work",
+            "outcome": "Outcome",
+            "started_at": st.column_config.DatetimeColumn(
+                "Started (UTC)", format="D MMM YYYY HH:mm"
+            ),
+            "finished_at": st.column_config.DatetimeColumn(
+                "Finished (UTC)", format="D MMM YYYY HH:mm"
+            ),
+            "duration": "Duration",
+            "link": st.column_config.LinkColumn("In Prefect", display_text="open run"),
+        },
+    )
+
 
 require_page(Action.VIEW_DATA_HEALTH, "Data health")
 st.title("Data health")
@@ -43,6 +143,8 @@ if len(refused):
         icon=":material/report:",
     )
 
+scheduled_runs_section(eng)
+
 st.subheader("Snapshots and the batches that fed them")
 snapshots = data_health.recent_snapshots(eng)
 snapshots["flow_run_id"] = snapshots["flow_run_id"].fillna("not run by Prefect")
@@ -65,14 +167,19 @@ st.dataframe(
 )
 
 st.subheader("Recent batches and validation results")
+docs = published_pages(data_docs_root(settings().data_dir))
+# A relative link: the browser opens it next to this page (any base URL path), in a new tab.
 view = batches.assign(
-    status=status, flow_run_id=batches["flow_run_id"].fillna("not run by Prefect")
+    status=status,
+    flow_run_id=batches["flow_run_id"].fillna("not run by Prefect"),
+    data_docs=batches["batch_id"].map(lambda b: f"data_docs?batch={b}" if b in docs else None),
 )[
     [
         "batch_id",
         "entity",
         "file_name",
         "status",
+        "data_docs",
         "rows_read",
         "rows_loaded",
         "rows_quarantined",
@@ -98,13 +205,26 @@ st.dataframe(
         "rows_quarantined": st.column_config.NumberColumn("Quarantined", format="localized"),
         "rows_rejected": st.column_config.NumberColumn("Rejected", format="localized"),
         "validation": st.column_config.TextColumn("Validation", width="large"),
+        "data_docs": st.column_config.LinkColumn(
+            "Data Docs",
+            display_text="open",
+            help="Great Expectations' page of this batch's validation (the newest "
+            "`ingest.data_docs_keep` batches keep theirs)",
+        ),
         "error_code": "Error",
         "error_message": st.column_config.TextColumn("What to do", width="large"),
         "finished_at": st.column_config.DatetimeColumn("Finished (UTC)", format="D MMM YYYY HH:mm"),
         "flow_run_id": "Flow run",
     },
 )
-export_button(view, name="batches")
+if docs:
+    st.page_link(
+        DOCS_PAGE,
+        label="Read the batches' Great Expectations Data Docs",
+        icon=":material/fact_check:",
+        query_params={"batch": str(max(docs))},
+    )
+export_button(view.drop(columns=["data_docs"]), name="batches")
 
 st.subheader("Quarantined rows")
 summary = data_health.quarantine_summary(eng)

@@ -104,6 +104,14 @@ PAGES: tuple[PageSpec, ...] = (
         Action.VIEW_DATA_HEALTH,
     ),
     PageSpec(
+        "app_pages/data_docs.py",
+        "Data Docs",
+        ":material/fact_check:",
+        "Data",
+        Action.VIEW_DATA_HEALTH,
+        hidden=True,
+    ),
+    PageSpec(
         "app_pages/admin_users.py",
         "Admin: users",
         ":material/manage_accounts:",

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, literal, select
 
 from models.schema import (
     BatchStatus,
@@ -224,3 +224,62 @@ def _ranges(ids: list | None) -> str:
             parts.append(str(start) if start == prev else f"{start}-{prev}")
         start = prev = i
     return ", ".join(parts)
+
+
+def recorded_runs(engine: Engine, limit: int = 10) -> pd.DataFrame:
+    """The newest flow runs as the database recorded them (when no scheduler answers).
+
+    An ingest run is the batches sharing its flow run id (first start to last finish,
+    how many were refused); a recompute run is its snapshot. Newest first; one row per run:
+    flow_run_id, work, outcome, started_at, finished_at, duration_seconds. The database
+    knows nothing of schedules: the next runs only the scheduler knows.
+    """
+    b, s = IngestBatch.__table__, Snapshot.__table__
+    refused = func.sum(case((b.c.status.in_(REFUSED), 1), else_=0))
+    ingests = (
+        select(
+            b.c.flow_run_id,
+            literal("ingest").label("work"),
+            func.count().label("batches"),
+            refused.label("refused"),
+            func.min(b.c.started_at).label("started_at"),
+            func.max(b.c.finished_at).label("finished_at"),
+        )
+        .where(b.c.flow_run_id.is_not(None))
+        .group_by(b.c.flow_run_id)
+        .order_by(func.min(b.c.started_at).desc())
+        .limit(limit)
+    )
+    recomputes = (
+        select(s.c.flow_run_id, s.c.snapshot_id, s.c.status, s.c.created_at, s.c.finished_at)
+        .order_by(s.c.snapshot_id.desc())
+        .limit(limit)
+    )
+    runs = [
+        {
+            "flow_run_id": r["flow_run_id"],
+            "work": f"ingest of {int(r['batches'])} batch(es)",
+            "outcome": f"{int(r['refused'])} refused" if r["refused"] else "all loaded",
+            "started_at": r["started_at"],
+            "finished_at": r["finished_at"],
+        }
+        for r in _frame(engine, ingests).to_dict("records")
+    ]
+    runs += [
+        {
+            "flow_run_id": r["flow_run_id"],
+            "work": f"recompute of snapshot {r['snapshot_id']}",
+            "outcome": getattr(r["status"], "value", r["status"]),
+            "started_at": r["created_at"],
+            "finished_at": r["finished_at"],
+        }
+        for r in _frame(engine, recomputes).to_dict("records")
+    ]
+    columns = ["flow_run_id", "work", "outcome", "started_at", "finished_at"]
+    frame = pd.DataFrame(runs, columns=columns)
+    if frame.empty:
+        return frame.assign(duration_seconds=pd.Series(dtype=float))
+    for col in ("started_at", "finished_at"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    frame["duration_seconds"] = (frame["finished_at"] - frame["started_at"]).dt.total_seconds()
+    return frame.sort_values("started_at", ascending=False).head(limit).reset_index(drop=True)
