@@ -126,7 +126,7 @@ def recompute(
             raise
         except Exception as exc:  # the run's log has the detail; the user gets one line
             raise RecomputeFailed(f"recompute failed: {str(exc).splitlines()[0]}") from None
-    out = state.result()
+    out = cast(dict[str, Any], state.result())  # the final state's data: the summary
     counts = ", ".join(f"{k} {v}" for k, v in out["tier_counts"].items())
     echo(f"snapshot {out['snapshot_id']} as of {out['as_of']}: {counts}")
 
@@ -175,5 +175,6 @@ def run_pipeline(paths: list[str], *, as_of: date | None = None, mapping: Path |
     for step in data.get("steps", []):
         echo(f"  {step['step']:<10} {step['outcome']:<8} {step['detail']}")
     if not state.is_completed():
-        raise PipelineFailed(state.message or "the pipeline failed")
+        code = data.get("error_code", PipelineFailed.code)
+        raise PipelineFailed(state.message or "the pipeline failed", code=code)
     echo(state.message or "pipeline complete")

@@ -25,9 +25,13 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed
 from prefect.tasks import exponential_backoff
 
+from flows.data_docs import publish_data_docs
+from flows.locking import holding_the_database
+from flows.notify import notify_failure, notify_quarantine
 from flows.retries import retry_on_transient
 from models.ingest.errors import IngestError
 from models.ingest.paths import expand_paths
+from models.runlock import RunLockBusy
 
 PROGRESS_LOGGER = "accountops.ingest.progress"
 
@@ -46,6 +50,17 @@ def log_progress(logger: logging.Logger) -> Callable[[str, int, int], None]:
         )
 
     return report
+
+
+def with_inbox(paths: list[str] | None, inbox: bool) -> list[str]:
+    """``paths``, and the landing folder (made if missing: nothing landed yet) if ``inbox``."""
+    if not inbox:
+        return list(paths or [])
+    from models.settings import Settings
+
+    folder = Settings().landing_folder
+    folder.mkdir(parents=True, exist_ok=True)
+    return [*(paths or []), str(folder)]
 
 
 def _runner(config, as_of: date):
@@ -110,6 +125,7 @@ def ingest_batch(
             )
     finally:
         engine.dispose()
+    publish_data_docs(runner, result, config, logger)  # after the load's COMMIT
     for warning in result.warnings:
         logger.warning(warning)
     logger.info(
@@ -141,7 +157,13 @@ def summary_markdown(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-@flow(name="ingest", log_prints=False)
+@flow(
+    name="ingest",
+    log_prints=False,
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+    on_completion=[notify_quarantine],
+)
 def ingest(
     paths: list[str] | None = None,
     database_url: str | None = None,
@@ -151,21 +173,49 @@ def ingest(
     query: str | None = None,
     entity: str | None = None,
     config_file: str | None = None,
+    inbox: bool = False,
 ):
-    """Ingest files/folders (or one SQL query) exactly once; Failed if any batch was refused."""
-    from models.config import load_config
-    from models.db import make_engine
-    from models.ingest import ingest_config, sweep_stale_batches
+    """Ingest files/folders (or one SQL query) exactly once; Failed if any batch was refused.
+
+    ``inbox`` adds the landing folder (ACCOUNTOPS_INBOX, default <data dir>/inbox), as
+    the scheduled deployments do."""
     from models.settings import Settings
 
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
     as_of = as_of or date.today()
+    paths = with_inbox(paths, inbox)
     try:
-        expand_paths(paths or [])  # a path that does not exist: refused before anything runs
+        expand_paths(paths)  # a path that does not exist: refused before anything runs
     except IngestError as exc:
         logger.error("ingest not started: %s", exc)
         return Failed(message=str(exc))
+    try:
+        with holding_the_database(database_url):
+            return _ingest_batches(
+                paths, database_url, as_of, mapping_file, source_url, query, entity, config_file
+            )
+    except RunLockBusy as exc:
+        logger.error("ingest not started: %s", exc)
+        return Failed(message=str(exc), data=exc)
+
+
+def _ingest_batches(
+    paths: list[str] | None,
+    database_url: str,
+    as_of: date,
+    mapping_file: str | None,
+    source_url: str | None,
+    query: str | None,
+    entity: str | None,
+    config_file: str | None,
+):
+    """Sweep stale batches, then one task per batch, then the report."""
+    from models.config import load_config
+    from models.db import make_engine
+    from models.ingest import ingest_config, sweep_stale_batches
+
+    logger = get_run_logger()
     config = ingest_config(load_config(Path(config_file) if config_file else None))
     engine = make_engine(database_url)
     swept = sweep_stale_batches(engine, config)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any, cast
 from rich.console import Console
 from rich.table import Table
 
+from models.errors import AccountopsError
+
 if TYPE_CHECKING:
     from prefect.states import State
 
@@ -111,6 +113,8 @@ def run_ingest(
             ),
         )
     results = state.result(raise_on_failure=False)
+    if isinstance(results, AccountopsError):  # e.g. the database stayed busy: one line
+        raise results
     if not isinstance(results, list):
         console.print(f"accountops: ingest failed: {state.message}")
         return 1

@@ -10,7 +10,7 @@ snapshot.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -18,9 +18,14 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed, State
 
-from flows.ingest import ingest
+from flows.ingest import ingest, with_inbox
+from flows.locking import holding_the_database
+from flows.notify import notify_failure, notify_quarantine
 from flows.recompute import recompute_flow
 from flows.retries import retry_on_transient
+from models.runlock import RunLockBusy
+
+STEPS = ("ingest", "recompute", "refresh")
 
 
 @task(
@@ -48,31 +53,61 @@ def _step_table(steps: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
-@flow(name="pipeline")
+@flow(
+    name="pipeline",
+    on_failure=[notify_failure],
+    on_crashed=[notify_failure],
+    on_completion=[notify_quarantine],
+)
 def pipeline(
     paths: list[str] | None = None,
     database_url: str | None = None,
     as_of: date | None = None,
     mapping_file: str | None = None,
     config_file: str | None = None,
+    inbox: bool = False,
 ) -> State[Any]:
-    """Ingest ``paths`` (if any), recompute a snapshot, refresh the dashboard tables.
+    """Ingest ``paths`` (if any; with ``inbox``, the landing folder too), recompute a
+    snapshot as of ``as_of`` (default: the last invoice), refresh the dashboard tables.
 
-    The rules file is read once, here, and every step runs with the same rules."""
+    The rules file is read once, here, and every step runs with the same rules. The run
+    holds the database's run lock throughout: a second pipeline, ingest or recompute on
+    the same database waits for it (``ACCOUNTOPS_RUN_LOCK_WAIT_SECONDS``)."""
     from models.config import load_config
     from models.settings import Settings
 
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
     config = load_config(Path(config_file) if config_file else None)
+    paths = with_inbox(paths, inbox)
+    try:
+        with holding_the_database(database_url):
+            return _steps(paths, database_url, as_of, mapping_file, config_file, config)
+    except RunLockBusy as exc:
+        logger.error("pipeline not started: %s", exc)
+        skipped = [{"step": s, "outcome": "not run", "detail": "database busy"} for s in STEPS]
+        return Failed(
+            message=exc.args[0],
+            data={"steps": skipped, "batches": [], "error_code": exc.code},
+        )
+
+
+def _steps(
+    paths: list[str] | None,
+    database_url: str,
+    as_of: date | None,
+    mapping_file: str | None,
+    config_file: str | None,
+    config: dict[str, Any],
+) -> State[Any]:
+    """The steps in order, each only if the one before it succeeded."""
+    logger = get_run_logger()
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
 
     def stop(step: str, reason: str) -> State[Any]:
         steps.append({"step": step, "outcome": "failed", "detail": reason})
-        for later in ("ingest", "recompute", "refresh")[
-            ("ingest", "recompute", "refresh").index(step) + 1 :
-        ]:
+        for later in STEPS[STEPS.index(step) + 1 :]:
             steps.append({"step": later, "outcome": "not run", "detail": f"{step} failed"})
         create_markdown_artifact(key="pipeline-report", markdown=_step_table(steps))
         logger.error("pipeline stopped at %s: %s", step, reason)
@@ -102,7 +137,7 @@ def pipeline(
     state = recompute_flow(database_url=database_url, as_of=as_of, config=config, return_state=True)
     if not state.is_completed():
         return stop("recompute", state.message or "recompute failed")
-    snapshot = state.result()
+    snapshot = cast(dict[str, Any], state.result())  # the final state's data
     steps.append(
         {
             "step": "recompute",
@@ -120,3 +155,48 @@ def pipeline(
         message=f"snapshot {snapshot['snapshot_id']} as of {snapshot['as_of']} is live",
         data={"steps": steps, "batches": batches, "snapshot": snapshot},
     )
+
+
+@flow(name="month-end-snapshot")
+def month_end_snapshot(
+    month: str | None = None,
+    database_url: str | None = None,
+    config_file: str | None = None,
+) -> State[Any]:
+    """The snapshot as of a month's last day, with the dashboard refreshed on it.
+
+    ``month`` is YYYY-MM; by default the month before the run's scheduled start, so the
+    run the scheduler starts on the 1st, and any re-run of it, snapshot the month just
+    ended. A snapshot never changes once written: the month's tiers stay as they were at
+    its end, whatever later runs compute.
+    """
+    from prefect.runtime import flow_run
+
+    if month is None:
+        start = flow_run.scheduled_start_time
+        first = (start.date() if start is not None else date.today()).replace(day=1)
+        as_of = first - timedelta(days=1)
+    else:
+        as_of = month_end(month)
+    state = cast(
+        State[Any],
+        pipeline(
+            database_url=database_url, as_of=as_of, config_file=config_file, return_state=True
+        ),
+    )
+    data = state.result(raise_on_failure=False)
+    if state.is_completed():
+        return Completed(message=state.message, data=data)
+    return Failed(message=state.message, data=data)
+
+
+def month_end(month: str) -> date:
+    """The last day of ``month`` (YYYY-MM); a clear error for anything else."""
+    from models.errors import ConfigError
+
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError:
+        raise ConfigError(f"month {month!r} is not YYYY-MM") from None
+    following = (first + timedelta(days=31)).replace(day=1)
+    return following - timedelta(days=1)

@@ -19,11 +19,15 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_table_artifact
 from prefect.runtime import flow_run
+from prefect.states import Completed, Failed, State
 
+from flows.locking import holding_the_database
+from flows.notify import notify_failure
 from flows.retries import retry_on_transient
 from models.config import load_config
 from models.db import make_engine
 from models.funnel.store import forecast_by_period, stored_run
+from models.runlock import RunLockBusy
 from models.value.recompute import RecomputeResult, recompute
 
 
@@ -43,17 +47,19 @@ def recompute_task(
         engine.dispose()
 
 
-@flow(name="recompute")
+@flow(name="recompute", on_failure=[notify_failure], on_crashed=[notify_failure])
 def recompute_flow(
     database_url: str | None = None,
     as_of: date | None = None,
     config_file: str | None = None,
     config: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """Roll-ups, then measures, tiers, migrations, segments, receivables and managers.
+) -> State[Any]:
+    """Roll-ups, then measures, tiers, migrations, segments, receivables and managers;
+    the final state's data is the snapshot's summary.
 
     ``database_url`` defaults to the settings (ACCOUNTOPS_DATABASE_URL), as in a deployment.
     The rules are ``config`` when a parent run read them already, else ``config_file``'s.
+    The run holds the database's run lock (a pipeline that calls it holds it already).
     """
     if database_url is None:
         from models.settings import Settings
@@ -63,7 +69,12 @@ def recompute_flow(
     if config is None:
         config = load_config(Path(config_file) if config_file else None)
     run_id = str(flow_run.id) if flow_run.id else None
-    result = recompute_task(database_url, config, as_of, run_id)
+    try:
+        with holding_the_database(database_url):
+            result = recompute_task(database_url, config, as_of, run_id)
+    except RunLockBusy as exc:  # the run's outcome, not a fault: no traceback in the log
+        logger.error("recompute not started: %s", exc)
+        return Failed(message=str(exc), data=exc)
     refreshed = result.refresh.summary() if result.refresh else {}
     logger.info("roll-ups: %s", refreshed)
     create_table_artifact(
@@ -73,7 +84,7 @@ def recompute_flow(
     )
     logger.info("snapshot %s as of %s: %s", result.snapshot_id, result.as_of, result.tier_counts)
     _funnel_artifact(database_url, result.snapshot_id)
-    return {
+    summary = {
         "snapshot_id": result.snapshot_id,
         "as_of": result.as_of.isoformat(),
         "customers_tiered": result.customers_tiered,
@@ -81,6 +92,7 @@ def recompute_flow(
         "migrations": result.migrations,
         "rollups": refreshed,
     }
+    return Completed(message=f"snapshot {result.snapshot_id} as of {result.as_of}", data=summary)
 
 
 def _funnel_artifact(database_url: str, snapshot_id: int) -> None:

@@ -27,6 +27,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; empty means the embedded SQLite file var/accountops.db.",
     )
     data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where embedded files live.")
+    inbox: Path | None = Field(
+        default=None,
+        description=(
+            "The landing folder the scheduled ingest and nightly pipeline read "
+            "(default: <data_dir>/inbox)."
+        ),
+    )
     auth_mode: Literal["dev", "password", "oidc"] = "password"
     config_file: Path | None = Field(
         default=None,
@@ -59,6 +66,11 @@ class Settings(BaseSettings):
         if self.env == "prod" and self.auth_mode == "dev":
             raise ValueError("auth_mode 'dev' (no sign-in) is not allowed when env is 'prod'")
         return self
+
+    @property
+    def landing_folder(self) -> Path:
+        """The inbox the scheduled runs ingest: ``inbox``, else ``<data_dir>/inbox``."""
+        return self.inbox if self.inbox is not None else self.data_dir / "inbox"
 
     @property
     def is_sqlite(self) -> bool:
