@@ -306,9 +306,10 @@ def test_compose_volumes_are_named_and_declared() -> None:
             assert not source.startswith((".", "/", "~")), f"{name}: bind mount {mount}"
             used[source] = target
     assert set(used) == declared
-    assert {"postgres-data", "prefect-data", "inbox"} <= declared
+    assert {"postgres-data", "prefect-data", "data"} <= declared
     # The landing folder the nightly deployment reads, under ACCOUNTOPS_HOME.
-    assert "inbox:/app/var/inbox" in spec["services"]["worker"]["volumes"]
+    assert "data:/app/var" in spec["services"]["worker"]["volumes"]
+    assert "data:/app/var" in spec["services"]["dashboard"]["volumes"]  # Data Docs
 
 
 def secret_values(env: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -435,14 +436,14 @@ def test_manifests_refer_only_to_objects_they_define() -> None:
                     assert ("ConfigMap", source["configMapRef"]["name"]) in named, owner
 
 
-def test_the_kubernetes_work_pool_runs_flows_in_our_image_with_the_secret_and_inbox() -> None:
+def test_the_kubernetes_work_pool_runs_flows_in_our_image_with_the_secret_and_data() -> None:
     template = json.loads((DEPLOY / "prefect-kubernetes-job-template.json").read_text())
     variables = template["variables"]["properties"]
     assert variables["image"]["default"] == APP_IMAGE
     pod = template["job_configuration"]["job_manifest"]["spec"]["template"]["spec"]
     container = pod["containers"][0]
     assert {"secretRef": {"name": SECRET_NAME}} in container["envFrom"]
-    assert {"name": "inbox", "mountPath": "/app/var/inbox"} in container["volumeMounts"]
+    assert {"name": "data", "mountPath": "/app/var"} in container["volumeMounts"]
     claims = {v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"]}
     named = {o["metadata"]["name"] for _, o in manifests() if o["kind"] == "PersistentVolumeClaim"}
     assert claims <= named
