@@ -1,4 +1,5 @@
-"""Numbers formatted for people: money with currency, percentages, days, counts."""
+"""Numbers formatted for people: money with currency, percentages, days, counts; and text
+from the data shown as the literal characters it holds."""
 
 from __future__ import annotations
 
@@ -50,3 +51,13 @@ def days(value: Decimal | float | None) -> str:
 
 def count(value: int | None) -> str:
     return "–" if _is_unknown(value) else f"{int(value):,}"
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:&")
+
+
+def literal(text: object) -> str:
+    """``text`` for a Markdown string (captions, warnings): every character that Markdown
+    or HTML would read (``*``, ``[``, ``<``, ``!``, ...) backslash-escaped, so a name from
+    the data shows as the characters it holds and creates no link, image or markup."""
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))

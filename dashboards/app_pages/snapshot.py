@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pandas as pd
 import streamlit as st
 from app_pages.data import database_url, engine, status
 from app_pages.session import require_page
 
-from dashboards.formatting import count
-from models.access import Action, Identity
+from dashboards.formatting import count, literal
+from models.access import Action, Identity, can
 from models.dashboard import data_health, read
 
 # A bound on memory, not on freshness: entries are keyed on the snapshot id already.
 CACHE_TTL_SECONDS = 600
+# The latest batches are not tied to a snapshot: a refusal shows within this many seconds.
+LATEST_BATCH_TTL_SECONDS = 30
+DATA_HEALTH_PAGE = "app_pages/data_health.py"
 ENTITY_LABELS = {"invoice_lines": "invoices", "payments": "payments", "customers": "customers"}
 
 
@@ -31,6 +35,34 @@ def cached(name: str, url: str, snapshot_id: int, *args):
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
 def cached_provenance(url: str, snapshot_id: int) -> data_health.Provenance:
     return data_health.provenance(engine(url), snapshot_id)
+
+
+@st.cache_data(ttl=LATEST_BATCH_TTL_SECONDS, max_entries=4, show_spinner=False)
+def cached_latest_refused(url: str) -> pd.DataFrame:
+    return data_health.latest_refused(engine(url))
+
+
+def refusals(p: data_health.Provenance, latest: pd.DataFrame) -> list[str]:
+    """What the figures lack: batches refused since the previous snapshot, and each entity
+    whose latest delivery was refused (also after this snapshot: then no snapshot has it)."""
+    out = []
+    if len(p.refused):
+        out.append(
+            f"{len(p.refused)} batch(es) were refused since the previous snapshot; their rows "
+            "are not in these figures."
+        )
+    seen = set(p.refused["batch_id"]) if len(p.refused) else set()
+    for r in latest.to_dict("records"):
+        if r["batch_id"] in seen:
+            continue
+        status = getattr(r["status"], "value", r["status"])
+        what = ENTITY_LABELS.get(r["entity"], r["entity"].replace("_", " "))
+        out.append(
+            f"The latest {literal(what)} file, batch {r['batch_id']} "
+            f"({literal(r['file_name'] or r['entity'])}), was {status}: its rows are in no "
+            "snapshot."
+        )
+    return out
 
 
 def _when(value) -> str:
@@ -144,12 +176,16 @@ def provenance_bar(ctx: PageContext) -> None:
         f"computed {_when(p.computed_at)} by {run} · published {_when(h['refreshed_at'])} · "
         f"data loaded {_when(p.latest_load)} · {quality}"
     )
-    if len(p.refused):
-        st.warning(
-            f"{len(p.refused)} batch(es) were refused since the previous snapshot; their rows "
-            "are not in these figures. See Data health.",
-            icon=":material/report:",
-        )
+    problems = refusals(p, cached_latest_refused(ctx.url))
+    if problems:
+        st.warning(" ".join(problems), icon=":material/report:")
+    if problems or p.quarantined_rows:
+        if can(ctx.identity.role, Action.VIEW_DATA_HEALTH):
+            st.page_link(
+                DATA_HEALTH_PAGE, label="See Data health", icon=":material/health_and_safety:"
+            )
+        else:
+            st.caption("A data steward or an admin can see the details on Data health.")
     with st.expander("Where these numbers come from"):
         if batches:
             frame = p.batches[

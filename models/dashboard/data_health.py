@@ -121,6 +121,25 @@ def provenance(engine: Engine, snapshot_id: int) -> Provenance:
     )
 
 
+# What decided an entity's latest delivery: a duplicate, an abandoned or a running batch
+# changes nothing, so it does not hide a refusal before it.
+DECIDED = (BatchStatus.COMMITTED.value, *REFUSED)
+
+
+def latest_refused(engine: Engine) -> pd.DataFrame:
+    """Each entity whose latest delivery (its newest committed or refused batch) was
+    refused: that entity's newest data is not in any snapshot, whatever the snapshot."""
+    b = IngestBatch.__table__
+    newest = (
+        select(func.max(b.c.batch_id).label("batch_id"))
+        .where(b.c.status.in_(DECIDED))
+        .group_by(b.c.entity)
+        .subquery()
+    )
+    query = _batches(b.c.batch_id.in_(select(newest.c.batch_id)) & b.c.status.in_(REFUSED))
+    return _frame(engine, query)
+
+
 def _empty() -> pd.DataFrame:
     return pd.DataFrame(columns=BATCH_COLUMNS)
 

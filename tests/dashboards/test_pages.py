@@ -26,7 +26,7 @@ from models.users import add_user
 from models.value.exports import export_frame
 from models.value.recompute import recompute
 from tests.dashboards.conftest import app_test
-from tests.dashboards.pages_support import build_sample_database, private_copy
+from tests.dashboards.pages_support import AS_OF, build_sample_database, private_copy
 
 CONFIG = load_config()
 PAGES = ["overview", "customers", "attack_defend", "receivables", "managers", "data_health"]
@@ -297,6 +297,7 @@ def test_a_customer_with_a_plan_links_to_it(page_db):
     at = open_page(signed_in(page_db).run(), "customers")
     at.selectbox(key="customer_pick").select_index(0).run()
     links = [(e.proto.label, e.proto.page) for e in at.get("page_link")]
+    links = [link for link in links if link[1] != "data_health"]  # the provenance line's
     assert links == [("Strategic-account plan: Grow it (draft)", "plan")]
 
 
@@ -325,3 +326,42 @@ def test_the_roadmap_export_contract_holds_on_the_sample_data(page_db):
     for customer_id, shares in values.groupby("customer_id")["value_at_stake"]:
         total = sum(shares, Decimal(0))
         assert abs(total - Decimal(str(revenue[customer_id]))) <= Decimal("0.01") * len(shares)
+
+
+def _reject_an_invoice_file(engine, folder: Path) -> int:
+    """An invoice file with a broken header, loaded after the snapshots: REJECTED."""
+    from expectations.runner import SuiteRunner
+    from models.ingest import ingest_config, ingest_file
+
+    folder.mkdir()
+    (folder / "invoice_lines.csv").write_text("not,the,header\n1,2,3\n", encoding="utf-8")
+    config = ingest_config(CONFIG)
+    result = ingest_file(
+        engine,
+        folder / "invoice_lines.csv",
+        validator=SuiteRunner(config, AS_OF),
+        config=config,
+        as_of=AS_OF,
+    )
+    assert result.outcome == "REJECTED"
+    return result.batch_id
+
+
+@pytest.mark.parametrize("page", [p for p in PAGES if p != "data_health"])  # it lists them
+def test_every_page_says_when_the_latest_delivery_was_rejected(page_db, page, tmp_path):
+    batch = _reject_an_invoice_file(page_db, tmp_path / "late")
+    at = open_page(signed_in(page_db), page)
+    warnings = [w.value for w in at.warning]
+    expected = (
+        f"The latest invoices file, batch {batch} (invoice\\_lines\\.csv), was rejected: "
+        "its rows are in no snapshot."
+    )
+    assert any(expected in w for w in warnings), warnings
+    links = [e.proto for e in at.get("page_link")]
+    assert any(link.label == "See Data health" for link in links), links
+
+
+def test_the_provenance_line_links_to_data_health_only_when_something_is_wrong(page_db):
+    at = open_page(signed_in(page_db), "overview")  # the sample quarantines one payment
+    assert not at.warning  # nothing refused
+    assert [e.proto.label for e in at.get("page_link")].count("See Data health") == 1
