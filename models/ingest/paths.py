@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from models.canonical import ENTITIES, LOAD_ORDER
+from models.canonical import LOAD_ORDER, entity_for_file
 
 from .errors import IngestError
 
@@ -23,7 +23,14 @@ def expand_paths(paths: list[str] | list[Path]) -> list[Path]:
     for path in map(Path, paths):
         if not path.exists():
             raise IngestError("FILE_NOT_FOUND", str(path), "the path does not exist")
-    order = {ENTITIES[e].file_name.split(".")[0]: i for i, e in enumerate(LOAD_ORDER)}
+    order = {entity: i for i, entity in enumerate(LOAD_ORDER)}
+
+    def load_order(f: Path) -> tuple[int, str]:
+        """An entity's files (``invoice_lines.csv``, ``invoice_lines.2026-11.csv``) after
+        the entities they refer to, then by name; unknown names last."""
+        spec = entity_for_file(f.name)
+        return (order.get(spec.entity, 99) if spec else 99, f.name)
+
     out: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
@@ -33,7 +40,7 @@ def expand_paths(paths: list[str] | list[Path]) -> list[Path]:
                 raise IngestError(
                     "FILE_NOT_FOUND", str(path), f"the folder cannot be read ({exc.strerror})"
                 ) from None
-            out += sorted(files, key=lambda f: (order.get(f.stem, 99), f.name))
+            out += sorted(files, key=load_order)
         else:
             out.append(path)
     return out

@@ -80,3 +80,26 @@ def test_a_path_that_does_not_exist_is_one_line_before_prefect_and_no_batch(tmp_
     ], result.stderr
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(IngestBatch)) == 0
+
+
+def test_a_folder_loads_each_entitys_files_after_the_entities_they_refer_to(tmp_path):
+    """Files split by month (``invoice_lines.2026-10.csv``) keep their entity's place."""
+    from models.ingest.paths import expand_paths
+
+    names = [
+        "notes.csv",
+        "payments.csv",
+        "invoice_lines.2026-11.csv",
+        "invoice_lines.2026-10.csv",
+        "customers.csv",
+        "readme.txt",
+    ]
+    for name in names:
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    assert [p.name for p in expand_paths([tmp_path])] == [
+        "customers.csv",
+        "invoice_lines.2026-10.csv",
+        "invoice_lines.2026-11.csv",
+        "payments.csv",
+        "notes.csv",
+    ]
