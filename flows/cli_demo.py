@@ -75,16 +75,17 @@ def dashboard(
 ) -> None:
     """Start the Streamlit dashboard (stop with Ctrl+C)."""
     import os
-    import subprocess
 
     import dashboards
+    from flows.processes import run_child
 
     cfg = settings()
     app_file = Path(dashboards.__file__).resolve().parent / "streamlit_app.py"
     env = {**os.environ, "ACCOUNTOPS_DATABASE_URL": cfg.database_url}
     echo(f"dashboard on http://{address}:{port}/ (Ctrl+C to stop)")
-    # A fixed argument list (this interpreter, our app file, typed options), no shell.
-    code = subprocess.call(  # noqa: S603
+    # A fixed argument list (this interpreter, our app file, typed options), no shell. In a
+    # session of its own: SIGINT/SIGTERM reach this process, which stops Streamlit's group.
+    code = run_child(
         [
             sys.executable,
             "-m",
