@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
 
-from flows.cli_context import echo, engine
+from flows.cli_context import echo, engine, settings
 
 user_app = typer.Typer(
     help="Users who sign in to the dashboard, and their roles.", no_args_is_help=True
@@ -58,3 +58,21 @@ def user_add(
     with transaction(engine()) as session:
         add_user(session, name, parsed_role, password, actor=f"cli:{getpass.getuser()}")
     echo(f"user {name.strip().lower()!r} added with role {parsed_role.value}")
+
+
+@user_app.command("unlock")
+def user_unlock(
+    name: Annotated[str, typer.Argument(help="The user name locked after failed sign-ins.")],
+) -> None:
+    """Unlock a user locked after failed sign-ins (and clear their failed attempts)."""
+    from models.access import Identity, Role
+    from models.auth import unlock_user
+    from models.signin import signin_rules
+
+    admin = Identity(f"cli:{getpass.getuser()}", Role.ADMIN)
+    done = unlock_user(engine(), admin, name, rules=signin_rules(settings()))
+    if done.was_locked_until is None:
+        echo(f"{done.username!r} was not locked; its failed sign-ins no longer count")
+    else:
+        until = done.was_locked_until.strftime("%Y-%m-%d %H:%M:%S UTC")
+        echo(f"{done.username!r} unlocked (it was locked until {until})")

@@ -42,7 +42,8 @@ class Action(enum.StrEnum):
     APPROVE_PLAN = "approve_plan"  # approve or reject a submitted plan
     DECIDE_ROADMAP = "decide_roadmap"  # confirm or reject a suggested roadmap match
     RUN_PIPELINE = "run_pipeline"  # start ingest / recompute / refresh from the app
-    MANAGE_USERS = "manage_users"  # add, (de)activate users, change roles, assign accounts
+    MANAGE_USERS = "manage_users"  # add, (de)activate, unlock users, change roles, assign accounts
+    VIEW_AUDIT = "view_audit"  # read and download the audit trail (who did what, when)
 
 
 _V, _AM, _P, _AP, _AD = (
@@ -61,7 +62,8 @@ _V, _AM, _P, _AP, _AD = (
 # - planners edit the plans of the accounts an administrator assigned to them;
 # - approvers approve but do not edit (four eyes: who writes a plan does not approve it);
 # - admins run the platform (users, pipeline) but do not write or approve business plans;
-# - planners (of their assigned accounts) and admins decide on suggested roadmap matches.
+# - planners (of their assigned accounts) and admins decide on suggested roadmap matches;
+# - only admins read the audit trail (it names who signed in from where).
 POLICY: dict[Action, frozenset[Role]] = {
     Action.VIEW_DASHBOARD: frozenset({_V, _AM, _P, _AP, _AD}),
     Action.VIEW_CUSTOMER: frozenset({_V, _AM, _P, _AP, _AD}),
@@ -73,6 +75,7 @@ POLICY: dict[Action, frozenset[Role]] = {
     Action.DECIDE_ROADMAP: frozenset({_P, _AD}),
     Action.RUN_PIPELINE: frozenset({_AD}),
     Action.MANAGE_USERS: frozenset({_AD}),
+    Action.VIEW_AUDIT: frozenset({_AD}),
 }
 
 # The audit action written when a service refuses ``Action``.
@@ -87,6 +90,7 @@ DENIAL_EVENTS: dict[Action, str] = {
     Action.DECIDE_ROADMAP: "roadmap.decide_denied",
     Action.RUN_PIPELINE: "pipeline.run_denied",
     Action.MANAGE_USERS: "user.manage_denied",
+    Action.VIEW_AUDIT: "audit.view_denied",
 }
 
 

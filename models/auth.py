@@ -19,11 +19,36 @@ from .access import Action, Identity, require
 from .db import transaction
 from .errors import AccountopsError
 from .schema import AccountManager, AppUser, AuditEvent, Role
+from .signin import (
+    BLOCKED,
+    CLIENT_LENGTH,
+    FAILED,
+    LOCKED,
+    SIGNED_IN,
+    UNLOCKED,
+    SignInRules,
+    SignInState,
+    delay_seconds,
+    locked_names,
+    refused_until,
+    signin_state,
+    utc_now,
+)
 from .users import add_user, hash_password, normalise_username, verify_password
 
-# Audit actions written here.
-SIGNED_IN = "auth.signed_in"
-FAILED = "auth.failed"
+__all__ = [
+    "BLOCKED",
+    "FAILED",
+    "LOCKED",
+    "SIGNED_IN",
+    "UNLOCKED",
+    "AuthenticationFailed",
+    "authenticate",
+]
+
+# One message for an unknown user, a wrong password, a locked name and an attempt made
+# too soon: none of them tells whether the user exists (the audit event says which).
+SIGN_IN_REFUSED = "sign-in failed or temporarily blocked; try again later"
 
 # `accountops demo` users: one per role, with passwords printed on the terminal.
 # DEMO ONLY: anyone who reads this file knows them; never create them on a real database.
@@ -31,9 +56,20 @@ DEMO_PASSWORD_SUFFIX = "-demo-pass"  # noqa: S105 (public by design, demo only)
 
 
 class AuthenticationFailed(AccountopsError):
-    """Sign-in refused: wrong user name or password, unknown or deactivated user."""
+    """Sign-in refused: wrong user name or password, unknown, locked or deactivated user.
+
+    ``retry_after`` is how many seconds the next attempt must wait (None: no wait); it
+    depends only on the attempts made with that name (or from that client), never on
+    whether the user exists.
+    """
 
     code = "AUTH_FAILED"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: int | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -65,41 +101,154 @@ def _identity(user: AppUser) -> Identity:
     )
 
 
-def _audit(engine: Engine, actor: str, action: str, detail: str | None = None) -> None:
+def _audit(
+    engine: Engine,
+    actor: str,
+    action: str,
+    detail: str | None = None,
+    *,
+    client: str | None = None,
+    at: datetime | None = None,
+    target: str | None = None,
+) -> None:
     with transaction(engine) as session:
         session.add(
             AuditEvent(
                 actor=actor[:320],
                 action=action,
                 target_type="app_user",
-                target_id=actor[:200],
+                target_id=(target or actor)[:200],
                 detail=detail,
+                client=client,
+                **({"at": at} if at is not None else {}),
             )
         )
 
 
-def authenticate(engine: Engine, username: str, password: str) -> Identity:
+def _seconds(until: datetime, now: datetime) -> int:
+    return max(1, int(-(-(until - now).total_seconds() // 1)))  # rounded up
+
+
+def authenticate(
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    client: str | None = None,
+    rules: SignInRules | None = None,
+    now: datetime | None = None,
+) -> Identity:
     """The identity of ``username`` if ``password`` is right and the user is active.
 
-    Raises :class:`AuthenticationFailed` with the same message for an unknown user and
-    a wrong password; a deactivated user is told so only after a correct password.
+    Raises :class:`AuthenticationFailed` with the same message for an unknown user, a
+    wrong password, a locked user name and an attempt made before the wait that earlier
+    failures impose (:mod:`models.signin`); the audit event records the real reason.
+    ``client`` is the address the attempt comes from (counted too, when known); ``now``
+    is the time of the attempt (the clock when not given). A deactivated user is told so
+    only after a correct password.
     """
+    rules = rules or SignInRules.defaults()
+    now = now or utc_now()
+    client = client[:CLIENT_LENGTH] if client else None
     name = normalise_username(username)
+    target = (name or "(empty)")[:200]
     with transaction(engine) as session:
+        state = signin_state(session, target, client, rules, now)
         user = session.scalar(select(AppUser).where(AppUser.username == name)) if name else None
         stored = user.password_hash if user is not None else None
+    blocked = refused_until(state, rules, now)
+    if blocked is not None:
+        # Refused before the password is checked: a locked name or a too-early attempt
+        # costs no Argon2 time, for real and unknown names alike.
+        why = "user name is locked" if state.locked_until else "too soon after failed sign-ins"
+        detail = f"{why}; refused until {blocked.isoformat(timespec='seconds')}"
+        _audit(engine, target, BLOCKED, detail, client=client, at=now)
+        raise AuthenticationFailed(SIGN_IN_REFUSED, retry_after=_seconds(blocked, now))
     if user is None or stored is None:
         verify_password(password, _dummy_hash())
         reason = "unknown user" if user is None else "user signs in through the identity provider"
-        _audit(engine, name or "(empty)", FAILED, reason)
-        raise AuthenticationFailed("wrong user name or password")
+        _fail(engine, target, reason, client, state, rules, now)
     if not verify_password(password, stored):
-        _audit(engine, name, FAILED, "wrong password")
-        raise AuthenticationFailed("wrong user name or password")
+        _fail(engine, target, "wrong password", client, state, rules, now)
     if not user.is_active:
-        _refuse_deactivated(engine, name, "user is deactivated")
-    _audit(engine, name, SIGNED_IN, "password")
+        _audit(engine, target, FAILED, "user is deactivated", client=client, at=now)
+        raise AuthenticationFailed(
+            f"user {name!r} is deactivated; ask an administrator to reactivate it",
+            code="AUTH_DEACTIVATED",
+        )
+    _audit(engine, target, SIGNED_IN, "password", client=client, at=now)
     return _identity(user)
+
+
+def _fail(
+    engine: Engine,
+    name: str,
+    reason: str,
+    client: str | None,
+    state: SignInState,
+    rules: SignInRules,
+    now: datetime,
+) -> NoReturn:
+    """Record a failed attempt (and the lock it may cause) and refuse it."""
+    user, from_client = state.user.plus_one(now), state.client.plus_one(now)
+    detail = f"{reason} (failure {user.count} for this user name"
+    detail += f", {from_client.count} from this client)" if client else ")"
+    _audit(engine, name, FAILED, detail, client=client, at=now)
+    if user.count >= rules.lock_after:
+        until = now + rules.lock
+        _audit(
+            engine,
+            name,
+            LOCKED,
+            f"after {user.count} failed sign-ins; until {until.isoformat(timespec='seconds')}",
+            client=client,
+            at=now,
+        )
+        raise AuthenticationFailed(SIGN_IN_REFUSED, retry_after=_seconds(until, now))
+    wait = max(delay_seconds(user.count, rules), delay_seconds(from_client.count, rules))
+    raise AuthenticationFailed(SIGN_IN_REFUSED, retry_after=int(-(-wait // 1)) or None)
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """What :func:`unlock_user` did: the name, and until when it was locked (None: it was not)."""
+
+    username: str
+    was_locked_until: datetime | None
+
+
+def unlock_user(
+    engine: Engine,
+    actor: Identity,
+    username: str,
+    *,
+    rules: SignInRules | None = None,
+    now: datetime | None = None,
+) -> Unlocked:
+    """Lift the lock on ``username`` and clear its failed sign-ins (``auth.unlocked``, by
+    ``actor``); only a role with ``manage_users`` may. A user who is not locked is
+    unlocked all the same (its earlier failures then no longer delay it)."""
+    rules = rules or SignInRules.defaults()
+    now = now or utc_now()
+    name = normalise_username(username)
+    require(actor, Action.MANAGE_USERS, engine=engine, target_type="app_user", target_id=name)
+    with transaction(engine) as session:
+        if session.scalar(select(AppUser.user_id).where(AppUser.username == name)) is None:
+            raise AccountopsError(f"no user {name!r}", code="USER_UNKNOWN")
+        until = signin_state(session, name, None, rules, now).locked_until
+    detail = (
+        f"was locked until {until.isoformat(timespec='seconds')}" if until else "was not locked"
+    )
+    _audit(engine, actor.username, UNLOCKED, detail, at=now, target=name)
+    return Unlocked(name, until)
+
+
+def locked_users(
+    engine: Engine, rules: SignInRules | None = None, now: datetime | None = None
+) -> dict[str, datetime]:
+    """User names locked now, with the end of each lock (for the administration page)."""
+    with transaction(engine) as session:
+        return locked_names(session, rules or SignInRules.defaults(), now or utc_now())
 
 
 def identity_for_subject(engine: Engine, email_or_subject: str) -> Identity:

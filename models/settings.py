@@ -49,6 +49,40 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Sign-in throttling and lockout (models/signin.py; docs/OPERATIONS.md, "Sign-in").
+    signin_delay_after: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "Failed sign-ins (per user name, and per client address) after which each next "
+            "attempt must wait: 1 s, then twice as long after each further failure."
+        ),
+    )
+    signin_lock_after: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins of one user name after which the account is locked.",
+    )
+    signin_lock_minutes: float = Field(
+        default=15.0, gt=0, description="How long a locked account stays locked."
+    )
+    signin_window_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="Failed sign-ins older than this no longer count.",
+    )
+    signin_max_delay_seconds: float = Field(
+        default=300.0, gt=0, description="The longest wait between two attempts."
+    )
+    signin_per_client: bool = Field(
+        default=True,
+        description=(
+            "Also count failed sign-ins per client address. Turn off where every client "
+            "reaches the dashboard with one address (a reverse proxy on another machine): "
+            "one person's failures would then slow everyone down."
+        ),
+    )
+
     notify_block: str | None = Field(
         default=None,
         description=(

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from app_pages.data import database_url, engine
+from app_pages.data import database_url, engine, settings
 from app_pages.exports import export_button
 from app_pages.session import require_page, role_label
 
 from models.access import POLICY, Action, Role
-from models.auth import list_users, set_user_active
+from models.auth import list_users, locked_users, set_user_active, unlock_user
 from models.errors import AccountopsError
+from models.signin import signin_rules
 
 TITLE = "Users and roles"
 SAVED = "admin_users_saved"  # the confirmation shown after the rerun that shows the change
@@ -54,6 +55,40 @@ if others:
             else:
                 st.session_state[SAVED] = f"{who} is now {new_status}."
                 st.rerun()
+
+st.subheader("Locked after failed sign-ins")
+rules = signin_rules(settings())
+locks = locked_users(engine(database_url()), rules)
+known = {u.username for u in users}
+if not locks:
+    st.caption(
+        f"No user name is locked (a name locks for {rules.lock_minutes:g} minutes after "
+        f"{rules.lock_after} failed sign-ins)."
+    )
+else:
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "User name": list(locks),
+                "Is a user": ["yes" if name in known else "no" for name in locks],
+                "Locked until (UTC)": [u.strftime("%Y-%m-%d %H:%M:%S") for u in locks.values()],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+    lockable = [name for name in locks if name in known]
+    if lockable:
+        with st.form("unlock"):
+            who = st.selectbox("User to unlock", lockable, key="unlock_user")
+            if st.form_submit_button("Unlock", type="primary"):
+                try:
+                    unlock_user(engine(database_url()), identity, who, rules=rules)
+                except AccountopsError as exc:
+                    st.error(exc.args[0])
+                else:
+                    st.session_state[SAVED] = f"{who} is unlocked."
+                    st.rerun()
 if SAVED in st.session_state:
     st.success(st.session_state.pop(SAVED), icon=":material/check_circle:")
 

@@ -118,4 +118,11 @@ PAGES: tuple[PageSpec, ...] = (
         "Administration",
         Action.MANAGE_USERS,
     ),
+    PageSpec(
+        "app_pages/admin_audit.py",
+        "Admin: audit trail",
+        ":material/history:",
+        "Administration",
+        Action.VIEW_AUDIT,
+    ),
 )

@@ -42,8 +42,9 @@ with middle:
         submitted = st.form_submit_button("Sign in", type="primary", width="stretch")
 
     if submitted:
-        from models.auth import authenticate
+        from models.auth import AuthenticationFailed, authenticate
         from models.db import check_connection
+        from models.signin import signin_rules
 
         url = cfg.database_url
         try:
@@ -54,9 +55,20 @@ with middle:
                     "(or `python3 dev.py demo`), then add users."
                 )
                 st.stop()
-            sign_in(authenticate(engine(url), username, password))
+            # Failures count per user name and per client address (None when Streamlit
+            # does not know it, e.g. locally, or when turned off): models/signin.py.
+            address = st.context.ip_address if cfg.signin_per_client else None
+            client = address if isinstance(address, str) else None  # AppTest: a mock
+            identity = authenticate(
+                engine(url), username, password, client=client, rules=signin_rules(cfg)
+            )
+            sign_in(identity)
         except AccountopsError as exc:
             st.error(exc.args[0][:1].upper() + exc.args[0][1:] + ".", icon=":material/error:")
+            if isinstance(exc, AuthenticationFailed) and exc.retry_after:
+                wait = exc.retry_after
+                when = f"{wait} s" if wait < 120 else f"{-(-wait // 60)} min"
+                st.caption(f"The next attempt is possible in {when}.")
         else:
             st.rerun()
     elif notice:

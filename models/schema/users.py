@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_at_column, enum_column
@@ -38,7 +38,19 @@ class AppUser(Base):
 
 
 class AuditEvent(Base):
+    """Who did what and when. Append-only: no service changes or deletes a row, and a
+    trigger refuses UPDATE and DELETE on both databases (migration 0017).
+
+    Sign-in throttling counts its failures from these rows (``models.signin``), by user
+    name (``target_id``) and by client address (``client``), hence the two indexes.
+    """
+
     __tablename__ = "audit_event"
+    __table_args__ = (
+        Index("ix_audit_event_target_id_at", "target_id", "at"),
+        Index("ix_audit_event_client_at", "client", "at"),
+        Index("ix_audit_event_at", "at"),
+    )
 
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = created_at_column()
@@ -47,3 +59,5 @@ class AuditEvent(Base):
     target_type: Mapped[str | None] = mapped_column(String(64))
     target_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
+    # The client's network address for sign-in events, when the dashboard knows it.
+    client: Mapped[str | None] = mapped_column(String(64))

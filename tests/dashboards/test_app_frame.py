@@ -70,7 +70,9 @@ def test_wrong_password_says_so_and_stays_signed_out(app_db):
         add_user(s, "pia", Role.PLANNER, "planner-pass", actor="test")
     at = _sign_in(app_test().run(), "pia", "not-my-password")
     assert not at.exception
-    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    assert [e.value for e in at.error] == [
+        "Sign-in failed or temporarily blocked; try again later."
+    ]
     assert "identity" not in at.session_state and not at.metric
     with Session(app_db) as s:
         assert s.scalar(select(AuditEvent.action).where(AuditEvent.actor == "pia")) == (

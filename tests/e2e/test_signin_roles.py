@@ -125,7 +125,7 @@ def test_wrong_password_shows_a_clear_error(live_app, page):
     sign_in(page, "viewer", "not-the-password")
     error = page.locator('[data-testid="stAlertContentError"]')
     error.wait_for()
-    assert texts(error) == ["Wrong user name or password."]
+    assert texts(error) == ["Sign-in failed or temporarily blocked; try again later."]
     assert page.locator(SIDEBAR).get_by_role("button", name="Sign out").count() == 0
     screenshot(page, "signed-out-wrong-password")
 

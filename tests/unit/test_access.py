@@ -37,6 +37,7 @@ EXPECTED = {
     "decide_roadmap": (False, False, True, False, True),
     "run_pipeline": (False, False, False, False, True),
     "manage_users": (False, False, False, False, True),
+    "view_audit": (False, False, False, False, True),
 }
 CELLS = [
     pytest.param(role, action, allowed, id=f"{role}-{action}")
@@ -52,7 +53,7 @@ def test_a1_policy_cell(role, action, allowed):
 
 
 def test_a1_table_covers_every_role_and_action():
-    assert len(CELLS) == 50
+    assert len(CELLS) == 55
     assert sorted(EXPECTED) == sorted(a.value for a in Action)
     assert sorted(ROLES) == sorted(r.value for r in Role)
     assert set(POLICY) == set(Action)
