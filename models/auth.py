@@ -340,6 +340,36 @@ def set_user_active(engine: Engine, actor: Identity, username: str, active: bool
         )
 
 
+def set_user_role(engine: Engine, actor: Identity, username: str, role: Role) -> Role:
+    """Give ``username`` the role ``role`` (``user.role``, "old -> new", in the audit log);
+    only a role with ``manage_users`` may, and not on itself (an administrator who demotes
+    themselves could leave nobody to undo it). Returns the previous role; no event is
+    written when the role does not change."""
+    name = normalise_username(username)
+    require(actor, Action.MANAGE_USERS, engine=engine, target_type="app_user", target_id=name)
+    if name == actor.username:
+        raise AccountopsError(
+            "you cannot change your own role; ask another administrator", code="USER_INVALID"
+        )
+    with transaction(engine) as session:
+        user = session.scalar(select(AppUser).where(AppUser.username == name))
+        if user is None:
+            raise AccountopsError(f"no user {name!r}", code="USER_UNKNOWN")
+        before = Role(user.role)
+        if before != role:
+            user.role = role
+            session.add(
+                AuditEvent(
+                    actor=actor.username,
+                    action="user.role",
+                    target_type="app_user",
+                    target_id=name,
+                    detail=f"{before.value} -> {role.value}",
+                )
+            )
+    return before
+
+
 def demo_password(role: Role) -> str:
     """The printed demo password of the demo user for ``role`` (demo databases only)."""
     return f"{role.value}{DEMO_PASSWORD_SUFFIX}"

@@ -9,7 +9,7 @@ from app_pages.exports import export_button
 from app_pages.session import require_page, role_label
 
 from models.access import POLICY, Action, Role
-from models.auth import list_users, locked_users, set_user_active, unlock_user
+from models.auth import list_users, locked_users, set_user_active, set_user_role, unlock_user
 from models.errors import AccountopsError
 from models.signin import signin_rules
 
@@ -54,6 +54,21 @@ if others:
                 st.error(exc.args[0])
             else:
                 st.session_state[SAVED] = f"{who} is now {new_status}."
+                st.rerun()
+    with st.form("user_role"):
+        st.markdown("**Change a user's role** (it takes effect at their next click)")
+        left, right = st.columns([2, 1])
+        who = left.selectbox("User", others, key="role_user")
+        new_role = right.selectbox("Role", list(Role), format_func=role_label, key="role_value")
+        if st.form_submit_button("Save role", type="primary"):
+            try:
+                before = set_user_role(engine(database_url()), identity, who, Role(new_role))
+            except AccountopsError as exc:
+                st.error(exc.args[0])
+            else:
+                st.session_state[SAVED] = (
+                    f"{who} is now {role_label(Role(new_role))} (was {role_label(before)})."
+                )
                 st.rerun()
 
 st.subheader("Locked after failed sign-ins")

@@ -102,3 +102,21 @@ def test_a_viewer_cannot_reach_the_audit_page(signed_in_app):
     at = signed_in_app("viewer").run()
     with pytest.raises(ValueError, match="Could not find a navigation page"):
         at.switch_page("app_pages/admin_audit.py")
+
+
+def test_admin_changes_a_role_on_the_admin_page_and_it_is_audited(signed_in_app, app_db):
+    with transaction(app_db) as s:
+        add_user(s, "vera", Role.VIEWER, None, actor="test")
+    at = signed_in_app("admin").run()
+    at.switch_page("app_pages/admin_users.py").run()
+    at.selectbox(key="role_user").select("vera")
+    at.selectbox(key="role_value").select(Role.PLANNER)
+    next(b for b in at.button if b.label == "Save role").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["vera is now planner (was viewer)."]
+    assert list(at.dataframe[0].value["Role"]) == ["admin", "planner"]
+    with Session(app_db) as s:
+        event = s.execute(
+            select(AuditEvent.actor, AuditEvent.detail).where(AuditEvent.action == "user.role")
+        ).one()
+    assert tuple(event) == ("test-admin", "viewer -> planner")

@@ -117,3 +117,27 @@ def test_only_admins_read_the_trail_and_a_refusal_is_audited(engine, role):
     with Session(engine) as s:
         denied = s.scalar(select(func.count()).where(AuditEvent.action == "audit.view_denied"))
     assert denied == 2
+
+
+def test_user_and_role_changes_are_audit_events(engine):
+    from models.auth import set_user_active, set_user_role
+    from models.users import add_user
+
+    with transaction(engine) as s:
+        add_user(s, "vera", Role.VIEWER, None, actor="root")
+    assert set_user_role(engine, ADMIN, " Vera", Role.PLANNER) == Role.VIEWER
+    assert set_user_role(engine, ADMIN, "vera", Role.PLANNER) == Role.PLANNER  # no change
+    set_user_active(engine, ADMIN, "vera", False)
+    with pytest.raises(PermissionDenied):
+        set_user_role(engine, Identity("pia", Role.PLANNER), "vera", Role.ADMIN)
+    with pytest.raises(Exception, match="cannot change your own role"):
+        set_user_role(engine, ADMIN, "root", Role.VIEWER)
+    with pytest.raises(Exception, match="no user 'nobody'"):
+        set_user_role(engine, ADMIN, "nobody", Role.VIEWER)
+    trail = list_audit_events(engine, ADMIN, AuditFilter(kinds=("user",))).rows
+    assert [(r.actor, r.action, r.target_id, r.detail) for r in reversed(trail)] == [
+        ("root", "user.add", "vera", "role=viewer"),
+        ("root", "user.role", "vera", "viewer -> planner"),
+        ("root", "user.deactivate", "vera", None),
+        ("pia", "user.manage_denied", "vera", "role=planner"),
+    ]
