@@ -7,6 +7,7 @@ console-script entry ``main``. The commands live beside it, grouped by what they
 - ``cli_pipeline``: ingest, batches, quarantine list, recompute, pipeline
 - ``cli_export``: export
 - ``cli_demo``: demo, dashboard
+- ``cli_backup``: backup, restore
 - ``cli_users``: user add, user assign (``plan_cli``, ``roadmap_cli``: plan, roadmap)
 - ``cli_context``: the settings, engine and output every command shares
 
@@ -22,6 +23,7 @@ import sys
 import typer
 from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
 
+from flows.cli_backup import backup, restore
 from flows.cli_context import echo, engine, settings
 from flows.cli_demo import dashboard, demo
 from flows.cli_export import export
@@ -46,7 +48,19 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 # Registration order is the order `accountops --help` lists them in: the way through.
-for _command in (init, sample, demo, ingest, batches, recompute, pipeline, export, dashboard):
+for _command in (
+    init,
+    sample,
+    demo,
+    ingest,
+    batches,
+    recompute,
+    pipeline,
+    export,
+    dashboard,
+    backup,
+    restore,
+):
     app.command()(_command)
 app.add_typer(plan_app, name="plan")
 app.add_typer(quarantine_app, name="quarantine")
@@ -55,7 +69,15 @@ app.add_typer(user_app, name="user")
 
 
 def main() -> None:
-    """Console-script entry: one-line errors and meaningful exit codes, never a traceback."""
+    """Console-script entry: one-line errors and meaningful exit codes, never a traceback;
+    SIGTERM or SIGINT stops the command and every process it started (exit 143 or 130)."""
+    from flows.processes import stopping_cleanly
+
+    with stopping_cleanly():
+        _run()
+
+
+def _run() -> None:
     from sqlalchemy.exc import OperationalError
 
     try:
