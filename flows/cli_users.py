@@ -43,13 +43,27 @@ def user_add(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    no_password: Annotated[
+        bool,
+        typer.Option(
+            "--no-password",
+            help="Signs in only through the identity provider (ACCOUNTOPS_AUTH_MODE=oidc): "
+            "NAME is the e-mail it returns (else the subject); no password is stored.",
+        ),
+    ] = False,
 ) -> None:
-    """Add a user who signs in with a password (stored as an Argon2 hash)."""
+    """Add a user who signs in with a password (stored as an Argon2 hash), or with
+    --no-password through the identity provider."""
     from models.db import transaction
     from models.users import add_user, parse_role
 
     parsed_role = parse_role(role)
-    if password_stdin:
+    password: str | None
+    if no_password and password_stdin:
+        raise click_exc.UsageError("--no-password and --password-stdin exclude each other")
+    if no_password:
+        password = None
+    elif password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     elif sys.stdin.isatty():
         password = getpass.getpass(f"password for {name}: ")
@@ -57,7 +71,8 @@ def user_add(
         raise click_exc.UsageError("no terminal to ask for the password: pass --password-stdin")
     with transaction(engine()) as session:
         add_user(session, name, parsed_role, password, actor=f"cli:{getpass.getuser()}")
-    echo(f"user {name.strip().lower()!r} added with role {parsed_role.value}")
+    how = " (signs in through the identity provider)" if password is None else ""
+    echo(f"user {name.strip().lower()!r} added with role {parsed_role.value}{how}")
 
 
 @user_app.command("unlock")

@@ -20,7 +20,8 @@ identity = require_page(Action.MANAGE_USERS, TITLE)
 st.title(TITLE)
 st.caption(
     "People who may sign in and what their role lets them do. Add users with "
-    "`accountops user add NAME --role ROLE --password-stdin`."
+    "`accountops user add NAME --role ROLE --password-stdin` (or `--no-password` for "
+    "someone who signs in through the identity provider, NAME being their e-mail)."
 )
 
 users = list_users(engine(database_url()))

@@ -38,6 +38,10 @@ def signed_in() -> Identity | None:
     identity = st.session_state.get(IDENTITY)
     if identity is not None:
         fresh = current_identity(cfg.database_url, identity.username)
+        if fresh is None and cfg.auth_mode == "oidc":
+            # Still signed in at the provider: refused as at sign-in, saying why.
+            st.session_state.pop(IDENTITY)
+            return _oidc_identity(cfg.database_url)
         if fresh is None:
             sign_out(notice="You were signed out: your account was deactivated or removed.")
             return None
@@ -78,7 +82,12 @@ def sign_out(*, notice: str | None = None) -> None:
     if notice:
         st.session_state[NOTICE] = notice
     if settings().auth_mode == "oidc" and _oidc_subject() is not None:
+        # st.logout() clears the identity cookie by sending the browser to Streamlit's
+        # logout address (then the provider's). Stop here, so the message reaches the
+        # browser: a rerun now would drop it from the queue (Streamlit clears it when a
+        # run restarts), and the cookie left behind would sign the person in again.
         st.logout()
+        st.stop()
 
 
 def role_label(role: Role) -> str:

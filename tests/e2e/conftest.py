@@ -97,15 +97,23 @@ def live_app(tmp_path_factory) -> Iterator[LiveApp]:
     assert "Traceback" not in server_log, server_log
 
 
-def start_app(database_url: str, log: Path) -> tuple[subprocess.Popen, str]:
-    """``streamlit run`` of the dashboard on a free port, password sign-in, output to
-    ``log``; (process, base URL) once it answers its health check. Also used by
-    benchmarks/dashboard.py."""
-    port = _free_port()
+def start_app(
+    database_url: str,
+    log: Path,
+    *,
+    auth_mode: str = "password",
+    cwd: Path = ROOT,
+    port: int | None = None,
+) -> tuple[subprocess.Popen, str]:
+    """``streamlit run`` of the dashboard on ``port`` (a free one by default), output to
+    ``log``; (process, base URL) once it answers its health check. Streamlit reads
+    ``.streamlit/`` (config, and the ``[auth]`` secrets of ``oidc``) from ``cwd``. Also
+    used by benchmarks/dashboard.py."""
+    port = port or _free_port()
     env = {
         **os.environ,
         "ACCOUNTOPS_DATABASE_URL": database_url,
-        "ACCOUNTOPS_AUTH_MODE": "password",
+        "ACCOUNTOPS_AUTH_MODE": auth_mode,
         "ACCOUNTOPS_ENV": "test",
     }
     with log.open("wb") as out:
@@ -125,7 +133,7 @@ def start_app(database_url: str, log: Path) -> tuple[subprocess.Popen, str]:
                 "--browser.gatherUsageStats",
                 "false",
             ],
-            cwd=ROOT,  # .streamlit/config.toml is read from here
+            cwd=cwd,  # .streamlit/config.toml (and secrets.toml) are read from here
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

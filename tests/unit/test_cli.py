@@ -160,6 +160,32 @@ def test_user_add_hashes_and_refuses_duplicates(tmp_path):
     assert_one_line_error(bad_role, "unknown role 'god'")
 
 
+def test_user_add_no_password_adds_a_person_of_the_identity_provider(tmp_path):
+    """No password is asked for (no terminal here) or stored: that user signs in only
+    through the identity provider, which returns the e-mail the role is keyed by."""
+    from models.access import Role
+    from models.auth import identity_for_subject, list_users
+    from models.db import make_engine
+
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    ok = run_cli(
+        "user", "add", "Olga@Example.com", "--role", "viewer", "--no-password", cwd=tmp_path
+    )
+    assert ok.returncode == 0, ok.stderr
+    assert "'olga@example.com' added with role viewer (signs in through the identity" in ok.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'accountops.db'}")
+    assert [(u.username, u.sign_in) for u in list_users(engine)] == [
+        ("olga@example.com", "identity provider")  # no password hash stored
+    ]
+    assert identity_for_subject(engine, "OLGA@example.com").role == Role.VIEWER
+    engine.dispose()
+    both = run_cli(
+        "user", "add", "pia", "--role", "viewer", "--no-password", "--password-stdin", cwd=tmp_path
+    )
+    assert both.returncode == 2
+    assert "--no-password and --password-stdin exclude each other" in both.stderr
+
+
 @pytest.mark.parametrize("args", [["init"], ["user", "add", "--help"], ["plan", "list"]])
 def test_commands_without_orchestration_never_import_prefect(tmp_path, args):
     probe = (
