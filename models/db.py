@@ -65,6 +65,12 @@ def make_engine(url: str, **kwargs) -> Engine:
             kwargs.setdefault("pool_pre_ping", True)
             connect_args = kwargs.pop("connect_args", {})
             connect_args.setdefault("connect_timeout", 10)
+            # A dropped connection is noticed within about a minute, not hours: the run
+            # lock's connection holds a session lock for the length of a run.
+            for key, value in (("keepalives", 1), ("keepalives_idle", 30)):
+                connect_args.setdefault(key, value)
+            connect_args.setdefault("keepalives_interval", 10)
+            connect_args.setdefault("keepalives_count", 3)
             engine = create_engine(parsed, connect_args=connect_args, **kwargs)
     except NoSuchModuleError as exc:
         raise DatabaseUnavailable(

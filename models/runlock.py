@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, delete, func, insert, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .db import display_url
 from .errors import AccountopsError
@@ -42,6 +42,7 @@ PIPELINE_LOCK = "pipeline"
 # The session advisory lock of the pipeline ("AccRun"); the ingest's load lock is another.
 ADVISORY_KEY = 0x41636352756E
 POLL_SECONDS = 0.5
+RELEASE_TRIES = 10  # each waits up to SQLite's busy_timeout (models.db)
 
 _held: ContextVar[frozenset[str]] = ContextVar("accountops_run_locks", default=frozenset())
 
@@ -50,6 +51,12 @@ class RunLockBusy(AccountopsError):
     """Another run held the lock for longer than this run would wait."""
 
     code = "RUN_LOCKED"
+
+
+class RunLockLost(AccountopsError):
+    """The lock's connection dropped during the run, so the server let the lock go."""
+
+    code = "RUN_LOCK_LOST"
 
 
 @dataclass(frozen=True)
@@ -115,6 +122,34 @@ def run_lock(
         if engine.dialect.name == "postgresql"
         else _SqliteLock(engine, me)
     )
+    try:
+        _wait_for(lock, engine, name, wait_seconds, waiting)
+    except BaseException:
+        lock.close()  # an error or a stop while waiting: no connection left behind
+        raise
+    token = _held.set(_held.get() | {key})
+    try:
+        yield
+    except BaseException:
+        _held.reset(token)
+        lock.release()
+        raise
+    _held.reset(token)
+    if not lock.release():
+        raise RunLockLost(
+            f"the {name} lock on {display_url(str(engine.url))} was lost during the run (its "
+            "connection dropped): another run may have written at the same time; check "
+            "`accountops batches` and run again"
+        )
+
+
+def _wait_for(
+    lock: _PostgresLock | _SqliteLock,
+    engine: Engine,
+    name: str,
+    wait_seconds: float,
+    waiting: Callable[[Holder | None], None] | None,
+) -> None:
     deadline = time.monotonic() + max(wait_seconds, 0.0)
     told = False
     while not lock.try_acquire():
@@ -123,19 +158,12 @@ def run_lock(
             told = True
         if time.monotonic() >= deadline:
             other = lock.holder()
-            lock.close()
             who = other.describe() if other else "another run"
             raise RunLockBusy(
                 f"the database {display_url(str(engine.url))} is busy: {who} holds the "
                 f"{name} lock; waited {wait_seconds:g} s (ACCOUNTOPS_RUN_LOCK_WAIT_SECONDS)"
             )
         time.sleep(POLL_SECONDS)
-    token = _held.set(_held.get() | {key})
-    try:
-        yield
-    finally:
-        _held.reset(token)
-        lock.release()
 
 
 @dataclass(frozen=True)
@@ -178,15 +206,18 @@ class _PostgresLock:
         self.conn.commit()
         return found
 
-    def release(self) -> None:
+    def release(self) -> bool:
+        """Let the lock go; False if it was gone already (its connection had dropped, and
+        the server released the lock with it)."""
         t = RunLock.__table__
         mine = (t.c.name == self.claim.name) & (t.c.token == self.claim.token)
         try:
             self.conn.execute(delete(t).where(mine))
-            self.conn.scalar(select(func.pg_advisory_unlock(ADVISORY_KEY)))
+            held = bool(self.conn.scalar(select(func.pg_advisory_unlock(ADVISORY_KEY))))
             self.conn.commit()
+            return held
         except DBAPIError:
-            pass  # the connection is gone, and the server released the lock with it
+            return False
         finally:
             self.close()
 
@@ -201,28 +232,48 @@ class _SqliteLock:
         self.engine, self.claim = engine, claim
 
     def try_acquire(self) -> bool:
+        if self._held_by_another():  # a plain read: WAL lets it pass a writer
+            return False
         t = RunLock.__table__
-        with self.engine.connect() as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            other = current_holder(conn, self.claim.name)
-            if other is not None and process_alive(other.host, other.pid):
-                conn.rollback()
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+                if self._held_by_another(conn):
+                    conn.rollback()
+                    return False
+                conn.execute(delete(t).where(t.c.name == self.claim.name))
+                conn.execute(insert(t).values(**self.claim.row()))
+                conn.commit()
+        except OperationalError as exc:
+            if "locked" in str(exc.orig):  # a long write transaction: still busy, wait on
                 return False
-            conn.execute(delete(t).where(t.c.name == self.claim.name))
-            conn.execute(insert(t).values(**self.claim.row()))
-            conn.commit()
+            raise
         return True
+
+    def _held_by_another(self, conn: Connection | None = None) -> bool:
+        if conn is None:
+            with self.engine.connect() as own:
+                return self._held_by_another(own)
+        other = current_holder(conn, self.claim.name)
+        return other is not None and process_alive(other.host, other.pid)
 
     def holder(self) -> Holder | None:
         with self.engine.connect() as conn:
             return current_holder(conn, self.claim.name)
 
-    def release(self) -> None:
+    def release(self) -> bool:
+        """Delete our row, waiting out other writers (busy_timeout, then tries again)."""
         t = RunLock.__table__
-        with self.engine.begin() as conn:
-            conn.execute(
-                delete(t).where(t.c.name == self.claim.name, t.c.token == self.claim.token)
-            )
+        mine = (t.c.name == self.claim.name) & (t.c.token == self.claim.token)
+        for attempt in range(RELEASE_TRIES):
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(delete(t).where(mine))
+                return True
+            except OperationalError as exc:
+                if "locked" not in str(exc.orig) or attempt == RELEASE_TRIES - 1:
+                    raise
+        return True
 
     def close(self) -> None:
         pass

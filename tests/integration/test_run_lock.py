@@ -61,7 +61,7 @@ def test_the_waiting_run_goes_on_when_the_holder_finishes(engine):
 
     thread = threading.Thread(target=first)
     thread.start()
-    first_holds.wait(5)
+    assert first_holds.wait(5)
     with run_lock(engine, "second", wait_seconds=30):
         order.append("second in")
         assert _holders(engine) == ["second"]
@@ -122,3 +122,51 @@ def test_sqlite_a_row_of_a_live_process_elsewhere_holds(engine):
         pytest.fail("took the lock of a run that may still be running")
     with engine.connect() as conn:
         assert current_holder(conn).holder == "pipeline run 'far away'"
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_postgresql_a_lock_lost_with_its_connection_fails_the_run(engine):
+    """If the lock's connection drops, the server frees the lock while the run goes on:
+    the run must not end as if it had held the database throughout."""
+    from sqlalchemy import text
+
+    from models.runlock import ADVISORY_KEY, RunLockLost
+
+    lost = pytest.raises(RunLockLost, match=r"^\[RUN_LOCK_LOST\] the pipeline lock on .* lost")
+    with lost, run_lock(engine, "cut off", wait_seconds=0), engine.begin() as conn:
+        (pid,) = conn.execute(
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' "
+                "AND (classid::bigint << 32 | objid::bigint) = :key"
+            ),
+            {"key": ADVISORY_KEY},
+        ).one()
+        conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    with run_lock(engine, "next", wait_seconds=0):  # the server had let it go
+        assert _holders(engine) == ["next"]
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_a_waiting_run_waits_through_a_long_write(engine):
+    """While the holder writes for longer than SQLite's busy timeout, the waiter keeps
+    waiting for the lock instead of failing with "database is locked"."""
+    holder_writes = threading.Event()
+    done = threading.Event()
+
+    def holder() -> None:
+        with run_lock(engine, "writer", wait_seconds=0), engine.connect() as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            holder_writes.set()
+            done.wait(5)
+            conn.rollback()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    assert holder_writes.wait(5)
+    try:
+        with pytest.raises(RunLockBusy, match="writer"):
+            another_run(lambda: run_lock(engine, "waiter", wait_seconds=1.0).__enter__())
+    finally:
+        done.set()
+        thread.join()
