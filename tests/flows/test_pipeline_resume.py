@@ -132,4 +132,3 @@ def test_a_failed_step_keeps_what_committed_and_the_next_run_finishes(
         )
     assert tiers == 30 and final["payments"] > 0
     engine.dispose()
-
