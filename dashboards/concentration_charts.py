@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.chart_style import TIER_COLOURS, finish
-from dashboards.formatting import money
+from dashboards.formatting import money, plain_for_plotly
 
 
 def pareto_points(points: pd.DataFrame, customers: int, revenue: float, currency: str) -> go.Figure:
@@ -59,7 +59,7 @@ def manager_concentration(managers: pd.DataFrame, currency: str) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=share.tolist(),
-            y=top["manager"].tolist(),
+            y=[plain_for_plotly(m) for m in top["manager"]],
             orientation="h",
             marker={"color": TIER_COLOURS["strategic"]},
             text=[money(r, currency, compact=True) for r in top["revenue"]],

@@ -3,7 +3,9 @@ from the data shown as the literal characters it holds."""
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from decimal import Decimal
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
@@ -56,8 +58,24 @@ def count(value: int | None) -> str:
 _MARKDOWN_SPECIAL = set("\\`*_{}[]()<>#+-.!|~$:&")
 
 
+# GFM links bare addresses (``http://``, ``www.``, ``name@host``) after escapes are read, so
+# a backslash cannot stop it: an invisible word joiner inside each one does.
+_AUTOLINK = re.compile(r"(?<=:)(?=//)|(?<=www)(?=\.)|(?=@)", re.IGNORECASE)
+_WORD_JOINER = "\u2060"
+
+
 def literal(text: object) -> str:
     """``text`` for a Markdown string (captions, warnings): every character that Markdown
-    or HTML would read (``*``, ``[``, ``<``, ``!``, ...) backslash-escaped, so a name from
-    the data shows as the characters it holds and creates no link, image or markup."""
-    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in str(text))
+    or HTML would read (``*``, ``[``, ``<``, ``!``, ...) backslash-escaped, and a word
+    joiner (invisible) inside ``://``, ``www.`` and before ``@`` so no bare address is
+    linked: a name from the data shows as the characters it holds and creates no link,
+    image or markup."""
+    joined = _AUTOLINK.sub(_WORD_JOINER, str(text))
+    return "".join("\\" + c if c in _MARKDOWN_SPECIAL else c for c in joined)
+
+
+def plain_for_plotly(text: object) -> str | None:
+    """``text`` for a Plotly label (title, tick, hover, annotation, node): HTML-escaped, so
+    a name holding ``<b>``, ``<a href=...>`` or ``<br>`` shows those characters; Plotly
+    turns the entities back into the characters it draws. ``None`` stays ``None``."""
+    return None if text is None else html.escape(str(text), quote=False)

@@ -6,6 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.charts import finish
+from dashboards.formatting import plain_for_plotly
 
 BUYING_ROLES = (
     "purchaser",
@@ -44,7 +45,7 @@ def buying_centre(stakeholders: list[dict]) -> go.Figure:
                 y=[y for _, _, y in mine],
                 mode="markers+text",
                 name=label(stance),
-                text=[s.get("name", "") for s, _, _ in mine],
+                text=[plain_for_plotly(s.get("name", "")) for s, _, _ in mine],
                 textposition="bottom center",
                 marker={
                     "size": [14 + 8 * int(s.get("influence") or 1) for s, _, _ in mine],

@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.charts import TIER_COLOURS, finish
-from dashboards.formatting import money
+from dashboards.formatting import money, plain_for_plotly
 
 STATES = ("in_time", "late", "gap")
 STATE_LABELS = {"in_time": "In time", "late": "Late", "gap": "Gap"}
@@ -123,6 +123,8 @@ def coverage_heatmap(
         [_cell(cells[a, c], currency) if (a, c) in cells else empty for c in columns] for a in rows
     ]
     colours = [*(STATE_COLOURS[s] for s in STATES), NO_NEED]
+    # Account and product-line names are data: shown as their characters, never as markup.
+    rows, columns = [plain_for_plotly(r) for r in rows], [plain_for_plotly(c) for c in columns]
     fig = go.Figure(_layer(drawn, False, rows, columns, colours, "white"))
     fig.add_trace(_layer(drawn, True, rows, columns, [PALE_LATE] * len(colours), NEEDED_BY))
     legend = [(STATE_LABELS[s], STATE_COLOURS[s]) for s in STATES]
@@ -157,7 +159,10 @@ def items_bars(items: pd.DataFrame, currency: str, top: int = 12) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=values.tolist(),
-            y=[f"{i} · {t}" for i, t in zip(data["roadmap_item_id"], data["item"], strict=True)],
+            y=[
+                plain_for_plotly(f"{i} · {t}")
+                for i, t in zip(data["roadmap_item_id"], data["item"], strict=True)
+            ],
             orientation="h",
             marker={"color": TIER_COLOURS["strategic"]},
             text=[
@@ -166,7 +171,7 @@ def items_bars(items: pd.DataFrame, currency: str, top: int = 12) -> go.Figure:
             ],
             textposition="outside",
             cliponaxis=False,
-            customdata=data[["product_line"]].to_numpy(),
+            customdata=data[["product_line"]].map(plain_for_plotly, na_action="ignore").to_numpy(),
             hovertemplate="%{y}<br>%{customdata[0]}<br>%{x:,.0f} "
             + currency
             + " of strategic value served<extra></extra>",
@@ -195,7 +200,7 @@ def unserved_bars(unserved: pd.DataFrame, currency: str, top: int = 12) -> go.Fi
     fig = go.Figure(
         go.Bar(
             x=values.tolist(),
-            y=data["capability"].tolist(),
+            y=[plain_for_plotly(c) for c in data["capability"]],
             orientation="h",
             marker={"color": STATE_COLOURS["gap"]},
             text=[
@@ -241,7 +246,9 @@ def misses_scatter(misses: pd.DataFrame, currency: str) -> go.Figure:
                 "line": {"width": 1, "color": "#7a4a12"},
                 "opacity": 0.85,
             },
-            customdata=data[["initiative_id", "initiative", "account"]].to_numpy(),
+            customdata=data[["initiative_id", "initiative", "account"]]
+            .map(plain_for_plotly, na_action="ignore")
+            .to_numpy(),
             hovertemplate="%{customdata[1]} (%{customdata[0]})<br>%{customdata[2]}<br>"
             "%{x} months late · %{y:,.0f} " + currency + " at stake<extra></extra>",
         )
@@ -271,7 +278,7 @@ def account_timeline(
     ``release_on``, ``timing`` (of the pair).
     """
     label = {
-        r.initiative_id: f"{r.initiative} ({r.initiative_id})"
+        r.initiative_id: plain_for_plotly(f"{r.initiative} ({r.initiative_id})")
         for r in initiatives.itertuples(index=False)
     }
     rows = list(label.values())
@@ -298,7 +305,9 @@ def account_timeline(
                 mode="markers",
                 name=name,
                 marker={"color": STATE_COLOURS[state], "size": 11, "line": {"width": 1}},
-                customdata=part[["roadmap_item_id", "item"]].to_numpy(),
+                customdata=part[["roadmap_item_id", "item"]]
+                .map(plain_for_plotly, na_action="ignore")
+                .to_numpy(),
                 hovertemplate="%{customdata[0]} %{customdata[1]}<br>release %{x|%d %b %Y}"
                 "<extra></extra>",
             )

@@ -10,6 +10,7 @@ from app_pages.data import settings_problem
 from app_pages.registry import PAGES, SIGNIN_FILE
 from app_pages.session import DEV_IDENTITY, refuse, role_label, sign_out, signed_in
 
+from dashboards.formatting import literal
 from models.access import can
 
 st.set_page_config(page_title="accountops", page_icon=":material/insights:", layout="wide")
@@ -69,7 +70,7 @@ if hidden:
 page = st.navigation(sections)
 
 with st.sidebar:
-    st.markdown(f"**{identity.label}**")
+    st.markdown(f"**{literal(identity.label)}**")
     st.caption(f"Role: {role_label(identity.role)}")
     if identity == DEV_IDENTITY:
         st.caption("Dev mode: nobody signs in (ACCOUNTOPS_AUTH_MODE=dev; refused in prod).")

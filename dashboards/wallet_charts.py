@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.chart_style import SEGMENT_COLOURS, TIER_COLOURS, finish
+from dashboards.formatting import plain_for_plotly
 
 
 def attack_defend_scatter(segments: pd.DataFrame, currency: str) -> go.Figure:
@@ -26,7 +27,9 @@ def attack_defend_scatter(segments: pd.DataFrame, currency: str) -> go.Figure:
                 mode="markers",
                 name=segment.capitalize(),
                 marker={"color": SEGMENT_COLOURS[segment], "size": 6, "opacity": 0.7},
-                customdata=part[["customer_id", "product_line_id"]].to_numpy(),
+                customdata=part[["customer_id", "product_line_id"]]
+                .map(plain_for_plotly, na_action="ignore")
+                .to_numpy(),
                 hovertemplate="%{customdata[0]} · %{customdata[1]}<br>potential %{x:,.0f} "
                 + currency
                 + "<br>share %{y:.1f}%<extra></extra>",
@@ -51,7 +54,7 @@ def segment_effort_bars(effort: pd.DataFrame) -> go.Figure:
         part = effort[effort["segment"] == segment].set_index("manager")["accounts"]
         fig.add_trace(
             go.Bar(
-                y=keep,
+                y=[plain_for_plotly(m) for m in keep],
                 x=[int(part.get(m, 0)) for m in keep],
                 orientation="h",
                 name=segment.capitalize(),
@@ -84,7 +87,7 @@ def wallet_bars(wallet: pd.DataFrame, currency: str) -> go.Figure:
 
     ``wallet``: columns ``product_line``, ``potential``, ``revenue``.
     """
-    lines = wallet["product_line"].tolist()
+    lines = [plain_for_plotly(p) for p in wallet["product_line"]]
     fig = go.Figure(
         [
             go.Bar(

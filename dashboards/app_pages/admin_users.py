@@ -8,6 +8,7 @@ from app_pages.data import database_url, engine, settings
 from app_pages.exports import export_button
 from app_pages.session import require_page, role_label
 
+from dashboards.formatting import literal
 from models.access import POLICY, Action, Role
 from models.auth import list_users, locked_users, set_user_active, set_user_role, unlock_user
 from models.errors import AccountopsError
@@ -52,9 +53,9 @@ if others:
             try:
                 set_user_active(engine(database_url()), identity, who, new_status == "active")
             except AccountopsError as exc:
-                st.error(exc.args[0])
+                st.error(literal(exc.args[0]))
             else:
-                st.session_state[SAVED] = f"{who} is now {new_status}."
+                st.session_state[SAVED] = f"{literal(who)} is now {new_status}."
                 st.rerun()
     with st.form("user_role"):
         st.markdown("**Change a user's role** (it takes effect at their next click)")
@@ -65,10 +66,11 @@ if others:
             try:
                 before = set_user_role(engine(database_url()), identity, who, Role(new_role))
             except AccountopsError as exc:
-                st.error(exc.args[0])
+                st.error(literal(exc.args[0]))
             else:
                 st.session_state[SAVED] = (
-                    f"{who} is now {role_label(Role(new_role))} (was {role_label(before)})."
+                    f"{literal(who)} is now {role_label(Role(new_role))} "
+                    f"(was {role_label(before)})."
                 )
                 st.rerun()
 
@@ -101,9 +103,9 @@ else:
                 try:
                     unlock_user(engine(database_url()), identity, who, rules=rules)
                 except AccountopsError as exc:
-                    st.error(exc.args[0])
+                    st.error(literal(exc.args[0]))
                 else:
-                    st.session_state[SAVED] = f"{who} is unlocked."
+                    st.session_state[SAVED] = f"{literal(who)} is unlocked."
                     st.rerun()
 if SAVED in st.session_state:
     st.success(st.session_state.pop(SAVED), icon=":material/check_circle:")

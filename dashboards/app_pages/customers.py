@@ -6,7 +6,7 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, days, money, percent
+from dashboards.formatting import count, days, literal, money, percent
 from models.access import Action
 from models.dashboard.read import CUSTOMER_TABLE_COLUMNS
 from models.plans.read import find_plan
@@ -113,12 +113,13 @@ elif pick is not None:
 else:
     st.stop()
 cid = row["customer_id"]
-st.header(f"{row['name']} ({cid})")
+st.header(f"{literal(row['name'])} ({literal(cid)})")
 account_plan = find_plan(engine(ctx.url), cid)
 if account_plan is not None:
     st.page_link(
         "app_pages/plan.py",
-        label=f"Strategic-account plan: {account_plan.title} ({account_plan.status.value})",
+        label=f"Strategic-account plan: {literal(account_plan.title)} "
+        f"({account_plan.status.value})",
         icon=":material/assignment:",
         query_params={"customer": cid},
     )
@@ -128,8 +129,10 @@ history = ctx.read("customer_history_of", cid)
 st.markdown(
     f"**Tier:** :{'red' if row['tier'] == 'problem' else 'blue'}[{row['tier_label']}]"
     f" (was {charts.tier_label(row['previous_tier']) if row['previous_tier'] else 'new'}) · "
-    f"**Account manager:** {row['manager'] or '–'} · **Region:** {row['region'] or '–'} · "
-    f"**Industry:** {row['industry'] or '–'} · **Group:** {row['group_name'] or '–'}"
+    f"**Account manager:** {literal(row['manager'] or '–')} · "
+    f"**Region:** {literal(row['region'] or '–')} · "
+    f"**Industry:** {literal(row['industry'] or '–')} · "
+    f"**Group:** {literal(row['group_name'] or '–')}"
 )
 m = st.columns(5)
 m[0].metric(f"Revenue, 12 months ({cur})", money(row["revenue"], cur, compact=True))
@@ -147,7 +150,10 @@ with right:
     if len(wallet):
         st.plotly_chart(charts.wallet_bars(wallet, cur), width="stretch", key="wallet")
         white = wallet.loc[wallet["whitespace"].astype(bool), "product_line"].tolist()
-        st.caption("Whitespace (bought from others, not from us): " + (", ".join(white) or "none"))
+        st.caption(
+            "Whitespace (bought from others, not from us): "
+            + (", ".join(literal(w) for w in white) or "none")
+        )
     else:
         st.info("No purchase-potential estimates for this customer yet.")
 

@@ -5,7 +5,7 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, money, percent
+from dashboards.formatting import count, literal, money, percent
 
 ctx = start(
     "Account managers",
@@ -20,7 +20,7 @@ cols[0].metric("Account managers with customers", count(len(mgr)))
 cols[1].metric(
     "Largest book's share of revenue",
     percent(top["revenue_share"]) if top is not None else "–",
-    help=f"{top['name']}" if top is not None else None,
+    help=literal(top["name"]) if top is not None else None,
 )
 cols[2].metric(
     f"At risk if managers leave ({cur})",
@@ -34,7 +34,7 @@ worst = (
 cols[3].metric(
     f"Most at risk with one person ({cur})",
     money(worst["relationship_revenue_at_risk"], cur, compact=True) if worst is not None else "–",
-    help=None if worst is None else f"If {worst['name']} leaves.",
+    help=None if worst is None else f"If {literal(worst['name'])} leaves.",
 )
 ctx.flag("invoice_lines", "customers", "account_managers")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from dashboards.formatting import literal
 from models.access import Identity
 from models.errors import AccountopsError
 from models.roadmap.account import account_matching
@@ -49,7 +50,8 @@ def roadmap_matches(engine, identity: Identity, customer_id: str) -> None:
     for s in found.suggestions.itertuples(index=False):
         pair = (s.initiative_id, s.roadmap_item_id)
         text = (
-            f"{s.initiative_id} needs, {s.roadmap_item_id} *{s.item}* offers "
+            f"{literal(s.initiative_id)} needs, {literal(s.roadmap_item_id)} *{literal(s.item)}* "
+            "offers "
             f"(released {s.release_on:%d %b %Y}; text similarity {s.similarity:.2f})"
         )
         left, mid, right = st.columns([6, 1, 1], vertical_alignment="center")
@@ -64,6 +66,6 @@ def roadmap_matches(engine, identity: Identity, customer_id: str) -> None:
                 try:
                     decide(engine, identity, s.initiative_id, s.roadmap_item_id, decision)
                 except AccountopsError as exc:
-                    st.error(exc.args[0])
+                    st.error(literal(exc.args[0]))
                 else:
                     st.rerun()

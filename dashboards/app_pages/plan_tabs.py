@@ -15,6 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import plan_charts
+from dashboards.formatting import literal
 from models.plans.checks import PlanCheck, overdue_actions
 from models.plans.content import (
     CENTS,
@@ -61,7 +62,7 @@ def problem_beside(view, *fields: str) -> None:
         return
     _, err = parsed(view.content)
     if err is not None and err.path and str(err.path[0]) in fields:
-        st.error(f"{format_path(err.path)}: {err.message}", icon=":material/error:")
+        st.error(literal(f"{format_path(err.path)}: {err.message}"), icon=":material/error:")
 
 
 def _records(frame: pd.DataFrame) -> list[dict]:
@@ -285,7 +286,7 @@ def buying_centre(view, check: PlanCheck | None) -> None:
             f"{'yes' if one.account_lead else 'no'})"
         )
         for w in check.warnings:
-            st.caption(f":orange[:material/warning: **{w.code}** {w.message}]")
+            st.caption(f":orange[:material/warning: **{w.code}** {literal(w.message)}]")
     contacts(view, [p.get("name") for p in people if p.get("name")])
 
 
@@ -382,6 +383,9 @@ def actions(view, as_of: date) -> None:
         return
     overdue = overdue_actions(plan, as_of)
     for a in overdue:
-        st.caption(f":red[:material/schedule: overdue: **{a.title}** ({a.owner}), due {a.due}]")
+        st.caption(
+            f":red[:material/schedule: overdue: **{literal(a.title)}** ({literal(a.owner)}), "
+            f"due {a.due}]"
+        )
     if not overdue:
         st.caption(f"No open action is overdue on {as_of:%d %b %Y}.")

@@ -10,6 +10,7 @@ import streamlit as st
 from app_pages.data import engine, settings, status
 from app_pages.session import NOTICE, OIDC_REFUSED, sign_in
 
+from dashboards.formatting import literal
 from models.errors import AccountopsError
 
 _, middle, _ = st.columns([1, 1.3, 1])
@@ -22,7 +23,7 @@ with middle:
     if cfg.auth_mode == "oidc":
         st.subheader("Sign in")
         if notice:
-            st.error(notice, icon=":material/block:")
+            st.error(literal(notice), icon=":material/block:")
         if st.session_state.get(OIDC_REFUSED):
             st.button("Sign out of the identity provider", on_click=st.logout)
         elif st.button("Sign in with your organisation account", type="primary"):
@@ -64,7 +65,9 @@ with middle:
             )
             sign_in(identity)
         except AccountopsError as exc:
-            st.error(exc.args[0][:1].upper() + exc.args[0][1:] + ".", icon=":material/error:")
+            st.error(
+                literal(exc.args[0][:1].upper() + exc.args[0][1:] + "."), icon=":material/error:"
+            )
             if isinstance(exc, AuthenticationFailed) and exc.retry_after:
                 wait = exc.retry_after
                 when = f"{wait} s" if wait < 120 else f"{-(-wait // 60)} min"
@@ -72,7 +75,7 @@ with middle:
         else:
             st.rerun()
     elif notice:
-        st.warning(notice)
+        st.warning(literal(notice))
 
     st.caption(
         "No account yet? An administrator adds you "

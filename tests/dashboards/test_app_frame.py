@@ -7,6 +7,7 @@ from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
 
 from dashboards.app_pages.registry import PAGES
+from dashboards.formatting import literal
 from models.access import Identity, can
 from models.db import transaction
 from models.schema import AppUser, AuditEvent, Role
@@ -70,8 +71,8 @@ def test_wrong_password_says_so_and_stays_signed_out(app_db):
         add_user(s, "pia", Role.PLANNER, "planner-pass", actor="test")
     at = _sign_in(app_test().run(), "pia", "not-my-password")
     assert not at.exception
-    assert [e.value for e in at.error] == [
-        "Sign-in failed or temporarily blocked; try again later."
+    assert [e.value for e in at.error] == [  # messages are shown as text (escaped)
+        literal("Sign-in failed or temporarily blocked; try again later.")
     ]
     assert "identity" not in at.session_state and not at.metric
     with Session(app_db) as s:

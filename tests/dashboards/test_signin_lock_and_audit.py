@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboards.formatting import literal
 from models.auth import AuthenticationFailed, authenticate, locked_users
 from models.db import transaction
 from models.schema import AuditEvent, Role
@@ -45,7 +46,7 @@ def test_unknown_user_and_locked_user_get_the_same_message(locked_pia):
     locked = _sign_in(app_test().run(), "pia", "planner-pass")  # the right password
     for at in (unknown, locked):
         assert not at.exception
-        assert [e.value for e in at.error] == [GENERIC]
+        assert [e.value for e in at.error] == [literal(GENERIC)]
         assert "identity" not in at.session_state and not at.metric
     assert any("next attempt is possible in 15 min" in c.value for c in locked.caption)
     with Session(locked_pia) as s:
