@@ -24,6 +24,7 @@ __all__ = [
     "PermissionDenied",
     "Role",
     "allowed_actions",
+    "book_of",
     "can",
     "record",
     "can_act_on_customer",
@@ -140,6 +141,20 @@ def can_act_on_customer(
     if identity.role != Role.ACCOUNT_MANAGER:
         return True
     return identity.manager_id is not None and identity.manager_id == customer_manager_id
+
+
+def book_of(identity: Identity) -> str | None:
+    """Whose customers ``identity`` may see, as the read models take it: None for every
+    customer (every role but the account manager), else the manager id of the account
+    manager's own book (the empty string when their user names no manager: a book that
+    holds no customer, as :func:`can_act_on_customer` lets them act on none).
+
+    Pages pass it to the read models, which filter in the query: another manager's
+    customers never leave the server for an account manager, whatever the browser does.
+    """
+    if identity.role != Role.ACCOUNT_MANAGER:
+        return None
+    return identity.manager_id or ""
 
 
 def require(

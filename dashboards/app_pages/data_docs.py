@@ -12,13 +12,21 @@ import streamlit as st
 from app_pages.data import database_url, engine, settings
 from app_pages.session import require_page
 
-from models.access import Action, can, record
+from models.access import Action, book_of, can, record
 from models.dashboard import data_health
 from models.ingest.data_docs import data_docs_root, page_without_scripts, published_pages
 
 TITLE = "Data Docs"
 identity = require_page(Action.VIEW_DATA_HEALTH, TITLE)
 st.title(TITLE)
+if book_of(identity) is not None:
+    # A page shows sample values of the rows that broke a rule: any manager's customers.
+    st.info(
+        "Data Docs show sample rows of any customer: they are for the data stewards. "
+        "Data health shows what each batch kept out, in counts.",
+        icon=":material/info:",
+    )
+    st.stop()
 root = data_docs_root(settings().data_dir)
 pages = published_pages(root)
 if not pages:

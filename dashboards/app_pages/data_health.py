@@ -9,7 +9,7 @@ from app_pages.session import require_page
 
 from dashboards.formatting import count
 from flows import scheduler  # the Prefect API, read-only (see the import contracts)
-from models.access import Action
+from models.access import Action, book_of
 from models.dashboard import data_health
 from models.ingest.data_docs import data_docs_root, published_pages
 
@@ -110,7 +110,7 @@ def scheduled_runs_section(eng) -> None:
     )
 
 
-require_page(Action.VIEW_DATA_HEALTH, "Data health")
+identity = require_page(Action.VIEW_DATA_HEALTH, "Data health")
 st.title("Data health")
 st.caption(
     "Every batch that came in, what validation said, what was kept out, and which "
@@ -243,6 +243,12 @@ else:
         "message": st.column_config.TextColumn("What is wrong", width="large"),
     }
     st.dataframe(summary, hide_index=True, width="stretch", column_config=labels)
-    rows = data_health.quarantine_rows(eng)
-    st.dataframe(rows, hide_index=True, width="stretch", column_config=labels)
-    export_button(rows, name="quarantine")
+    rows = data_health.quarantine_rows(eng, book=book_of(identity))
+    if rows is None:
+        st.caption(
+            "The quarantined rows themselves are for the data stewards: they may name any "
+            "manager's customer."
+        )
+    else:
+        st.dataframe(rows, hide_index=True, width="stretch", column_config=labels)
+        export_button(rows, name="quarantine")

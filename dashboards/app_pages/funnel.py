@@ -72,12 +72,16 @@ if whole is None:
 rules = funnel.rules_used(whole["run"])  # as the recompute applied them, not today's file
 identity = ctx.identity
 accounts = None
-if identity.role in funnel.WORKS_ON_OWN and not st.toggle("Show every deal", key="funnel_all"):
+if identity.role == Role.ACCOUNT_MANAGER:
+    # An account manager sees their own book only: no switch to the whole funnel, so the
+    # deals of other managers' customers are never read for this page.
+    accounts = funnel.accounts_in_scope(engine(ctx.url), identity)
+    st.caption("The deals of the accounts you manage.")
+elif identity.role in funnel.WORKS_ON_OWN and not st.toggle("Show every deal", key="funnel_all"):
     accounts = funnel.accounts_in_scope(engine(ctx.url), identity)
     st.caption(
-        "The deals of the accounts "
-        + ("you manage" if identity.role == Role.ACCOUNT_MANAGER else "assigned to you")
-        + "; switch on *Show every deal* for the whole funnel."
+        "The deals of the accounts assigned to you; switch on *Show every deal* for the "
+        "whole funnel."
     )
 options = view(ctx.url, ctx.snapshot_id, (), (), (), accounts)["options"]
 options["tiers"] = {t: charts.tier_label(t) for t in options["tiers"]}

@@ -187,8 +187,18 @@ def quarantine_summary(engine: Engine, limit: int = 500) -> pd.DataFrame:
     return _frame(engine, query)
 
 
-def quarantine_rows(engine: Engine, limit: int = 200) -> pd.DataFrame:
-    """The newest quarantined rows with the rule they broke."""
+def quarantine_rows(
+    engine: Engine, limit: int = 200, *, book: str | None = None
+) -> pd.DataFrame | None:
+    """The newest quarantined rows with the rule they broke.
+
+    None for a reader restricted to a ``book`` (an account manager, see
+    :func:`models.access.book_of`): a quarantined row never reached the customer master, so
+    whose customer it names is unknown, and its key and message may name anyone's customer.
+    The counts per batch and rule (:func:`quarantine_summary`) name no customer.
+    """
+    if book is not None:
+        return None
     q = QuarantineRecord.__table__
     query = (
         select(

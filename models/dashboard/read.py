@@ -3,6 +3,11 @@
 Pages call these (through their cache) and never import the schema or SQLAlchemy. Each
 function reads one snapshot's dashboard tables, except the customer page, which also reads
 the engine's per-customer rows of that one customer.
+
+The functions named in :data:`SCOPED` return rows of single customers or managers and take
+``book`` (:func:`models.access.book_of`): None reads every customer, a manager id only the
+customers that manager holds in the snapshot (an account manager's own book). The filter is
+in the query, so another manager's customers never leave the database for that reader.
 """
 
 from __future__ import annotations
@@ -37,6 +42,41 @@ from models.value.receivables import months_of_delay_eating_profit, sales_to_mak
 from models.value.rules import ValueRules
 
 SEGMENT_ORDER = ("acquire", "retain", "disrupt", "maintain", "abandon")
+
+# The read models that take ``book``: their rows name customers or managers.
+SCOPED = frozenset(
+    {
+        "customers",
+        "customer_history_of",
+        "customer_wallet",
+        "customer_receivables",
+        "segment_points",
+        "segment_effort",
+        "managers",
+    }
+)
+
+
+def _book_customers(snapshot_id: int, book: str):
+    """The ids of the customers manager ``book`` holds in the snapshot (a subquery)."""
+    d = DashboardCustomer.__table__
+    return select(d.c.customer_id).where(d.c.snapshot_id == snapshot_id, d.c.manager_id == book)
+
+
+def in_book(engine: Engine, snapshot_id: int, customer_id: str, book: str | None) -> bool:
+    """True when ``customer_id`` is in the book (every customer is when ``book`` is None)."""
+    if book is None:
+        return True
+    d = DashboardCustomer.__table__
+    with engine.connect() as conn:
+        found = conn.scalar(
+            select(d.c.customer_id).where(
+                d.c.snapshot_id == snapshot_id,
+                d.c.customer_id == customer_id,
+                d.c.manager_id == book,
+            )
+        )
+    return found is not None
 
 
 def _frame(engine: Engine, query) -> pd.DataFrame:
@@ -130,8 +170,9 @@ CUSTOMER_TABLE_COLUMNS = [
 ]
 
 
-def customers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
-    """The customer table of a snapshot (one row per customer, CLV where it was computed)."""
+def customers(engine: Engine, snapshot_id: int, *, book: str | None = None) -> pd.DataFrame:
+    """The customer table of a snapshot (one row per customer, CLV where it was computed),
+    of manager ``book``'s customers only when given."""
     d, v = DashboardCustomer.__table__, DashboardClv.__table__
     cols = [d.c[k] for k in CUSTOMER_TABLE_COLUMNS if k != "clv_12m"]
     q = (
@@ -144,6 +185,8 @@ def customers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
         .where(d.c.snapshot_id == snapshot_id)
         .order_by(d.c.revenue.desc(), d.c.customer_id)
     )
+    if book is not None:
+        q = q.where(d.c.manager_id == book)
     return _numeric(_frame(engine, q))
 
 
@@ -175,14 +218,22 @@ def customer_history(engine: Engine, customer_id: str) -> pd.DataFrame:
     return _numeric(_frame(engine, q))
 
 
-def customer_history_of(engine: Engine, snapshot_id: int, customer_id: str) -> pd.DataFrame:
-    """:func:`customer_history` up to ``snapshot_id`` (so caches keyed on it stay right)."""
+def customer_history_of(
+    engine: Engine, snapshot_id: int, customer_id: str, *, book: str | None = None
+) -> pd.DataFrame:
+    """:func:`customer_history` up to ``snapshot_id`` (so caches keyed on it stay right);
+    no rows when the customer is not in ``book`` in that snapshot."""
     history = customer_history(engine, customer_id)
+    if not in_book(engine, snapshot_id, customer_id, book):
+        return history.iloc[0:0]
     return history[history["snapshot_id"] <= snapshot_id].reset_index(drop=True)
 
 
-def customer_wallet(engine: Engine, snapshot_id: int, customer_id: str) -> pd.DataFrame:
-    """Share of wallet, segment and whitespace per product line for one customer."""
+def customer_wallet(
+    engine: Engine, snapshot_id: int, customer_id: str, *, book: str | None = None
+) -> pd.DataFrame:
+    """Share of wallet, segment and whitespace per product line for one customer (no rows
+    when the customer is not in ``book``)."""
     s, pl = CustomerSegment.__table__, ProductLine.__table__
     q = (
         select(
@@ -198,15 +249,25 @@ def customer_wallet(engine: Engine, snapshot_id: int, customer_id: str) -> pd.Da
         .where(s.c.snapshot_id == snapshot_id, s.c.customer_id == customer_id)
         .order_by(s.c.potential.desc())
     )
+    if book is not None:
+        q = q.where(s.c.customer_id.in_(_book_customers(snapshot_id, book)))
     return _numeric(_frame(engine, q))
 
 
 def customer_receivables(
-    engine: Engine, snapshot_id: int, customer_id: str, rules: ValueRules
+    engine: Engine,
+    snapshot_id: int,
+    customer_id: str,
+    rules: ValueRules,
+    *,
+    book: str | None = None,
 ) -> dict[str, Any]:
     """One customer's receivables row of the snapshot and its late invoices of the window
-    as the snapshot saw them (:func:`models.value.readmodels.late_invoices`)."""
+    as the snapshot saw them (:func:`models.value.readmodels.late_invoices`); no ageing and
+    no invoices when the customer is not in ``book``."""
     r = CustomerReceivable.__table__
+    if not in_book(engine, snapshot_id, customer_id, book):
+        customer_id = ""  # matches no customer: the same empty shapes as a customer without rows
     with engine.connect() as conn:
         row = (
             conn.execute(
@@ -222,16 +283,18 @@ def customer_receivables(
     return {"ageing": dict(row) if row else None, "late": late}
 
 
-def segment_points(engine: Engine, snapshot_id: int, limit: int) -> pd.DataFrame:
+def segment_points(
+    engine: Engine, snapshot_id: int, limit: int, *, book: str | None = None
+) -> pd.DataFrame:
     """Customer x product-line accounts for the scatter: the ``limit`` largest by potential
-    (the rules' ``dashboard.scatter_points``)."""
+    (the rules' ``dashboard.scatter_points``), of manager ``book``'s customers when given."""
     s = CustomerSegment.__table__
-    q = (
-        select(s.c.customer_id, s.c.product_line_id, s.c.potential, s.c.share, s.c.segment)
-        .where(s.c.snapshot_id == snapshot_id, s.c.potential > 0)
-        .order_by(s.c.potential.desc(), s.c.customer_id, s.c.product_line_id)
-        .limit(limit)
+    q = select(s.c.customer_id, s.c.product_line_id, s.c.potential, s.c.share, s.c.segment).where(
+        s.c.snapshot_id == snapshot_id, s.c.potential > 0
     )
+    if book is not None:
+        q = q.where(s.c.customer_id.in_(_book_customers(snapshot_id, book)))
+    q = q.order_by(s.c.potential.desc(), s.c.customer_id, s.c.product_line_id).limit(limit)
     frame = _numeric(_frame(engine, q))
     frame["share"] = frame["share"].fillna(0.0)
     return frame
@@ -239,7 +302,8 @@ def segment_points(engine: Engine, snapshot_id: int, limit: int) -> pd.DataFrame
 
 def segment_totals(engine: Engine, snapshot_id: int, rules: ValueRules) -> dict[str, Any]:
     """Accounts, potential, revenue and share of wallet per segment (matrix order), and the
-    configured share of wallet from which a share counts as high."""
+    configured share of wallet from which a share counts as high. Company totals (every
+    manager's accounts): no row names a customer."""
     effort = segment_effort(engine, snapshot_id)
     order = [s for s in SEGMENT_ORDER if s in set(effort["segment"])]
     totals = effort.groupby("segment")[["accounts", "potential", "revenue"]].sum().reindex(order)
@@ -248,8 +312,9 @@ def segment_totals(engine: Engine, snapshot_id: int, rules: ValueRules) -> dict[
     return {"by_segment": totals, "high_share": float(high)}
 
 
-def segment_effort(engine: Engine, snapshot_id: int) -> pd.DataFrame:
-    """Accounts, potential and revenue per manager and segment (names where known)."""
+def segment_effort(engine: Engine, snapshot_id: int, *, book: str | None = None) -> pd.DataFrame:
+    """Accounts, potential and revenue per manager and segment (names where known), of
+    manager ``book`` only when given."""
     e, m = DashboardSegmentEffort.__table__, DashboardManager.__table__
     q = (
         select(
@@ -269,6 +334,8 @@ def segment_effort(engine: Engine, snapshot_id: int) -> pd.DataFrame:
         .where(e.c.snapshot_id == snapshot_id)
         .order_by(e.c.manager_id, e.c.segment)
     )
+    if book is not None:
+        q = q.where(e.c.manager_id == book)
     return _numeric(_frame(engine, q))
 
 
@@ -294,10 +361,13 @@ def dso_trend(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     return _numeric(_frame(engine, q))
 
 
-def managers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
+def managers(engine: Engine, snapshot_id: int, *, book: str | None = None) -> pd.DataFrame:
+    """Each manager's book (largest revenue first); only manager ``book``'s row when given."""
     m = DashboardManager.__table__
     cols = [c for c in m.c if c.name != "snapshot_id"]
     q = select(*cols).where(m.c.snapshot_id == snapshot_id).order_by(m.c.revenue.desc())
+    if book is not None:
+        q = q.where(m.c.manager_id == book)
     return _numeric(_frame(engine, q))
 
 

@@ -83,6 +83,12 @@ def scope_of(engine: Engine, identity: Identity) -> set[str] | None:
     return None
 
 
+def readable_plans(engine: Engine, identity: Identity) -> set[str] | None:
+    """The accounts whose plans ``identity`` may read: an account manager only those of
+    their own book (:func:`scope_of`); None (every plan) for every other role."""
+    return scope_of(engine, identity) if identity.role == Role.ACCOUNT_MANAGER else None
+
+
 def plan_rows(
     engine: Engine,
     identity: Identity,
@@ -92,9 +98,10 @@ def plan_rows(
     mine_only: bool = True,
 ) -> tuple[date, list[PlanRow]]:
     """(as-of date, rows) of the plans ``identity`` works on (every plan when ``mine_only``
-    is off or the role sees all); submitted plans first for an approver."""
+    is off or the role sees all, but an account manager's own accounts only, whatever
+    ``mine_only``: :func:`readable_plans`); submitted plans first for an approver."""
     plans = list_plans(engine)
-    scope = scope_of(engine, identity) if mine_only else None
+    scope = scope_of(engine, identity) if mine_only else readable_plans(engine, identity)
     if scope is not None:
         plans = [p for p in plans if p.customer_id in scope]
     as_of, facts, measured = _snapshot_facts(engine, snapshot_id)

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Engine, Row, func, select
 
 from models.schema import (
     AccountPlan,
+    Customer,
     DashboardCustomer,
     Initiative,
     InitiativeCoverage,
@@ -74,19 +75,33 @@ def stored_initiatives(engine: Engine, snapshot_id: int) -> int:
 
 
 def strategic_accounts(
-    engine: Engine, snapshot_id: int, rule: StrategicRule = STRATEGIC
+    engine: Engine,
+    snapshot_id: int,
+    rule: StrategicRule = STRATEGIC,
+    *,
+    book: str | None = None,
 ) -> pd.DataFrame:
     """customer_id, account, tier, manager, has_plan: every account the rule names (with an
-    open initiative or not), by name. Accounts absent from the snapshot have None."""
-    planned = {r[0] for r in _rows(engine, select(AccountPlan.customer_id))}
+    open initiative or not), by name. Accounts absent from the snapshot have None.
+
+    ``book`` (:func:`models.access.book_of`): only the accounts that manager holds, in the
+    snapshot or, for a planned account absent from it, in the customer master."""
+    plans = select(AccountPlan.customer_id)
+    if book is not None:
+        plans = plans.join(Customer, Customer.customer_id == AccountPlan.customer_id).where(
+            Customer.manager_id == book
+        )
+    planned = {r[0] for r in _rows(engine, plans)}
     c = DashboardCustomer
     named: ColumnElement[bool] = c.tier.in_(rule.tiers)
     if rule.with_plan:
         named = named | c.customer_id.in_(select(AccountPlan.customer_id))
-    rows = _rows(
-        engine,
-        select(c.customer_id, c.name, c.tier, c.manager).where(c.snapshot_id == snapshot_id, named),
+    query = select(c.customer_id, c.name, c.tier, c.manager).where(
+        c.snapshot_id == snapshot_id, named
     )
+    if book is not None:
+        query = query.where(c.manager_id == book)
+    rows = _rows(engine, query)
     absent = (planned if rule.with_plan else set()) - {r.customer_id for r in rows}
     frame = pd.DataFrame(
         [(*r, r.customer_id in planned) for r in rows]
@@ -378,11 +393,14 @@ def roadmap_view(
     tiers: tuple[str, ...] = (),
     managers: tuple[str, ...] = (),
     product_lines: tuple[str, ...] = (),
+    *,
+    book: str | None = None,
 ) -> dict[str, Any]:
     """Everything the page draws for one snapshot and one choice of filters: the narrowed
     ``coverage`` and ``serving`` rows, the heatmap ``grid``, the ``rankings``, the
-    ``accounts`` the rule names and the ``rule`` in words."""
-    accounts = strategic_accounts(engine, snapshot_id, rule)
+    ``accounts`` the rule names and the ``rule`` in words; of manager ``book``'s accounts
+    only when given (:func:`strategic_accounts`)."""
+    accounts = strategic_accounts(engine, snapshot_id, rule, book=book)
     cov, pairs = narrow(
         _coverage(engine, snapshot_id, accounts),
         _serving(engine, snapshot_id, accounts),
