@@ -57,7 +57,8 @@ _V, _AM, _P, _AP, _AD = (
 
 # Why the cells are what they are:
 # - everybody reads the executive pages, customers and data health: a number is trusted
-#   because anyone can see where it came from;
+#   because anyone can see where it came from (an account manager only their own book's
+#   customers, with the company's totals: :func:`book_of`);
 # - account managers may not export (a leaving seller must not take the customer base
 #   with them) and edit plans only of their own accounts (row-level, see below);
 # - planners edit the plans of the accounts an administrator assigned to them;
