@@ -22,7 +22,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
-from prefect.states import Completed, Failed
+from prefect.states import Completed, Failed, State
 from prefect.tasks import exponential_backoff
 
 from flows.data_docs import publish_data_docs
@@ -31,7 +31,8 @@ from flows.notify import notify_failure, notify_quarantine
 from flows.retries import retry_on_transient
 from models.ingest.errors import IngestError
 from models.ingest.paths import expand_paths
-from models.runlock import RunLockBusy
+from models.ingest.result import NOT_LOADED, REFUSED
+from models.runlock import RunLockBusy, RunLockLost
 
 PROGRESS_LOGGER = "accountops.ingest.progress"
 
@@ -53,14 +54,41 @@ def log_progress(logger: logging.Logger) -> Callable[[str, int, int], None]:
 
 
 def with_inbox(paths: list[str] | None, inbox: bool) -> list[str]:
-    """``paths``, and the landing folder (made if missing: nothing landed yet) if ``inbox``."""
+    """``paths``, and the landing folder if ``inbox``. The default folder (<data dir>/inbox)
+    is made if missing: nothing has landed yet. One set in ACCOUNTOPS_INBOX is not: a typo
+    or a share that is not mounted must fail the run (FILE_NOT_FOUND), not pass as empty."""
     if not inbox:
         return list(paths or [])
     from models.settings import Settings
 
-    folder = Settings().landing_folder
-    folder.mkdir(parents=True, exist_ok=True)
+    settings = Settings()
+    folder = settings.landing_folder
+    if settings.inbox is None:
+        folder.mkdir(parents=True, exist_ok=True)
     return [*(paths or []), str(folder)]
+
+
+def file_away(landing: Path, batches: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Move each file the landing folder delivered out of it, into ``loaded/batch-N/`` or
+    ``refused/batch-N/``, once its batch is decided, so the next scheduled run reads only
+    what is new; a refused file waits there to be fixed and loaded again. A batch that
+    failed on the way stays, to be tried again by the next run."""
+    logger = get_run_logger()
+    for path, result in batches:
+        if path.parent.resolve() != landing.resolve() or result["batch_id"] is None:
+            continue
+        if result["outcome"] in REFUSED:
+            where = "refused"
+        elif result["outcome"] in NOT_LOADED or result["outcome"] == "IN_PROGRESS":
+            continue
+        else:
+            where = "loaded"
+        target = landing / where / f"batch-{result['batch_id']}"
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            path.replace(target / path.name)
+        except OSError as exc:  # it stays: the next run finds it loaded and tries again
+            logger.warning("could not move %s to %s: %s", path, target, exc.strerror)
 
 
 def _runner(config, as_of: date):
@@ -184,20 +212,35 @@ def ingest(
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
     as_of = as_of or date.today()
-    paths = with_inbox(paths, inbox)
     try:
+        paths = with_inbox(paths, inbox)
         expand_paths(paths)  # a path that does not exist: refused before anything runs
-    except IngestError as exc:
+    except (IngestError, OSError) as exc:
         logger.error("ingest not started: %s", exc)
         return Failed(message=str(exc))
     try:
         with holding_the_database(database_url):
-            return _ingest_batches(
+            batches = _ingest_batches(
                 paths, database_url, as_of, mapping_file, source_url, query, entity, config_file
             )
-    except RunLockBusy as exc:
-        logger.error("ingest not started: %s", exc)
+    except (RunLockBusy, RunLockLost) as exc:
+        logger.error("ingest stopped: %s", exc)
         return Failed(message=str(exc), data=exc)
+    if inbox:
+        file_away(Path(paths[-1]), [(p, r) for p, r in batches if p is not None])
+    results = [r for _, r in batches]
+    create_markdown_artifact(
+        key="ingest-report", markdown=summary_markdown(results), description="ingest per batch"
+    )
+    refused = [r for r in results if r["outcome"] in NOT_LOADED]
+    if refused:
+        what = "refused" if all(r["outcome"] in REFUSED for r in refused) else "refused or failed"
+        return Failed(
+            message=f"{len(refused)} of {len(results)} batch(es) {what}: "
+            + "; ".join(r["message"] or r["file"] for r in refused),
+            data=results,
+        )
+    return Completed(message=f"{len(results)} batch(es) ingested", data=results)
 
 
 def _ingest_batches(
@@ -209,8 +252,9 @@ def _ingest_batches(
     query: str | None,
     entity: str | None,
     config_file: str | None,
-):
-    """Sweep stale batches, then one task per batch, then the report."""
+) -> list[tuple[Path | None, dict[str, Any]]]:
+    """Sweep stale batches, then one task per batch: each file (or the query) with its
+    result, in load order."""
     from models.config import load_config
     from models.db import make_engine
     from models.ingest import ingest_config, sweep_stale_batches
@@ -222,33 +266,51 @@ def _ingest_batches(
     engine.dispose()
     if swept:
         logger.warning("marked %d stale started batch(es) abandoned", swept)
-    results: list[dict[str, Any]] = []
+    batches: list[tuple[Path | None, dict[str, Any]]] = []
     if query:
-        results.append(
-            ingest_batch(
+        batches.append(
+            (
                 None,
-                database_url,
-                as_of,
-                source_url=source_url,
-                query=query,
-                entity=entity,
-                config_file=config_file,
+                _outcome(
+                    query[:60],
+                    ingest_batch(
+                        None,
+                        database_url,
+                        as_of,
+                        source_url=source_url,
+                        query=query,
+                        entity=entity,
+                        config_file=config_file,
+                        return_state=True,
+                    ),
+                ),
             )
         )
     for path in expand_paths(paths or []):
-        results.append(
-            ingest_batch(
-                str(path), database_url, as_of, mapping_file=mapping_file, config_file=config_file
-            )
+        state = ingest_batch(
+            str(path),
+            database_url,
+            as_of,
+            mapping_file=mapping_file,
+            config_file=config_file,
+            return_state=True,
         )
-    create_markdown_artifact(
-        key="ingest-report", markdown=summary_markdown(results), description="ingest per batch"
+        batches.append((path, _outcome(path.name, state)))
+    return batches
+
+
+def _outcome(name: str, state: State[dict[str, Any]]) -> dict[str, Any]:
+    """The batch's result; a batch whose task failed (an error, not a refusal) becomes a
+    FAILED result naming the error, and the other batches go on: nothing of it was
+    committed, and the next run loads it again."""
+    if state.is_completed():
+        return state.result()
+    from dataclasses import asdict
+
+    from models.ingest.result import BatchResult
+
+    error = state.result(raise_on_failure=False)
+    reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return asdict(
+        BatchResult(name, None, "FAILED", error_code="BATCH_FAILED", message=f"{name}: {reason}")
     )
-    refused = [r for r in results if r["outcome"] in {"REJECTED", "QUARANTINED"}]
-    if refused:
-        return Failed(
-            message=f"{len(refused)} of {len(results)} batch(es) refused: "
-            + "; ".join(r["message"] or r["file"] for r in refused),
-            data=results,
-        )
-    return Completed(message=f"{len(results)} batch(es) ingested", data=results)

@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from models.errors import AccountopsError
+from models.ingest.result import NOT_LOADED
 
 if TYPE_CHECKING:
     from prefect.states import State
@@ -152,13 +153,13 @@ def print_ingest_summary(results: list[dict]) -> int:
         )
     console.print(table)
     for r in results:
-        if r["outcome"] in {"REJECTED", "QUARANTINED"}:
+        if r["outcome"] in NOT_LOADED:
             console.print(
                 f"accountops: {r['message']}", markup=False, highlight=False, soft_wrap=True
             )
         elif r["outcome"] == "DUPLICATE":
             console.print(r["message"], markup=False, highlight=False, soft_wrap=True)
-    return 1 if any(r["outcome"] in {"REJECTED", "QUARANTINED"} for r in results) else 0
+    return 1 if any(r["outcome"] in NOT_LOADED for r in results) else 0
 
 
 def print_batches(engine) -> None:

@@ -21,12 +21,14 @@ import inspect
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from models.ingest.result import NOT_LOADED
+
 if TYPE_CHECKING:
     from prefect import Flow
     from prefect.client.schemas.objects import FlowRun
     from prefect.states import State
 
-REFUSED = {"REJECTED", "QUARANTINED"}
+REFUSED = NOT_LOADED  # refused by its checks, or failed on the way
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,13 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, Failed, State
 
-from flows.ingest import ingest, with_inbox
+from flows.ingest import ingest
 from flows.locking import holding_the_database
 from flows.notify import notify_failure, notify_quarantine
 from flows.recompute import recompute_flow
 from flows.retries import retry_on_transient
-from models.runlock import RunLockBusy
+from models.errors import AccountopsError
+from models.runlock import RunLockBusy, RunLockLost
 
 STEPS = ("ingest", "recompute", "refresh")
 
@@ -45,6 +46,19 @@ def refresh_task(database_url: str, snapshot_id: int, config: dict[str, Any]) ->
     finally:
         engine.dispose()
     return {"snapshot_id": snapshot_id, "tables": getattr(result, "tables", None)}
+
+
+PREFECT_PREFIX = "Flow run encountered an exception: "
+
+
+def failure(state: State[Any]) -> tuple[str, str]:
+    """(error code, one-line reason) of a failed step: our error's own code and words,
+    else PIPELINE_FAILED and the first line of what Prefect reports."""
+    error = state.result(raise_on_failure=False)
+    if isinstance(error, AccountopsError):
+        return error.code, str(error.args[0]).splitlines()[0]
+    lines = (state.message or "the step failed").strip().splitlines() or ["the step failed"]
+    return "PIPELINE_FAILED", lines[0].removeprefix(PREFECT_PREFIX)
 
 
 def _step_table(steps: list[dict[str, str]]) -> str:
@@ -79,11 +93,10 @@ def pipeline(
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
     config = load_config(Path(config_file) if config_file else None)
-    paths = with_inbox(paths, inbox)
     try:
         with holding_the_database(database_url):
-            return _steps(paths, database_url, as_of, mapping_file, config_file, config)
-    except RunLockBusy as exc:
+            return _steps(paths, inbox, database_url, as_of, mapping_file, config_file, config)
+    except (RunLockBusy, RunLockLost) as exc:
         logger.error("pipeline not started: %s", exc)
         skipped = [{"step": s, "outcome": "not run", "detail": "database busy"} for s in STEPS]
         return Failed(
@@ -94,6 +107,7 @@ def pipeline(
 
 def _steps(
     paths: list[str] | None,
+    inbox: bool,
     database_url: str,
     as_of: date | None,
     mapping_file: str | None,
@@ -105,15 +119,19 @@ def _steps(
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
 
-    def stop(step: str, reason: str) -> State[Any]:
+    def stop(step: str, state: State[Any]) -> State[Any]:
+        code, reason = failure(state)
         steps.append({"step": step, "outcome": "failed", "detail": reason})
         for later in STEPS[STEPS.index(step) + 1 :]:
             steps.append({"step": later, "outcome": "not run", "detail": f"{step} failed"})
         create_markdown_artifact(key="pipeline-report", markdown=_step_table(steps))
         logger.error("pipeline stopped at %s: %s", step, reason)
-        return Failed(message=f"{step} failed: {reason}", data={"steps": steps, "batches": batches})
+        return Failed(
+            message=f"{step} failed: {reason}",
+            data={"steps": steps, "batches": batches, "error_code": code},
+        )
 
-    if paths:
+    if paths or inbox:
         # The ingest flow returns its final State itself; Prefect's overloads cannot see
         # that (they read the flow's return type), so the call's state is named here.
         ingested = cast(
@@ -123,20 +141,21 @@ def _steps(
                 database_url=database_url,
                 mapping_file=mapping_file,
                 config_file=config_file,
+                inbox=inbox,
                 return_state=True,
             ),
         )
         outcome = ingested.result(raise_on_failure=False)
         batches = outcome if isinstance(outcome, list) else []
         if not ingested.is_completed():
-            return stop("ingest", ingested.message or "a batch was refused")
+            return stop("ingest", ingested)
         steps.append({"step": "ingest", "outcome": "ok", "detail": f"{len(batches)} batch(es)"})
     else:
         steps.append({"step": "ingest", "outcome": "skipped", "detail": "no paths given"})
 
     state = recompute_flow(database_url=database_url, as_of=as_of, config=config, return_state=True)
     if not state.is_completed():
-        return stop("recompute", state.message or "recompute failed")
+        return stop("recompute", state)
     snapshot = cast(dict[str, Any], state.result())  # the final state's data
     steps.append(
         {
@@ -148,7 +167,7 @@ def _steps(
 
     refreshed = refresh_task(database_url, snapshot["snapshot_id"], config, return_state=True)
     if not refreshed.is_completed():
-        return stop("refresh", refreshed.message or "refresh failed")
+        return stop("refresh", refreshed)
     steps.append({"step": "refresh", "outcome": "ok", "detail": "dashboard tables written"})
     create_markdown_artifact(key="pipeline-report", markdown=_step_table(steps))
     return Completed(
@@ -157,7 +176,7 @@ def _steps(
     )
 
 
-@flow(name="month-end-snapshot")
+@flow(name="month-end-snapshot", on_failure=[notify_failure], on_crashed=[notify_failure])
 def month_end_snapshot(
     month: str | None = None,
     database_url: str | None = None,
@@ -172,12 +191,8 @@ def month_end_snapshot(
     """
     from prefect.runtime import flow_run
 
-    if month is None:
-        start = flow_run.scheduled_start_time
-        first = (start.date() if start is not None else date.today()).replace(day=1)
-        as_of = first - timedelta(days=1)
-    else:
-        as_of = month_end(month)
+    start = flow_run.scheduled_start_time
+    as_of = month_end(month) if month else month_before(start.date() if start else date.today())
     state = cast(
         State[Any],
         pipeline(
@@ -188,6 +203,12 @@ def month_end_snapshot(
     if state.is_completed():
         return Completed(message=state.message, data=data)
     return Failed(message=state.message, data=data)
+
+
+def month_before(day: date) -> date:
+    """The last day of the month before ``day``'s (the schedule's date, in UTC: keep the
+    month-end schedule in UTC, or a run just after midnight elsewhere picks a day early)."""
+    return day.replace(day=1) - timedelta(days=1)
 
 
 def month_end(month: str) -> date:

@@ -26,8 +26,9 @@ from flows.notify import notify_failure
 from flows.retries import retry_on_transient
 from models.config import load_config
 from models.db import make_engine
+from models.errors import AccountopsError, ConfigError
 from models.funnel.store import forecast_by_period, stored_run
-from models.runlock import RunLockBusy
+from models.runlock import RunLockBusy, RunLockLost
 from models.value.recompute import RecomputeResult, recompute
 
 
@@ -39,10 +40,14 @@ from models.value.recompute import RecomputeResult, recompute
 )
 def recompute_task(
     database_url: str, config: dict[str, Any], as_of: date | None, run_id: str | None
-) -> RecomputeResult:
+) -> RecomputeResult | AccountopsError:
+    """The snapshot; a rules or data error is returned, not raised: it is the run's
+    outcome, said in one line, not a fault to retry or to print a traceback for."""
     engine = make_engine(database_url)
     try:
         return recompute(engine, config, as_of=as_of, flow_run_id=run_id)
+    except AccountopsError as exc:
+        return exc
     finally:
         engine.dispose()
 
@@ -66,15 +71,17 @@ def recompute_flow(
 
         database_url = Settings().database_url
     logger = get_run_logger()
-    if config is None:
-        config = load_config(Path(config_file) if config_file else None)
     run_id = str(flow_run.id) if flow_run.id else None
     try:
+        if config is None:
+            config = load_config(Path(config_file) if config_file else None)
         with holding_the_database(database_url):
             result = recompute_task(database_url, config, as_of, run_id)
-    except RunLockBusy as exc:  # the run's outcome, not a fault: no traceback in the log
-        logger.error("recompute not started: %s", exc)
-        return Failed(message=str(exc), data=exc)
+    except (ConfigError, RunLockBusy, RunLockLost) as exc:
+        result = exc
+    if isinstance(result, AccountopsError):  # the run's outcome: one line, no traceback
+        logger.error("recompute failed: %s", result)
+        return Failed(message=str(result), data=result)
     refreshed = result.refresh.summary() if result.refresh else {}
     logger.info("roll-ups: %s", refreshed)
     create_table_artifact(

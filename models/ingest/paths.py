@@ -43,4 +43,5 @@ def expand_paths(paths: list[str] | list[Path]) -> list[Path]:
             out += sorted(files, key=load_order)
         else:
             out.append(path)
-    return out
+    # Across the paths too: a file given by hand loads after the entities it refers to.
+    return sorted(out, key=lambda f: load_order(f)[0])

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# Outcomes that loaded nothing of a batch: refused by its checks, or failed on the way
+# (an error that is not a refusal: the flow carries on with the other batches).
+REFUSED = frozenset({"REJECTED", "QUARANTINED"})
+NOT_LOADED = REFUSED | {"FAILED"}
+
 
 @dataclass
 class BatchResult:
@@ -11,7 +16,7 @@ class BatchResult:
 
     file: str
     entity: str | None
-    outcome: str  # LOADED | DUPLICATE | IN_PROGRESS | REJECTED | QUARANTINED
+    outcome: str  # LOADED | DUPLICATE | IN_PROGRESS | REJECTED | QUARANTINED | FAILED
     batch_id: int | None = None
     rows_read: int = 0
     rows_loaded: int = 0
@@ -27,4 +32,4 @@ class BatchResult:
     @property
     def failed(self) -> bool:
         """True when the batch was refused (rejected or quarantined)."""
-        return self.outcome in {"REJECTED", "QUARANTINED"}
+        return self.outcome in REFUSED

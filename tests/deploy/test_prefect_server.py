@@ -9,6 +9,7 @@ against a server with its own PREFECT_HOME on a free port.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -97,6 +98,7 @@ def server(tmp_path_factory) -> Iterator[dict[str, str]]:
             assert time.monotonic() < deadline, "the Prefect server did not become healthy"
             time.sleep(1)
         _run([PREFECT, "work-pool", "create", "accountops", "--type", "process"], env)
+        _run([PREFECT, "work-pool", "set-concurrency-limit", "accountops", "1"], env)
         deployed = _run(
             [PREFECT, "--no-prompt", "deploy", "--all", "--prefect-file", "deploy/prefect.yaml"],
             env,
@@ -112,7 +114,7 @@ def server(tmp_path_factory) -> Iterator[dict[str, str]]:
 def _api(env: dict[str, str], path: str, body: dict | None = None) -> list[dict]:
     response = httpx.post(f"{env['PREFECT_API_URL']}{path}", json=body or {}, timeout=10)
     response.raise_for_status()
-    return response.json()
+    return response.json() if response.content else []
 
 
 def test_every_deployment_is_scheduled(server):
@@ -140,6 +142,14 @@ def test_every_deployment_is_scheduled(server):
         time.sleep(2)
 
 
+def _pause_schedules(env: dict[str, str]) -> list[str]:
+    """Pause every scheduled deployment (the server deletes their upcoming runs)."""
+    ids = [d["id"] for d in _api(env, "/deployments/filter") if d["schedules"]]
+    for deployment_id in ids:
+        _api(env, f"/deployments/{deployment_id}/pause_deployment")
+    return ids
+
+
 def _tiers(url: str) -> list[tuple]:
     engine = make_engine(url)
     try:
@@ -157,8 +167,10 @@ def _tiers(url: str) -> list[tuple]:
 
 
 def test_a_worker_completes_the_nightly_run_as_accountops_pipeline_would(server, db_url, tmp_path):
-    inbox = tmp_path / "inbox"
-    generate_sample(inbox, customers=30, years=2, seed=11, end_date=date(2026, 9, 30))
+    sample, inbox = tmp_path / "sample", tmp_path / "inbox"
+    generate_sample(sample, customers=30, years=2, seed=11, end_date=date(2026, 9, 30))
+    shutil.copytree(sample, inbox)
+    files = sorted(p.name for p in inbox.glob("*.csv"))
     engine = make_engine(db_url)
     upgrade(engine)
     worker_env = {
@@ -168,6 +180,7 @@ def test_a_worker_completes_the_nightly_run_as_accountops_pipeline_would(server,
         "PREFECT_WORKER_QUERY_SECONDS": "1",
     }
     log = (tmp_path / "worker.log").open("w")
+    paused = _pause_schedules(server)  # only the run below: none of the scheduled ones
     worker = subprocess.Popen(
         [PREFECT, "worker", "start", "--pool", "accountops"],
         env=worker_env,
@@ -185,6 +198,8 @@ def test_a_worker_completes_the_nightly_run_as_accountops_pipeline_would(server,
     finally:
         _stop(worker)
         log.close()
+        for deployment_id in paused:
+            _api(server, f"/deployments/{deployment_id}/resume_deployment")
     assert "Completed" in watched, watched + (tmp_path / "worker.log").read_text()
 
     with engine.connect() as conn:
@@ -193,12 +208,15 @@ def test_a_worker_completes_the_nightly_run_as_accountops_pipeline_would(server,
         refreshed = list(conn.scalars(select(DashboardHeadline.snapshot_id)))
         tiered = conn.scalar(select(func.count()).select_from(CustomerTier))
     engine.dispose()
-    assert statuses == [BatchStatus.COMMITTED] * len(list(inbox.glob("*.csv")))
+    assert statuses == [BatchStatus.COMMITTED] * len(files)
     assert snapshots == [1] and refreshed == [1] and tiered == 30
+    # Each delivered file left the landing folder for loaded/batch-N/.
+    assert not list(inbox.glob("*.csv"))
+    assert sorted(p.name for p in inbox.glob("loaded/batch-*/*.csv")) == files
 
     # The same files through the command line, into a database of its own.
     reference = f"sqlite:///{tmp_path / 'cli.db'}"
     cli_env = {**server, "ACCOUNTOPS_DATABASE_URL": reference}
     _run([ACCOUNTOPS, "init"], cli_env, cwd=tmp_path)
-    _run([ACCOUNTOPS, "pipeline", str(inbox)], cli_env, cwd=tmp_path)
+    _run([ACCOUNTOPS, "pipeline", str(sample)], cli_env, cwd=tmp_path)
     assert _tiers(db_url) == _tiers(reference)

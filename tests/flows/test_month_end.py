@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from flows.ingest import ingest
-from flows.pipeline import month_end, month_end_snapshot
+from flows.pipeline import month_before, month_end, month_end_snapshot
 from models.db import make_engine
 from models.errors import ConfigError
 from models.migrate import upgrade
@@ -26,6 +26,18 @@ from models.schema import DashboardHeadline, Snapshot
 )
 def test_month_end_is_the_last_day(month, last_day):
     assert month_end(month) == last_day
+
+
+@pytest.mark.parametrize(
+    ("scheduled", "month_end_day"),
+    [
+        (date(2026, 12, 1), date(2026, 11, 30)),
+        (date(2026, 1, 1), date(2025, 12, 31)),
+        (date(2026, 3, 15), date(2026, 2, 28)),
+    ],
+)
+def test_by_default_the_month_before_the_scheduled_day(scheduled, month_end_day):
+    assert month_before(scheduled) == month_end_day
 
 
 @pytest.mark.parametrize("month", ["2026-13", "26-01", "August", "2026-08-01"])

@@ -103,3 +103,12 @@ def test_a_folder_loads_each_entitys_files_after_the_entities_they_refer_to(tmp_
         "payments.csv",
         "notes.csv",
     ]
+
+
+def test_files_given_one_by_one_load_in_entity_order_too(tmp_path):
+    from models.ingest.paths import expand_paths
+
+    for name in ("payments.csv", "customers.csv"):
+        (tmp_path / name).write_text("x\n", encoding="utf-8")
+    given = [tmp_path / "payments.csv", tmp_path / "customers.csv"]
+    assert [p.name for p in expand_paths(given)] == ["customers.csv", "payments.csv"]
