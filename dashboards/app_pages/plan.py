@@ -11,6 +11,7 @@ from app_pages.plan_draft import catch_up, discard, draft_for, reload_and_reappl
 from app_pages.plan_roadmap import roadmap_matches
 from app_pages.session import require_page
 
+from dashboards.formatting import literal
 from models.access import Action, can, record
 from models.dashboard.read import latest_snapshot_id
 from models.errors import AccountopsError
@@ -26,7 +27,7 @@ from models.plans.service import (
     restore_plan,
     submit_plan,
 )
-from models.plans.workspace import plan_choices
+from models.plans.workspace import plan_choices, readable_plans
 
 TITLE = "Account plan"
 identity = require_page(Action.VIEW_PLAN, TITLE)
@@ -34,15 +35,21 @@ eng = engine(database_url())
 rules = plan_rules_in_force()
 
 customer = st.query_params.get("customer")
-state = find_plan(eng, customer) if customer else None
+readable = readable_plans(eng, identity)  # None: every plan; an account manager's own only
+may_read = customer is not None and (readable is None or customer in readable)
+state = find_plan(eng, customer) if may_read else None
 if state is None:
-    plans = {p.customer_id: p for p in list_plans(eng)}  # only to pick one
+    plans = {  # only to pick one
+        p.customer_id: p for p in list_plans(eng) if readable is None or p.customer_id in readable
+    }
     st.title(TITLE)
     if not plans:
         st.info("No plans yet: see Account plans.", icon=":material/info:")
         st.stop()
     if customer:
-        st.warning(f"There is no plan for customer {customer!r}.", icon=":material/warning:")
+        st.warning(
+            f"There is no plan for customer {literal(repr(customer))}.", icon=":material/warning:"
+        )
     pick = st.selectbox(
         "Open the plan of",
         list(plans),
@@ -59,16 +66,19 @@ approver = can(identity.role, Action.APPROVE_PLAN)
 snapshot_id = latest_snapshot_id(eng)
 choices = plan_choices(eng, customer, snapshot_id)
 
-st.title(state.title)
+st.title(literal(state.title))
 status = state.status.value
 approved = f" · approved version {state.approved_version}" if state.approved_version else ""
 st.caption(
-    f"{customer} {state.customer_name or ''} · {state.start_year}-{state.end_year} · "
+    f"{literal(customer)} {literal(state.customer_name or '')} · "
+    f"{state.start_year}-{state.end_year} · "
     f"version {state.version}, **{status}**{approved} · last edited by "
-    f"{state.edited_by or state.updated_by}, {state.updated_at:%d %b %Y %H:%M} UTC"
+    f"{literal(state.edited_by or state.updated_by)}, {state.updated_at:%d %b %Y %H:%M} UTC"
 )
 if state.rejection_reason and status == "draft":
-    st.warning(f"Sent back by the approver: {state.rejection_reason}", icon=":material/undo:")
+    st.warning(
+        f"Sent back by the approver: {literal(state.rejection_reason)}", icon=":material/undo:"
+    )
 
 if editable:
     view = draft_for(state)
@@ -159,7 +169,7 @@ with t_hist:
             try:
                 restore_plan(eng, identity, customer, back, based_on=state.version)
             except AccountopsError as exc:
-                st.error(exc.args[0])
+                st.error(literal(exc.args[0]))
             else:
                 discard(eng, view)
                 view.saved.append(f"Version {back} restored as a new draft.")
@@ -169,7 +179,7 @@ with bar:
     if editable and view.conflict is not None:
         c = view.conflict
         st.error(
-            f"Not saved: {c.actor} saved version {c.version} at {c.at:%d %b %Y %H:%M} UTC "
+            f"Not saved: {literal(c.actor)} saved version {c.version} at {c.at:%d %b %Y %H:%M} UTC "
             f"(changed: {', '.join(c.fields) or 'status'}) after you opened version "
             f"{view.based_on}. Your edits are still here.",
             icon=":material/sync_problem:",
@@ -178,7 +188,7 @@ with bar:
             reload_and_reapply(eng, view)
             st.rerun()
     if editable and view.problem:
-        st.error(f"Not saved: {view.problem}", icon=":material/error:")
+        st.error(f"Not saved: {literal(view.problem)}", icon=":material/error:")
     cols = st.columns(5)
     step = None
     if editable:
@@ -207,9 +217,11 @@ with bar:
         try:
             done = step()
         except AccountopsError as exc:
-            st.error(exc.args[0], icon=":material/block:")
+            st.error(literal(exc.args[0]), icon=":material/block:")
         else:
-            st.session_state["plan_notice"] = f"Plan {customer} is now {done.status.value}."
+            st.session_state["plan_notice"] = (
+                f"Plan {literal(customer)} is now {done.status.value}."
+            )
             st.rerun()
     if "plan_notice" in st.session_state:
         st.success(st.session_state.pop("plan_notice"), icon=":material/check_circle:")

@@ -8,6 +8,7 @@ from app_pages.exports import export_button
 from app_pages.session import require_page
 
 from dashboards import charts
+from dashboards.formatting import literal
 from models.access import Action, Role
 from models.dashboard.read import latest_snapshot_id
 from models.plans.workspace import plan_rows
@@ -26,14 +27,19 @@ st.caption(
     }.get(identity.role, "Every strategic-account plan, with its checks and targets.")
 )
 mine_only = True
-if works_on:
+if identity.role == Role.PLANNER:  # an account manager reads their own accounts' plans only
     mine_only = not st.toggle("Show every plan", key="plans_all")
 
 snapshot_id = latest_snapshot_id(eng)
 as_of, rows = plan_rows(eng, identity, plan_rules_in_force(), snapshot_id, mine_only=mine_only)
 if not rows:
     st.info(
-        "None of your accounts has a plan yet; switch on *Show every plan* to read the others."
+        "None of your accounts has a plan yet"
+        + (
+            "; switch on *Show every plan* to read the others."
+            if identity.role == Role.PLANNER
+            else "."
+        )
         if works_on and mine_only
         else "No plans to show yet. A planner imports one with `accountops plan import FILE "
         "--user NAME` (an administrator first assigns the account: `accountops user assign`).",
@@ -96,7 +102,7 @@ if picked:
     customer = shown.iloc[picked[0]]["Customer"]
     st.page_link(
         "app_pages/plan.py",
-        label=f"Open the plan of {customer}",
+        label=f"Open the plan of {literal(customer)}",
         icon=":material/open_in_new:",
         query_params={"customer": customer},
     )

@@ -12,7 +12,7 @@ from app_pages.snapshot import CACHE_TTL_SECONDS, start
 
 from dashboards import charts
 from dashboards import roadmap_charts as rc
-from dashboards.formatting import count, money, percent
+from dashboards.formatting import count, literal, money, percent
 from models.plans.read import find_plan
 from models.roadmap import read as roadmap
 
@@ -23,9 +23,12 @@ PICKER_LIMIT = 1_000  # accounts offered in the timeline's picker
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=32, show_spinner=False)
-def view(url: str, snapshot_id: int, tiers=(), managers=(), lines=()) -> dict:
-    """``models.roadmap.read.roadmap_view`` for one choice of filters, cached per snapshot."""
-    return roadmap.roadmap_view(engine(url), snapshot_id, roadmap.STRATEGIC, tiers, managers, lines)
+def view(url: str, snapshot_id: int, book, tiers=(), managers=(), lines=()) -> dict:
+    """``models.roadmap.read.roadmap_view`` for one choice of filters and one reader's book
+    (:func:`models.access.book_of`), cached per snapshot."""
+    return roadmap.roadmap_view(
+        engine(url), snapshot_id, roadmap.STRATEGIC, tiers, managers, lines, book=book
+    )
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
@@ -86,7 +89,7 @@ if not stored(ctx.url, ctx.snapshot_id):
     )
     st.stop()
 
-whole = view(ctx.url, ctx.snapshot_id)
+whole = view(ctx.url, ctx.snapshot_id, ctx.book)
 weights = roadmap_rules_in_force().priority_weights
 st.caption(
     f":material/star: **Strategic accounts** are {whole['rule']}. **Value at stake**: an "
@@ -116,7 +119,7 @@ managers = f[2].multiselect(
     key="roadmap_managers",
     placeholder="All",
 )
-v = view(ctx.url, ctx.snapshot_id, tuple(tiers), tuple(managers), tuple(lines))
+v = view(ctx.url, ctx.snapshot_id, ctx.book, tuple(tiers), tuple(managers), tuple(lines))
 cov, pairs, ranks = v["coverage"], v["serving"], v["rankings"]
 h = ranks["headline"]
 in_scope = accounts
@@ -286,7 +289,8 @@ mine, served = cov[cov["customer_id"] == pick], pairs[pairs["customer_id"] == pi
 row = order.set_index("customer_id").loc[pick]
 st.markdown(
     f"**Tier:** {charts.tier_label(row['tier']) if isinstance(row['tier'], str) else UNKNOWN} · "
-    f"**Account manager:** {row['manager'] if isinstance(row['manager'], str) else UNKNOWN} · "
+    f"**Account manager:** "
+    f"{literal(row['manager']) if isinstance(row['manager'], str) else UNKNOWN} · "
     f"**At stake:** {amount(row['value_at_stake'], compact=False)} · "
     f"**In time / late / gap:** {share(row['in_time'])} / {share(row['late'])} / "
     f"{share(row['gap'])}"
@@ -295,7 +299,7 @@ plan = find_plan(engine(ctx.url), pick)
 if plan is not None:
     st.page_link(
         "app_pages/plan.py",
-        label=f"Strategic-account plan: {plan.title} ({plan.status.value})",
+        label=f"Strategic-account plan: {literal(plan.title)} ({plan.status.value})",
         icon=":material/assignment:",
         query_params={"customer": pick},
     )

@@ -15,7 +15,7 @@ from app_pages.data import database_url, engine, status
 from app_pages.session import require_page
 
 from dashboards.formatting import count, literal
-from models.access import Action, Identity, can
+from models.access import Action, Identity, book_of, can
 from models.dashboard import data_health, read
 
 # A bound on memory, not on freshness: entries are keyed on the snapshot id already.
@@ -27,9 +27,11 @@ ENTITY_LABELS = {"invoice_lines": "invoices", "payments": "payments", "customers
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=96, show_spinner=False)
-def cached(name: str, url: str, snapshot_id: int, *args):
-    """``models.dashboard.read.<name>(engine, snapshot_id, *args)``, cached per snapshot."""
-    return getattr(read, name)(engine(url), snapshot_id, *args)
+def cached(name: str, url: str, snapshot_id: int, *args, **kwargs):
+    """``models.dashboard.read.<name>(engine, snapshot_id, *args, **kwargs)``, cached per
+    snapshot and per argument (``book`` among them: one manager's book is never served
+    from another reader's entry)."""
+    return getattr(read, name)(engine(url), snapshot_id, *args, **kwargs)
 
 
 @st.cache_data(ttl=CACHE_TTL_SECONDS, max_entries=16, show_spinner=False)
@@ -84,17 +86,22 @@ class PageContext:
 
     def __init__(self, identity: Identity, url: str, snapshot_id: int) -> None:
         self.identity, self.url, self.snapshot_id = identity, url, snapshot_id
+        # Whose customers this reader sees (None: all); the read models filter by it.
+        self.book = book_of(identity)
         self.head = cached("headline", url, snapshot_id)
         self.currency = self.head["currency"]
         self.prov = cached_provenance(url, snapshot_id)
 
     def read(self, name: str, *args):
+        """A read model of this snapshot; those of ``read.SCOPED`` only of this reader's book."""
+        if name in read.SCOPED:
+            return cached(name, self.url, self.snapshot_id, *args, book=self.book)
         return cached(name, self.url, self.snapshot_id, *args)
 
     def flag(self, *entities: str) -> None:
         """Beside a figure: say so when a batch feeding it had quarantined rows or was refused."""
         for line in self.prov.warnings_for(*entities):
-            st.caption(f":orange[:material/warning: {line}]")
+            st.caption(f":orange[:material/warning: {literal(line)}]")
 
 
 def platform_status() -> None:
