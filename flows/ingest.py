@@ -30,7 +30,7 @@ from flows.locking import holding_the_database
 from flows.notify import notify_failure, notify_quarantine
 from flows.retries import retry_on_transient
 from models.ingest.errors import IngestError
-from models.ingest.paths import expand_paths
+from models.ingest.paths import expand_paths, file_away
 from models.ingest.result import NOT_LOADED, REFUSED
 from models.runlock import RunLockBusy, RunLockLost
 
@@ -66,29 +66,6 @@ def with_inbox(paths: list[str] | None, inbox: bool) -> list[str]:
     if settings.inbox is None:
         folder.mkdir(parents=True, exist_ok=True)
     return [*(paths or []), str(folder)]
-
-
-def file_away(landing: Path, batches: list[tuple[Path, dict[str, Any]]]) -> None:
-    """Move each file the landing folder delivered out of it, into ``loaded/batch-N/`` or
-    ``refused/batch-N/``, once its batch is decided, so the next scheduled run reads only
-    what is new; a refused file waits there to be fixed and loaded again. A batch that
-    failed on the way stays, to be tried again by the next run."""
-    logger = get_run_logger()
-    for path, result in batches:
-        if path.parent.resolve() != landing.resolve() or result["batch_id"] is None:
-            continue
-        if result["outcome"] in REFUSED:
-            where = "refused"
-        elif result["outcome"] in NOT_LOADED or result["outcome"] == "IN_PROGRESS":
-            continue
-        else:
-            where = "loaded"
-        target = landing / where / f"batch-{result['batch_id']}"
-        try:
-            target.mkdir(parents=True, exist_ok=True)
-            path.replace(target / path.name)
-        except OSError as exc:  # it stays: the next run finds it loaded and tries again
-            logger.warning("could not move %s to %s: %s", path, target, exc.strerror)
 
 
 def _runner(config, as_of: date):
@@ -227,7 +204,9 @@ def ingest(
         logger.error("ingest stopped: %s", exc)
         return Failed(message=str(exc), data=exc)
     if inbox:
-        file_away(Path(paths[-1]), [(p, r) for p, r in batches if p is not None])
+        landed = [(p, r["outcome"], r["batch_id"]) for p, r in batches if p is not None]
+        for problem in file_away(Path(paths[-1]), landed):
+            logger.warning(problem)
     results = [r for _, r in batches]
     create_markdown_artifact(
         key="ingest-report", markdown=summary_markdown(results), description="ingest per batch"

@@ -12,6 +12,7 @@ from pathlib import Path
 from models.canonical import LOAD_ORDER, entity_for_file
 
 from .errors import IngestError
+from .result import NOT_LOADED, REFUSED
 
 INPUT_SUFFIXES = {".csv", ".parquet"}
 
@@ -45,3 +46,25 @@ def expand_paths(paths: list[str] | list[Path]) -> list[Path]:
             out.append(path)
     # Across the paths too: a file given by hand loads after the entities it refers to.
     return sorted(out, key=lambda f: load_order(f)[0])
+
+
+def file_away(landing: Path, batches: list[tuple[Path, str, int | None]]) -> list[str]:
+    """Move each file the landing folder delivered out of it once its batch is decided:
+    ``(path, outcome, batch id)`` -> ``loaded/batch-N/`` or ``refused/batch-N/``, so the
+    next scheduled run reads only what is new and a refused file waits, apart, to be
+    fixed. A batch that failed on the way (or is still running elsewhere) stays, to be
+    tried again. Returns one line per file that could not be moved (it stays too: the
+    next run finds it loaded and moves it then)."""
+    problems = []
+    for path, outcome, batch_id in batches:
+        if batch_id is None or path.parent.resolve() != landing.resolve():
+            continue
+        if outcome in NOT_LOADED - REFUSED or outcome == "IN_PROGRESS":
+            continue
+        target = landing / ("refused" if outcome in REFUSED else "loaded") / f"batch-{batch_id}"
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            path.replace(target / path.name)
+        except OSError as exc:
+            problems.append(f"could not move {path} to {target}: {exc.strerror}")
+    return problems

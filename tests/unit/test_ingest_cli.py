@@ -112,3 +112,34 @@ def test_files_given_one_by_one_load_in_entity_order_too(tmp_path):
         (tmp_path / name).write_text("x\n", encoding="utf-8")
     given = [tmp_path / "payments.csv", tmp_path / "customers.csv"]
     assert [p.name for p in expand_paths(given)] == ["customers.csv", "payments.csv"]
+
+
+def test_decided_files_are_filed_away_and_the_rest_stay(tmp_path):
+    from models.ingest.paths import file_away
+
+    elsewhere = tmp_path / "by-hand.csv"
+    for p in ("a.csv", "b.csv", "c.csv", "d.csv"):
+        (tmp_path / p).write_text("x\n", encoding="utf-8")
+    elsewhere.write_text("x\n", encoding="utf-8")
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    (sub / "e.csv").write_text("x\n", encoding="utf-8")
+    problems = file_away(
+        tmp_path,
+        [
+            (tmp_path / "a.csv", "LOADED", 1),
+            (tmp_path / "b.csv", "DUPLICATE", 1),
+            (tmp_path / "c.csv", "REJECTED", 2),
+            (tmp_path / "d.csv", "FAILED", None),
+            (sub / "e.csv", "LOADED", 3),  # not delivered by the landing folder
+        ],
+    )
+    assert problems == []
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.csv")) == [
+        "by-hand.csv",
+        "d.csv",
+        "loaded/batch-1/a.csv",
+        "loaded/batch-1/b.csv",
+        "refused/batch-2/c.csv",
+        "sub/e.csv",
+    ]
