@@ -90,6 +90,22 @@ def private_copy(db_file: Path, folder: Path, monkeypatch) -> Iterator[Engine]:
         engine.dispose()
 
 
+def busiest_manager(session) -> str:
+    """The manager of the most customers: the demo's first manager holds none of a small
+    sample, so tests of an account manager's book give them this one's."""
+    from sqlalchemy import func, select
+
+    from models.schema import Customer
+
+    return session.execute(
+        select(Customer.manager_id)
+        .where(Customer.manager_id.is_not(None))
+        .group_by(Customer.manager_id)
+        .order_by(func.count().desc(), Customer.manager_id)
+        .limit(1)
+    ).scalar_one()
+
+
 def open_page(page_file: str, role: str = "viewer"):
     """The app signed in as the demo user of ``role``, on ``page_file``; no exception."""
     from models.access import Identity

@@ -9,17 +9,17 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from models.access import Identity, Role, book_of
 from models.dashboard import read as rd
 from models.dashboard.data_health import quarantine_rows
 from models.db import transaction
 from models.roadmap import read as rr
-from models.schema import AppUser, Customer, DashboardCustomer
+from models.schema import AppUser, DashboardCustomer
 from tests.dashboards import pages_support
 from tests.dashboards.conftest import app_test
-from tests.dashboards.pages_support import private_copy
+from tests.dashboards.pages_support import busiest_manager, private_copy
 
 SID = 2
 CUSTOMER_ID = re.compile(r"C-\d{6}")
@@ -53,13 +53,7 @@ def book_db(tmp_path_factory) -> Path:
         # The demo's first manager holds no customer of so small a sample: take the
         # manager of the most customers for the demo account manager's book.
         with transaction(engine) as session:
-            manager = session.execute(
-                select(Customer.manager_id)
-                .where(Customer.manager_id.is_not(None))
-                .group_by(Customer.manager_id)
-                .order_by(func.count().desc(), Customer.manager_id)
-                .limit(1)
-            ).scalar_one()
+            manager = busiest_manager(session)
             session.execute(
                 update(AppUser)
                 .where(AppUser.username == Role.ACCOUNT_MANAGER.value)

@@ -11,11 +11,11 @@ import re
 
 import pytest
 from playwright.sync_api import expect
-from sqlalchemy import func, select
 
 from models.db import make_engine, transaction
-from models.schema import Customer, Role
+from models.schema import Role
 from models.users import add_user
+from tests.dashboards.pages_support import busiest_manager
 from tests.e2e.conftest import wait_ready
 from tests.e2e.test_signin_roles import MAIN, sign_in, signed_in_as
 
@@ -32,13 +32,7 @@ def manager_with_customers(live_app) -> str:
     engine = make_engine(live_app.database_url)
     try:
         with transaction(engine) as session:
-            manager = session.execute(
-                select(Customer.manager_id)
-                .where(Customer.manager_id.is_not(None))
-                .group_by(Customer.manager_id)
-                .order_by(func.count().desc(), Customer.manager_id)
-                .limit(1)
-            ).scalar_one()
+            manager = busiest_manager(session)
             user = add_user(session, BOOK_USER, Role.ACCOUNT_MANAGER, BOOK_PASSWORD, actor="test")
             user.manager_id = manager
     finally:
