@@ -9,6 +9,8 @@ leaves screenshots of its pages in test-output/screenshots/failed-*.png.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
@@ -76,6 +78,12 @@ def set_cell(page, grid: int, row: int, column: int, value: str) -> None:
     for attempt in range(1, 4):
         box = target.bounding_box()
         page.mouse.click(box["x"] + 20, box["y"] + HEADER_PX + ROW_PX / 2)
+        # The keys must go to the grid: if the click did not give it the focus, they go to
+        # the tab bar and move to another tab (seen in CI), so wait for the focus first.
+        if not _focus_within(page, target):
+            page.keyboard.press("Escape")
+            wait_ready(page)
+            continue
         for _ in range(row):
             page.keyboard.press("ArrowDown")
         for _ in range(column):
@@ -89,9 +97,21 @@ def set_cell(page, grid: int, row: int, column: int, value: str) -> None:
                 raise
             page.keyboard.press("Escape")
             wait_ready(page)
+    else:
+        raise AssertionError("the grid never took the focus: no cell could be edited")
     editor.fill(value)
     page.keyboard.press("Enter")
     unsaved(page)
+
+
+def _focus_within(page, target, seconds: float = 5) -> bool:
+    """Whether ``target`` holds the keyboard focus within ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if target.evaluate("el => el.contains(document.activeElement)"):
+            return True
+        page.wait_for_timeout(100)
+    return False
 
 
 def unsaved(page) -> None:
