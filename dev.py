@@ -71,6 +71,8 @@ def lock() -> None:
         "pyproject.toml",
         "--extra",
         "dev",
+        "--extra",
+        "scale",
         "-o",
         LOCK.name,  # relative (run() works in ROOT): the lock's header names no local path
         "--python-version",
