@@ -80,7 +80,7 @@ def dashboard(
     from flows.processes import run_child
 
     cfg = settings()
-    app_file = Path(dashboards.__file__).resolve().parent / "streamlit_app.py"
+    app_file = Path(dashboards.__file__).resolve().parent / "server.py"  # the app + session routes
     env = {**os.environ, "ACCOUNTOPS_DATABASE_URL": cfg.database_url}
     echo(f"dashboard on http://{address}:{port}/ (Ctrl+C to stop)")
     # A fixed argument list (this interpreter, our app file, typed options), no shell. In a

@@ -19,6 +19,7 @@ from .access import Action, Identity, require
 from .db import transaction
 from .errors import AccountopsError
 from .schema import AccountManager, AppUser, AuditEvent, Role
+from .sessions import DEACTIVATED, end_sessions_of
 from .signin import (
     BLOCKED,
     CLIENT_LENGTH,
@@ -34,7 +35,7 @@ from .signin import (
     signin_state,
     utc_now,
 )
-from .users import add_user, hash_password, normalise_username, verify_password
+from .users import add_user, hash_password, identity_of, normalise_username, verify_password
 
 __all__ = [
     "BLOCKED",
@@ -90,15 +91,6 @@ def _dummy_hash() -> str:
     # Verifying against a real hash when the user is unknown makes an unknown name cost
     # the same Argon2 time as a wrong password, so timing does not reveal who exists.
     return hash_password("not-a-user-of-accountops")
-
-
-def _identity(user: AppUser) -> Identity:
-    return Identity(
-        username=user.username,
-        role=Role(user.role),
-        manager_id=user.manager_id,
-        display_name=user.display_name,
-    )
 
 
 def _audit(
@@ -177,7 +169,7 @@ def authenticate(
             code="AUTH_DEACTIVATED",
         )
     _audit(engine, target, SIGNED_IN, "password", client=client, at=now)
-    return _identity(user)
+    return identity_of(user)
 
 
 def _fail(
@@ -270,7 +262,7 @@ def identity_for_subject(engine: Engine, email_or_subject: str) -> Identity:
     if not user.is_active:
         _refuse_deactivated(engine, name, "identity provider: user is deactivated")
     _audit(engine, name, SIGNED_IN, "identity provider")
-    return _identity(user)
+    return identity_of(user)
 
 
 def _refuse_deactivated(engine: Engine, name: str, reason: str) -> NoReturn:
@@ -290,7 +282,7 @@ def current_identity(engine: Engine, username: str) -> Identity | None:
     """
     with transaction(engine) as session:
         user = session.scalar(select(AppUser).where(AppUser.username == username))
-        return _identity(user) if user is not None and user.is_active else None
+        return identity_of(user) if user is not None and user.is_active else None
 
 
 def list_users(engine: Engine) -> list[UserRow]:
@@ -330,6 +322,8 @@ def set_user_active(engine: Engine, actor: Identity, username: str, active: bool
         )
         if done.rowcount == 0:
             raise AccountopsError(f"no user {name!r}", code="USER_UNKNOWN")
+        if not active:  # signed out everywhere at once, not at the next check
+            end_sessions_of(session, name, DEACTIVATED, utc_now())
         session.add(
             AuditEvent(
                 actor=actor.username,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -80,6 +80,34 @@ class Settings(BaseSettings):
             "Also count failed sign-ins per client address. Turn off where every client "
             "reaches the dashboard with one address (a reverse proxy on another machine): "
             "one person's failures would then slow everyone down."
+        ),
+    )
+
+    # Dashboard sessions (models/sessions.py; docs/OPERATIONS.md, "Sign-in").
+    session_secret: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description=(
+            "The key that signs dashboard session cookies (at least 32 characters). "
+            "Required in production, the same for every dashboard replica; elsewhere a "
+            "random key is kept in <data_dir>/session-secret. Changing it signs everybody out."
+        ),
+    )
+    session_idle_minutes: float = Field(
+        default=30.0,
+        gt=0,
+        description="A signed-in session with no activity for this long ends.",
+    )
+    session_lifetime_hours: float = Field(
+        default=12.0,
+        gt=0,
+        description="A session ends this long after sign-in, active or not.",
+    )
+    session_cookie_secure: bool = Field(
+        default=False,
+        description=(
+            "Send the session cookie over HTTPS only. Set it when a TLS proxy serves the "
+            "dashboard (a request that arrives over HTTPS gets it anyway)."
         ),
     )
 

@@ -6,6 +6,7 @@ from pwdlib import PasswordHash
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .access import Identity
 from .errors import AccountopsError
 from .schema import AppUser, AuditEvent, Role
 
@@ -68,3 +69,13 @@ def add_user(
         )
     )
     return user
+
+
+def identity_of(user: AppUser) -> Identity:
+    """The signed-in identity of ``user`` (its role from our table, as it is now)."""
+    return Identity(
+        username=user.username,
+        role=Role(user.role),
+        manager_id=user.manager_id,
+        display_name=user.display_name,
+    )

@@ -33,6 +33,15 @@ def settings_problem() -> str | None:
         err = exc.errors()[0]
         field = "ACCOUNTOPS_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
         return f"{field}: {err['msg'].removeprefix('Value error, ')}"
+    from models.errors import ConfigError
+    from models.sessions import session_secret
+
+    cfg = Settings()
+    if cfg.auth_mode == "password":
+        try:
+            session_secret(cfg)
+        except (ConfigError, OSError) as exc:  # unset in prod; data folder not writable
+            return str(exc.args[0]) if isinstance(exc, ConfigError) else f"session secret: {exc}"
     return None
 
 

@@ -1,18 +1,37 @@
 """Who is signed in to this browser session, and the checks every page shares.
 
-The identity lives in ``st.session_state["identity"]`` (kept on the server, so a
-browser cannot forge it); tests inject one the same way. It is re-read from the
-database while the session lasts, so a deactivation or role change takes effect.
+A password sign-in starts a session (``models.sessions``): the browser gets a signed,
+HttpOnly session cookie from the dashboard's server (``dashboards/server.py``), so a
+reload, a new tab or a shared link opens signed in. The Streamlit session keeps the
+identity and the session id in ``st.session_state`` (on the server, so a browser cannot
+forge them); every run checks the session in the database, so a sign-out, a
+deactivation, the idle timeout or the lifetime ends it at the next click, in every tab.
+Tests inject an identity without a session; it is re-read from the user table each run.
+With an identity provider, Streamlit's own identity cookie (``st.login``) does the same.
 """
 
 from __future__ import annotations
 
 import streamlit as st
-from app_pages.data import current_identity, settings
+from app_pages.data import current_identity, engine, settings
 
+from dashboards.web_paths import HANDOFF, SIGNOUT, address, base_path, safe_next
 from models.access import Action, Identity, Role, can
+from models.sessions import (
+    DEACTIVATED,
+    EXPIRED,
+    IDLE,
+    SESSION_COOKIE,
+    SessionCheck,
+    begin_session,
+    check_session,
+    end_session,
+    session_rules,
+    session_secret,
+)
 
 IDENTITY = "identity"
+SESSION = "session_id"  # the models.sessions session of this Streamlit session
 NOTICE = "signin_notice"  # a message for the sign-in page (e.g. "you were signed out")
 OIDC_REFUSED = "oidc_refused"  # the provider subject we refused, so we do not retry each rerun
 
@@ -30,11 +49,65 @@ def _oidc_subject() -> str | None:
     return str(user.get("email") or user.get("sub") or "") or None
 
 
+def _ended_notice(reason: str | None) -> str | None:
+    rules = session_rules(settings())
+    return {
+        DEACTIVATED: "You were signed out: your account was deactivated or removed.",
+        IDLE: f"You were signed out after {_duration(rules.idle.total_seconds())} "
+        "without activity. Sign in again.",
+        EXPIRED: f"Your session ended {_duration(rules.lifetime.total_seconds())} after "
+        "sign-in. Sign in again.",
+    }.get(reason or "")
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{round(seconds)} s"
+    if minutes < 120:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{round(minutes / 60)} hours"
+
+
+def _password_session() -> Identity | None:
+    """The identity of this browser's password session (held here, else in its cookie)."""
+    cfg = settings()
+    rules = session_rules(cfg)
+    session_id = st.session_state.get(SESSION)
+    if session_id is not None:
+        check = check_session(engine(cfg.database_url), session_id=session_id, rules=rules)
+    else:
+        cookie = st.context.cookies.get(SESSION_COOKIE)
+        if not isinstance(cookie, str) or not cookie:  # AppTest's context is a mock
+            return None
+        check = check_session(
+            engine(cfg.database_url), cookie=cookie, secret=session_secret(cfg), rules=rules
+        )
+    return _take(check)
+
+
+def _take(check: SessionCheck) -> Identity | None:
+    if check.identity is None:
+        st.session_state.pop(IDENTITY, None)
+        st.session_state.pop(SESSION, None)
+        notice = _ended_notice(check.ended)
+        if notice:
+            st.session_state[NOTICE] = notice
+        return None
+    st.session_state[IDENTITY] = check.identity
+    st.session_state[SESSION] = check.session_id
+    return check.identity
+
+
 def signed_in() -> Identity | None:
     """The identity of this session, or None when nobody is signed in."""
     cfg = settings()
     if cfg.auth_mode == "dev":
         return DEV_IDENTITY
+    if cfg.auth_mode == "password" and (
+        SESSION in st.session_state or IDENTITY not in st.session_state
+    ):
+        return _password_session()
     identity = st.session_state.get(IDENTITY)
     if identity is not None:
         fresh = current_identity(cfg.database_url, identity.username)
@@ -70,17 +143,60 @@ def _oidc_identity(url: str) -> Identity | None:
     return identity
 
 
-def sign_in(identity: Identity) -> None:
+def sign_in(identity: Identity, *, client: str | None = None) -> None:
+    """Start the session of ``identity`` (its password was just checked) and send the
+    browser for its cookie, back to the address it is on: a link opened before sign-in
+    lands on its page. Ends this run."""
+    cfg = settings()
+    begun = begin_session(
+        engine(cfg.database_url), identity, client=client, rules=session_rules(cfg)
+    )
     st.session_state[IDENTITY] = identity
+    st.session_state[SESSION] = begun.session_id
     st.session_state.pop(NOTICE, None)
+    _send_browser_to(address(HANDOFF, code=begun.handoff, next=_here()))
+
+
+def _here() -> str:
+    """The path (and query) of the page this browser is on."""
+    from urllib.parse import urlencode, urlsplit
+
+    path = urlsplit(st.context.url or "").path or base_path()
+    query = urlencode(st.query_params.to_dict())
+    return safe_next(f"{path}?{query}" if query else path)
+
+
+def _send_browser_to(url: str) -> None:
+    """Make the browser load ``url`` (a page of this server) and end this run.
+
+    Streamlit has no public call for this; ``st.login`` and ``st.logout`` send the same
+    message (``auth_redirect``), which the browser follows with ``window.location``. The
+    run stops right after: a rerun would drop the message from the queue.
+    """
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    if ctx is not None:
+        message = ForwardMsg()
+        message.auth_redirect.url = url
+        ctx.enqueue(message)
+    st.stop()
 
 
 def sign_out(*, notice: str | None = None) -> None:
-    """Forget the identity (and leave the identity provider's session in OIDC mode)."""
+    """End the session and forget the identity (and leave the identity provider's session
+    in OIDC mode)."""
+    session_id = st.session_state.pop(SESSION, None)
     st.session_state.pop(IDENTITY, None)
     st.session_state.pop(OIDC_REFUSED, None)
     if notice:
         st.session_state[NOTICE] = notice
+    if session_id is not None:
+        end_session(engine(settings().database_url), session_id)
+        # The session is over in the database (every tab's next run sees it); the
+        # server also clears the cookie, so this browser holds no stale token.
+        _send_browser_to(address(SIGNOUT, next=base_path()))
     if settings().auth_mode == "oidc" and _oidc_subject() is not None:
         # st.logout() clears the identity cookie by sending the browser to Streamlit's
         # logout address (then the provider's). Stop here, so the message reaches the

@@ -63,7 +63,6 @@ with middle:
             identity = authenticate(
                 engine(url), username, password, client=client, rules=signin_rules(cfg)
             )
-            sign_in(identity)
         except AccountopsError as exc:
             st.error(
                 literal(exc.args[0][:1].upper() + exc.args[0][1:] + "."), icon=":material/error:"
@@ -73,7 +72,7 @@ with middle:
                 when = f"{wait} s" if wait < 120 else f"{-(-wait // 60)} min"
                 st.caption(f"The next attempt is possible in {when}.")
         else:
-            st.rerun()
+            sign_in(identity, client=client)  # on to the cookie, then back to this page
     elif notice:
         st.warning(literal(notice))
 

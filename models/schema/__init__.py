@@ -60,7 +60,7 @@ from .roadmap import (
 from .runs import RunLock
 from .sales import Invoice, InvoiceLine, Payment
 from .snapshots import CustomerMeasure, CustomerTier, Snapshot, SnapshotStatus, Tier
-from .users import AppUser, AuditEvent, Role
+from .users import AppUser, AuditEvent, Role, SignInSession
 from .value import (
     CustomerReceivable,
     CustomerSegment,
@@ -155,6 +155,7 @@ __all__ = [
     "SalesRollup",
     "SalesWindow",
     "Seniority",
+    "SignInSession",
     "Snapshot",
     "SnapshotStatus",
     "Stage",

@@ -1,4 +1,4 @@
-"""Users with roles, and the append-only audit log."""
+"""Users with roles, their dashboard sessions, and the append-only audit log."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base, created_at_column, enum_column
+from .base import Base, UTCDateTime, created_at_column, enum_column
 
 
 class Role(enum.StrEnum):
@@ -60,4 +60,30 @@ class AuditEvent(Base):
     target_id: Mapped[str | None] = mapped_column(String(200))
     detail: Mapped[str | None] = mapped_column(Text)
     # The client's network address for sign-in events, when the dashboard knows it.
+    client: Mapped[str | None] = mapped_column(String(64))
+
+
+class SignInSession(Base):
+    """One password sign-in to the dashboard, from sign-in to its end (``models.sessions``).
+
+    The browser holds a signed cookie carrying a random token; only the token's SHA-256
+    is stored, so a copy of this table signs nobody in. The cookie is set by a one-time
+    hand-over (``handoff_hash``, valid for seconds) because a Streamlit script cannot set
+    an HttpOnly cookie itself. ``ended_at`` set: the session is over (signed out,
+    deactivated, idle, expired) whatever the cookie says.
+    """
+
+    __tablename__ = "app_session"
+    __table_args__ = (Index("ix_app_session_username_ended_at", "username", "ended_at"),)
+
+    session_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(320))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    handoff_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_reason: Mapped[str | None] = mapped_column(String(32))
     client: Mapped[str | None] = mapped_column(String(64))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from sqlalchemy import Engine, event, select, update
 from sqlalchemy.orm import Session
@@ -9,8 +11,9 @@ from sqlalchemy.orm import Session
 from dashboards.app_pages.registry import PAGES
 from dashboards.formatting import literal
 from models.access import Identity, can
+from models.auth import set_user_active
 from models.db import transaction
-from models.schema import AppUser, AuditEvent, Role
+from models.schema import AppUser, AuditEvent, Role, SignInSession
 from models.users import add_user
 from tests.dashboards.conftest import app_test
 
@@ -58,11 +61,47 @@ def test_sign_in_with_password_lands_on_the_overview(app_db):
     at = _sign_in(app_test().run(), " pia@example.com", "planner-pass")
     assert not at.exception
     assert at.session_state["identity"].role == Role.PLANNER
+    # The run ends sending the browser for its session cookie (models/sessions.py): a
+    # session waits for that hand-over. (The cookie itself: tests/e2e/test_sessions.py.)
+    with Session(app_db) as s:
+        session = s.scalars(select(SignInSession)).one()
+    assert session.username == "pia@example.com" and session.handoff_hash
+    assert at.session_state["session_id"] == session.session_id
+    at.run()  # the page, loaded again: this session is checked in the database
     assert at.title[0].value == "accountops" and at.metric  # the overview
     assert [b.label for b in at.sidebar.button] == ["Sign out"]
     assert at.sidebar.caption[0].value == "Role: planner"
     at.sidebar.button(key="sign_out").click().run()
-    assert "identity" not in at.session_state
+    assert "identity" not in at.session_state and "session_id" not in at.session_state
+    with Session(app_db) as s:
+        assert s.get(SignInSession, session.session_id).end_reason == "signed_out"
+    at.run()
+    assert [t.label for t in at.text_input] == ["User name or e-mail", "Password"]
+
+
+@pytest.mark.parametrize("ends", ["idle", "lifetime", "deactivated"])
+def test_a_session_that_ends_signs_out_with_the_reason(app_db, time_machine, ends):
+    time_machine.move_to(datetime(2026, 12, 5, 9, 0, tzinfo=UTC), tick=False)
+    with transaction(app_db) as s:
+        add_user(s, "pia", Role.PLANNER, "planner-pass", actor="test")
+        add_user(s, "root", Role.ADMIN, "root-pass", actor="test")
+    at = _sign_in(app_test().run(), "pia", "planner-pass").run()
+    assert at.metric
+    if ends == "idle":  # default: 30 minutes without a click
+        time_machine.shift(timedelta(minutes=31))
+        expected = "signed out after 30 minutes without activity"
+    elif ends == "lifetime":  # default: 12 hours, however busy
+        for _ in range(12 * 3):
+            time_machine.shift(timedelta(minutes=20))
+            at.run()
+        expected = "session ended 12 hours after sign-in"
+    else:
+        set_user_active(app_db, Identity("root", Role.ADMIN), "pia", False)
+        expected = "your account was deactivated"
+    at.run()
+    assert not at.exception and not at.metric
+    assert "identity" not in at.session_state and "session_id" not in at.session_state
+    assert any(literal(expected) in w.value for w in at.warning), [w.value for w in at.warning]
     assert [t.label for t in at.text_input] == ["User name or e-mail", "Password"]
 
 

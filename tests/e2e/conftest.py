@@ -9,6 +9,7 @@ Screenshots go to ``test-output/screenshots/<role>-<page>.png``.
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -115,6 +116,8 @@ def start_app(
         "ACCOUNTOPS_DATABASE_URL": database_url,
         "ACCOUNTOPS_AUTH_MODE": auth_mode,
         "ACCOUNTOPS_ENV": "test",
+        # Signs the session cookies of this server only (never the repository's var/).
+        "ACCOUNTOPS_SESSION_SECRET": secrets.token_urlsafe(32),
     }
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -123,7 +126,7 @@ def start_app(
                 "-m",
                 "streamlit",
                 "run",
-                str(ROOT / "dashboards" / "streamlit_app.py"),
+                str(ROOT / "dashboards" / "server.py"),
                 "--server.address",
                 "127.0.0.1",
                 "--server.port",

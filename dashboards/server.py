@@ -1,0 +1,111 @@
+"""The dashboard's web server: Streamlit's app (``streamlit_app.py``) plus the two addresses
+that set and clear the session cookie, which a Streamlit script cannot do itself.
+
+``accountops dashboard`` runs ``streamlit run dashboards/server.py``; Streamlit finds
+the ``app`` below and serves it with uvicorn.
+
+- ``/_accountops/session?code=...&next=/page``: after a password sign-in the page sends
+  the browser here with a one-time code (``models.sessions.begin_session``); the answer
+  sets the signed session cookie (HttpOnly, SameSite=Strict, Secure over HTTPS) and
+  sends the browser on to the page it came from.
+- ``/_accountops/signout?next=/``: clears the cookie (the session itself was already
+  ended by the page that sent the browser here) and goes back to the sign-in page.
+
+Every answer also carries the headers that keep the dashboard out of other sites'
+frames.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from dashboards.web_paths import HANDOFF, SIGNOUT, base_path, safe_next
+from models.db import make_engine
+from models.sessions import SESSION_COOKIE, hand_over, session_rules, session_secret
+from models.settings import Settings
+
+
+@cache
+def _engine(url: str):
+    """One engine per database for the hand-over address (the pages keep their own)."""
+    return make_engine(url)
+
+
+async def session_handoff(request: Request) -> RedirectResponse:
+    """Trade the one-time code for the session cookie, then go on to ``next``."""
+    cfg = Settings()
+    code = request.query_params.get("code", "")
+    cookie = await run_in_threadpool(
+        hand_over, _engine(cfg.database_url), code, secret=session_secret(cfg)
+    )
+    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    if cookie is not None:
+        response.set_cookie(
+            SESSION_COOKIE,
+            cookie,
+            max_age=int(session_rules(cfg).lifetime.total_seconds()),
+            path=base_path(),
+            secure=cfg.session_cookie_secure or request.url.scheme == "https",
+            httponly=True,
+            samesite="strict",
+        )
+    return response
+
+
+async def session_signout(request: Request) -> RedirectResponse:
+    """Clear the session cookie and go back to the sign-in page."""
+    response = RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    response.delete_cookie(SESSION_COOKIE, path=base_path(), httponly=True, samesite="strict")
+    return response
+
+
+_FRAME_HEADERS = [
+    (b"x-frame-options", b"SAMEORIGIN"),
+    (b"content-security-policy", b"frame-ancestors 'self'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class FrameHeaders:
+    """Adds :data:`_FRAME_HEADERS` to every HTTP answer (no other site may frame the
+    dashboard and trick a signed-in person into clicking in it; Streamlit's own frames
+    are same-origin)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in _FRAME_HEADERS if n not in present]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+app = st.App(
+    Path(__file__).with_name("streamlit_app.py"),
+    routes=[
+        Route(base_path() + HANDOFF, session_handoff, methods=["GET"]),
+        Route(base_path() + SIGNOUT, session_signout, methods=["GET"]),
+    ],
+    middleware=[Middleware(FrameHeaders)],
+)

@@ -1,0 +1,92 @@
+"""End-to-end: a password sign-in survives a reload, a new tab and a shared link; a link
+opened before sign-in lands on its page; sign-out and deactivation end the session in
+every tab; the cookie is HttpOnly, SameSite=Strict and out of reach of page scripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from models.access import Identity
+from models.auth import set_user_active
+from models.db import make_engine
+from models.schema import Role
+from models.sessions import SESSION_COOKIE
+from tests.e2e.conftest import wait_ready
+from tests.e2e.test_signin_roles import MAIN, SIDEBAR, sign_in, signed_in_as
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+SIGN_IN_FORM = "User name or e-mail"
+
+
+def _on_page(page, app, path: str, heading: str) -> None:
+    page.wait_for_url(f"{app.url}/{path}")
+    page.locator(MAIN).get_by_role("heading", name=heading).first.wait_for()
+    wait_ready(page)
+
+
+def _signed_out(page) -> None:
+    page.get_by_label(SIGN_IN_FORM).wait_for()
+    assert page.locator(SIDEBAR).get_by_role("button", name="Sign out").count() == 0
+
+
+def test_a_link_opened_before_sign_in_and_reloads_and_new_tabs_stay_signed_in(live_app, new_page):
+    page = new_page()
+    # A shared link, opened signed out: the sign-in form at that address...
+    page.goto(f"{live_app.url}/plan?customer=C-0001", wait_until="domcontentloaded")
+    sign_in(page, "planner", live_app.users["planner"])
+    # ... and after sign-in the same page, its query kept.
+    signed_in_as(page, Role.PLANNER)
+    _on_page(page, live_app, "plan?customer=C-0001", "Account plan")
+
+    cookie = next(c for c in page.context.cookies() if c["name"] == SESSION_COOKIE)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["path"] == "/"
+    assert SESSION_COOKIE not in page.evaluate("document.cookie")  # no script can read it
+
+    page.reload(wait_until="domcontentloaded")
+    signed_in_as(page, Role.PLANNER)
+    _on_page(page, live_app, "plan?customer=C-0001", "Account plan")
+
+    tab = page.context.new_page()  # a new tab of the same browser
+    tab.goto(f"{live_app.url}/receivables", wait_until="domcontentloaded")
+    signed_in_as(tab, Role.PLANNER)
+    _on_page(tab, live_app, "receivables", "Receivables")
+
+    # Another browser (no cookie) is not signed in, whatever address it opens.
+    stranger = new_page()
+    stranger.goto(f"{live_app.url}/receivables", wait_until="domcontentloaded")
+    _signed_out(stranger)
+
+
+def test_sign_out_ends_the_session_in_every_tab(live_app, new_page):
+    page = new_page()
+    page.goto(f"{live_app.url}/receivables", wait_until="domcontentloaded")
+    sign_in(page, "viewer", live_app.users["viewer"])
+    signed_in_as(page, Role.VIEWER)
+    other = page.context.new_page()
+    other.goto(f"{live_app.url}/customers", wait_until="domcontentloaded")
+    signed_in_as(other, Role.VIEWER)
+
+    page.locator(SIDEBAR).get_by_role("button", name="Sign out").click()
+    _signed_out(page)
+    assert SESSION_COOKIE not in {c["name"] for c in page.context.cookies()}
+    # The other tab is over at its next click (here: a page of the menu).
+    other.locator(SIDEBAR).get_by_role("link", name="Overview").click()
+    _signed_out(other)
+
+
+def test_a_deactivated_user_is_signed_out_at_the_next_click(live_app, new_page):
+    page = new_page()
+    page.goto(live_app.url, wait_until="domcontentloaded")
+    sign_in(page, "approver", live_app.users["approver"])
+    signed_in_as(page, Role.APPROVER)
+    engine = make_engine(live_app.database_url)
+    admin = Identity("admin", Role.ADMIN)
+    set_user_active(engine, admin, "approver", False)
+    try:
+        page.reload(wait_until="domcontentloaded")
+        _signed_out(page)
+        page.get_by_text("your account was deactivated", exact=False).wait_for()
+    finally:
+        set_user_active(engine, admin, "approver", True)
+        engine.dispose()
