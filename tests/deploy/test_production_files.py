@@ -337,6 +337,14 @@ def test_compose_takes_every_secret_from_the_environment() -> None:
     assert not re.search(r"\$\{[A-Z_]*(PASSWORD|AUTH_STRING)[A-Z_]*:-", text)
 
 
+def test_the_dashboard_signs_sessions_with_its_secret_and_keeps_the_shared_settings() -> None:
+    spec = compose()
+    shared = spec["x-accountops"]["environment"]
+    dashboard = spec["services"]["dashboard"]["environment"]
+    assert shared.items() <= dashboard.items()  # its own entries add, never replace
+    assert dashboard["ACCOUNTOPS_SESSION_SECRET"].startswith("${SESSION_SECRET:?")
+
+
 def docker_compose() -> list[str] | None:
     docker = shutil.which("docker")
     if docker is None:
@@ -355,14 +363,22 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     config = [*command, "-f", str(DEPLOY / "compose.yaml"), "config", "-q"]
     ok = subprocess.run(
         config,
-        env={**env, "POSTGRES_PASSWORD": "check", "PREFECT_AUTH_STRING": "a:b"},
+        env={
+            **env,
+            "POSTGRES_PASSWORD": "check",
+            "PREFECT_AUTH_STRING": "a:b",
+            "SESSION_SECRET": "s",
+        },
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert ok.returncode == 0, ok.stderr
     refused = subprocess.run(
-        config, env={**env, "PREFECT_AUTH_STRING": "a:b"}, capture_output=True, text=True
+        config,
+        env={**env, "PREFECT_AUTH_STRING": "a:b", "SESSION_SECRET": "s"},
+        capture_output=True,
+        text=True,
     )
     assert refused.returncode != 0 and "POSTGRES_PASSWORD" in refused.stderr
 
@@ -400,7 +416,11 @@ def documented_secret_keys() -> set[str]:
 
 def test_manifests_take_secrets_only_from_the_documented_secret() -> None:
     documented = documented_secret_keys()
-    assert documented == {"ACCOUNTOPS_DATABASE_URL", "PREFECT_API_AUTH_STRING"}
+    assert documented == {
+        "ACCOUNTOPS_DATABASE_URL",
+        "PREFECT_API_AUTH_STRING",
+        "ACCOUNTOPS_SESSION_SECRET",
+    }
     for owner, container in containers():
         for var in container.get("env", []):
             if SECRET_ENV.search(var["name"]):

@@ -4,6 +4,9 @@ every tab; the cookie is HttpOnly, SameSite=Strict and out of reach of page scri
 
 from __future__ import annotations
 
+import http.client
+from urllib.parse import quote, urlsplit
+
 import pytest
 
 from models.access import Identity
@@ -90,3 +93,44 @@ def test_a_deactivated_user_is_signed_out_at_the_next_click(live_app, new_page):
     finally:
         set_user_active(engine, admin, "approver", True)
         engine.dispose()
+
+
+def _get(app, path: str) -> http.client.HTTPResponse:
+    where = urlsplit(app.url)
+    conn = http.client.HTTPConnection(where.hostname, where.port, timeout=30)
+    conn.request("GET", path)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    return response
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes_to"),
+    [
+        ("/receivables?customer=C-0001", "/receivables?customer=C-0001"),
+        ("https://evil.example/", "/"),
+        ("//evil.example/", "/"),
+        ("/\\evil.example/", "/"),
+        ("", "/"),
+    ],
+)
+def test_the_hand_over_stays_on_the_site_and_a_bad_code_sets_no_cookie(live_app, asked, goes_to):
+    for address in ("_accountops/session?code=not-a-code&next=", "_accountops/signout?next="):
+        answer = _get(live_app, f"/{address}{quote(asked, safe='')}")
+        assert answer.status == 303 and answer.getheader("Location") == goes_to
+        assert answer.getheader("Cache-Control") == "no-store"
+        cookies = answer.getheader("Set-Cookie") or ""
+        if "signout" in address:  # clears it: empty, expired, same attributes
+            assert cookies.startswith(f'{SESSION_COOKIE}=""') and "Max-Age=0" in cookies
+            assert "HttpOnly" in cookies and "SameSite=strict" in cookies
+        else:
+            assert SESSION_COOKIE not in cookies
+
+
+def test_no_other_site_may_frame_the_dashboard(live_app):
+    for path in ("/", "/receivables", "/_stcore/health", "/_accountops/signout"):
+        answer = _get(live_app, path)
+        assert answer.getheader("X-Frame-Options") == "SAMEORIGIN", path
+        assert answer.getheader("Content-Security-Policy") == "frame-ancestors 'self'", path
+        assert answer.getheader("X-Content-Type-Options") == "nosniff", path
