@@ -29,6 +29,32 @@ class RecomputeFailed(AccountopsError):
     code = "RECOMPUTE_FAILED"
 
 
+# Scale-out (flows/scaleout.py): default the settings' ACCOUNTOPS_DASK_ADDRESS / _WORKERS.
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address",
+        help="Run the ingest's batches and the recompute's customer ranges on this Dask "
+        "scheduler (tcp://host:8786). PostgreSQL only.",
+    ),
+]
+DaskWorkers = Annotated[
+    int | None,
+    typer.Option(
+        "--dask-workers",
+        min=1,
+        help="The same on a local Dask cluster of N workers. PostgreSQL only.",
+    ),
+]
+
+
+def _check_scale_out(database_url: str, address: str | None, workers: int | None) -> None:
+    """Scale-out on SQLite: one line, before Prefect starts (the flows refuse it too)."""
+    from flows.scaleout import scale_out
+
+    scale_out(database_url, address, workers)
+
+
 quarantine_app = typer.Typer(
     help="Rows kept out of the data, with their reasons.", no_args_is_help=True
 )
@@ -49,6 +75,8 @@ def ingest(
     entity: Annotated[
         str, typer.Option(help="What the query returns: invoice_lines or payments.")
     ] = "invoice_lines",
+    dask_address: DaskAddress = None,
+    dask_workers: DaskWorkers = None,
 ) -> None:
     """Validate and load input files exactly once; bad rows go to quarantine."""
     from flows.ingest_cli import run_ingest
@@ -59,6 +87,7 @@ def ingest(
         raise click_exc.UsageError("--query needs --source-url")
     _check_paths(paths or [])
     cfg = settings()
+    _check_scale_out(cfg.database_url, dask_address, dask_workers)
     engine()  # reachable and migrated, or a one-line error
     code = run_ingest(
         cfg.database_url,
@@ -68,6 +97,8 @@ def ingest(
         query=query,
         entity=entity,
         config_file=str(cfg.config_file) if getattr(cfg, "config_file", None) else None,
+        dask_address=dask_address,
+        dask_workers=dask_workers,
     )
     if code:
         raise typer.Exit(code)
@@ -105,10 +136,13 @@ def recompute(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: last invoice).")
     ] = None,
+    dask_address: DaskAddress = None,
+    dask_workers: DaskWorkers = None,
 ) -> None:
     """Recompute measures, tiers, segments and receivables into a new snapshot."""
     day = parse_date(as_of, "--as-of") if as_of is not None else None
     cfg = settings()
+    _check_scale_out(cfg.database_url, dask_address, dask_workers)
     eng = engine()  # fails fast, in one line, before Prefect starts
     eng.dispose()
     from flows.recompute import recompute_flow
@@ -117,6 +151,8 @@ def recompute(
         database_url=cfg.database_url,
         as_of=day,
         config_file=str(cfg.config_file) if cfg.config_file else None,
+        dask_address=dask_address,
+        dask_workers=dask_workers,
         return_state=True,
     )
     if not state.is_completed():
@@ -139,17 +175,33 @@ def pipeline(
         str | None, typer.Option("--as-of", help="As-of date YYYY-MM-DD (default: last invoice).")
     ] = None,
     mapping: Annotated[Path | None, typer.Option(help="YAML mapping for a foreign export.")] = None,
+    dask_address: DaskAddress = None,
+    dask_workers: DaskWorkers = None,
 ) -> None:
     """Ingest, then recompute, then refresh the dashboard's tables (a step that fails stops
     the steps after it; what earlier steps committed stays)."""
     day = parse_date(as_of, "--as-of") if as_of is not None else None
-    run_pipeline([str(p) for p in paths or []], as_of=day, mapping=mapping)
+    run_pipeline(
+        [str(p) for p in paths or []],
+        as_of=day,
+        mapping=mapping,
+        dask_address=dask_address,
+        dask_workers=dask_workers,
+    )
 
 
-def run_pipeline(paths: list[str], *, as_of: date | None = None, mapping: Path | None = None):
+def run_pipeline(
+    paths: list[str],
+    *,
+    as_of: date | None = None,
+    mapping: Path | None = None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
+):
     """Run the pipeline flow with ingest progress; print each step; fail in one line."""
     _check_paths(paths)
     cfg = settings()
+    _check_scale_out(cfg.database_url, dask_address, dask_workers)
     engine().dispose()  # reachable and migrated, or a one-line error before Prefect starts
     from flows.ingest_cli import ingest_progress, print_ingest_summary
     from flows.pipeline import pipeline as pipeline_flow
@@ -165,6 +217,8 @@ def run_pipeline(paths: list[str], *, as_of: date | None = None, mapping: Path |
                 as_of=as_of,
                 mapping_file=str(mapping) if mapping else None,
                 config_file=str(cfg.config_file) if cfg.config_file else None,
+                dask_address=dask_address,
+                dask_workers=dask_workers,
                 return_state=True,
             ),
         )

@@ -15,8 +15,10 @@ the flow (flows/ingest_cli.py). A flow parameter would have to be serialisable.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import date
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,9 @@ from flows.data_docs import publish_data_docs
 from flows.locking import holding_the_database
 from flows.notify import notify_failure, notify_quarantine
 from flows.retries import retry_on_transient
+from flows.scaleout import ScaleOut, ScaleOutRefused, scale_out
 from models.ingest.errors import IngestError
-from models.ingest.paths import expand_paths, file_away
+from models.ingest.paths import expand_paths, file_away, load_waves
 from models.ingest.result import NOT_LOADED, REFUSED
 from models.runlock import RunLockBusy, RunLockLost
 
@@ -179,16 +182,24 @@ def ingest(
     entity: str | None = None,
     config_file: str | None = None,
     inbox: bool = False,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
 ):
     """Ingest files/folders (or one SQL query) exactly once; Failed if any batch was refused.
 
     ``inbox`` adds the landing folder (ACCOUNTOPS_INBOX, default <data dir>/inbox), as
-    the scheduled deployments do."""
+    the scheduled deployments do. ``dask_address`` or ``dask_workers`` (default: the
+    settings) load the files in waves on a Dask cluster (flows/scaleout.py)."""
     from models.settings import Settings
 
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
     as_of = as_of or date.today()
+    try:
+        scale = scale_out(database_url, dask_address, dask_workers)
+    except ScaleOutRefused as exc:
+        logger.error("ingest not started: %s", exc)
+        return Failed(message=str(exc), data=exc)
     try:
         paths = with_inbox(paths, inbox)
         expand_paths(paths)  # a path that does not exist: refused before anything runs
@@ -198,7 +209,15 @@ def ingest(
     try:
         with holding_the_database(database_url):
             batches = _ingest_batches(
-                paths, database_url, as_of, mapping_file, source_url, query, entity, config_file
+                paths,
+                database_url,
+                as_of,
+                mapping_file,
+                source_url,
+                query,
+                entity,
+                config_file,
+                scale,
             )
     except (RunLockBusy, RunLockLost) as exc:
         logger.error("ingest stopped: %s", exc)
@@ -231,9 +250,10 @@ def _ingest_batches(
     query: str | None,
     entity: str | None,
     config_file: str | None,
+    scale: ScaleOut | None = None,
 ) -> list[tuple[Path | None, dict[str, Any]]]:
     """Sweep stale batches, then one task per batch: each file (or the query) with its
-    result, in load order."""
+    result, in load order; with ``scale``, the files in waves on its cluster."""
     from models.config import load_config
     from models.db import make_engine
     from models.ingest import ingest_config, sweep_stale_batches
@@ -265,7 +285,13 @@ def _ingest_batches(
                 ),
             )
         )
-    for path in expand_paths(paths or []):
+    files = expand_paths(paths or [])
+    if scale is not None and files:
+        logger.info("loading %d file(s) in waves on %s", len(files), scale.describe())
+        waves = ingest_waves.with_options(task_runner=scale.task_runner())
+        outcomes = waves([str(f) for f in files], database_url, as_of, mapping_file, config_file)
+        return [*batches, *zip(files, outcomes, strict=True)]
+    for path in files:
         state = ingest_batch(
             str(path),
             database_url,
@@ -276,6 +302,47 @@ def _ingest_batches(
         )
         batches.append((path, _outcome(path.name, state)))
     return batches
+
+
+@flow(name="ingest-waves")
+def ingest_waves(
+    files: list[str],
+    database_url: str,
+    as_of: date,
+    mapping_file: str | None = None,
+    config_file: str | None = None,
+) -> list[dict[str, Any]]:
+    """Each file's batch result, in the files' order, loaded in waves on this flow's task
+    runner (a Dask cluster): the entities of a wave side by side, each entity's files
+    one after the other (:func:`models.ingest.paths.load_waves`)."""
+    from models.ingest import load_mapping
+
+    entity = load_mapping(Path(mapping_file)).entity if mapping_file else None
+    slots: dict[Path, deque[int]] = defaultdict(deque)  # a file given twice loads twice
+    for i, f in enumerate(files):
+        slots[Path(f)].append(i)
+    done: dict[int, dict[str, Any]] = {}
+    for wave in load_waves([Path(f) for f in files], entity):
+        # The n-th file of every chain of the wave, side by side; then the next ones.
+        for side_by_side in zip_longest(*wave):
+            running = [
+                (
+                    path,
+                    ingest_batch.submit(
+                        str(path),
+                        database_url,
+                        as_of,
+                        mapping_file=mapping_file,
+                        config_file=config_file,
+                    ),
+                )
+                for path in side_by_side
+                if path is not None
+            ]
+            for path, future in running:
+                future.wait()
+                done[slots[path].popleft()] = _outcome(path.name, future.state)
+    return [done[i] for i in range(len(files))]
 
 
 def _outcome(name: str, state: State[dict[str, Any]]) -> dict[str, Any]:

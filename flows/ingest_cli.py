@@ -93,6 +93,8 @@ def run_ingest(
     query: str | None,
     entity: str,
     config_file: str | None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
 ) -> int:
     """Run the flow with a progress bar; print the summary; return the exit code."""
     import flows.ingest as ingest_flow
@@ -110,6 +112,8 @@ def run_ingest(
                 query=query,
                 entity=entity if query else None,
                 config_file=config_file,
+                dask_address=dask_address,
+                dask_workers=dask_workers,
                 return_state=True,
             ),
         )

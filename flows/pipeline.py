@@ -23,6 +23,7 @@ from flows.locking import holding_the_database
 from flows.notify import notify_failure, notify_quarantine
 from flows.recompute import recompute_flow
 from flows.retries import retry_on_transient
+from flows.scaleout import ScaleOutRefused, scale_out
 from models.errors import AccountopsError
 from models.runlock import RunLockBusy, RunLockLost
 
@@ -80,22 +81,38 @@ def pipeline(
     mapping_file: str | None = None,
     config_file: str | None = None,
     inbox: bool = False,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
 ) -> State[Any]:
     """Ingest ``paths`` (if any; with ``inbox``, the landing folder too), recompute a
     snapshot as of ``as_of`` (default: the last invoice), refresh the dashboard tables.
 
     The rules file is read once, here, and every step runs with the same rules. The run
     holds the database's run lock throughout: a second pipeline, ingest or recompute on
-    the same database waits for it (``ACCOUNTOPS_RUN_LOCK_WAIT_SECONDS``)."""
+    the same database waits for it (``ACCOUNTOPS_RUN_LOCK_WAIT_SECONDS``).
+    ``dask_address`` or ``dask_workers`` (default: the settings) run the ingest's waves
+    and the recompute's customer ranges on a Dask cluster (flows/scaleout.py); the
+    refresh, one transaction of aggregate statements, runs here either way."""
     from models.config import load_config
     from models.settings import Settings
 
     logger = get_run_logger()
     database_url = database_url or Settings().database_url
     config = load_config(Path(config_file) if config_file else None)
+    scale: dict[str, Any] = {"dask_address": dask_address, "dask_workers": dask_workers}
     try:
+        scale_out(database_url, dask_address, dask_workers)  # refused on SQLite: first
         with holding_the_database(database_url):
-            return _steps(paths, inbox, database_url, as_of, mapping_file, config_file, config)
+            return _steps(
+                paths, inbox, database_url, as_of, mapping_file, config_file, config, scale
+            )
+    except ScaleOutRefused as exc:
+        logger.error("pipeline not started: %s", exc)
+        skipped = [{"step": s, "outcome": "not run", "detail": "refused"} for s in STEPS]
+        return Failed(
+            message=exc.args[0],
+            data={"steps": skipped, "batches": [], "error_code": exc.code},
+        )
     except (RunLockBusy, RunLockLost) as exc:
         logger.error("pipeline not started: %s", exc)
         skipped = [{"step": s, "outcome": "not run", "detail": "database busy"} for s in STEPS]
@@ -113,8 +130,10 @@ def _steps(
     mapping_file: str | None,
     config_file: str | None,
     config: dict[str, Any],
+    scale: dict[str, Any],
 ) -> State[Any]:
-    """The steps in order, each only if the one before it succeeded."""
+    """The steps in order, each only if the one before it succeeded; ``scale``: the
+    scale-out parameters the ingest and recompute get."""
     logger = get_run_logger()
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
@@ -142,6 +161,7 @@ def _steps(
                 mapping_file=mapping_file,
                 config_file=config_file,
                 inbox=inbox,
+                **scale,
                 return_state=True,
             ),
         )
@@ -153,7 +173,9 @@ def _steps(
     else:
         steps.append({"step": "ingest", "outcome": "skipped", "detail": "no paths given"})
 
-    state = recompute_flow(database_url=database_url, as_of=as_of, config=config, return_state=True)
+    state = recompute_flow(
+        database_url=database_url, as_of=as_of, config=config, **scale, return_state=True
+    )
     if not state.is_completed():
         return stop("recompute", state)
     snapshot = cast(dict[str, Any], state.result())  # the final state's data

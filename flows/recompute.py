@@ -16,20 +16,26 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+import pandas as pd
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed, State
 
 from flows.locking import holding_the_database
 from flows.notify import notify_failure
 from flows.retries import retry_on_transient
+from flows.scaleout import ScaleOut, ScaleOutRefused, scale_out
 from models.config import load_config
 from models.db import make_engine
 from models.errors import AccountopsError, ConfigError
 from models.funnel.store import forecast_by_period, stored_run
 from models.runlock import RunLockBusy, RunLockLost
+from models.value.aggregates import PartitionedAggregates, customer_part_aggregates
+from models.value.partitions import CustomerRange
 from models.value.recompute import RecomputeResult, recompute
+from models.value.windows import Windows
 
 
 @task(
@@ -39,17 +45,67 @@ from models.value.recompute import RecomputeResult, recompute
     retry_condition_fn=retry_on_transient,
 )
 def recompute_task(
-    database_url: str, config: dict[str, Any], as_of: date | None, run_id: str | None
+    database_url: str,
+    config: dict[str, Any],
+    as_of: date | None,
+    run_id: str | None,
+    scale: ScaleOut | None = None,
 ) -> RecomputeResult | AccountopsError:
     """The snapshot; a rules or data error is returned, not raised: it is the run's
-    outcome, said in one line, not a fault to retry or to print a traceback for."""
+    outcome, said in one line, not a fault to retry or to print a traceback for.
+    With ``scale``, the customers' base aggregates are read in ranges on its cluster."""
     engine = make_engine(database_url)
+    by_parts = _customer_parts_on(scale, database_url) if scale is not None else None
     try:
-        return recompute(engine, config, as_of=as_of, flow_run_id=run_id)
+        return recompute(engine, config, as_of=as_of, flow_run_id=run_id, by_parts=by_parts)
     except AccountopsError as exc:
         return exc
     finally:
         engine.dispose()
+
+
+@task(
+    name="recompute-customer-part",
+    retries=2,
+    retry_delay_seconds=1,
+    retry_condition_fn=retry_on_transient,
+    cache_policy=NO_CACHE,
+)
+def customer_part_task(
+    database_url: str, windows: Windows, bucket_days: tuple[int, int, int], part: CustomerRange
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One range of customers' base aggregates, on a connection of its own (reads only)."""
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            return customer_part_aggregates(conn, windows, bucket_days, part)
+    finally:
+        engine.dispose()
+
+
+@flow(name="recompute-customer-parts")
+def customer_parts_flow(
+    database_url: str,
+    windows: Windows,
+    bucket_days: tuple[int, int, int],
+    parts: list[CustomerRange],
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """Every range's base aggregates, one task per range on this flow's task runner (a
+    Dask cluster), in the ranges' order."""
+    futures = customer_part_task.map(
+        unmapped(database_url), unmapped(windows), unmapped(bucket_days), parts
+    )
+    return [future.result() for future in futures]
+
+
+def _customer_parts_on(scale: ScaleOut, database_url: str) -> PartitionedAggregates:
+    """The base aggregates read in ``scale.parts`` ranges on ``scale``'s cluster."""
+    on_cluster = customer_parts_flow.with_options(task_runner=scale.task_runner())
+
+    def read(windows, bucket_days, ranges):
+        return on_cluster(database_url, windows, bucket_days, ranges)
+
+    return PartitionedAggregates(scale.parts, read)
 
 
 @flow(name="recompute", on_failure=[notify_failure], on_crashed=[notify_failure])
@@ -58,6 +114,8 @@ def recompute_flow(
     as_of: date | None = None,
     config_file: str | None = None,
     config: dict[str, Any] | None = None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
 ) -> State[Any]:
     """Roll-ups, then measures, tiers, migrations, segments, receivables and managers;
     the final state's data is the snapshot's summary.
@@ -65,6 +123,8 @@ def recompute_flow(
     ``database_url`` defaults to the settings (ACCOUNTOPS_DATABASE_URL), as in a deployment.
     The rules are ``config`` when a parent run read them already, else ``config_file``'s.
     The run holds the database's run lock (a pipeline that calls it holds it already).
+    ``dask_address`` or ``dask_workers`` (default: the settings) read the customers'
+    base aggregates in ranges on a Dask cluster (flows/scaleout.py).
     """
     if database_url is None:
         from models.settings import Settings
@@ -73,11 +133,14 @@ def recompute_flow(
     logger = get_run_logger()
     run_id = str(flow_run.id) if flow_run.id else None
     try:
+        scale = scale_out(database_url, dask_address, dask_workers)
         if config is None:
             config = load_config(Path(config_file) if config_file else None)
+        if scale is not None:
+            logger.info("customer base aggregates on %s", scale.describe())
         with holding_the_database(database_url):
-            result = recompute_task(database_url, config, as_of, run_id)
-    except (ConfigError, RunLockBusy, RunLockLost) as exc:
+            result = recompute_task(database_url, config, as_of, run_id, scale)
+    except (ConfigError, RunLockBusy, RunLockLost, ScaleOutRefused) as exc:
         result = exc
     if isinstance(result, AccountopsError):  # the run's outcome: one line, no traceback
         logger.error("recompute failed: %s", result)

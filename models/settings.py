@@ -111,6 +111,20 @@ class Settings(BaseSettings):
         ),
     )
 
+    # Scale-out (flows/scaleout.py; README, "When to scale out"). Unset: one process.
+    dask_address: str | None = Field(
+        default=None,
+        description=(
+            "Address of a Dask scheduler (tcp://host:8786) whose workers run the ingest's "
+            "batches and the recompute's customer ranges; PostgreSQL only."
+        ),
+    )
+    dask_workers: int | None = Field(
+        default=None,
+        ge=1,
+        description="Without dask_address: a local Dask cluster of this many workers.",
+    )
+
     notify_block: str | None = Field(
         default=None,
         description=(

@@ -48,6 +48,38 @@ def expand_paths(paths: list[str] | list[Path]) -> list[Path]:
     return sorted(out, key=lambda f: load_order(f)[0])
 
 
+def load_waves(files: list[Path], entity: str | None = None) -> list[list[list[Path]]]:
+    """``files`` (in load order, as :func:`expand_paths` gives them) as waves of chains,
+    for loading side by side: the chains of a wave may load at once, each chain's files
+    one after the other; a wave loads after the waves before it.
+
+    A chain is one entity's files in their order: two files of an entity may hold the
+    same rows, and the later must win. An entity's wave comes after the waves of every
+    entity it refers to (:func:`~models.ingest.entities.foreign_keys`), so each batch is
+    checked against what it refers to, loaded, as in one file after the other. Files of
+    no known entity (refused by name) are one chain of a last wave. ``entity``, a
+    mapping's, is every file's entity.
+    """
+    from .entities import foreign_keys, targets
+
+    owner = {t.table.name: e for e in LOAD_ORDER for t in targets(e)}
+    level: dict[str, int] = {}
+    for name in LOAD_ORDER:  # referenced entities first: their levels are known
+        refs = {owner[table] for table, _ in foreign_keys(name).values()} - {name}
+        level[name] = 1 + max((level[r] for r in refs), default=-1)
+    last = max(level.values()) + 1
+    chains: dict[tuple[int, str], list[Path]] = {}
+    for f in files:
+        spec = entity_for_file(f.name)
+        of = entity or (spec.entity if spec else None)
+        key = (level[of], of) if of is not None and of in level else (last, "")
+        chains.setdefault(key, []).append(f)
+    waves: dict[int, list[list[Path]]] = {}
+    for (wave, _), chain in sorted(chains.items()):
+        waves.setdefault(wave, []).append(chain)
+    return [waves[w] for w in sorted(waves)]
+
+
 def file_away(landing: Path, batches: list[tuple[Path, str, int | None]]) -> list[str]:
     """Move each file the landing folder delivered out of it once its batch is decided:
     ``(path, outcome, batch id)`` -> ``loaded/batch-N/`` or ``refused/batch-N/``, so the

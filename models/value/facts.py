@@ -23,6 +23,7 @@ from .frames import frame_of
 from .invoice_state import invoice_month_select, invoice_select, open_invoice_select
 from .measures import CUSTOMER_COLUMNS
 from .numbers import as_float
+from .partitions import EVERY_CUSTOMER, CustomerRange
 from .rollups import INVOICE_MONTHS, INVOICES, OPEN_INVOICES, SALES, sales_select
 from .sqlfuncs import date_value, day_of
 from .window_tables import fsum, invoice_window_select, rolled_sales, sales_window_select
@@ -195,10 +196,14 @@ def on_account_by_customer(src: Sources) -> Select:
     )
 
 
-def customers_frame(conn: Connection) -> pd.DataFrame:
-    """Every customer's own attributes that the measures and tier rules use."""
+def customers_frame(conn: Connection, part: CustomerRange = EVERY_CUSTOMER) -> pd.DataFrame:
+    """Every customer's own attributes that the measures and tier rules use (of the
+    customers of ``part``), in customer order."""
     c = Customer.__table__
-    return frame_of(conn, select(*(c.c[k] for k in CUSTOMER_COLUMNS)).order_by(c.c.customer_id))
+    query = select(*(c.c[k] for k in CUSTOMER_COLUMNS)).order_by(c.c.customer_id)
+    return frame_of(
+        conn, query if part.every_customer else query.where(part.keeps(c.c.customer_id))
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -221,13 +226,27 @@ class Shortcuts:
 NO_SHORTCUTS = Shortcuts()
 
 
-def per_line_sales(conn: Connection, src: Sources, cuts: Shortcuts = NO_SHORTCUTS):
+def per_line_sales(
+    conn: Connection,
+    src: Sources,
+    cuts: Shortcuts = NO_SHORTCUTS,
+    part: CustomerRange = EVERY_CUSTOMER,
+):
     """Customer x product line sales of both windows (see :func:`sales_by_product_line`),
     from the window table with ``cuts.stored_windows`` unless the as-of month needs raw
-    lines."""
+    lines; of the customers of ``part`` (read from the roll-ups: a window table holds
+    every customer)."""
     if cuts.stored_windows and not src.raw_as_of_month:
+        _every_customer(part)
         return window_frame(conn, "sales", src.windows, cuts.early.get("sales"))
-    return frame_of(conn, sales_by_product_line(src))
+    return frame_of(conn, part.only(sales_by_product_line(src)))
+
+
+def _every_customer(part: CustomerRange) -> None:
+    """The window tables are read and written whole, in the recompute's transaction only:
+    a part of the customers reads the roll-ups instead (no ``stored_windows``)."""
+    if not part.every_customer:
+        raise ValueError("stored window tables are read for every customer, not for a part")
 
 
 def customer_base(
@@ -235,6 +254,7 @@ def customer_base(
     src: Sources,
     bucket_days: tuple[int, int, int] = (30, 60, 90),
     cuts: Shortcuts = NO_SHORTCUTS,
+    part: CustomerRange = EVERY_CUSTOMER,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One row per customer with every base aggregate (NaN where there is none), and the
     customer x product line sales frame the segments need (the sales are scanned once).
@@ -242,19 +262,26 @@ def customer_base(
     With ``cuts.stored_windows`` the window aggregates come from the window tables
     wherever the roll-ups serve as they are: the sales (see :func:`per_line_sales`), and
     the monthly invoice part unless payment states must be cut at the as-of date.
+    With ``part``, only the customers of that range (:mod:`partitions`): every query is
+    cut to them, and nothing is written, so parts may be read on several connections.
     """
-    customers = cuts.customers if cuts.customers is not None else customers_frame(conn)
-    per_line = cuts.per_line if cuts.per_line is not None else per_line_sales(conn, src, cuts)
+    customers = cuts.customers
+    if customers is None:
+        customers = customers_frame(conn, part)
+    per_line = cuts.per_line
+    if per_line is None:
+        per_line = per_line_sales(conn, src, cuts, part)
     if cuts.stored_windows and not src.raw_invoices:
+        _every_customer(part)
         months = window_frame(conn, "invoices", src.windows, cuts.early.get("invoices"))
     else:
-        months = frame_of(conn, invoice_months_by_customer(src))
-    parts = [months]
+        months = frame_of(conn, part.only(invoice_months_by_customer(src)))
+    aggregates = [months]
     for query in (open_invoices_by_customer(src, bucket_days), on_account_by_customer(src)):
-        parts.append(frame_of(conn, query))
+        aggregates.append(frame_of(conn, part.only(query)))
     base = customers.merge(sales_by_customer(per_line), on="customer_id", how="left")
-    for part in parts:
-        base = base.merge(part, on="customer_id", how="left")
+    for frame in aggregates:
+        base = base.merge(frame, on="customer_id", how="left")
     base = combine_invoice_parts(base)
     base["status"] = base["status"].astype(str)
     return base, per_line

@@ -44,7 +44,7 @@ from models.roadmap.rules import roadmap_rules
 from models.roadmap.store import store_roadmap
 from models.schema import Snapshot, SnapshotStatus
 
-from .aggregates import base_aggregates
+from .aggregates import BaseAggregates, base_aggregates
 from .clv_store import lifetime_values, write_clv
 from .dbtuning import analyze, tune_for_aggregates
 from .early_windows import EarlyWindow, read_early_window
@@ -190,9 +190,13 @@ def compute(
     as_of: date,
     inputs: Inputs,
     refreshed: RollupRefresh | None = None,
+    by_parts: BaseAggregates | None = None,
 ) -> dict[str, Any]:
     """Every result frame for ``as_of``; writes only the window tables it reads.
     ``refreshed``: what the refresh did since ``inputs`` were read (none: nothing).
+    ``by_parts``: the fast path's base aggregates read range of customers by range
+    (:class:`~models.value.aggregates.PartitionedAggregates`, scale-out) instead of
+    through the window tables; the plain implementation, if the rules name it, wins.
 
     The segments need only the sales per product line and the wallet: a worker thread
     classifies them while this one waits on the database for the invoice aggregates
@@ -203,6 +207,8 @@ def compute(
     plain = rules.base_aggregates == "plain"  # the rules file's value.base_aggregates
     if plain:
         base, per_line = base_aggregates(conn, windows, buckets, "plain")
+    elif by_parts is not None:
+        base, per_line = by_parts(conn, windows, buckets)
     else:
         src = choose_sources(conn, windows)
         early = {name: rows.after(refreshed) for name, rows in inputs.windows.items()}
@@ -211,7 +217,7 @@ def compute(
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
     with worker("recompute-segments") as pool:
         segments = pool.submit(classify_segments, inputs.wallet, sales, rules)
-        if not plain:
+        if not plain and by_parts is None:
             base, _ = customer_base(conn, src, buckets, replace(cuts, per_line=per_line))
         measures = derive_measures(base, windows)
         placement = place_tiers(measures, rules)
@@ -239,13 +245,15 @@ def recompute(
     flow_run_id: str | None = None,
     refresh_first: bool = True,
     progress: Progress | None = None,
+    by_parts: BaseAggregates | None = None,
 ) -> RecomputeResult:
     """Refresh the roll-ups, then compute and store one complete snapshot (the steps:
     see the module docstring and :data:`STEPS`).
 
     ``as_of`` defaults to the latest invoice date. ``progress``, if given, is called as
-    each step starts (see :data:`Progress`). Raises :class:`NoDataToRecompute` when there
-    is neither an invoice nor an ``as_of``.
+    each step starts (see :data:`Progress`). ``by_parts``: the base aggregates read in
+    ranges of customers (see :func:`compute`). Raises :class:`NoDataToRecompute` when
+    there is neither an invoice nor an ``as_of``.
     """
 
     def step(done: int) -> None:
@@ -275,7 +283,7 @@ def recompute(
             else None,
         )
         snapshot_id, res, migrations = _compute_and_store(
-            engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step
+            engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step, by_parts
         )
     step(len(STEPS))
     counts = res["tiers"]["tier"].value_counts().sort_index()
@@ -325,6 +333,7 @@ def _compute_and_store(
     flow_run_id: str | None,
     apart: Apart,
     step: Callable[[int], None],
+    by_parts: BaseAggregates | None = None,
 ) -> tuple[int, dict[str, Any], pd.DataFrame]:
     """Steps 2 to 5 in one transaction: compute, then store the snapshot with its results,
     plan reviews, roadmap, funnel and the CLV computed ``apart``. Returns the snapshot id, the
@@ -333,7 +342,7 @@ def _compute_and_store(
         tune_for_aggregates(conn)
         inputs = inputs or read_inputs(conn, as_of)
         step(1)
-        res = compute(conn, rules, as_of, inputs, refreshed)
+        res = compute(conn, rules, as_of, inputs, refreshed, by_parts)
         snapshot_id = _open_snapshot(conn, as_of, config, flow_run_id)
         prev_id = previous_snapshot(conn, snapshot_id)
         prev = inputs.previous
