@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any, Literal, Protocol, cast
 
 import pandas as pd
+from pandas.api.types import is_object_dtype
 from sqlalchemy import Connection
 
 from .dbtuning import tune_for_aggregates
@@ -143,6 +144,6 @@ def _stacked(frames: list[pd.DataFrame]) -> pd.DataFrame:
         kinds = {f[column].dtype for f in frames if f[column].notna().any()}
         if kinds and all(k.kind in "iuf" for k in kinds):  # numbers with NULLs: floats, NaN
             whole[column] = whole[column].astype(float)
-        elif len(kinds) == 1 and (kind := kinds.pop()).kind not in "Ob":
+        elif len(kinds) == 1 and not (is_object_dtype(kind := kinds.pop()) or kind.kind == "b"):
             whole[column] = whole[column].astype(kind)  # text (booleans stay objects)
     return whole

@@ -4,9 +4,11 @@ PostgreSQL, on random small books; and the ranges hold every customer once, in o
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import insert, select
 
@@ -60,8 +62,18 @@ def check_parts(engine, book: Book, parts: int) -> None:
     assert_same(cut, expected, f"{w} in {parts} parts")
 
 
+# One customer with an invoice, one without: a part whose columns are all unknown.
+ONE_BUYER = Book(
+    as_of=date(2025, 12, 31),
+    months=1,
+    customers=["C0", "C1"],
+    invoices=[("I0", "C0", date(2025, 11, 1), None, [("PL1", 1, None)], 2)],
+)
+
+
 @settings(_CONTRACT, max_examples=10)
 @given(book=books(), parts=st.sampled_from([2, 3, 5]))
+@example(book=ONE_BUYER, parts=2)
 def test_the_parts_put_together_are_the_whole(engine, book, parts):
     describe(book)
     check_parts(engine, book, parts)
