@@ -5,7 +5,9 @@ rules file instead of repeating it: ``"${ingest.max_amount}"`` (``"${-ingest.max
 for its negative), ``"${ingest.min_date}"`` and ``"${max_date}"`` (as-of plus
 ``ingest.future_tolerance_days``) are filled from models/defaults.yaml; dates
 are compared as YYYYMMDD numbers. ``"${known.<table>}"`` is filled at run time
-with the keys that exist (database plus the batch), for foreign-key rules.
+with the keys that exist (database plus the batch), for foreign-key rules. An
+expectation whose ``meta.enabled_by`` names a true/false rule
+(``"ingest.quarantine_opposite_signs"``) is left out while that rule is false.
 No Great Expectations import here: this is cheap and deterministic.
 """
 
@@ -88,6 +90,12 @@ def suite_expectations(
     doc = suite_document(entity)
     out = []
     for exp in doc.get("expectations", []):
+        switch = (exp.get("meta") or {}).get("enabled_by")
+        if switch is not None:
+            if switch not in params:
+                raise SuiteError(f"expectations/suites/{entity}.json: unknown switch {switch}")
+            if not params[switch]:
+                continue  # turned off in the rules file
         exp = copy.deepcopy(exp)
         exp.pop("id", None)
         exp["kwargs"] = _fill(exp.get("kwargs", {}), params, entity, keep_runtime=runtime is None)

@@ -122,6 +122,16 @@ def build_malformed(kind: str, base: Path, out: Path) -> Malformed:
             _set(header, rows[2], "due_date", "")
         write_rows(inv, header, rows)
         return Malformed(inv, code, 4, column, row_level=True)
+    sign_kinds = {  # a sale whose amount turned negative; a line of quantity 0
+        "opposite_signs": ("amount", lambda v: f"-{v}", "QUANTITY_AMOUNT_SIGN"),
+        "zero_quantity": ("quantity", lambda v: "0", "ZERO_QUANTITY_AMOUNT"),
+    }
+    if kind in sign_kinds:
+        column, change, code = sign_kinds[kind]
+        assert not rows[2][header.index("amount")].startswith("-"), "a sale, not a credit"
+        _set(header, rows[2], column, change(rows[2][header.index(column)]))
+        write_rows(inv, header, rows)
+        return Malformed(inv, code, 4, column, row_level=True)
     if kind == "duplicate_key":
         rows[5] = list(rows[4])
         write_rows(inv, header, rows)
@@ -165,6 +175,8 @@ MALFORMED_KINDS = (
     "overpaid",
     "future_date",
     "binary_xlsx",
+    "opposite_signs",
+    "zero_quantity",
 )
 
 

@@ -36,6 +36,8 @@ CODES: dict[str, str] = {
     "NUMBER_FORMAT_NOT_ALLOWED": "a currency symbol or thousands separator in a number",
     "AMOUNT_OUT_OF_RANGE": "an amount or quantity outside the configured range",
     "AMOUNT_NEGATIVE": "a negative amount where the entity forbids it",
+    "QUANTITY_AMOUNT_SIGN": "an invoice line's quantity and amount of opposite signs",
+    "ZERO_QUANTITY_AMOUNT": "an invoice line with quantity 0 and a non-zero amount",
     "CURRENCY_NOT_ALLOWED": "a currency not in ingest.allowed_currencies",
     "VALUE_NOT_ALLOWED": "a value outside the entity's allowed set (status, stage, ...)",
     "FK_UNRESOLVED": "a reference (customer, invoice, product line, ...) that does not exist",

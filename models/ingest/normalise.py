@@ -3,7 +3,7 @@
 A chunk comes in as strings ('' = empty). Out come two frames on the same
 index: ``check`` (what the Great Expectations suite validates: numbers and dates
 as float64, dates as YYYYMMDD numbers so range rules stay vectorised, plus
-derived columns such as ``days_to_due``) and ``load`` (canonical text for the
+derived columns such as ``days_to_due`` and the sign relations) and ``load`` (canonical text for the
 bulk load: ISO dates, plain decimals, JSON tag lists, None for unknown), and the
 violations found while typing: {row index: [(rule code, column)]}.
 """
@@ -128,7 +128,22 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
             frame["days_to_due"] = days.astype("float64")
         else:
             frame["days_to_due"] = np.nan
+        frame["opposite_signs"], frame["zero_quantity_amount"] = sign_relations(
+            frame["quantity"], frame["amount"]
+        )
     return Normalised(frame, pd.DataFrame(load, index=index), violations)
+
+
+def sign_relations(quantity: pd.Series, amount: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Two 1/0 columns for the suites' sign rules (NaN where either value is unknown):
+    quantity and amount of opposite signs, and a quantity of 0 with a non-zero amount."""
+    unknown = quantity.isna() | amount.isna()
+    opposite = ((quantity > 0) & (amount < 0)) | ((quantity < 0) & (amount > 0))
+    zero = (quantity == 0) & (amount != 0)
+    return (
+        opposite.astype("float64").mask(unknown),
+        zero.astype("float64").mask(unknown),
+    )
 
 
 def _to_float(text: pd.Series) -> pd.Series:

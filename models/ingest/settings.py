@@ -29,6 +29,8 @@ class IngestConfig:
     max_quarantine_records: int = 10_000
     stale_batch_minutes: int = 60
     data_docs_keep: int = 30
+    quarantine_opposite_signs: bool = True
+    quarantine_zero_quantity_amount: bool = True
 
 
 def ingest_config(config: dict[str, Any] | None = None) -> IngestConfig:
@@ -45,6 +47,10 @@ def ingest_config(config: dict[str, Any] | None = None) -> IngestConfig:
                 values[name] = date.fromisoformat(str(value))
             elif name == "allowed_currencies":
                 values[name] = tuple(str(c).upper() for c in value)
+            elif isinstance(getattr(IngestConfig, name), bool):
+                if not isinstance(value, bool):  # bool("false") is True: refuse, never guess
+                    raise ValueError("must be true or false")
+                values[name] = value
             elif name == "unknown_columns":
                 if value not in {"warn", "reject"}:
                     raise ValueError("must be warn or reject")

@@ -1,4 +1,5 @@
-"""I5: the 20 malformed-file kinds, each with a stable code, a message naming
+"""I5: the malformed-file kinds (the 20 of I5, and invoice lines whose quantity and amount
+disagree in sign), each with a stable code, a message naming
 file, line (and column), a quarantine record and 0 fact rows from the file."""
 
 from __future__ import annotations
@@ -95,3 +96,17 @@ def test_missing_file_is_recorded(tmp_path, engine, name):
     assert result.error_code == "FILE_NOT_FOUND"
     assert name in result.message
     assert counts(engine)["ingest_batch"] == 1
+
+
+@pytest.mark.parametrize("kind", ["opposite_signs", "zero_quantity"])
+def test_a_sign_rule_turned_off_in_the_rules_file_lets_the_line_load(kind, base, tmp_path, engine):
+    for entity in BASE_ENTITIES:
+        assert load(engine, base / f"{entity}.csv").outcome == "LOADED"
+    case = build_malformed(kind, base, tmp_path / "in")
+    switch = {"opposite_signs": "quarantine_opposite_signs"}.get(
+        kind, "quarantine_zero_quantity_amount"
+    )
+    raw = load_config()
+    raw["ingest"] = {**raw["ingest"], switch: False}
+    result = load(engine, case.path, ingest_config(raw))
+    assert result.outcome == "LOADED" and result.rows_loaded == 20, result.message

@@ -12,10 +12,11 @@ import pytest
 from expectations.suites import suite_expectations
 from models.canonical import ENTITIES
 from models.config import load_config
+from models.errors import ConfigError
 from models.ingest import ingest_config
 from models.ingest.errors import IngestError
 from models.ingest.file_checks import inspect_file
-from models.ingest.normalise import normalise
+from models.ingest.normalise import normalise, sign_relations
 
 SNAPSHOT = Path(__file__).resolve().parents[2] / "expectations" / "snapshots" / "suites.json"
 AS_OF = date(2026, 1, 1)
@@ -77,3 +78,26 @@ def test_reader_codes(tmp_path, content, code):
     with pytest.raises(IngestError) as err:
         inspect_file(path, config=ingest_config(), expected=["a", "b"], required=["a", "b"])
     assert err.value.code == code and "x.csv" in str(err.value)
+
+
+def test_sign_rules_are_switches_of_the_rules_file():
+    def rules_of(config) -> set[str]:
+        return {e["meta"]["rule"] for e in suite_expectations("invoice_lines", config, AS_OF)}
+
+    rules = rules_of(ingest_config())
+    assert {"QUANTITY_AMOUNT_SIGN", "ZERO_QUANTITY_AMOUNT"} <= rules
+    raw = load_config()
+    raw["ingest"] = {**raw["ingest"], "quarantine_zero_quantity_amount": False}
+    assert rules - rules_of(ingest_config(raw)) == {"ZERO_QUANTITY_AMOUNT"}
+    raw["ingest"]["quarantine_opposite_signs"] = "no"  # YAML's no is False; the string is not
+    with pytest.raises(ConfigError, match="quarantine_opposite_signs='no' is invalid"):
+        ingest_config(raw)
+
+
+def test_sign_relations_of_sales_credit_notes_free_goods_and_unknowns():
+    quantity = pd.Series([3.0, -3.0, 3.0, -3.0, 0.0, 0.0, 5.0, None, 2.0])
+    amount = pd.Series([30.0, -30.0, -30.0, 30.0, 10.0, 0.0, 0.0, 10.0, None])
+    opposite, zero = sign_relations(quantity, amount)
+    assert opposite.tolist()[:7] == [0, 0, 1, 1, 0, 0, 0]
+    assert zero.tolist()[:7] == [0, 0, 0, 0, 1, 0, 0]
+    assert opposite[7:].isna().all() and zero[7:].isna().all()  # unknown: REQUIRED_MISSING's
