@@ -132,6 +132,19 @@ def build_malformed(kind: str, base: Path, out: Path) -> Malformed:
         _set(header, rows[2], column, change(rows[2][header.index(column)]))
         write_rows(inv, header, rows)
         return Malformed(inv, code, 4, column, row_level=True)
+    if kind == "invisible_id":  # a zero-width space: prints as the same id
+        _set(header, rows[2], "customer_id", rows[2][header.index("customer_id")] + "\u200b")
+        write_rows(inv, header, rows)
+        return Malformed(inv, "ID_INVISIBLE_CHARACTER", 4, "customer_id", row_level=True)
+    if kind == "look_alike_id":  # a customer again, its Latin C now a Cyrillic one
+        customers = out / "customers.csv"
+        c_header, c_rows = read_rows(base / "customers.csv")
+        c_rows = c_rows[:20]
+        latin = c_rows[2][c_header.index("customer_id")]
+        assert latin.startswith("C"), latin
+        _set(c_header, c_rows[2], "customer_id", "\u0421" + latin[1:])
+        write_rows(customers, c_header, c_rows)
+        return Malformed(customers, "ID_CONFUSABLE", 4, "customer_id", row_level=True)
     if kind == "duplicate_key":
         rows[5] = list(rows[4])
         write_rows(inv, header, rows)
@@ -177,6 +190,8 @@ MALFORMED_KINDS = (
     "binary_xlsx",
     "opposite_signs",
     "zero_quantity",
+    "invisible_id",
+    "look_alike_id",
 )
 
 

@@ -40,6 +40,8 @@ CODES: dict[str, str] = {
     "ZERO_QUANTITY_AMOUNT": "an invoice line with quantity 0 and a non-zero amount",
     "CURRENCY_NOT_ALLOWED": "a currency not in ingest.allowed_currencies",
     "VALUE_NOT_ALLOWED": "a value outside the entity's allowed set (status, stage, ...)",
+    "ID_INVISIBLE_CHARACTER": "an id holding an invisible or control character (zero-width space)",
+    "ID_CONFUSABLE": "an id with letters of another script that reads as an id that exists",
     "FK_UNRESOLVED": "a reference (customer, invoice, product line, ...) that does not exist",
     "PAYMENT_EXCEEDS_DUE": "payments above the invoice's amount due",
     "INVOICE_HEADER_MISMATCH": "lines of one invoice disagree on customer, dates or currency",

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .entities import HEADER_COLUMNS, column_kinds
+from .identifiers import canonical_ids, id_columns
 
 DECIMAL_RE = r"-?\d+(\.\d+)?"
 INT_RE = r"-?\d+"
@@ -51,6 +52,7 @@ def date_numbers(parsed: pd.Series) -> pd.Series:
 def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None) -> Normalised:
     """Type a chunk of ``entity`` rows; unknown (empty) cells become None / NaN."""
     kinds = column_kinds(entity)
+    ids = id_columns(entity)
     check: dict[str, pd.Series] = {}
     load: dict[str, pd.Series] = {}
     violations: Violations = {}
@@ -117,6 +119,9 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
             check[col] = text.where(~empty, None).astype(object)
             load[col] = tags.where(~empty, "[]").astype(object)
         else:
+            if col in ids:  # one spelling per id, nothing hidden in it (identifiers.py)
+                text, invisible = canonical_ids(text)
+                _flag(violations, invisible & ~empty, "ID_INVISIBLE_CHARACTER", col)
             # Arrow-backed text stays Arrow-backed (NaN = unknown): no Python object per cell.
             value = text.where(~empty, None)
             check[col] = value

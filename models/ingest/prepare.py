@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import select
+
+from models.schema import metadata
 
 from .entities import foreign_keys, natural_key, targets
 from .errors import CODES
+from .identifiers import id_columns, look_alikes
 from .known import KnownKeys
 from .mapping import apply_mapping
 from .normalise import Violations, header_mismatches, normalise
@@ -55,6 +59,19 @@ class ChunkPreparer:
         self.own_refs = [
             (table, ref) for table, ref in foreign_keys(self.entity).values() if table == own_table
         ]
+        # Id column -> the table and column holding the ids it may resemble: its own
+        # table for a key, the referenced one for a reference.
+        self.id_tables = {
+            column: (target.table.name, column)
+            for target in targets(self.entity)
+            for column in target.key
+            if column in id_columns(self.entity)
+        } | {
+            column: ref
+            for column, ref in foreign_keys(self.entity).items()
+            if column in id_columns(self.entity)
+        }
+        self.details: dict[tuple[int, str], str] = {}
 
     def prepare(self, raw: pd.DataFrame) -> Prepared:
         """Map, type and validate one chunk; no write to the load's connection."""
@@ -82,6 +99,7 @@ class ChunkPreparer:
             checked = self.payments.check(norm.check, norm.load)
             norm.check["overpayment"] = checked.overpayment
             found["known.invoice"] = checked.invoices
+        self._look_alikes(norm.load, bad)
         for table, ref in self.own_refs:
             if ref in norm.load:
                 self.known.add(table, norm.load[ref].dropna())
@@ -105,6 +123,29 @@ class ChunkPreparer:
         tally.rows_staged += len(good) + len(bad) + (len(raw) - len(frame))
         return Prepared(good, customers)
 
+    def _look_alikes(self, load: pd.DataFrame, bad: Violations) -> None:
+        """Flag ids that read as another id which exists, in the database or this chunk
+        (``ID_CONFUSABLE``, naming it); ``self.details`` keeps what each one reads as."""
+        self.details = {}
+        for column, (table_name, ref) in self.id_tables.items():
+            if column not in load:
+                continue
+            alikes = look_alikes(load[column].dropna().unique())
+            if not alikes:
+                continue
+            table = metadata.tables[table_name]
+            readings = sorted(set(alikes.values()))
+            exists = set(
+                self.known.book.conn.execute(
+                    select(table.c[ref]).where(table.c[ref].in_(readings))
+                ).scalars()
+            ) | (set(readings) & set(load[column].dropna().unique()))
+            for idx, value in load[column].items():
+                reading = alikes.get(value)
+                if reading in exists:
+                    bad.setdefault(int(idx), []).append(("ID_CONFUSABLE", column))
+                    self.details[(int(idx), "ID_CONFUSABLE")] = f"; it reads as {reading!r}"
+
     def _quarantine(self, raw: pd.DataFrame, bad: Violations) -> None:
         """Quarantine records of the bad rows: one per rule broken, naming file, line,
         column and value (until ``ingest.max_quarantine_records``)."""
@@ -124,7 +165,8 @@ class ChunkPreparer:
                 seen.add((code, column))
                 where = f"{name} line {line}" + (f" column {column}" if column else "")
                 value = values.get(column or "")
-                shown = f" (value {value!r})" if value is not None else ""
+                detail = self.details.get((line, code), "")  # e.g. what a look-alike reads as
+                shown = f" (value {value!r}{detail})" if value is not None else ""
                 records.append(
                     {
                         "entity": self.entity,

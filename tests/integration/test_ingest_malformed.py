@@ -1,6 +1,7 @@
-"""I5: the malformed-file kinds (the 20 of I5, and invoice lines whose quantity and amount
-disagree in sign), each with a stable code, a message naming
-file, line (and column), a quarantine record and 0 fact rows from the file."""
+"""I5: the malformed-file kinds (the 20 of I5; invoice lines whose quantity and amount
+disagree in sign; ids with an invisible character or a look-alike letter), each with a
+stable code, a message naming file, line (and column), a quarantine record and 0 fact
+rows from the file."""
 
 from __future__ import annotations
 
@@ -11,8 +12,15 @@ from sqlalchemy import select
 
 from models.config import load_config
 from models.ingest import ingest_config
-from models.schema import BatchStatus, IngestBatch, QuarantineRecord
-from tests.ingest_builders import BASE_ENTITIES, MALFORMED_KINDS, build_malformed, fixture_batch
+from models.schema import BatchStatus, IngestBatch, Invoice, QuarantineRecord
+from tests.ingest_builders import (
+    BASE_ENTITIES,
+    MALFORMED_KINDS,
+    build_malformed,
+    fixture_batch,
+    read_rows,
+    write_rows,
+)
 
 from .ingest_support import counts, load, rows_of_batch
 
@@ -71,6 +79,8 @@ def test_malformed(kind, base, tmp_path, engine):
     assert name in rec.message and f"line {case.line}" in rec.message
     if case.column:
         assert rec.column_name == case.column and f"column {case.column}" in rec.message
+    if case.code == "ID_CONFUSABLE":  # which id it resembles
+        assert "reads as 'C-" in rec.message, rec.message
     if not case.row_level:
         assert f"line {case.line}" in message or case.code == "KEY_DUPLICATE"
     # (d) nothing of the file reached the fact tables
@@ -110,3 +120,25 @@ def test_a_sign_rule_turned_off_in_the_rules_file_lets_the_line_load(kind, base,
     raw["ingest"] = {**raw["ingest"], switch: False}
     result = load(engine, case.path, ingest_config(raw))
     assert result.outcome == "LOADED" and result.rows_loaded == 20, result.message
+
+
+def test_ids_are_read_in_one_spelling(base, tmp_path, engine):
+    """A full-width or compatibility-encoded id is the id itself (NFKC): the line loads
+    against its customer and is stored with the canonical id."""
+    for entity in BASE_ENTITIES:
+        assert load(engine, base / f"{entity}.csv").outcome == "LOADED"
+    header, rows = read_rows(base / "invoice_lines.csv")
+    rows = [r for r in rows if r[0] == rows[0][0]]  # one invoice
+    customer = rows[0][header.index("customer_id")]
+    wide = "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in customer)
+    assert wide != customer
+    for row in rows:
+        row[header.index("customer_id")] = wide
+    path = write_rows(tmp_path / "invoice_lines.csv", header, rows)
+    result = load(engine, path)
+    assert result.outcome == "LOADED", result.message
+    with engine.connect() as conn:
+        stored = conn.execute(
+            select(Invoice.customer_id).where(Invoice.invoice_id == rows[0][0])
+        ).scalar_one()
+    assert stored == customer
