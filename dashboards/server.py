@@ -11,12 +11,16 @@ the ``app`` below and serves it with uvicorn.
 - ``/_accountops/signout?next=/``: clears the cookie (the session itself was already
   ended by the page that sent the browser here) and goes back to the sign-in page.
 
-Every answer also carries the headers that keep the dashboard out of other sites'
-frames.
+Every answer also carries the security headers (:data:`SECURITY_HEADERS`): a
+Content-Security-Policy that lets the page load nothing from another host, and no framing
+by other sites.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -70,18 +74,50 @@ async def session_signout(request: Request) -> RedirectResponse:
     return response
 
 
-_FRAME_HEADERS = [
+def _inline_script_hashes() -> list[str]:
+    """CSP hashes of the inline scripts of Streamlit's page (one today), so they run and
+    no other inline script does; read from the installed Streamlit, so an upgrade that
+    changes them keeps working."""
+    page = Path(st.__file__).parent / "static" / "index.html"
+    scripts = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", page.read_text(), re.S)
+    return [
+        "'sha256-" + base64.b64encode(hashlib.sha256(body.encode()).digest()).decode() + "'"
+        for body in scripts
+    ]
+
+
+# Everything the dashboard shows comes from this server: no script, image, font, frame or
+# connection from another host (an image or link a name or a file could smuggle in loads
+# nothing), and no other site may show the dashboard in a frame. Styles may be inline:
+# Streamlit's components set theirs that way.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self' " + " ".join(_inline_script_hashes()),
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "media-src 'self' blob:",
+        "worker-src 'self' blob:",
+        "frame-src 'self' blob: data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ]
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
     (b"x-frame-options", b"SAMEORIGIN"),
-    (b"content-security-policy", b"frame-ancestors 'self'"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
 ]
 
 
-class FrameHeaders:
-    """Adds :data:`_FRAME_HEADERS` to every HTTP answer (no other site may frame the
-    dashboard and trick a signed-in person into clicking in it; Streamlit's own frames
-    are same-origin)."""
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP answer (HSTS is the TLS proxy's:
+    deploy/Caddyfile)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -94,7 +130,7 @@ class FrameHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 present = {name.lower() for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in _FRAME_HEADERS if n not in present]
+                extra = [(n, v) for n, v in SECURITY_HEADERS if n not in present]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
@@ -107,5 +143,5 @@ app = st.App(
         Route(base_path() + HANDOFF, session_handoff, methods=["GET"]),
         Route(base_path() + SIGNOUT, session_signout, methods=["GET"]),
     ],
-    middleware=[Middleware(FrameHeaders)],
+    middleware=[Middleware(SecurityHeaders)],
 )

@@ -5,6 +5,8 @@ sign-in page, whatever URL they open (and lands on that URL once signed in). A s
 role sees the pages its role allows; a page it may not see answers with a refusal.
 """
 
+from pathlib import Path
+
 import streamlit as st
 from app_pages.data import settings_problem
 from app_pages.registry import PAGES, SIGNIN_FILE
@@ -13,7 +15,10 @@ from app_pages.session import DEV_IDENTITY, refuse, role_label, sign_out, signed
 from dashboards.formatting import literal
 from models.access import can
 
-st.set_page_config(page_title="accountops", page_icon=":material/insights:", layout="wide")
+# The icon is a file of ours, served by this server: a Material icon name would make every
+# browser fetch it from a font host on the internet (and fail offline).
+FAVICON = str(Path(__file__).with_name("favicon.png"))
+st.set_page_config(page_title="accountops", page_icon=FAVICON, layout="wide")
 
 problem = settings_problem()
 if problem:

@@ -232,28 +232,4 @@ def require_page(action: Action, title: str) -> Identity:
     if identity is None or not can(identity.role, action):
         refuse(title, action)
         st.stop()
-    if not can(identity.role, Action.EXPORT_DATA):
-        hide_table_downloads()
     return identity
-
-
-# The "Download as CSV" action of every table's toolbar (st.dataframe; its aria-label is
-# the label, or "label: context"). Streamlit 1.67 has no per-table switch, and its
-# client.disableDataExport is one setting for the whole server, every role at once.
-_NO_TABLE_DOWNLOAD = (
-    "<style>"
-    'button[aria-label^="Download as CSV"],'
-    '[data-testid="stElementToolbarButton"]:has(button[aria-label^="Download as CSV"])'
-    "{display:none !important}"
-    "</style>"
-)
-
-
-def hide_table_downloads() -> None:
-    """Take the tables' built-in download off the page, for a role that may not export.
-
-    This only removes the affordance, matching the download buttons (exports.py): the
-    control is that such a role is sent only the rows it may see (``models.access.book_of``
-    for an account manager), which copy or developer tools cannot widen.
-    """
-    st.html(_NO_TABLE_DOWNLOAD)

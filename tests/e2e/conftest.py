@@ -203,12 +203,25 @@ def pytest_runtest_makereport(item, call):
 def new_page(browser, request):
     """``new_page()`` -> a page in a fresh browser context (no cookies, its own app
     session), 1440x900. When the test fails, every page it opened is screenshotted to
-    test-output/screenshots/failed-<test>-<n>.png (CI keeps test-output/)."""
+    test-output/screenshots/failed-<test>-<n>.png (CI keeps test-output/).
+
+    Whatever the test, no page may break the dashboard's Content-Security-Policy
+    (dashboards/server.py): a script, image, font or connection it blocked (say, one from
+    another host) fails the test, naming it."""
     contexts = []
+    blocked: list[str] = []
+
+    def watch(tab) -> None:
+        def on_console(message) -> None:
+            if "Content Security Policy" in message.text:
+                blocked.append(f"{tab.url}: {message.text}")
+
+        tab.on("console", on_console)
 
     def make():
         context = browser.new_context(viewport={"width": 1440, "height": 900})
         context.set_default_timeout(PAGE_TIMEOUT_MS)
+        context.on("page", watch)  # every tab, also those a test opens itself
         contexts.append(context)
         return context.new_page()
 
@@ -219,6 +232,7 @@ def new_page(browser, request):
             for tab in context.pages:
                 screenshot(tab, f"failed-{request.node.name}-{n}")
         context.close()
+    assert not blocked, "the Content-Security-Policy blocked:\n" + "\n".join(blocked)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,6 @@ from models.migrate import upgrade
 from models.schema import AuditEvent, Role
 from models.users import add_user
 from tests.e2e.conftest import (
-    ROOT,
     _free_port,
     _missing,
     screenshot,
@@ -105,8 +103,7 @@ def oidc_app(tmp_path_factory) -> Iterator[OidcApp]:
         provider = f"http://localhost:{server.server_port}"
         port = _free_port()
         streamlit_dir = folder / ".streamlit"
-        streamlit_dir.mkdir()
-        shutil.copy(ROOT / ".streamlit" / "config.toml", streamlit_dir / "config.toml")
+        streamlit_dir.mkdir()  # the secrets, read from the folder it starts in
         (streamlit_dir / "secrets.toml").write_text(
             "[auth]\n"
             f'redirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'

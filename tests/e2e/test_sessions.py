@@ -128,9 +128,37 @@ def test_the_hand_over_stays_on_the_site_and_a_bad_code_sets_no_cookie(live_app,
             assert SESSION_COOKIE not in cookies
 
 
-def test_no_other_site_may_frame_the_dashboard(live_app):
+def test_every_answer_carries_the_security_headers(live_app):
     for path in ("/", "/receivables", "/_stcore/health", "/_accountops/signout"):
         answer = _get(live_app, path)
+        policy = answer.getheader("Content-Security-Policy") or ""
+        for directive in ("default-src 'self'", "img-src 'self' data: blob:", "object-src 'none'"):
+            assert directive in policy, (path, policy)
+        assert "frame-ancestors 'self'" in policy and "'unsafe-eval'" not in policy, path
         assert answer.getheader("X-Frame-Options") == "SAMEORIGIN", path
-        assert answer.getheader("Content-Security-Policy") == "frame-ancestors 'self'", path
         assert answer.getheader("X-Content-Type-Options") == "nosniff", path
+
+
+def test_the_browser_loads_nothing_from_another_host(live_app, browser):
+    """An image from another host (as a smuggled name or file could ask for) is refused by
+    the browser itself, under the page's policy."""
+    context = browser.new_context()
+    page = context.new_page()
+    refused: list[str] = []
+    page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else 0)
+    try:
+        page.goto(live_app.url, wait_until="domcontentloaded")
+        wait_ready(page)
+        loaded = page.evaluate(
+            """() => new Promise((done) => {
+                const img = document.createElement('img');
+                img.onload = () => done(true);
+                img.onerror = () => done(false);
+                img.src = 'http://192.0.2.1/pixel.png';
+                document.body.appendChild(img);
+            })"""
+        )
+    finally:
+        context.close()
+    assert loaded is False
+    assert any("img-src" in text for text in refused), refused
