@@ -78,7 +78,9 @@ def main() -> None:
 
 
 def _run() -> None:
-    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.exc import DBAPIError
+
+    from models.db import database_error
 
     try:
         code = app(standalone_mode=False, prog_name="accountops")
@@ -98,9 +100,8 @@ def _run() -> None:
     except AccountopsError as exc:
         echo(f"accountops: {exc}")
         sys.exit(exc.exit_code)
-    except OperationalError as exc:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
-        echo(f"accountops: [DB_ERROR] database error: {reason}")
+    except DBAPIError as exc:
+        echo(f"accountops: {database_error(exc)}")
         sys.exit(1)
     except KeyboardInterrupt:
         echo("accountops: interrupted")

@@ -28,16 +28,29 @@ def settings():
         raise ConfigError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
-def engine(*, migrated: bool = True):
-    """An engine on the configured database, reachable and (unless told) at the latest schema."""
-    from models.db import check_connection, make_engine
+def engine(*, migrated: bool = True, writes: bool = False):
+    """An engine on the configured database, reachable, (unless told) at the latest schema,
+    and (if ``writes``) writable: each a one-line error, before any work starts."""
+    from models.db import check_connection, make_engine, require_writable
     from models.migrate import require_current_schema
 
     eng = make_engine(settings().database_url)
     check_connection(eng)
     if migrated:
         require_current_schema(eng)
+    if writes:
+        require_writable(eng)
     return eng
+
+
+def rules(config_file) -> None:
+    """The rules file (``ACCOUNTOPS_CONFIG_FILE``) read whole, or a one-line
+    ``[CONFIG_INVALID]`` error, before a run starts Prefect."""
+    from pathlib import Path
+
+    from models.rules_file import check_rules_file
+
+    check_rules_file(Path(config_file) if config_file else None)
 
 
 def echo(message: str) -> None:

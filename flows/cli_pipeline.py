@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, cast
 import typer
 from typer._click import exceptions as click_exc  # Typer 0.29 vendors click: catch its own
 
-from flows.cli_context import echo, engine, parse_date, settings
+from flows.cli_context import echo, engine, parse_date, rules, settings
 from models.errors import AccountopsError
 
 if TYPE_CHECKING:  # Prefect is imported by the commands that run flows, not at start-up
@@ -88,7 +88,8 @@ def ingest(
     _check_paths(paths or [])
     cfg = settings()
     _check_scale_out(cfg.database_url, dask_address, dask_workers)
-    engine()  # reachable and migrated, or a one-line error
+    rules(cfg.config_file)
+    engine(writes=True).dispose()  # reachable, migrated and writable, or a one-line error
     code = run_ingest(
         cfg.database_url,
         [str(p) for p in paths or []],
@@ -143,8 +144,8 @@ def recompute(
     day = parse_date(as_of, "--as-of") if as_of is not None else None
     cfg = settings()
     _check_scale_out(cfg.database_url, dask_address, dask_workers)
-    eng = engine()  # fails fast, in one line, before Prefect starts
-    eng.dispose()
+    rules(cfg.config_file)
+    engine(writes=True).dispose()  # fails fast, in one line, before Prefect starts
     from flows.recompute import recompute_flow
 
     state = recompute_flow(
@@ -202,7 +203,8 @@ def run_pipeline(
     _check_paths(paths)
     cfg = settings()
     _check_scale_out(cfg.database_url, dask_address, dask_workers)
-    engine().dispose()  # reachable and migrated, or a one-line error before Prefect starts
+    rules(cfg.config_file)
+    engine(writes=True).dispose()  # reachable, migrated, writable; else one line, no Prefect
     from flows.ingest_cli import ingest_progress, print_ingest_summary
     from flows.pipeline import pipeline as pipeline_flow
 

@@ -32,6 +32,7 @@ from flows.locking import holding_the_database
 from flows.notify import notify_failure, notify_quarantine
 from flows.retries import retry_on_transient
 from flows.scaleout import ScaleOut, ScaleOutRefused, scale_out
+from models.errors import ConfigError
 from models.ingest.errors import IngestError
 from models.ingest.paths import expand_paths, file_away, load_waves
 from models.ingest.result import NOT_LOADED, REFUSED
@@ -118,6 +119,7 @@ def ingest_batch(
                 as_of=as_of,
                 progress=progress,
                 flow_run_id=run_id,
+                waiting=logger.warning,
             )
         else:
             mapping = load_mapping(Path(mapping_file)) if mapping_file else None
@@ -130,6 +132,7 @@ def ingest_batch(
                 mapping=mapping,
                 progress=progress,
                 flow_run_id=run_id,
+                waiting=logger.warning,
             )
     finally:
         engine.dispose()
@@ -219,7 +222,7 @@ def ingest(
                 config_file,
                 scale,
             )
-    except (RunLockBusy, RunLockLost) as exc:
+    except (RunLockBusy, RunLockLost, ConfigError) as exc:
         logger.error("ingest stopped: %s", exc)
         return Failed(message=str(exc), data=exc)
     if inbox:
@@ -253,15 +256,17 @@ def _ingest_batches(
     scale: ScaleOut | None = None,
 ) -> list[tuple[Path | None, dict[str, Any]]]:
     """Sweep stale batches, then one task per batch: each file (or the query) with its
-    result, in load order; with ``scale``, the files in waves on its cluster."""
+    result, in load order; with ``scale``, the files in waves on its cluster. A batch
+    another process still held when the wait ran out stops the files after it (they may
+    need it: payments the invoice lines), to be loaded by the next run."""
     from models.config import load_config
     from models.db import make_engine
     from models.ingest import ingest_config, sweep_stale_batches
 
     logger = get_run_logger()
-    config = ingest_config(load_config(Path(config_file) if config_file else None))
+    ingest_config(load_config(Path(config_file) if config_file else None))  # or ConfigError
     engine = make_engine(database_url)
-    swept = sweep_stale_batches(engine, config)
+    swept = sweep_stale_batches(engine)
     engine.dispose()
     if swept:
         logger.warning("marked %d stale started batch(es) abandoned", swept)
@@ -290,8 +295,8 @@ def _ingest_batches(
         logger.info("loading %d file(s) in waves on %s", len(files), scale.describe())
         waves = ingest_waves.with_options(task_runner=scale.task_runner())
         outcomes = waves([str(f) for f in files], database_url, as_of, mapping_file, config_file)
-        return [*batches, *zip(files, outcomes, strict=True)]
-    for path in files:
+        return [*batches, *((f, o) for f, o in zip(files, outcomes, strict=True) if o)]
+    for i, path in enumerate(files):
         state = ingest_batch(
             str(path),
             database_url,
@@ -301,6 +306,10 @@ def _ingest_batches(
             return_state=True,
         )
         batches.append((path, _outcome(path.name, state)))
+        if batches[-1][1]["outcome"] == "IN_PROGRESS" and files[i + 1 :]:
+            later = ", ".join(f.name for f in files[i + 1 :])
+            logger.error("not loaded this run (they may need %s): %s", path.name, later)
+            break
     return batches
 
 
@@ -311,10 +320,11 @@ def ingest_waves(
     as_of: date,
     mapping_file: str | None = None,
     config_file: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any] | None]:
     """Each file's batch result, in the files' order, loaded in waves on this flow's task
     runner (a Dask cluster): the entities of a wave side by side, each entity's files
-    one after the other (:func:`models.ingest.paths.load_waves`)."""
+    one after the other (:func:`models.ingest.paths.load_waves`). A batch another process
+    still held stops the waves after its own: their files get None (not loaded)."""
     from models.ingest import load_mapping
 
     entity = load_mapping(Path(mapping_file)).entity if mapping_file else None
@@ -342,7 +352,9 @@ def ingest_waves(
             for path, future in running:
                 future.wait()
                 done[slots[path].popleft()] = _outcome(path.name, future.state)
-    return [done[i] for i in range(len(files))]
+        if any(r["outcome"] == "IN_PROGRESS" for r in done.values()):
+            break
+    return [done.get(i) for i in range(len(files))]
 
 
 def _outcome(name: str, state: State[dict[str, Any]]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,7 +11,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import DatabaseUnavailable
+from .errors import AccountopsError, DatabaseUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -50,7 +51,7 @@ def make_engine(url: str, **kwargs) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
-            if database and database != ":memory:":
+            if database and database != ":memory:" and not database.startswith("file:"):
                 from pathlib import Path
 
                 try:
@@ -97,6 +98,103 @@ def check_connection(engine: Engine) -> None:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
         where = engine.url.render_as_string(hide_password=True)
         raise DatabaseUnavailable(f"cannot connect to database {where}: {reason}") from exc
+
+
+class DatabaseReadOnly(AccountopsError):
+    """The database can be read but not written."""
+
+    code = "DB_READ_ONLY"
+
+
+SQLITE_READONLY = 8  # the primary code; its extended codes share the low byte
+PG_READ_ONLY_TRANSACTION = "25006"  # a standby, or default_transaction_read_only
+PG_INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def read_only_reason(exc: DBAPIError) -> str | None:
+    """Why ``exc`` is a refused write to a read-only database, in a few words; else None."""
+    orig = exc.orig
+    if (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF == SQLITE_READONLY:
+        return (
+            "SQLite cannot write the file (a read-only file, folder or mount, or a read-only URL)"
+        )
+    sqlstate = getattr(orig, "sqlstate", None)
+    if sqlstate == PG_READ_ONLY_TRANSACTION:
+        return (
+            "the server accepts no writes (a standby, or default_transaction_read_only set "
+            "for the database or the role)"
+        )
+    if sqlstate == PG_INSUFFICIENT_PRIVILEGE:
+        return "this role may not write it: " + str(orig).strip().splitlines()[0]
+    return None
+
+
+def require_writable(engine: Engine) -> None:
+    """Raise :class:`DatabaseReadOnly` if the database refuses a write.
+
+    The probe is a real write, rolled back: an UPDATE that changes nothing on
+    ``alembic_version`` (a schema's own row), or creating a table where there is no
+    schema yet. SQLite opens a read-only file without a word and refuses only the first
+    write, so nothing short of a write tells.
+    """
+    from sqlalchemy import inspect
+
+    with engine.connect() as conn:
+        try:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            if inspect(conn).has_table("alembic_version"):
+                conn.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            else:
+                conn.execute(text("CREATE TABLE accountops_write_check (x INTEGER)"))
+        except DBAPIError as exc:
+            reason = read_only_reason(exc)
+            if reason is None:
+                raise
+            where = display_url(str(engine.url))
+            raise DatabaseReadOnly(
+                f"the database {where} is read-only: {reason}; nothing was changed"
+            ) from None
+        finally:
+            conn.rollback()
+
+
+SQLITE_FULL = 13  # "database or disk is full"
+PG_DISK_FULL = "53100"
+
+
+def disk_full(exc: BaseException) -> str | None:
+    """Why ``exc`` (or an error behind it) is a full disk, in a few words; None if not.
+
+    A full disk is not transient (a retry a second later fails the same way) and not the
+    data's fault: the user is told in one line to free space."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in {errno.ENOSPC, errno.EDQUOT}:
+            where = f" writing {current.filename}" if current.filename else ""
+            return f"{current.strerror or 'no space left on device'}{where}"
+        orig = current.orig if isinstance(current, DBAPIError) else None
+        if orig is not None:
+            if (getattr(orig, "sqlite_errorcode", None) or 0) & 0xFF == SQLITE_FULL:
+                return "the SQLite database file cannot grow: database or disk is full"
+            if getattr(orig, "sqlstate", None) == PG_DISK_FULL:
+                return "the PostgreSQL server: " + str(orig).strip().splitlines()[0]
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def database_error(exc: DBAPIError) -> AccountopsError:
+    """The one-line error a user is shown for a database error no command handled."""
+    if (reason := read_only_reason(exc)) is not None:
+        return DatabaseReadOnly(f"the database is read-only: {reason}; nothing was changed")
+    if (full := disk_full(exc)) is not None:
+        return AccountopsError(
+            f"the disk is full ({full}): free space and run again", code="DISK_FULL"
+        )
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc).splitlines()[0]
+    return AccountopsError(f"database error: {reason}", code="DB_ERROR")
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from .db import require_writable
 from .errors import AccountopsError
 from .schema import metadata
 
@@ -51,11 +52,34 @@ class SchemaNotCurrent(AccountopsError):
     code = "SCHEMA_NOT_CURRENT"
 
 
+class SchemaNewer(AccountopsError):
+    """The database is at a revision this code does not have: a newer release made it."""
+
+    code = "SCHEMA_NEWER"
+
+
+def refuse_unknown_revision(engine: Engine, current: str | None) -> None:
+    """Raise :class:`SchemaNewer` if ``current`` is none of this code's revisions: a newer
+    accountops upgraded the database, and no command of this one may touch it (``init``
+    cannot downgrade a revision it has no migration for)."""
+    if current is not None and not known_revision(current):
+        from .db import display_url
+
+        raise SchemaNewer(
+            f"the database {display_url(str(engine.url))} is at schema revision {current}, "
+            f"which this accountops does not know: it is older than the database (its "
+            f"newest revision is {head_revision()}); a newer accountops upgraded the "
+            "database: upgrade accountops to that release or newer (`accountops init` "
+            "cannot help)"
+        )
+
+
 def require_current_schema(engine: Engine) -> None:
-    """Refuse to work on a database whose schema is missing or behind the code."""
+    """Refuse to work on a database whose schema is missing, behind or ahead of the code."""
     current, head = current_revision(engine), head_revision()
     if current is None:
         raise SchemaNotCurrent("the database has no schema yet: run `accountops init`")
+    refuse_unknown_revision(engine, current)
     if current != head:
         raise SchemaNotCurrent(
             f"the database schema is at {current}, the code needs {head}: run `accountops init`"
@@ -92,10 +116,12 @@ def _migrating(engine: Engine) -> Iterator[Config]:
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Bring the schema to ``revision``; returns (before, after). A no-op when current."""
     before = current_revision(engine)
+    refuse_unknown_revision(engine, before)
     if revision == "head" and before == head_revision():
         # Nothing to run, and nothing to check: SQLite's foreign_key_check after a
         # migration reads every fact table (2 s at 10M lines).
         return before, before
+    require_writable(engine)  # a read-only database: one line, not Alembic's traceback
     with _migrating(engine) as cfg:
         command.upgrade(cfg, revision)
     return before, current_revision(engine) or ""

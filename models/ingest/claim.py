@@ -10,6 +10,10 @@ import hashlib
 import os
 import signal
 import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,26 +21,29 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from models.runlock import process_alive
 from models.schema import BatchStatus, IngestBatch, QuarantineRecord
 
 from .errors import IngestError
+from .lease import ClaimHolder, database_now
 from .settings import IngestConfig
 
 # One advisory lock key for every ingest: loads are serialised, claims are not.
 ADVISORY_LOCK_KEY = 0x4163634F7073  # "AccOps"
 FAULT_ENV = "ACCOUNTOPS_INGEST_FAULT"
+POLL_SECONDS = 1.0  # how often a batch another process holds is looked at again
 
 
 # --- fault injection (tests of atomicity; inert unless the variable is set) ------------------
 
 
-def fault_point(point: str, rows: int = 0, total: int = 0) -> None:
-    """Test hook (ACCOUNTOPS_INGEST_FAULT): SIGKILL or a transient error at a point."""
+def fault_point(point: str, rows: int = 0, total: int = 0, conn: Connection | None = None) -> None:
+    """Test hook (ACCOUNTOPS_INGEST_FAULT): SIGKILL, a transient error or a full disk."""
     spec = os.environ.get(FAULT_ENV, "")
     if not spec:
         return
     kind, _, arg = spec.partition(":")
+    if kind == "disk_full":
+        _fill_the_disk(point, conn)
     if kind == "kill":
         hit = arg == point
         if arg == "after_half" and point == "staged":
@@ -50,6 +57,21 @@ def fault_point(point: str, rows: int = 0, total: int = 0) -> None:
         if not marker.exists():
             marker.write_text("raised")
             raise OperationalError("injected", {}, Exception("injected transient failure"))
+
+
+def _fill_the_disk(point: str, conn: Connection | None) -> None:
+    """SQLite: the database may grow no more, so SQLite itself fails the next write that
+    needs a page with SQLITE_FULL, as on a full disk. PostgreSQL (whose disk is the
+    server's): the server's disk-full error after the first chunk is staged."""
+    if point == "before_first_write" and conn is not None and conn.dialect.name == "sqlite":
+        for schema in ("main", "temp"):
+            pages = conn.exec_driver_sql(f"PRAGMA {schema}.page_count").scalar()
+            conn.exec_driver_sql(f"PRAGMA {schema}.max_page_count = {max(int(pages or 0), 1)}")
+    if point == "staged" and conn is not None and conn.dialect.name == "postgresql":
+        from psycopg.errors import DiskFull
+
+        reason = DiskFull('could not extend file "base/1/2": No space left on device')
+        raise OperationalError("INSERT", {}, reason)
 
 
 # --- transactions and the ledger ---------------------------------------------------------------
@@ -67,6 +89,18 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Claim:
+    """What claiming a batch came to: ``verdict`` None means the batch is this process's
+    to load (under ``token``); DUPLICATE, it is loaded already; IN_PROGRESS, ``holder``
+    still held it when the wait ran out."""
+
+    batch_id: int
+    verdict: str | None
+    token: str | None = None
+    holder: ClaimHolder | None = None
+
+
 def claim_batch(
     engine: Engine,
     *,
@@ -76,18 +110,65 @@ def claim_batch(
     sha256: str,
     flow_run_id: str | None,
     config: IngestConfig,
-) -> tuple[int, str | None]:
-    """Claim the ledger row: (batch_id, None) to go on, or (batch_id, DUPLICATE|IN_PROGRESS)."""
+    waiting: Callable[[str], None] | None = None,
+) -> Claim:
+    """Claim the ledger row of a batch, with a lease of ``config.claim_lease_seconds``.
+
+    A batch another living process holds is waited for (``waiting`` is told once, naming
+    that process) until it is committed, refused or its lease runs out, for at most
+    ``config.claim_wait_seconds``; a claim whose lease ran out is taken over at once.
+    """
+    token = str(uuid.uuid4())
+    deadline = time.monotonic() + config.claim_wait_seconds
+    poll = min(POLL_SECONDS, config.claim_lease_seconds / 4)
+    told = False
+    while True:
+        claim = _claim_once(engine, token, source, entity, file_name, sha256, flow_run_id, config)
+        if claim.verdict != "IN_PROGRESS" or time.monotonic() >= deadline:
+            return claim
+        if waiting is not None and not told and claim.holder is not None:
+            waiting(
+                f"{file_name}: batch {claim.batch_id} is being loaded by "
+                f"{claim.holder.describe()}; waiting up to {config.claim_wait_seconds:g} s "
+                "(ingest.claim_wait_seconds)"
+            )
+            told = True
+        time.sleep(max(0.0, min(poll, deadline - time.monotonic())))
+
+
+def _claim_once(
+    engine: Engine,
+    token: str,
+    source: str,
+    entity: str,
+    file_name: str,
+    sha256: str,
+    flow_run_id: str | None,
+    config: IngestConfig,
+) -> Claim:
     b = IngestBatch.__table__
-    claim = {"claimed_by": {"host": socket.gethostname(), "pid": os.getpid()}}
+    lease = timedelta(seconds=config.claim_lease_seconds)
     for _attempt in range(3):
         try:
             with engine.connect() as conn:
                 begin_claim(conn)
+                now = database_now(conn)
+                mine = {
+                    "claim_token": token,
+                    "claimed_host": socket.gethostname(),
+                    "claimed_pid": os.getpid(),
+                    "lease_until": now + lease,
+                }
                 row = conn.execute(
-                    select(b.c.batch_id, b.c.status, b.c.started_at, b.c.validation).where(
-                        b.c.source == source, b.c.content_sha256 == sha256
-                    )
+                    select(
+                        b.c.batch_id,
+                        b.c.status,
+                        b.c.started_at,
+                        b.c.claim_token,
+                        b.c.claimed_host,
+                        b.c.claimed_pid,
+                        b.c.lease_until,
+                    ).where(b.c.source == source, b.c.content_sha256 == sha256)
                 ).first()
                 if row is None:
                     batch_id = conn.execute(
@@ -98,37 +179,38 @@ def claim_batch(
                             file_name=file_name,
                             content_sha256=sha256,
                             status=BatchStatus.STARTED,
-                            started_at=_now(),
+                            started_at=now,
                             flow_run_id=flow_run_id,
-                            validation=claim,
+                            validation={},
+                            **mine,
                         )
                         .returning(b.c.batch_id)
                     ).scalar_one()
                     conn.commit()
-                    return batch_id, None
+                    return Claim(batch_id, None, token)
                 status = BatchStatus(row.status)
                 if status == BatchStatus.COMMITTED:
                     conn.rollback()
-                    return row.batch_id, "DUPLICATE"
-                stale = row.started_at < _now() - timedelta(minutes=config.stale_batch_minutes)
-                claimed_by = (row.validation or {}).get("claimed_by", {})
-                if (
-                    status == BatchStatus.STARTED
-                    and not stale
-                    and process_alive(claimed_by.get("host"), claimed_by.get("pid"))
-                ):
+                    return Claim(row.batch_id, "DUPLICATE")
+                holder = ClaimHolder.of(row)
+                if status == BatchStatus.STARTED and holder.live(now):
                     conn.rollback()
-                    return row.batch_id, "IN_PROGRESS"
-                # Rejected, quarantined, abandoned or dead: this run takes it over.
+                    return Claim(row.batch_id, "IN_PROGRESS", holder=holder)
+                # Rejected, quarantined, abandoned, or a claim whose lease ran out: this run
+                # takes it over, if nobody else did since the read (compare and set).
                 conn.execute(
                     delete(QuarantineRecord).where(QuarantineRecord.batch_id == row.batch_id)
                 )
-                conn.execute(
+                taken = conn.execute(
                     update(b)
-                    .where(b.c.batch_id == row.batch_id)
+                    .where(
+                        b.c.batch_id == row.batch_id,
+                        b.c.status == status,
+                        b.c.claim_token.is_not_distinct_from(row.claim_token),
+                    )
                     .values(
                         status=BatchStatus.STARTED,
-                        started_at=_now(),
+                        started_at=now,
                         finished_at=None,
                         file_name=file_name,
                         flow_run_id=flow_run_id,
@@ -140,11 +222,15 @@ def claim_batch(
                         rows_rejected=0,
                         error_code=None,
                         error_message=None,
-                        validation=claim,
+                        validation={},
+                        **mine,
                     )
                 )
+                if not taken.rowcount:
+                    conn.rollback()
+                    continue  # another process changed the row first: read it again
                 conn.commit()
-                return row.batch_id, None
+                return Claim(row.batch_id, None, token)
         except IntegrityError:
             continue  # a concurrent ingest inserted the row first: read it again
     raise RuntimeError(f"could not claim batch {file_name}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-# Outcomes that loaded nothing of a batch: refused by its checks, or failed on the way
-# (an error that is not a refusal: the flow carries on with the other batches).
+# Outcomes that loaded nothing of a batch: refused by its checks, failed on the way (an
+# error that is not a refusal: the flow carries on with the other batches), or still held
+# by another process when the wait for it ran out (the flow stops there).
 REFUSED = frozenset({"REJECTED", "QUARANTINED"})
-NOT_LOADED = REFUSED | {"FAILED"}
+NOT_LOADED = REFUSED | {"FAILED", "IN_PROGRESS"}
 
 
 @dataclass

@@ -12,10 +12,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from models.db import disk_full
 from models.schema import BatchStatus, Customer, IngestBatch, ProductLine, QuarantineRecord
 
 from .claim import begin_locked, fault_point, record_rejection
@@ -23,6 +24,7 @@ from .committed import CommittedBook
 from .entities import natural_key, targets
 from .errors import IngestError
 from .known import KnownKeys
+from .lease import ClaimHolder, ClaimLost
 from .load import StagedLoad
 from .payments import PaymentsCheck
 from .prepare import ChunkPreparer, Prepared
@@ -44,8 +46,9 @@ class LoadRun:
         config: IngestConfig,
         as_of: date,
         progress,
+        token: str,
     ) -> None:
-        self.engine, self.batch, self.batch_id = engine, batch, batch_id
+        self.engine, self.batch, self.batch_id, self.token = engine, batch, batch_id, token
         self.validator, self.config, self.as_of, self.progress = validator, config, as_of, progress
         self.entity = batch.entity
         self.tally = Tally()
@@ -56,9 +59,19 @@ class LoadRun:
             return self._execute()
         except (Refused, IngestError):
             raise
-        except Exception:
-            # A transient failure (the task retries it): free the claim for the retry.
-            self._release()
+        except ClaimLost as lost:  # the other process loads it: leave its claim alone
+            return BatchResult(
+                self.batch.name,
+                self.entity,
+                "FAILED",
+                self.batch_id,
+                error_code="CLAIM_LOST",
+                message=str(lost),
+            )
+        except Exception as exc:
+            self._release()  # free the claim: for the task's retry, or the next run
+            if (full := disk_full(exc)) is not None:
+                return self._disk_full(full)
             raise
 
     def _release(self) -> None:
@@ -67,8 +80,16 @@ class LoadRun:
             with self.engine.begin() as conn:
                 conn.execute(
                     update(b)
-                    .where(b.c.batch_id == self.batch_id, b.c.status == BatchStatus.STARTED)
-                    .values(status=BatchStatus.ABANDONED, finished_at=datetime.now(UTC))
+                    .where(
+                        b.c.batch_id == self.batch_id,
+                        b.c.status == BatchStatus.STARTED,
+                        b.c.claim_token == self.token,
+                    )
+                    .values(
+                        status=BatchStatus.ABANDONED,
+                        finished_at=datetime.now(UTC),
+                        lease_until=None,
+                    )
                 )
         except Exception:  # noqa: S110 - the sweep frees it later if the database is down
             pass
@@ -78,7 +99,7 @@ class LoadRun:
         with self.engine.connect() as conn:
             begin_locked(conn)
             try:
-                fault_point("before_first_write")
+                fault_point("before_first_write", conn=conn)
                 load = StagedLoad(conn, targets(self.entity), natural_key(self.entity))
                 declared = self._declared_product_lines(conn)
                 self._read_and_stage(conn, load, declared)
@@ -103,11 +124,12 @@ class LoadRun:
                         insert(QuarantineRecord),
                         [{**r, "batch_id": self.batch_id} for r in tally.quarantine],
                     )
-                conn.execute(
+                committed = conn.execute(
                     update(b)
-                    .where(b.c.batch_id == self.batch_id)
+                    .where(b.c.batch_id == self.batch_id, b.c.claim_token == self.token)
                     .values(
                         status=BatchStatus.COMMITTED,
+                        lease_until=None,
                         finished_at=datetime.now(UTC),
                         rows_read=tally.rows_read,
                         rows_loaded=inserted,
@@ -117,6 +139,8 @@ class LoadRun:
                         validation=self._validation(True, n_changes),
                     )
                 )
+                if not committed.rowcount:
+                    raise ClaimLost(self._claim_lost_message(conn))
                 fault_point("before_commit")
                 conn.commit()
             except Refused as refused:
@@ -141,6 +165,35 @@ class LoadRun:
                 f"{tally.rows_bad:,} quarantined, {tally.rows_skipped:,} skipped"
             ),
             warnings=self.batch.warnings,
+        )
+
+    def _claim_lost_message(self, conn: Connection) -> str:
+        b = IngestBatch.__table__
+        row = conn.execute(
+            select(
+                b.c.batch_id, b.c.claimed_host, b.c.claimed_pid, b.c.started_at, b.c.lease_until
+            ).where(b.c.batch_id == self.batch_id)
+        ).first()
+        who = ClaimHolder.of(row).describe() if row else "another process"
+        return (
+            f"[CLAIM_LOST] {self.batch.name}: batch {self.batch_id} was taken over by {who} "
+            "while this load ran (its lease ran out: the process stalled or lost the "
+            "database); nothing of this load was committed"
+        )
+
+    def _disk_full(self, reason: str) -> BatchResult:
+        """A full disk: the load's transaction rolled back, so nothing of it was written."""
+        return BatchResult(
+            self.batch.name,
+            self.entity,
+            "FAILED",
+            self.batch_id,
+            rows_read=self.tally.rows_read,
+            error_code="DISK_FULL",
+            message=(
+                f"[DISK_FULL] {self.batch.name}: the disk is full ({reason}); nothing of "
+                f"batch {self.batch_id} was written: free space and run the ingest again"
+            ),
         )
 
     def _validation(self, success: bool, changes: int) -> dict:
@@ -238,7 +291,7 @@ class LoadRun:
                     pending = pool.submit(self._write, conn, load, prepared)
                 else:
                     self._write(conn, load, prepared)
-                fault_point("staged", self.tally.rows_staged, total)
+                fault_point("staged", self.tally.rows_staged, total, conn)
                 if self.progress:
                     self.progress(self.batch.name, self.tally.rows_read, total)
             if pending is not None:

@@ -4,8 +4,11 @@ One batch (a file or a query result) goes through:
 
 1. checks on the raw input (reader) -> a rejection is recorded, nothing loads;
 2. a short *claim* transaction: the ledger row ``started`` under
-   ``UNIQUE(source, content_sha256)``; an existing committed row means DUPLICATE,
-   a live ``started`` one IN_PROGRESS, a rejected/abandoned one is claimed again;
+   ``UNIQUE(source, content_sha256)``, with a lease this process renews while it
+   works (lease.py); an existing committed row means DUPLICATE; a ``started`` one
+   another living process holds is waited for (IN_PROGRESS if it still holds it
+   when the wait runs out); a rejected/abandoned one, or one whose lease ran out,
+   is claimed again;
 3. the *load* transaction, under a database lock (``pg_advisory_xact_lock`` on
    PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite): chunks are typed, validated by the
    suite, staged in bulk; then one upsert per target table, the change log, the
@@ -81,6 +84,7 @@ def ingest_file(
     mapping: Mapping | None = None,
     progress: Progress | None = None,
     flow_run_id: str | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Ingest one file (canonical CSV/Parquet, or a foreign export with a mapping)."""
     path = Path(path)
@@ -142,7 +146,7 @@ def ingest_file(
         mapping=mapping,
         warnings=facts.warnings,
     )
-    return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id)
+    return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id, waiting)
 
 
 def ingest_query(
@@ -154,6 +158,7 @@ def ingest_query(
     as_of: date,
     progress: Progress | None = None,
     flow_run_id: str | None = None,
+    waiting: Callable[[str], None] | None = None,
 ) -> BatchResult:
     """Ingest the result of a SQL query on another database (invoice lines or payments)."""
     name = query.name
@@ -198,7 +203,7 @@ def ingest_query(
             lambda: spool.chunks(config.chunk_rows),
             warnings=facts.warnings,
         )
-        return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id)
+        return _ingest(engine, batch, validator, config, as_of, progress, flow_run_id, waiting)
 
 
 def _extra(entity: str) -> set[str]:
@@ -215,8 +220,9 @@ def _ingest(
     as_of: date,
     progress: Progress | None,
     flow_run_id: str | None,
+    waiting: Callable[[str], None] | None,
 ) -> BatchResult:
-    batch_id, verdict = claim_batch(
+    claim = claim_batch(
         engine,
         source=batch.source,
         entity=batch.entity,
@@ -224,18 +230,32 @@ def _ingest(
         sha256=batch.sha256,
         flow_run_id=flow_run_id,
         config=config,
+        waiting=waiting,
     )
-    if verdict is not None:
-        message = (
-            f"{batch.name}: already loaded as batch {batch_id}; nothing to do"
-            if verdict == "DUPLICATE"
-            else f"{batch.name}: batch {batch_id} is being loaded by another process"
+    if claim.verdict == "DUPLICATE":
+        message = f"{batch.name}: already loaded as batch {claim.batch_id}; nothing to do"
+        return BatchResult(batch.name, batch.entity, "DUPLICATE", claim.batch_id, message=message)
+    if claim.verdict is not None:
+        holder = claim.holder.describe() if claim.holder else "another process"
+        return BatchResult(
+            batch.name,
+            batch.entity,
+            claim.verdict,
+            claim.batch_id,
+            error_code="BATCH_IN_PROGRESS",
+            message=(
+                f"[BATCH_IN_PROGRESS] {batch.name}: batch {claim.batch_id} is still being "
+                f"loaded by {holder}; waited {config.claim_wait_seconds:g} s "
+                "(ingest.claim_wait_seconds): run again once it has finished"
+            ),
         )
-        return BatchResult(batch.name, batch.entity, verdict, batch_id, message=message)
+    from .lease import LeaseKeeper
     from .run import LoadRun
 
-    run = LoadRun(engine, batch, batch_id, validator, config, as_of, progress)
-    return run.execute()
+    assert claim.token is not None  # a claim that is ours carries its token
+    run = LoadRun(engine, batch, claim.batch_id, validator, config, as_of, progress, claim.token)
+    with LeaseKeeper(engine, claim.batch_id, claim.token, config.claim_lease_seconds):
+        return run.execute()
 
 
 __all__ = [

@@ -27,7 +27,8 @@ class IngestConfig:
     unknown_columns: str = "warn"
     chunk_rows: int = 200_000
     max_quarantine_records: int = 10_000
-    stale_batch_minutes: int = 60
+    claim_lease_seconds: float = 120.0
+    claim_wait_seconds: float = 600.0
     data_docs_keep: int = 30
     quarantine_opposite_signs: bool = True
     quarantine_zero_quantity_amount: bool = True
@@ -36,6 +37,11 @@ class IngestConfig:
 def ingest_config(config: dict[str, Any] | None = None) -> IngestConfig:
     """Read and check the ``ingest`` section (defaults from models/defaults.yaml)."""
     raw = section(config if config is not None else load_config(), "ingest")
+    if "stale_batch_minutes" in raw:  # say what replaced it, not just "unknown key"
+        raise ConfigError(
+            "rules section ingest: stale_batch_minutes is gone: a batch claim now ends when "
+            "its lease runs out (claim_lease_seconds, default 120); remove the key"
+        )
     known = {f.name: f for f in fields(IngestConfig)}
     unknown = sorted(set(raw) - set(known))
     if unknown:
@@ -66,6 +72,11 @@ def ingest_config(config: dict[str, Any] | None = None) -> IngestConfig:
         raise ConfigError("rules section ingest: row_quarantine_threshold must be within 0..1")
     if cfg.chunk_rows < 1 or cfg.max_rows < 1:
         raise ConfigError("rules section ingest: chunk_rows and max_rows must be positive")
+    if cfg.claim_lease_seconds < 3 or cfg.claim_wait_seconds < 0:
+        raise ConfigError(
+            "rules section ingest: claim_lease_seconds must be 3 or more and "
+            "claim_wait_seconds 0 or more"
+        )
     if cfg.data_docs_keep < 0:
         raise ConfigError("rules section ingest: data_docs_keep must be 0 (none) or more")
     return cfg

@@ -50,6 +50,13 @@ class IngestBatch(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     # The stored validation result: expectation, success, unexpected count.
     validation: Mapped[dict] = mapped_column(default=dict)
+    # The claim of a ``started`` batch: the process that loads it (its token, host and
+    # pid) and until when its lease runs. The owner renews the lease while it works; a
+    # lease that ran out is taken over at once, whatever host wrote it.
+    claim_token: Mapped[str | None] = mapped_column(String(36))
+    claimed_host: Mapped[str | None] = mapped_column(String(255))
+    claimed_pid: Mapped[int | None] = mapped_column(Integer)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class QuarantineRecord(Base):

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, select, text
 
 from models.ingest import ingest_config, ingest_file
+from models.ingest.lease import database_now
 from models.ingest.load import unresolved_references
-from models.schema import metadata
+from models.schema import BatchStatus, IngestBatch, metadata
 from tests.ingest_builders import AS_OF
 
 _runners: dict = {}
@@ -71,3 +73,27 @@ def integrity_ok(engine) -> None:
         with engine.connect() as conn:
             assert conn.execute(text("PRAGMA integrity_check")).scalar() == "ok"
             assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+
+
+def plant_claim(engine, path: Path, *, host: str, pid: int, lease: timedelta) -> int:
+    """The claim on invoice lines ``path`` that a process on ``host`` left: ``started``,
+    its lease ending ``lease`` from now (negative: it ran out); the batch id."""
+    with engine.begin() as conn:
+        now = database_now(conn)
+        return conn.execute(
+            insert(IngestBatch)
+            .values(
+                source="file:invoice_lines",
+                entity="invoice_lines",
+                file_name=path.name,
+                content_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                status=BatchStatus.STARTED,
+                started_at=now - timedelta(minutes=1),
+                claim_token=f"left-by-{host}",
+                claimed_host=host,
+                claimed_pid=pid,
+                lease_until=now + lease,
+                validation={},
+            )
+            .returning(IngestBatch.batch_id)
+        ).scalar_one()

@@ -148,11 +148,13 @@ def test_i8_stale_started_batch_is_swept_and_does_not_block(base, engine):
             .where(IngestBatch.batch_id == result.batch_id)
             .values(
                 status=BatchStatus.STARTED,
-                started_at=datetime.now(UTC) - timedelta(minutes=config.stale_batch_minutes + 5),
-                validation={"claimed_by": {"host": "elsewhere", "pid": 1}},
+                started_at=datetime.now(UTC) - timedelta(minutes=5),
+                claimed_host="elsewhere",
+                claimed_pid=1,
+                lease_until=datetime.now(UTC) - timedelta(seconds=config.claim_lease_seconds),
             )
         )
-    assert sweep_stale_batches(engine, config) == 1
+    assert sweep_stale_batches(engine) == 1
     with engine.connect() as conn:
         status = conn.scalar(
             select(IngestBatch.status).where(IngestBatch.batch_id == result.batch_id)
