@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.conftest import IN_CI
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 KUBERNETES = DEPLOY / "kubernetes"
@@ -291,7 +293,13 @@ def test_every_long_running_service_has_a_health_check_and_waits_for_healthy_one
             assert how["condition"] == expected, f"{name} -> {dependency}"
     assert {"postgres", "prefect-server", "migrate"} <= set(services["worker"]["depends_on"])
     assert "migrate" in services["dashboard"]["depends_on"]
-    assert "8501:8501" in services["dashboard"]["ports"]
+    # The dashboard on this machine only; other machines come in through the TLS proxy.
+    assert services["dashboard"]["ports"] == ["127.0.0.1:8501:8501"]
+    assert services["proxy"]["ports"] == ["80:80", "443:443"]
+    assert services["proxy"]["configs"] == [
+        {"source": "caddyfile", "target": "/etc/caddy/Caddyfile"}
+    ]
+    assert compose()["configs"]["caddyfile"] == {"file": "./Caddyfile"}
     prefect_ports = services["prefect-server"]["ports"]
     assert all(p.startswith("127.0.0.1:") for p in prefect_ports), "Prefect has no users"
 
@@ -368,6 +376,7 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
             "POSTGRES_PASSWORD": "check",
             "PREFECT_AUTH_STRING": "a:b",
             "SESSION_SECRET": "s",
+            "ACCOUNTOPS_DOMAIN": "accountops.example.com",
         },
         capture_output=True,
         text=True,
@@ -376,11 +385,71 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path) -> None:
     assert ok.returncode == 0, ok.stderr
     refused = subprocess.run(
         config,
-        env={**env, "PREFECT_AUTH_STRING": "a:b", "SESSION_SECRET": "s"},
+        env={
+            **env,
+            "PREFECT_AUTH_STRING": "a:b",
+            "SESSION_SECRET": "s",
+            "ACCOUNTOPS_DOMAIN": "accountops.example.com",
+        },
         capture_output=True,
         text=True,
     )
     assert refused.returncode != 0 and "POSTGRES_PASSWORD" in refused.stderr
+
+
+def caddy_config(domain: str, **env: str) -> dict[str, Any]:
+    """deploy/Caddyfile as Caddy itself reads it (``caddy adapt``: its JSON configuration)."""
+    caddy = shutil.which("caddy")
+    if caddy is None:
+        if IN_CI:
+            pytest.fail("no caddy here: .ci/run installs it (apt-get install caddy)")
+        pytest.skip("no caddy here (apt-get install caddy) to read deploy/Caddyfile")
+    adapted = subprocess.run(
+        [caddy, "adapt", "--config", str(DEPLOY / "Caddyfile"), "--adapter", "caddyfile"],
+        env={**os.environ, "ACCOUNTOPS_DOMAIN": domain, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert adapted.returncode == 0, adapted.stderr
+    return json.loads(adapted.stdout)
+
+
+def handlers(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every handler of every route, subroutes included."""
+    found: list[dict[str, Any]] = []
+
+    def walk(routes: list[dict[str, Any]]) -> None:
+        for route in routes:
+            for handler in route.get("handle", []):
+                found.append(handler)
+                walk(handler.get("routes", []))
+
+    for server in config["apps"]["http"]["servers"].values():
+        walk(server["routes"])
+    return found
+
+
+def test_the_tls_proxy_adds_hsts_and_keeps_the_dashboards_security_headers() -> None:
+    """The compose set-up's reverse proxy: HTTPS for the domain only, HSTS for a year, the
+    dashboard upstream; it removes none of the headers the dashboard sets itself (its
+    Content-Security-Policy and X-Frame-Options: tests/e2e/test_sessions.py)."""
+    config = caddy_config("accountops.example.com")
+    server = next(iter(config["apps"]["http"]["servers"].values()))
+    assert server["listen"] == [":443"]
+    assert server["routes"][0]["match"] == [{"host": ["accountops.example.com"]}]
+    headers = [h for h in handlers(config) if h["handler"] == "headers"]
+    assert len(headers) == 1
+    response = headers[0]["response"]
+    hsts = response["set"]["Strict-Transport-Security"][0]
+    assert int(re.search(r"max-age=(\d+)", hsts)[1]) >= 365 * 24 * 3600
+    assert "includeSubDomains" in hsts
+    kept = {"Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options"}
+    assert not kept & (set(response.get("delete", [])) | set(response.get("set", {})))
+    proxies = [h for h in handlers(config) if h["handler"] == "reverse_proxy"]
+    assert [u["dial"] for p in proxies for u in p["upstreams"]] == ["dashboard:8501"]
+    spec = compose()["services"]["proxy"]
+    assert spec["environment"]["ACCOUNTOPS_DOMAIN"].startswith("${ACCOUNTOPS_DOMAIN:?")
 
 
 # --- Kubernetes ---------------------------------------------------------------------------
