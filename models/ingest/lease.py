@@ -29,7 +29,8 @@ class ClaimLost(Exception):
 def database_now(conn: Connection) -> datetime:
     """Now, by the database server's clock (PostgreSQL) or this host's (SQLite)."""
     if conn.dialect.name == "postgresql":
-        return conn.scalar(select(func.clock_timestamp())).astimezone(UTC)
+        now: datetime = conn.execute(select(func.clock_timestamp())).scalar_one()
+        return now.astimezone(UTC)
     return datetime.now(UTC)
 
 
