@@ -211,7 +211,10 @@ def test_the_image_installs_the_lock_pins_then_the_project_like_dev_py() -> None
     # -c pins only what the lock names: every runtime dependency must be in it.
     lock = (ROOT / "requirements.lock.txt").read_text(encoding="utf-8")
     pinned = {norm(m) for m in re.findall(r"^([A-Za-z0-9._-]+)==", lock, re.M)}
-    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # The scale extra too: the image is also a Dask scheduler and worker (scale-out).
+    assert "p['dependencies'] + p['optional-dependencies']['scale']" in runs
+    deps = project["dependencies"] + project["optional-dependencies"]["scale"]
     missing = [d for d in deps if norm(re.match(r"[A-Za-z0-9._-]+", d)[0]) not in pinned]
     assert not missing, f"not pinned in requirements.lock.txt (re-lock): {missing}"
 

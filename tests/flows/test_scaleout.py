@@ -99,12 +99,25 @@ def test_two_dask_workers_give_every_figure_of_one_process(book, new_pg_url):
             }
         assert later and all(stored[k] == v for k, v in later.items())
         assert differences(a, b) == []
-        # A second snapshot on the cluster over the same data: the same figures again
-        # (the roll-ups read as they stand, no batch new).
-        again = recompute_flow(database_url=two, **TWO_WORKERS, return_state=True)
+        # A second snapshot in each, nothing new: one process (whose window tables now
+        # hold the window) and a cluster given by its address, in 8 ranges of customers.
+        from distributed import LocalCluster
+
+        with LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=False,
+            protocol="tcp",
+            dashboard_address=None,
+        ) as cluster:
+            address = cluster.scheduler_address
+            assert address.startswith("tcp://")
+            again = recompute_flow(database_url=two, dask_address=address, return_state=True)
         assert again.is_completed(), again.message
+        assert recompute_flow(database_url=one, return_state=True).is_completed()
         with b.connect() as conn:
             assert conn.scalar(select(func.count()).select_from(Snapshot)) == 2
+        assert differences(a, b) == []
     finally:
         a.dispose()
         b.dispose()
