@@ -1,5 +1,6 @@
 """Numbers formatted for people: money with currency, percentages, days, counts; and text
-from the data shown as the literal characters it holds."""
+from the data shown as the literal characters it holds. Figures round half up
+(``models.value.numbers.half_up``), as every export and reason does."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import html
 import math
 import re
 from decimal import Decimal
+
+from models.value.numbers import half_up
 
 _SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF "}
 _SUFFIXES = ((1e9, "bn"), (1e6, "M"), (1e3, "k"))
@@ -32,23 +35,22 @@ def money(value: Decimal | float | int | None, currency: str, *, compact: bool =
     if compact:
         for threshold, suffix in _SUFFIXES:
             if amount >= threshold:
-                return f"{sign}{symbol}{amount / threshold:.1f}{suffix}"
-        return f"{sign}{symbol}{amount:,.0f}"
-    return f"{sign}{symbol}{amount:,.0f}"
+                return f"{sign}{symbol}{half_up(amount / threshold, 1):.1f}{suffix}"
+    return f"{sign}{symbol}{half_up(amount):,.0f}"
 
 
 def percent(value: Decimal | float | None, *, digits: int = 1, signed: bool = False) -> str:
     """A ratio (0.125) as ``12.5%``; ``signed`` adds ``+`` for changes."""
     if _is_unknown(value):
         return "–"
-    number = float(value) * 100
+    number = half_up(float(value) * 100, digits)
     return f"{number:+.{digits}f}%" if signed else f"{number:.{digits}f}%"
 
 
 def days(value: Decimal | float | None) -> str:
     if _is_unknown(value):
         return "–"
-    return f"{float(value):,.0f} days"
+    return f"{half_up(float(value)):,.0f} days"
 
 
 def count(value: int | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
@@ -33,12 +34,41 @@ def to_cents(value) -> Decimal:
     return Decimal(str(value) if isinstance(value, float) else value).quantize(CENTS, ROUND_HALF_UP)
 
 
+# A value this close below a halfway point (in units of the last digit kept) counts as on
+# it: far below any real difference, far above float noise.
+HALFWAY_TOLERANCE = 1e-7
+
+
+def half_up(value: float, digits: int = 0) -> float:
+    """One figure rounded as :func:`round_half_up` rounds a column."""
+    scale = 10.0**digits
+    rounded = math.floor(abs(value) * scale + 0.5 + HALFWAY_TOLERANCE) / scale
+    return math.copysign(rounded, value) + 0.0
+
+
+def round_half_up(values: pd.Series, digits: int = 0) -> pd.Series:
+    """A column rounded half up (away from zero) to ``digits`` decimals: the one rounding
+    rule for every figure shown or stored (NaN stays NaN, and no -0).
+
+    Binary floats hold most decimals inexactly (1.005 is 1.00499999999999989...), and
+    SQLite sums money as floats where PostgreSQL keeps it exact, so a halfway value is
+    recognised with a tolerance far below the last digit, not by its bits: both databases
+    round 31039.5 to 31040."""
+    x = as_float(values)
+    scale = 10.0**digits
+    scaled = x.abs() * scale
+    rounded = np.floor(scaled + 0.5 + HALFWAY_TOLERANCE) * np.sign(x) / scale + 0.0
+    return rounded.where(x.notna())
+
+
 def round_cents(values: pd.Series) -> pd.Series:
     """A column of money (or days) to the cent, half up, as :func:`to_cents` rounds one
-    figure (NaN stays NaN).
+    figure (NaN stays NaN)."""
+    return round_half_up(values, 2)
 
-    Binary floats hold most cents inexactly (1.005 is 1.00499999999999989...), so a
-    halfway value is recognised with a tolerance far below a cent, not by its bits."""
-    x = as_float(values)
-    scaled = x.abs() * 100
-    return (np.floor(scaled + 0.5 + 1e-7) * np.sign(x) / 100).where(x.notna())
+
+def shown(values: pd.Series, template: str, *, digits: int, scale: float = 1.0) -> pd.Series:
+    """``values`` times ``scale``, rounded half up to ``digits`` decimals, in ``template``
+    (``"{:,.0f}"``, ``"{:.1f}%"``): a printed figure never depends on float noise or on
+    Python's round-half-even formatting."""
+    return round_half_up(as_float(values) * scale, digits).map(template.format)

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from .numbers import shown
 from .rules import MEASURE_WEIGHT_KEYS, PROBLEM_FLOORS, ValueRules
 
 LABELS = {
@@ -31,19 +32,19 @@ def fmt_value(measure: str, values: pd.Series) -> pd.Series:
     """Measure values as a reader expects them (money with separators, ratios as %)."""
     v = values.astype(float)
     if measure in {"revenue", "revenue_previous"}:
-        out = v.map("{:,.0f}".format)
+        out = shown(v, "{:,.0f}", digits=0)
     elif measure in {"gross_margin_pct", "score_rank"}:
-        out = (v * 100).map("{:.1f}%".format)
+        out = shown(v, "{:.1f}%", digits=1, scale=100)
     elif measure in {"collection_rate", "on_time_share"}:
-        out = (v * 100).map("{:.0f}%".format)
+        out = shown(v, "{:.0f}%", digits=0, scale=100)
     elif measure == "growth":
-        out = (v * 100).map("{:+.0f}%".format)
+        out = shown(v, "{:+.0f}%", digits=0, scale=100)
     elif measure == "mean_days_late":
-        out = v.map("{:.1f} days".format)
+        out = shown(v, "{:.1f} days", digits=1)
     elif measure == "influence":
-        out = v.map("{:.0f}/100".format)
+        out = shown(v, "{:.0f}/100", digits=0)
     else:
-        out = v.map("{:.0f}".format)
+        out = shown(v, "{:.0f}", digits=0)
     return out.where(v.notna(), "unknown")
 
 
@@ -63,13 +64,13 @@ def rule_reasons(
     t = rules.tiers
 
     def score(ix: pd.Index) -> pd.Series:
-        return placed.loc[ix, "score"].astype(float).map("{:.2f}".format)
+        return shown(placed.loc[ix, "score"], "{:.2f}", digits=2)
 
     def top(ix: pd.Index) -> pd.Series:
-        return (placed.loc[ix, "top_share"].astype(float) * 100).map("{:.1f}%".format)
+        return shown(placed.loc[ix, "top_share"], "{:.1f}%", digits=1, scale=100)
 
     def rank(ix: pd.Index) -> pd.Series:
-        ahead = (100 - placed.loc[ix, "top_share"].astype(float) * 100).map("{:.0f}".format)
+        ahead = shown(100 - placed.loc[ix, "top_share"].astype(float) * 100, "{:.0f}", digits=0)
         return " (ahead of " + ahead + "% of trading customers)"
 
     def infl(ix: pd.Index) -> pd.Series:
@@ -125,7 +126,7 @@ def rule_reasons(
     )
     texts["key_opportunity_potential"] = lambda ix: (
         "Key opportunity: estimated potential "
-        + m.loc[ix, "estimated_potential"].astype(float).map("{:,.0f}".format)
+        + shown(m.loc[ix, "estimated_potential"], "{:,.0f}", digits=0)
         + f" is in the top {_pct(t['key_opportunity_potential_top_share'])} of prospects"
     )
     texts["general_opportunity"] = lambda ix: (
@@ -160,7 +161,7 @@ def measure_reasons(effects: pd.DataFrame, ranks: pd.DataFrame, m: pd.DataFrame)
         if not who.any():
             continue
         value = fmt_value(key, m[key].iloc[who])
-        pctile = (ranks[key].iloc[who] * 100).map("{:.0f}".format)
+        pctile = shown(ranks[key].iloc[who], "{:.0f}", digits=0, scale=100)
         base = (LABELS[key] + " " + value + " (percentile " + pctile + ")").to_numpy(object)
         full = np.empty(len(eff), dtype=object)
         full[who] = base
