@@ -140,11 +140,12 @@ class ChunkPreparer:
                     select(table.c[ref]).where(table.c[ref].in_(readings))
                 ).scalars()
             ) | (set(readings) & set(load[column].dropna().unique()))
-            for idx, value in load[column].items():
+            # A chunk is indexed by the line each row starts on (reader.py).
+            for line, value in zip(load.index.tolist(), load[column].tolist(), strict=True):
                 reading = alikes.get(value)
                 if reading in exists:
-                    bad.setdefault(int(idx), []).append(("ID_CONFUSABLE", column))
-                    self.details[(int(idx), "ID_CONFUSABLE")] = f"; it reads as {reading!r}"
+                    bad.setdefault(line, []).append(("ID_CONFUSABLE", column))
+                    self.details[(line, "ID_CONFUSABLE")] = f"; it reads as {reading!r}"
 
     def _quarantine(self, raw: pd.DataFrame, bad: Violations) -> None:
         """Quarantine records of the bad rows: one per rule broken, naming file, line,

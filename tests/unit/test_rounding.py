@@ -21,7 +21,7 @@ def exact(cents: list[int], digits: int = 0) -> float:
     return float(total.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
 
 
-@given(st.lists(st.integers(-10**9, 10**9), min_size=1, max_size=200), st.integers(0, 2))
+@given(st.lists(st.integers(-(10**9), 10**9), min_size=1, max_size=200), st.integers(0, 2))
 def test_a_float_sum_rounds_as_the_exact_sum(cents, digits):
     noisy = sum(c / 100 for c in cents)  # as SQLite adds REAL cents
     assert half_up(noisy, digits) == exact(cents, digits)
