@@ -1,7 +1,14 @@
-"""Ingest throughput: invoice lines with validation vs a bare bulk load, same run.
+"""Ingest throughput: invoice lines with validation vs a bare bulk load, same run,
+and the payments of those invoices beside them.
 
 python benchmarks/ingest.py --lines 1000000 --db sqlite|postgresql
 python benchmarks/ingest.py --book DIR --db sqlite|postgresql
+
+After the invoice lines, a payments file of the same invoices (most paid in full,
+some in two instalments, some not at all, a few payments on account) is ingested
+with validation, the overpayment check included: ``payments_rows_per_second``
+beside ``rows_per_second`` (the lines'), and ``payments_cost_ratio``, what a
+payment row costs over what a line costs (the aim: at most 2).
 
 The baseline loads the same file's rows with COPY (PostgreSQL) or one
 executemany in one transaction (SQLite) into a plain table with the lines'
@@ -47,8 +54,11 @@ COPY_BLOCK = 1 << 20
 
 
 def generate(folder: Path, lines: int, customers: int = 5000, seed: int = 1) -> Path:
-    """customers.csv, product_lines.csv, invoice_lines.csv of the canonical shape, fast."""
+    """customers.csv, product_lines.csv, invoice_lines.csv and payments.csv of the
+    canonical shape, fast; each invoice's payments are written as it is finished,
+    so nothing of the file is held."""
     rng = random.Random(seed)
+    payments = Payments(folder / "payments.csv", random.Random(seed + 1))
     (folder / "product_lines.csv").write_text(
         "product_line_id,name,category\n" + "".join(f"PL-{i:02d},Line {i},Cat\n" for i in range(8))
     )
@@ -84,9 +94,11 @@ def generate(folder: Path, lines: int, customers: int = 5000, seed: int = 1) -> 
             day = start + timedelta(days=rng.randrange(900))
             due = (day + timedelta(days=30)).isoformat()
             cust = f"C-{rng.randrange(customers):06d}"
+            total = 0
             for line in range(1, min(rng.randrange(1, 10), lines - n) + 1):
                 q = rng.randrange(1, 50)
                 amount = q * rng.randrange(100, 50000) / 100
+                total += round(amount * 100)
                 w.writerow(
                     [
                         f"INV-{inv:08d}",
@@ -103,7 +115,42 @@ def generate(folder: Path, lines: int, customers: int = 5000, seed: int = 1) -> 
                     ]
                 )
                 n += 1
+            payments.pay(f"INV-{inv:08d}", cust, day, total)
+    payments.close()
     return path
+
+
+class Payments:
+    """payments.csv, written invoice by invoice: 70% of the invoices paid in full in
+    one payment, 15% in two instalments, the rest open; one in 50 also brings a
+    payment on account (no invoice)."""
+
+    def __init__(self, path: Path, rng: random.Random) -> None:
+        self.rng, self.n = rng, 0
+        self.fh = path.open("w", newline="")
+        self.out = csv.writer(self.fh, lineterminator="\n")
+        self.out.writerow(
+            ["payment_id", "invoice_id", "customer_id", "paid_on", "amount", "currency"]
+        )
+
+    def pay(self, invoice_id: str, customer_id: str, day: date, cents: int) -> None:
+        """The payments of one invoice of ``cents`` (its lines' total)."""
+        draw = self.rng.random()
+        parts = [cents] if draw < 0.70 else [cents // 2, cents - cents // 2] if draw < 0.85 else []
+        for part in parts:
+            self._write(invoice_id, customer_id, day, part)
+        if self.rng.random() < 0.02:
+            self._write("", customer_id, day, self.rng.randrange(100, 100_000))
+
+    def _write(self, invoice_id: str, customer_id: str, day: date, cents: int) -> None:
+        self.n += 1
+        paid_on = (day + timedelta(days=self.rng.randrange(5, 90))).isoformat()
+        self.out.writerow(
+            [f"PAY-{self.n:09d}", invoice_id, customer_id, paid_on, f"{cents / 100:.2f}", "EUR"]
+        )
+
+    def close(self) -> None:
+        self.fh.close()
 
 
 LINE_COLUMNS = (
@@ -277,29 +324,57 @@ def book(folder: Path, db: str) -> None:
         runs.append(("payments_resent", amended_copy(folder / "payments.csv", Path(tmp) / "re")))
         for key, path in runs:
             progress(f"ingesting {key}")
-            child = subprocess.run(
-                [sys.executable, __file__, "--load-one", str(path), "--url", url],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if child.returncode:
-                raise SystemExit(f"{path.name}: {child.stderr.strip().splitlines()[-1]}")
-            figures = json.loads(child.stdout.strip().splitlines()[-1])
+            figures = load_in_child(url, path)
             took = f"{figures['seconds']}s, {figures['peak_rss_mb']} MB"
             progress(f"  {figures['message'][:200]} in {took}")
             if key != "payments_resent":  # reported, whatever its outcome
                 assert figures["outcome"] == "LOADED", figures["message"]
             per_file[key] = {k: figures[k] for k in ("outcome", "rows", "seconds", "peak_rss_mb")}
     lines = per_file.get("invoice_lines", {})
+    beside = payments_beside_lines(lines, per_file["payments"]) if "payments" in per_file else {}
     report(
         f"ingest-book-{db}",
         lines.get("rows", 0),
         sum(f["seconds"] for f in per_file.values()),
         book=str(folder),
         max_file_peak_rss_mb=max(f["peak_rss_mb"] for f in per_file.values()),
+        **beside,
         files=per_file,
     )
+
+
+def load_in_child(url: str, path: Path) -> dict:
+    """Ingest one file in a process of its own (so its peak RSS is its own); its figures."""
+    child = subprocess.run(
+        [sys.executable, __file__, "--load-one", str(path), "--url", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if child.returncode:
+        raise SystemExit(f"{path.name}: {child.stderr.strip().splitlines()[-1]}")
+    return json.loads(child.stdout.strip().splitlines()[-1])
+
+
+def payments_beside_lines(lines: dict, payments: dict) -> dict:
+    """Payments' figures beside the invoice lines' (each: rows, seconds, peak_rss_mb),
+    with ``payments_cost_ratio``: seconds per payment row over seconds per line (the
+    aim: at most 2). Also printed as a small table on stderr."""
+    rate = {k: f["rows"] / f["seconds"] for k, f in (("lines", lines), ("payments", payments))}
+    progress(f"{'file':<16}{'rows':>12}{'seconds':>10}{'rows/s':>10}{'peak MB':>10}")
+    for name, f in (("invoice_lines", lines), ("payments", payments)):
+        row = f"{f['rows']:>12,}{f['seconds']:>10.2f}{rate[name.split('_')[-1]]:>10,.0f}"
+        progress(f"{name:<16}{row}{f['peak_rss_mb']:>10}")
+    ratio = round(rate["lines"] / rate["payments"], 2)
+    progress(f"a payment row costs {ratio}x an invoice line")
+    return {
+        "lines_rows_per_second": round(rate["lines"]),
+        "payments_rows": payments["rows"],
+        "payments_seconds": payments["seconds"],
+        "payments_rows_per_second": round(rate["payments"]),
+        "payments_peak_rss_mb": payments["peak_rss_mb"],
+        "payments_cost_ratio": ratio,
+    }
 
 
 def main() -> None:
@@ -336,7 +411,12 @@ def main() -> None:
             seconds = time.perf_counter() - start
             ingest_peak = peak_rss_mb()  # before the baselines run in this process
             assert result.outcome == "LOADED", result.message
-            progress(f"{result.message} in {seconds:.1f}s; baseline bare load")
+            progress(f"{result.message} in {seconds:.1f}s; payments of those invoices")
+            paid = load_in_child(url, folder / "payments.csv")
+            assert paid["outcome"] == "LOADED", paid["message"]
+            lines = {"rows": result.rows_read, "seconds": seconds, "peak_rss_mb": ingest_peak}
+            beside = payments_beside_lines(lines, paid)
+            progress("baseline bare load")
             base_seconds = baseline(url, path)
             progress("bare load without the key")
             bare_no_key = baseline(url, path, key="")
@@ -357,6 +437,7 @@ def main() -> None:
         ratio_to_schema_floor=round(seconds / floor_seconds, 2),
         rows_quarantined=result.rows_quarantined,
         ingest_peak_rss_mb=ingest_peak,
+        **beside,
     )
 
 

@@ -61,14 +61,15 @@ class CommittedBook:
         self.tables.append(table)
         return table
 
-    def fill(self, table: Table, frame: pd.DataFrame) -> None:
-        """Replace the rows of a TEMP table with ``frame`` (its columns by name)."""
+    def fill(self, table: Table, frame: pd.DataFrame, *, numbered: str | None = None) -> None:
+        """Replace the rows of a TEMP table with ``frame`` (its columns by name;
+        ``numbered``: a column numbering the rows 0..n-1)."""
         empty_table(self.conn, table)
-        self.append(table, frame)
+        self.append(table, frame, numbered=numbered)
 
-    def append(self, table: Table, frame: pd.DataFrame) -> None:
+    def append(self, table: Table, frame: pd.DataFrame, *, numbered: str | None = None) -> None:
         """Add ``frame``'s rows to a TEMP table."""
-        bulk_insert(self.conn, table, frame, list(frame.columns))
+        bulk_insert(self.conn, table, frame, list(frame.columns), numbered=numbered)
         analyse(self.conn, table)
 
     def close(self) -> None:

@@ -8,10 +8,12 @@ once, and a payment moved to another invoice frees the first), then adds the
 row's amount to its invoice. Every row counts as the file states it, the ones
 that break other rules too.
 
-Set-based and bounded by the chunk: totals, payments and recorded amounts are
-read for the chunk's invoices and payments only, through TEMP tables of them on
-the committed book; what earlier chunks did to each invoice is kept in a TEMP
-table too, not in Python.
+Set-based and bounded by the chunk: the chunk's distinct invoices and payments
+go into TEMP tables, numbered, and one statement each reads, per number, what
+the committed book holds for them (an index lookup per key, never a scan of the
+book); what earlier chunks did to each invoice is kept in a TEMP table too, not
+in Python. Everything after that is arrays indexed by those numbers: no Python
+object per row, no lookup by text.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Float, Numeric, Table, cast, func, literal, select
+from sqlalchemy import Column, Float, Integer, Numeric, Table, cast, func, literal, select
 
 from models.schema import Invoice, InvoiceLine, Payment
 
 from .committed import CommittedBook
+
+_POS = "pos"
 
 
 @dataclass
@@ -35,18 +39,36 @@ class Checked:
     invoices: set
 
 
+@dataclass
+class _Changes:
+    """A chunk's changes to invoices in file order: ``key`` numbers the invoice
+    (-1: none), ``value`` is the amount as a float; ``own`` marks each row's own
+    amount (the rest take a payment sent again off its recorded invoice)."""
+
+    key: np.ndarray
+    value: np.ndarray
+    own: np.ndarray
+
+    def running(self) -> np.ndarray:
+        """Each row's own change added to the chunk's changes to its invoice before it."""
+        summed = pd.Series(self.value).groupby(self.key, sort=False).cumsum()
+        return summed.to_numpy()[self.own]
+
+
 class PaymentsCheck:
     """The overpayment of each payment row, one chunk at a time, in file order."""
 
     def __init__(self, book: CommittedBook) -> None:
         pay = Payment.__table__
         self.book = book
-        # The chunk's distinct invoices and payments, refilled per chunk.
+        # The chunk's distinct invoices and payments, numbered, refilled per chunk.
         self.invoices = book.temp(
-            "invoices", [Column("invoice_id", pay.c.invoice_id.type, primary_key=True)]
+            "invoices",
+            [Column("invoice_id", pay.c.invoice_id.type, primary_key=True), Column(_POS, Integer)],
         )
         self.payments = book.temp(
-            "payments", [Column("payment_id", pay.c.payment_id.type, primary_key=True)]
+            "payments",
+            [Column("payment_id", pay.c.payment_id.type, primary_key=True), Column(_POS, Integer)],
         )
         # What the earlier chunks did to each invoice, one row per change (added up
         # when read); NUMERIC without a scale: the file's amounts as written.
@@ -55,99 +77,114 @@ class PaymentsCheck:
             [Column("invoice_id", pay.c.invoice_id.type), Column("amount", Numeric())],
             index="invoice_id",
         )
+        self.carried = False  # whether an earlier chunk applied anything
 
     def check(self, check: pd.DataFrame, load: pd.DataFrame) -> Checked:
         """How far each row takes its invoice past its total (NaN without an invoice
         that has lines). ``check`` is the typed chunk, ``load`` its canonical text."""
-        inv = check["invoice_id"]
-        invoices = self._invoices(inv)
-        total, paid, carried = (invoices[c].dropna() for c in ("total", "paid", "carried"))
-        changes = self._changes(check, load)
-        # The running sum of each invoice's changes, read at each row's own amount.
-        running = changes.groupby("invoice_id", sort=False)["value"].cumsum()
-        at_row = pd.Series(running[changes["own"]].to_numpy(), index=check.index)
-        over = inv.map(paid).fillna(0.0) + inv.map(carried).fillna(0.0) + at_row
-        over = over - inv.map(total)
-        applied = changes["invoice_id"].notna()
-        self.book.append(self.applied, changes.loc[applied, ["invoice_id", "amount"]])
-        has_lines = inv.map(total).notna()  # a dict lookup; isin on Arrow text is slow
-        return Checked(
-            over.where(has_lines).astype("float64"),
-            set(invoices.index[invoices["found"]]),
-        )
+        codes, invoices = pd.factorize(check["invoice_id"])
+        due, found = self._invoices(invoices)
+        changes = self._changes(check, load, codes, invoices)
+        # What was paid before the row (recorded, earlier chunks) less the total,
+        # then the running sum of the chunk's changes to the invoice, read at the row.
+        before = np.full(len(codes), np.nan)
+        has_invoice = codes >= 0
+        before[has_invoice] = due[codes[has_invoice]]
+        over = before + changes.running()
+        return Checked(pd.Series(over, index=check.index), set(invoices[found]))
 
-    def _changes(self, check: pd.DataFrame, load: pd.DataFrame) -> pd.DataFrame:
-        """The chunk's changes to invoices, in file order: for each row, a payment it
-        sends again taken off the invoice it was recorded on, then its own amount on
-        its invoice. Columns: invoice_id, value (float), amount (text), own (the row's
-        own amount)."""
+    def _changes(
+        self, check: pd.DataFrame, load: pd.DataFrame, codes: np.ndarray, invoices: pd.Index
+    ) -> _Changes:
+        """The chunk's changes in file order (each payment sent again first taken off
+        its recorded invoice), also appended to the TEMP table the next chunks read."""
         n = len(check)
-        own = pd.DataFrame(
-            {
-                "invoice_id": check["invoice_id"].to_numpy(dtype=object),
-                "value": check["amount"].fillna(0.0).to_numpy(),
-                "amount": load["amount"].to_numpy(dtype=object),
-                "own": True,
-                "order": np.arange(n) * 2 + 1,
-            }
-        )
-        recorded = self._recorded(check["payment_id"]).reindex(check["payment_id"].to_numpy())
-        again = recorded["invoice_id"].notna().to_numpy()
-        if not again.any():
-            return own
-        taken = -recorded["amount"].to_numpy(dtype=object)[again]
-        off = pd.DataFrame(
-            {
-                "invoice_id": recorded["invoice_id"].to_numpy(dtype=object)[again],
-                "value": taken.astype("float64"),
-                "amount": [str(a) for a in taken],
-                "own": False,
-                "order": np.flatnonzero(again) * 2,
-            }
-        )
-        return pd.concat([off, own], ignore_index=True).sort_values("order", ignore_index=True)
+        value = check["amount"].fillna(0.0).to_numpy(dtype="float64")
+        own = pd.DataFrame({"invoice_id": check["invoice_id"], "amount": load["amount"]})
+        applied = [own[codes >= 0]]
+        rows, off_ids, off_amounts = self._recorded(check["payment_id"])
+        if not len(rows):
+            self._apply(applied)
+            return _Changes(codes, value, np.ones(n, dtype=bool))
+        # A recorded invoice outside the chunk gets a number of its own past the
+        # chunk's; it changes no row of this chunk but is carried to the next.
+        off_key = invoices.get_indexer(off_ids)
+        outside = off_key < 0
+        off_key[outside] = len(invoices) + pd.factorize(off_ids[outside])[0]
+        taken = [-a for a in off_amounts]
+        applied.insert(0, pd.DataFrame({"invoice_id": off_ids, "amount": [str(a) for a in taken]}))
+        self._apply(applied)
+        # File order: row i's taking-off (2i) before its own amount (2i + 1).
+        order = np.concatenate([rows * 2, np.arange(n) * 2 + 1])
+        sort = np.argsort(order, kind="stable")
+        key = np.concatenate([off_key, codes])[sort]
+        amounts = np.concatenate([np.array(taken, dtype="float64"), value])[sort]
+        own_amount = np.concatenate([np.zeros(len(rows), bool), np.ones(n, bool)])[sort]
+        return _Changes(key, amounts, own_amount)
 
-    def _invoices(self, invoice_ids: pd.Series) -> pd.DataFrame:
-        """Per distinct invoice of the chunk: found (it exists), total (of its lines),
-        paid (before this batch), carried (by earlier chunks); NaN where none."""
+    def _apply(self, frames: list[pd.DataFrame]) -> None:
+        """Record the chunk's changes to invoices for the chunks after it."""
+        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        if len(frame):
+            self.book.append(self.applied, frame)
+            self.carried = True
+
+    def _invoices(self, invoices: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+        """Per distinct invoice of the chunk (by its number): what was paid before
+        this chunk (recorded before the batch, and by earlier chunks) less its total,
+        NaN when it has no lines; and whether it exists."""
         probe = self.invoices
-        self.book.fill(probe, pd.DataFrame({"invoice_id": invoice_ids.dropna().unique()}))
+        self.book.fill(probe, pd.DataFrame({"invoice_id": invoices}), numbered=_POS)
         key = probe.c.invoice_id
-        inv = Invoice.__table__
         # Scalar subqueries, not joins: each is an index lookup per invoice of the chunk
         # (PostgreSQL would hash-join a whole table otherwise: 10M lines per chunk).
-        found = select(literal(1)).where(inv.c.invoice_id == key).scalar_subquery()
-        query = select(
-            key,
-            found.label("found"),
-            _summed(InvoiceLine.__table__, key, cents=True).label("total"),
-            _summed(Payment.__table__, key, cents=True).label("paid"),
-            _summed(self.applied, key).label("carried"),
-        )
-        names = ["invoice_id", "found", "total", "paid", "carried"]
-        frame = _frame(self.book.conn.execute(query), names)
-        frame["found"] = frame["found"].notna()
-        return frame
+        total = _summed(InvoiceLine.__table__, key, cents=True)
+        paid = func.coalesce(_summed(Payment.__table__, key, cents=True), 0)
+        if self.carried:
+            paid = paid + func.coalesce(_summed(self.applied, key), 0)
+        # Exact sums, read as a float: the suite compares them against a tolerance
+        # of a cent (no Decimal per row on the way).
+        query = select(probe.c[_POS], cast(paid - total, Float))
+        pos, numbers = _columns(self.book.conn.execute(query).all(), 2)
+        due = np.full(len(invoices), np.nan)
+        due[np.array(pos, dtype="int64")] = np.array(numbers, dtype="float64")  # NULL -> NaN
+        # An invoice with lines exists (its lines are written with it): only the
+        # ones without are looked up.
+        found = ~np.isnan(due)
+        if not found.all():
+            found |= invoices.isin(self._existing(invoices[~found]))
+        return due, found
 
-    def _recorded(self, payment_ids: pd.Series) -> pd.DataFrame:
-        """The chunk's payments recorded already, by payment_id: the invoice they are
-        recorded on (None: on account) and their amount (Decimal)."""
+    def _existing(self, invoices: pd.Index) -> set:
+        """Which of ``invoices`` exist."""
+        probe, inv = self.invoices, Invoice.__table__
+        self.book.fill(probe, pd.DataFrame({"invoice_id": invoices}), numbered=_POS)
+        hit = select(literal(1)).where(inv.c.invoice_id == probe.c.invoice_id).scalar_subquery()
+        query = select(probe.c.invoice_id).where(hit.is_not(None))
+        return set(self.book.conn.execute(query).scalars())
+
+    def _recorded(self, payment_ids: pd.Series) -> tuple[np.ndarray, np.ndarray, list]:
+        """The rows of the chunk whose payment is recorded already on an invoice: their
+        positions, that invoice and the recorded amount (Decimal)."""
         probe, pay = self.payments, Payment.__table__
-        self.book.fill(probe, pd.DataFrame({"payment_id": payment_ids.dropna().unique()}))
+        codes, payments = pd.factorize(payment_ids)
+        self.book.fill(probe, pd.DataFrame({"payment_id": payments}), numbered=_POS)
 
         def recorded(column):
             return select(column).where(pay.c.payment_id == probe.c.payment_id).scalar_subquery()
 
-        amount = recorded(pay.c.amount)
-        query = select(
-            probe.c.payment_id, recorded(pay.c.invoice_id).label("invoice_id"), amount
-        ).where(amount.is_not(None))
-        rows = self.book.conn.execute(query).all()
-        return pd.DataFrame(
-            {"invoice_id": [r[1] for r in rows], "amount": [r[2] for r in rows]},
-            index=pd.Index([r[0] for r in rows], dtype=object),
-            dtype=object,
-        )
+        invoice = recorded(pay.c.invoice_id)
+        query = select(probe.c[_POS], invoice, recorded(pay.c.amount)).where(invoice.is_not(None))
+        pos, invoice_ids, amounts = _columns(self.book.conn.execute(query).all(), 3)
+        if not pos:
+            return np.zeros(0, dtype="int64"), np.array([], dtype=object), []
+        at = np.full(len(payments), -1, dtype="int64")
+        at[np.array(pos, dtype="int64")] = np.arange(len(pos))
+        which = at[np.where(codes >= 0, codes, 0)]
+        rows = np.flatnonzero((codes >= 0) & (which >= 0))
+        picked = which[rows]
+        off_ids = np.array(invoice_ids, dtype=object)[picked]
+        return rows, off_ids, [amounts[i] for i in picked]
 
 
 def _summed(table: Table, key, *, cents: bool = False):
@@ -155,17 +192,10 @@ def _summed(table: Table, key, *, cents: bool = False):
     ``cents``: a sum of stored money, rounded to cents as SQLite adds it in binary."""
     total = func.sum(table.c.amount)
     summed = func.round(total, 2) if cents else total
-    return _as_float(select(summed).where(table.c.invoice_id == key).scalar_subquery())
+    return select(summed).where(table.c.invoice_id == key).scalar_subquery()
 
 
-def _as_float(amount):
-    """An exact amount read as a float, as the suite compares its numbers against a
-    tolerance of a cent (no Decimal per row on the way)."""
-    return cast(amount, Float)
-
-
-def _frame(result, names: list[str]) -> pd.DataFrame:
-    """Rows of (key, numbers...) as a float frame indexed by the key (NULL -> NaN)."""
-    columns = list(zip(*result.all(), strict=True)) or [()] * len(names)
-    numbers = {n: np.array(c, dtype="float64") for n, c in zip(names[1:], columns[1:], strict=True)}
-    return pd.DataFrame(numbers, index=pd.Index(columns[0], dtype=object, name=names[0]))
+def _columns(rows: list, width: int) -> list[tuple]:
+    """Fetched rows as ``width`` column tuples (numpy reads a tuple of numbers in C,
+    a list of result rows one Python call per value)."""
+    return list(zip(*rows, strict=True)) if rows else [()] * width
