@@ -28,3 +28,22 @@ def data_dir(tmp_path, monkeypatch):
     the developer's ./var (whose batch pages the test's batches would replace)."""
     monkeypatch.setenv("ACCOUNTOPS_DATA_DIR", str(tmp_path / "var"))
     return tmp_path / "var"
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """The canonical sample files (tests/ingest_builders.py), made once per test module."""
+    from tests.ingest_builders import fixture_batch
+
+    return fixture_batch(tmp_path_factory.mktemp("fixture"))
+
+
+@pytest.fixture
+def url(tmp_path):
+    """An empty migrated SQLite database of the test's own."""
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    u = f"sqlite:///{tmp_path / 'flow.db'}"
+    upgrade(make_engine(u))
+    return u

@@ -8,27 +8,13 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from flows.ingest import ingest
 from models.db import make_engine
-from models.migrate import upgrade
 from models.schema import BatchStatus, IngestBatch
-from tests.ingest_builders import AS_OF, BASE_ENTITIES, fixture_batch
+from tests.ingest_builders import AS_OF, BASE_ENTITIES
 from tests.integration.ingest_support import plant_claim
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    return fixture_batch(tmp_path_factory.mktemp("fixture"))
-
-
-@pytest.fixture
-def url(tmp_path):
-    u = f"sqlite:///{tmp_path / 'flow.db'}"
-    upgrade(make_engine(u))
-    return u
 
 
 def _plant_claim(url: str, path: Path, lease: timedelta) -> None:

@@ -3,18 +3,11 @@ data folder (ACCOUNTOPS_DATA_DIR: the ``data_dir`` fixture of conftest.py)."""
 
 from __future__ import annotations
 
-import pytest
-
 from flows.ingest import ingest
 from models.db import make_engine
 from models.ingest.data_docs import data_docs_root, published_pages
 from models.migrate import upgrade
-from tests.ingest_builders import AS_OF, BASE_ENTITIES, fixture_batch, read_rows, write_rows
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    return fixture_batch(tmp_path_factory.mktemp("fixture"))
+from tests.ingest_builders import AS_OF, BASE_ENTITIES, read_rows, write_rows
 
 
 def test_a_quarantined_batch_gets_a_page_naming_the_rule_that_refused_it(base, tmp_path, data_dir):

@@ -4,26 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from flows.ingest import ingest, ingest_batch, retry_on_transient
 from models.db import make_engine
-from models.migrate import upgrade
 from models.schema import BatchStatus, IngestBatch, InvoiceLine, Snapshot
-from tests.ingest_builders import AS_OF, BASE_ENTITIES, fixture_batch, read_rows, write_rows
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    return fixture_batch(tmp_path_factory.mktemp("fixture"))
-
-
-@pytest.fixture
-def url(tmp_path):
-    u = f"sqlite:///{tmp_path / 'flow.db'}"
-    upgrade(make_engine(u))
-    return u
+from tests.ingest_builders import AS_OF, BASE_ENTITIES, read_rows, write_rows
 
 
 def _files(base, *names):

@@ -26,9 +26,7 @@ from prefect.states import Completed, Failed
 from flows.ingest import ingest
 from flows.notify import build_notice, notify_failure, send
 from flows.pipeline import pipeline
-from models.db import make_engine
-from models.migrate import upgrade
-from tests.ingest_builders import AS_OF, BASE_ENTITIES, fixture_batch, read_rows, write_rows
+from tests.ingest_builders import AS_OF, BASE_ENTITIES, read_rows, write_rows
 
 
 @dataclass
@@ -78,18 +76,6 @@ def _configure(monkeypatch, url: str) -> str:
 def alerts(receiver, monkeypatch) -> Receiver:
     _configure(monkeypatch, receiver.url)
     return receiver
-
-
-@pytest.fixture(scope="module")
-def base(tmp_path_factory):
-    return fixture_batch(tmp_path_factory.mktemp("notify-fixture"))
-
-
-@pytest.fixture
-def url(tmp_path):
-    u = f"sqlite:///{tmp_path / 'notify.db'}"
-    upgrade(make_engine(u))
-    return u
 
 
 def _base_files(base) -> list[str]:
