@@ -85,9 +85,22 @@ def latin_reading(value: str) -> str:
 def look_alikes(values: Iterable[str]) -> dict[str, str]:
     """The values that read as another, ASCII, id: ``{value: what it reads as}``."""
     out = {}
-    for value in values:
+    for value in _not_ascii(values):
         if isinstance(value, str) and not value.isascii():
             reading = latin_reading(value)
             if reading != value and reading.isascii():
                 out[value] = reading
     return out
+
+
+def _not_ascii(values: Iterable[str]) -> Iterable:
+    """The values that are not all ASCII (nearly none), picked out by Arrow when they
+    are text: a Python call per value costs ~0.1 s per 200,000 ids."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        text = pa.array(values, type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: look at each one
+        return values
+    return text.filter(pc.invert(pc.string_is_ascii(text))).to_pylist()

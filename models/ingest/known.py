@@ -60,16 +60,19 @@ class KnownKeys:
         tables as they are; for large ones, the chunk's values that exist (``found``:
         those a caller has looked up already, by name)."""
         known: dict[str, set] = dict(self.whole)
-        values: dict[str, set] = {}
-        for column, name in self.columns.items():
-            if name in self.probes and column in frame:
-                values.setdefault(name, set()).update(frame[column].dropna().unique())
         for name, (table, probe, ref) in self.probes.items():
-            wanted = values.get(name, set())
             exists = (found or {}).get(name)
+            added = self.added.get(name, set())
+            if exists is not None and not added:
+                known[name] = exists  # no need for the chunk's values (~a chunk of text)
+                continue
+            wanted: set = set()
+            for column, of in self.columns.items():
+                if of == name and column in frame:
+                    wanted.update(frame[column].dropna().unique())
             if exists is None:
                 exists = self._existing(wanted, table, probe, ref)
-            known[name] = exists | (wanted & self.added.get(name, set()))
+            known[name] = exists | (wanted & added)
         return known
 
     def _existing(self, wanted: set, table: Table, probe: Table, ref: str) -> set:

@@ -16,7 +16,18 @@ import uuid
 from collections.abc import Iterable
 
 import pandas as pd
-from sqlalchemy import Column, Connection, Integer, MetaData, Text, func, insert, literal, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    func,
+    insert,
+    literal,
+    select,
+)
 
 from .bulk import analyse, bulk_insert, empty_table, temp_table
 from .changes import diff_target, on_keys, staged_source, write_changes, write_target
@@ -56,17 +67,24 @@ class StagedLoad:
             # COPY does at the end of the statement (until this transaction ends).
             conn.exec_driver_sql("PRAGMA defer_foreign_keys = ON")
         self.tuned = False
-        # References the database does not enforce -> the distinct values written.
+        # References the database does not enforce -> a TEMP table of the values
+        # written (each chunk's distinct ones: a payments file names about as many
+        # invoices as it has rows, so a set in Python would grow with the file).
         own = {t.table.name for t in targets}
         self.metadata = targets[0].table.metadata
-        self.referenced: dict[tuple[str, str], set] = {
-            (column.name, ref): set()
+        refs = dict.fromkeys(
+            (column.name, ref)
             for t in targets
             for column in t.table.columns
             if (ref := column.info.get("references"))
             and column.name != "batch_id"
             and ref.split(".")[0] not in own
+        )
+        self.referenced: dict[tuple[str, str], Table] = {
+            key: temp_table(f"{name}_ref{i}", [Column("value", Text)]) for i, key in enumerate(refs)
         }
+        for table in self.referenced.values():
+            table.create(conn)
         self.inserted = self.updated = self.changes = 0
         self.repeated: list[tuple] = []
 
@@ -74,7 +92,7 @@ class StagedLoad:
         return [Column(n, self.stage.c[n].type) for n in names]
 
     def drop(self) -> None:
-        for table in (self.probe, self.keys, self.stage):
+        for table in (*self.referenced.values(), self.probe, self.keys, self.stage):
             table.drop(self.conn)
 
     def write(self, frame: pd.DataFrame, batch_id: int, entity: str) -> None:
@@ -88,7 +106,8 @@ class StagedLoad:
             conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
             self.tuned = True
         for (column, _ref), values in self.referenced.items():
-            values.update(frame[column].dropna().unique())
+            written = pd.DataFrame({"value": frame[column].dropna().unique()})
+            bulk_insert(conn, values, written, ["value"])
         old = self._existing(frame)
         new = frame[~old] if old.any() else frame
         for target in self.targets:
@@ -157,18 +176,13 @@ class StagedLoad:
 
     def check_references(self) -> None:
         """Every value this batch wrote into a reference the database does not
-        enforce (no per-row trigger on fact tables) resolves: the distinct values,
-        gathered while writing, in one anti-join each. References between the
-        entity's own targets (a line's invoice) are written from the same rows."""
+        enforce (no per-row trigger on fact tables) resolves: each chunk's distinct
+        values, gathered in a TEMP table while writing, in one anti-join each.
+        References between the entity's own targets (a line's invoice) are written
+        from the same rows."""
         for (column, ref), values in self.referenced.items():
-            if not values:
-                continue
-            found = temp_table(f"{self.stage.name}_ref", [Column("value", Text)])
-            found.create(self.conn)
-            frame = pd.DataFrame({"value": sorted(values)}, dtype="str")
-            bulk_insert(self.conn, found, frame, ["value"])
-            missing = first_unresolved(self.conn, found.c.value, self.metadata, ref)
-            found.drop(self.conn)
+            analyse(self.conn, values)
+            missing = first_unresolved(self.conn, values.c.value, self.metadata, ref)
             if missing is not None:
                 raise RuntimeError(
                     f"{column} {missing!r} does not resolve to {ref}: "

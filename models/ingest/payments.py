@@ -18,11 +18,23 @@ object per row, no lookup by text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Column, Float, Integer, Numeric, Table, cast, func, literal, select
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    Numeric,
+    Table,
+    cast,
+    func,
+    literal,
+    select,
+)
 
 from models.schema import Invoice, InvoiceLine, Payment
 
@@ -91,7 +103,7 @@ class PaymentsCheck:
         has_invoice = codes >= 0
         before[has_invoice] = due[codes[has_invoice]]
         over = before + changes.running()
-        return Checked(pd.Series(over, index=check.index), set(invoices[found]))
+        return Checked(pd.Series(over, index=check.index), _texts(invoices[found]))
 
     def _changes(
         self, check: pd.DataFrame, load: pd.DataFrame, codes: np.ndarray, invoices: pd.Index
@@ -108,7 +120,7 @@ class PaymentsCheck:
             return _Changes(codes, value, np.ones(n, dtype=bool))
         # A recorded invoice outside the chunk gets a number of its own past the
         # chunk's; it changes no row of this chunk but is carried to the next.
-        off_key = invoices.get_indexer(off_ids)
+        off_key = invoices.get_indexer(pd.Index(off_ids))
         outside = off_key < 0
         off_key[outside] = len(invoices) + pd.factorize(off_ids[outside])[0]
         taken = [-a for a in off_amounts]
@@ -139,15 +151,14 @@ class PaymentsCheck:
         # Scalar subqueries, not joins: each is an index lookup per invoice of the chunk
         # (PostgreSQL would hash-join a whole table otherwise: 10M lines per chunk).
         total = _summed(InvoiceLine.__table__, key, cents=True)
-        paid = func.coalesce(_summed(Payment.__table__, key, cents=True), 0)
+        paid: ColumnElement = func.coalesce(_summed(Payment.__table__, key, cents=True), 0)
         if self.carried:
             paid = paid + func.coalesce(_summed(self.applied, key), 0)
         # Exact sums, read as a float: the suite compares them against a tolerance
         # of a cent (no Decimal per row on the way).
-        query = select(probe.c[_POS], cast(paid - total, Float))
-        pos, numbers = _columns(self.book.conn.execute(query).all(), 2)
-        due = np.full(len(invoices), np.nan)
-        due[np.array(pos, dtype="int64")] = np.array(numbers, dtype="float64")  # NULL -> NaN
+        # One number per probe row, in the order of the numbers: row i is invoice i.
+        query = select(cast(paid - total, Float)).select_from(probe).order_by(probe.c[_POS])
+        due = np.array(self.book.conn.execute(query).scalars().all(), dtype="float64")  # NULL: NaN
         # An invoice with lines exists (its lines are written with it): only the
         # ones without are looked up.
         found = ~np.isnan(due)
@@ -195,7 +206,14 @@ def _summed(table: Table, key, *, cents: bool = False):
     return select(summed).where(table.c.invoice_id == key).scalar_subquery()
 
 
-def _columns(rows: list, width: int) -> list[tuple]:
+def _columns(rows: Sequence, width: int) -> list[tuple]:
     """Fetched rows as ``width`` column tuples (numpy reads a tuple of numbers in C,
     a list of result rows one Python call per value)."""
     return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+def _texts(values: pd.Index) -> set:
+    """A set of text values, converted by Arrow (not one Python call per value)."""
+    import pyarrow as pa
+
+    return set(pa.array(values.array, type=pa.string()).to_pylist())
