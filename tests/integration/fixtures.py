@@ -81,6 +81,7 @@ from models.schema import (
     SalesRollup,
     SalesWindow,
     Seniority,
+    SignInSession,
     Snapshot,
     SnapshotStatus,
     Stage,
@@ -665,6 +666,16 @@ def one_of_everything() -> list:
             action="user.add",
             target_type="app_user",
             target_id="viewer@example.com",
+        ),
+        SignInSession(
+            username="viewer@example.com",
+            token_hash="a" * 64,
+            created_at=AT,
+            last_seen_at=AT,
+            expires_at=datetime(2026, 1, 1, 12, tzinfo=UTC),
+            ended_at=datetime(2026, 1, 1, 1, tzinfo=UTC),
+            end_reason="signed_out",
+            client="10.0.0.7",
         ),
     ]
 
