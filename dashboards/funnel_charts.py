@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from dashboards.chart_style import TIER_COLOURS, finish
 from dashboards.formatting import count, money, percent
+from models.value.numbers import half_up
 
 LEARNED, NAIVE, WON = TIER_COLOURS["strategic"], TIER_COLOURS["general"], TIER_COLOURS["potential"]
 BULGE = "#E08A2C"
@@ -75,7 +76,7 @@ def conversion_bars(stages: pd.DataFrame) -> go.Figure:
     shares = _floats(stages["conversion"])
     fig = go.Figure(
         go.Bar(
-            x=[None if s is None else round(s * 100, 1) for s in shares],
+            x=[None if s is None else half_up(s * 100, 1) for s in shares],
             y=steps,
             orientation="h",
             marker={"color": STAGE},
@@ -143,7 +144,7 @@ def backtest_errors(backtest: pd.DataFrame, period: str) -> go.Figure:
         fig.add_trace(
             go.Scatter(
                 x=labels,
-                y=[None if e is None else round(e * 100, 1) for e in errors],
+                y=[None if e is None else half_up(e * 100, 1) for e in errors],
                 name=name,
                 mode="lines+markers",
                 line={"color": colour, "width": 3},

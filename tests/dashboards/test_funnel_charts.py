@@ -42,7 +42,7 @@ def test_funnel_draws_open_deals_per_stage_with_amounts_and_the_bulge_amber():
     assert list(trace["x"]) == [4, 10, 0, 2]
     assert list(trace["text"]) == [
         "4 deals · €12.0k",
-        "10 deals · €1.2M",
+        "10 deals · €1.3M",  # 1,250,000: half up
         "0 deals · €0",
         "2 deals · €80.5k",
     ]
@@ -50,7 +50,7 @@ def test_funnel_draws_open_deals_per_stage_with_amounts_and_the_bulge_amber():
     assert "EUR" in fig["layout"]["title"]["text"] and "EUR" in trace["hovertemplate"]
     plain = fc.funnel_stages(FUNNEL, "USD").to_dict()["data"][0]
     assert set(plain["marker"]["color"]) == {fc.STAGE}  # no bulge named: none drawn
-    assert plain["text"][1] == "10 deals · $1.2M"
+    assert plain["text"][1] == "10 deals · $1.3M"
 
 
 def test_conversion_leaves_a_stage_with_nothing_decided_out():
@@ -62,8 +62,8 @@ def test_conversion_leaves_a_stage_with_nothing_decided_out():
         "Build trust → Win commitment",
         "Win commitment → Won",
     ]
-    assert list(trace["x"]) == [95.0, None, 81.2]  # unknown is a gap, not 0
-    assert list(trace["text"]) == ["95.0%", "", "81.2%"]
+    assert list(trace["x"]) == [95.0, None, 81.3]  # unknown is a gap, not 0; 81.25 half up
+    assert list(trace["text"]) == ["95.0%", "", "81.3%"]
     assert [list(c) for c in trace["customdata"]] == [[20, 22], [0, 5], [16, 18]]
     assert "%" in fig["layout"]["xaxis"]["title"]["text"]
     assert "%" in fig["layout"]["title"]["text"]
