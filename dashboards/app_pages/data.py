@@ -24,24 +24,26 @@ def settings() -> Settings:
 
 
 def settings_problem() -> str | None:
-    """One line naming the bad ACCOUNTOPS_ variable, or None when the settings are valid."""
+    """One line naming the bad ACCOUNTOPS_ variable, or None when the settings are valid
+    (and, for password sign-in, the session key can be had)."""
     from pydantic import ValidationError
 
+    from models.errors import ConfigError
+    from models.sessions import session_secret
+
     try:
-        Settings()
+        cfg = Settings()
     except ValidationError as exc:
         err = exc.errors()[0]
         field = "ACCOUNTOPS_" + str(err["loc"][0]).upper() if err["loc"] else "settings"
         return f"{field}: {err['msg'].removeprefix('Value error, ')}"
-    from models.errors import ConfigError
-    from models.sessions import session_secret
-
-    cfg = Settings()
     if cfg.auth_mode == "password":
         try:
             session_secret(cfg)
-        except (ConfigError, OSError) as exc:  # unset in prod; data folder not writable
-            return str(exc.args[0]) if isinstance(exc, ConfigError) else f"session secret: {exc}"
+        except ConfigError as exc:  # unset in prod
+            return str(exc.args[0])
+        except OSError as exc:  # the data folder cannot hold the key
+            return f"session secret: {exc}"
     return None
 
 

@@ -130,7 +130,8 @@ class ChunkPreparer:
         for column, (table_name, ref) in self.id_tables.items():
             if column not in load:
                 continue
-            alikes = look_alikes(load[column].dropna().unique())
+            values = load[column].dropna().unique()
+            alikes = look_alikes(values)
             if not alikes:
                 continue
             table = metadata.tables[table_name]
@@ -139,10 +140,11 @@ class ChunkPreparer:
                 self.known.book.conn.execute(
                     select(table.c[ref]).where(table.c[ref].in_(readings))
                 ).scalars()
-            ) | (set(readings) & set(load[column].dropna().unique()))
+            ) | (set(readings) & set(values))
+            suspects = load[column][load[column].isin(list(alikes))]
             # A chunk is indexed by the line each row starts on (reader.py).
-            for line, value in zip(load.index.tolist(), load[column].tolist(), strict=True):
-                reading = alikes.get(value)
+            for line, value in zip(suspects.index.tolist(), suspects.tolist(), strict=True):
+                reading = alikes[value]
                 if reading in exists:
                     bad.setdefault(line, []).append(("ID_CONFUSABLE", column))
                     self.details[(line, "ID_CONFUSABLE")] = f"; it reads as {reading!r}"
