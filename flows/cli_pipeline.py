@@ -229,7 +229,8 @@ def run_pipeline(
     if data.get("batches"):
         print_ingest_summary(data["batches"])
     for step in data.get("steps", []):
-        echo(f"  {step['step']:<10} {step['outcome']:<8} {step['detail']}")
+        took = f"{step['seconds']} s" if step.get("seconds") else ""
+        echo(f"  {step['step']:<10} {step['outcome']:<8} {took:>8}  {step['detail']}")
     if not state.is_completed():
         code = data.get("error_code", PipelineFailed.code)
         raise PipelineFailed(state.message or "the pipeline failed", code=code)

@@ -10,6 +10,7 @@ snapshot.
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -63,8 +64,10 @@ def failure(state: State[Any]) -> tuple[str, str]:
 
 
 def _step_table(steps: list[dict[str, str]]) -> str:
-    lines = ["| step | outcome | detail |", "| --- | --- | --- |"]
-    lines += [f"| {s['step']} | {s['outcome']} | {s['detail']} |" for s in steps]
+    lines = ["| step | outcome | seconds | detail |", "| --- | --- | --- | --- |"]
+    lines += [
+        f"| {s['step']} | {s['outcome']} | {s.get('seconds', '')} | {s['detail']} |" for s in steps
+    ]
     return "\n".join(lines)
 
 
@@ -138,9 +141,19 @@ def _steps(
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
 
+    started = time.perf_counter()
+
+    def done(step: str, outcome: str, detail: str) -> None:
+        """One step's row; ``seconds``: its wall time, since the step before it ended."""
+        nonlocal started
+        now = time.perf_counter()
+        seconds = f"{now - started:.1f}"
+        steps.append({"step": step, "outcome": outcome, "seconds": seconds, "detail": detail})
+        started = now
+
     def stop(step: str, state: State[Any]) -> State[Any]:
         code, reason = failure(state)
-        steps.append({"step": step, "outcome": "failed", "detail": reason})
+        done(step, "failed", reason)
         for later in STEPS[STEPS.index(step) + 1 :]:
             steps.append({"step": later, "outcome": "not run", "detail": f"{step} failed"})
         create_markdown_artifact(key="pipeline-report", markdown=_step_table(steps))
@@ -169,9 +182,9 @@ def _steps(
         batches = outcome if isinstance(outcome, list) else []
         if not ingested.is_completed():
             return stop("ingest", ingested)
-        steps.append({"step": "ingest", "outcome": "ok", "detail": f"{len(batches)} batch(es)"})
+        done("ingest", "ok", f"{len(batches)} batch(es)")
     else:
-        steps.append({"step": "ingest", "outcome": "skipped", "detail": "no paths given"})
+        done("ingest", "skipped", "no paths given")
 
     state = recompute_flow(
         database_url=database_url, as_of=as_of, config=config, **scale, return_state=True
@@ -179,18 +192,12 @@ def _steps(
     if not state.is_completed():
         return stop("recompute", state)
     snapshot = cast(dict[str, Any], state.result())  # the final state's data
-    steps.append(
-        {
-            "step": "recompute",
-            "outcome": "ok",
-            "detail": f"snapshot {snapshot['snapshot_id']} as of {snapshot['as_of']}",
-        }
-    )
+    done("recompute", "ok", f"snapshot {snapshot['snapshot_id']} as of {snapshot['as_of']}")
 
     refreshed = refresh_task(database_url, snapshot["snapshot_id"], config, return_state=True)
     if not refreshed.is_completed():
         return stop("refresh", refreshed)
-    steps.append({"step": "refresh", "outcome": "ok", "detail": "dashboard tables written"})
+    done("refresh", "ok", "dashboard tables written")
     create_markdown_artifact(key="pipeline-report", markdown=_step_table(steps))
     return Completed(
         message=f"snapshot {snapshot['snapshot_id']} as of {snapshot['as_of']} is live",
