@@ -109,10 +109,11 @@ def _check_paths(paths: list[Path] | list[str], mapping: Path | None) -> None:
     """A path that does not exist, a bad mapping, or a file no entity or mapping matches:
     one line naming it, before Prefect starts and before any batch is recorded (the flow
     checks a deployment's paths for the first; it records the others as refused)."""
-    from models.ingest.mapping import load_mapping
     from models.ingest.paths import files_to_ingest
 
     if mapping is not None:
+        from models.ingest.mapping import load_mapping  # pandas: only with a mapping
+
         load_mapping(mapping)
     files_to_ingest(paths, mapped=mapping is not None)
 

@@ -28,9 +28,9 @@ def refused_db(app_db, signed_in_app, tmp_path, monkeypatch):
     strays = tmp_path / "landed"
     strays.mkdir()
     for name in ("hostname", "notes.csv"):
-        (strays / name).write_text("x\n1\n", encoding="utf-8")
+        (strays / name).write_text(f"{name}\n1\n", encoding="utf-8")  # two batches
     header, rows = read_rows(base / "invoice_lines.csv")
-    rows[5][header.index("currency")] = "XXX"
+    rows[5][header.index("product_line_id")] = ""
     rows[5][header.index("amount")] = "abc"
     (tmp_path / "fixed").mkdir()
     bad = write_rows(tmp_path / "fixed" / "invoice_lines.csv", header, rows)
@@ -55,10 +55,10 @@ def test_the_quarantine_figure_is_the_sum_of_the_quarantine_table(refused_db):
     assert figures["Quarantine records"] == "4"
     assert int(by_rule["records"].sum()) == 4
     assert sorted(by_rule["rule_code"]) == [
-        "CURRENCY_NOT_ALLOWED",
         "FILE_UNKNOWN_ENTITY",
         "FILE_UNKNOWN_ENTITY",
         "NUMBER_INVALID",
+        "REQUIRED_MISSING",
     ]
     assert figures["Refused (rejected or quarantined)"] == "2"
     assert any(

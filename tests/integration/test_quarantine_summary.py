@@ -25,7 +25,7 @@ def test_the_total_is_the_sum_of_the_groups_whatever_the_limit(engine, tmp_path)
     assert (refused.outcome, refused.rows_quarantined) == ("REJECTED", 0)
     # One line breaking two rules (two records, one row) and one too long for its column.
     header, rows = read_rows(base / "invoice_lines.csv")
-    rows[5][header.index("currency")] = "XXX"
+    rows[5][header.index("product_line_id")] = ""
     rows[5][header.index("amount")] = "abc"
     rows[9][header.index("product_code")] = "P" * 65
     (tmp_path / "fixed").mkdir()
@@ -39,9 +39,9 @@ def test_the_total_is_the_sum_of_the_groups_whatever_the_limit(engine, tmp_path)
     assert summary.records == stored == int(summary.by_rule["records"].sum()) == 4
     assert summary.complete and summary.groups == len(summary.by_rule) == 4
     assert sorted(zip(summary.by_rule["rule_code"], summary.by_rule["records"], strict=True)) == [
-        ("CURRENCY_NOT_ALLOWED", 1),
         ("FILE_UNKNOWN_ENTITY", 1),
         ("NUMBER_INVALID", 1),
+        ("REQUIRED_MISSING", 1),
         ("VALUE_TOO_LONG", 1),
     ]
     cut = quarantine_summary(engine, limit=1)

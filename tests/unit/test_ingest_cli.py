@@ -112,9 +112,15 @@ def _not_loadable(tmp_path: Path, kind: str) -> tuple[Path, str]:
 
 
 @pytest.mark.parametrize(
-    "kind", ["not_a_data_file", "csv_of_no_entity", "folder_of_no_entity", "folder_without_data"]
+    ("command", "kind"),
+    [
+        ("ingest", "not_a_data_file"),
+        ("ingest", "csv_of_no_entity"),
+        ("ingest", "folder_of_no_entity"),
+        ("ingest", "folder_without_data"),
+        ("pipeline", "not_a_data_file"),  # one check for both (cli_pipeline._check_paths)
+    ],
 )
-@pytest.mark.parametrize("command", ["ingest", "pipeline"])
 def test_a_file_nothing_matches_is_one_line_before_prefect_and_no_batch(
     tmp_path, command, kind
 ):
