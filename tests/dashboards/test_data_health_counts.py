@@ -22,7 +22,10 @@ def refused_db(app_db, signed_in_app, tmp_path, monkeypatch):
     from expectations.runner import SuiteRunner
 
     monkeypatch.setenv("ACCOUNTOPS_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setattr(scheduler, "scheduler_view", lambda timeout=3.0: SchedulerView(None, problem="not asked in this test")
+    monkeypatch.setattr(
+        scheduler,
+        "scheduler_view",
+        lambda timeout=3.0: SchedulerView(None, problem="not asked in this test"),
     )
     base = fixture_batch(tmp_path / "fixture")
     strays = tmp_path / "landed"
@@ -61,6 +64,4 @@ def test_the_quarantine_figure_is_the_sum_of_the_quarantine_table(refused_db):
         "REQUIRED_MISSING",
     ]
     assert figures["Refused (rejected or quarantined)"] == "2"
-    assert any(
-        c.value.startswith("4 quarantine record(s) per batch and rule") for c in at.caption
-    )
+    assert any(c.value.startswith("4 quarantine record(s) per batch and rule") for c in at.caption)

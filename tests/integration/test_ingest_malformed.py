@@ -1,7 +1,8 @@
 """I5: the malformed-file kinds (the 20 of I5; invoice lines whose quantity and amount
 disagree in sign; ids with an invisible character or a look-alike letter; values longer
-than their column holds, the same on SQLite and PostgreSQL), each with a stable code, a message naming file, line (and column), a quarantine record and 0 fact
-rows from the file."""
+than their column holds, the same on SQLite and PostgreSQL), each with a stable code, a
+message naming file, line (and column), a quarantine record and 0 fact rows from the
+file."""
 
 from __future__ import annotations
 

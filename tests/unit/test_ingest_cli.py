@@ -38,7 +38,11 @@ def test_batches_and_quarantine_list_show_the_ledger(tmp_path):
     load(engine, write_rows(tmp_path / "bad" / "product_lines.csv", header, rows))
     env = {**os.environ, "ACCOUNTOPS_DATABASE_URL": url, "COLUMNS": "200"}
     listing = subprocess.run(
-        [sys.executable, "-c", NO_PREFECT, "batches"], capture_output=True, text=True, env=env, cwd=ROOT
+        [sys.executable, "-c", NO_PREFECT, "batches"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
     )
     assert listing.returncode == 0, listing.stderr
     assert "product_lines.csv" in listing.stdout and "committed" in listing.stdout
@@ -121,9 +125,7 @@ def _not_loadable(tmp_path: Path, kind: str) -> tuple[Path, str]:
         ("pipeline", "not_a_data_file"),  # one check for both (cli_pipeline._check_paths)
     ],
 )
-def test_a_file_nothing_matches_is_one_line_before_prefect_and_no_batch(
-    tmp_path, command, kind
-):
+def test_a_file_nothing_matches_is_one_line_before_prefect_and_no_batch(tmp_path, command, kind):
     """What could only be recorded as a refused batch is refused at once instead: no
     Prefect import (so no flow entered, no server started), no batch in the ledger, and
     the good file given beside it is not loaded either."""
