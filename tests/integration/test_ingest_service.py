@@ -7,11 +7,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from models.config import load_config
 from models.ingest import ingest_config, load_mapping, sweep_stale_batches
-from models.schema import BatchStatus, IngestBatch, IngestChange, Invoice, InvoiceLine
+from models.schema import (
+    BatchStatus,
+    Customer,
+    IngestBatch,
+    IngestChange,
+    Invoice,
+    InvoiceLine,
+    QuarantineRecord,
+)
 from tests.ingest_builders import (
     AS_OF,
     BASE_ENTITIES,
@@ -183,6 +191,31 @@ def test_foreign_export_through_the_online_retail_mapping(engine, tmp_path):
     again = load(engine, path, mapping=mapping)
     assert again.outcome == "DUPLICATE"
     integrity_ok(engine)
+
+
+def test_a_mapped_customer_id_too_long_for_its_column_is_quarantined_not_created(engine, tmp_path):
+    """A customer the mapping would create from a row whose id the table cannot hold:
+    that row is quarantined (VALUE_TOO_LONG) and no such customer is written, on both
+    databases (PostgreSQL refused the whole load, SQLite stored the id)."""
+    path = online_retail_csv(tmp_path / "Online Retail.csv", 400)
+    lines = path.read_bytes().split(b"\r\n")
+    at = next(i for i, line in enumerate(lines[1:], start=1) if line.split(b",")[6])
+    fields = lines[at].split(b",")
+    fields[6] = b"7" * 65
+    lines[at] = b",".join(fields)
+    path.write_bytes(b"\r\n".join(lines))
+    result = load(engine, path, mapping=load_mapping(MAPPING))
+    assert (result.outcome, result.rows_quarantined) == ("LOADED", 1), result.message
+    with engine.connect() as conn:
+        (record,) = conn.execute(select(QuarantineRecord.__table__)).all()
+        longest = conn.scalar(select(func.max(func.length(Customer.customer_id))))
+    assert (record.rule_code, record.line_no, record.column_name) == (
+        "VALUE_TOO_LONG",
+        at + 1,
+        "customer_id",
+    )
+    assert "65 characters: customer_id holds at most 64" in record.message
+    assert longest < 65
 
 
 def test_config_override_of_threshold_is_used(base, engine, tmp_path):
