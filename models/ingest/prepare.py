@@ -169,12 +169,18 @@ class ChunkPreparer:
                 where = f"{name} line {line}" + (f" column {column}" if column else "")
                 value = values.get(column or "")
                 detail = self.details.get((line, code), "")  # e.g. what a look-alike reads as
-                if code == "VALUE_TOO_LONG" and value is not None and column:
-                    detail += (
-                        f", {len(value.strip()):,} characters: {column} holds at most "
-                        f"{column_lengths(self.entity)[column]:,}"
-                    )
-                shown = f" (value {_shown(value)}{detail})" if value is not None else ""
+                limit = ""
+                if code == "VALUE_TOO_LONG" and column:
+                    limit = f"{column} holds at most {column_lengths(self.entity)[column]:,}"
+                    if value is not None:  # a mapping's rows hold the source's columns
+                        detail += f", {len(value.strip()):,} characters: {limit}"
+                shown = (
+                    f" (value {_shown(value)}{detail})"
+                    if value is not None
+                    else f" ({limit} characters)"
+                    if limit
+                    else ""
+                )
                 records.append(
                     {
                         "entity": self.entity,
