@@ -21,10 +21,11 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import progress, report
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def cli_cpu_seconds(args: list[str], env: dict[str, str]) -> float:
@@ -45,10 +46,10 @@ def main() -> None:
 
     import pandas as pd
 
+    from models.db import make_engine
     from models.ingest.entities import column_lengths
     from models.ingest.normalise import normalise
     from models.migrate import upgrade
-    from models.db import make_engine
     from tests.ingest_builders import fixture_batch
 
     with tempfile.TemporaryDirectory() as tmp:
