@@ -85,6 +85,12 @@ def build_malformed(kind: str, base: Path, out: Path) -> Malformed:
     if kind == "unknown_column":
         write_rows(inv, [*header, "notes"], [[*r, "x"] for r in rows])
         return Malformed(inv, "COLUMN_UNKNOWN", 1, "notes", config={"unknown_columns": "reject"})
+    if kind == "long_unknown_column":  # a header name longer than the quarantine's column
+        long_name = "notes_" + "x" * 150
+        write_rows(inv, [*header, long_name], [[*r, "x"] for r in rows])
+        return Malformed(
+            inv, "COLUMN_UNKNOWN", 1, long_name[:100], config={"unknown_columns": "reject"}
+        )
     if kind == "wrong_delimiter":
         write_rows(inv, header, rows, delimiter=";")
         return Malformed(inv, "WRONG_DELIMITER", 1)
@@ -207,6 +213,7 @@ MALFORMED_KINDS = (
     "look_alike_id",
     "too_long_id",
     "too_long_reference",
+    "long_unknown_column",
 )
 
 
