@@ -85,7 +85,7 @@ def ingest(
         raise click_exc.UsageError("give PATH... or --source-url URL --query SQL")
     if query and not source_url:
         raise click_exc.UsageError("--query needs --source-url")
-    _check_paths(paths or [])
+    _check_paths(paths or [], mapping)
     cfg = settings()
     _check_scale_out(cfg.database_url, dask_address, dask_workers)
     rules(cfg.config_file)
@@ -105,12 +105,17 @@ def ingest(
         raise typer.Exit(code)
 
 
-def _check_paths(paths: list[Path] | list[str]) -> None:
-    """A path that does not exist: one line naming it, before Prefect starts and before
-    any batch is recorded (the flow makes the same check for a deployment's paths)."""
-    from models.ingest.paths import expand_paths
+def _check_paths(paths: list[Path] | list[str], mapping: Path | None) -> None:
+    """A path that does not exist, a bad mapping, or a file no entity or mapping matches:
+    one line naming it, before Prefect starts and before any batch is recorded (the flow
+    checks a deployment's paths for the first; it records the others as refused)."""
+    from models.ingest.paths import files_to_ingest
 
-    expand_paths(paths)
+    if mapping is not None:
+        from models.ingest.mapping import load_mapping  # pandas: only with a mapping
+
+        load_mapping(mapping)
+    files_to_ingest(paths, mapped=mapping is not None)
 
 
 def batches() -> None:
@@ -200,7 +205,7 @@ def run_pipeline(
     dask_workers: int | None = None,
 ):
     """Run the pipeline flow with ingest progress; print each step; fail in one line."""
-    _check_paths(paths)
+    _check_paths(paths, mapping)
     cfg = settings()
     _check_scale_out(cfg.database_url, dask_address, dask_workers)
     rules(cfg.config_file)

@@ -85,6 +85,12 @@ def build_malformed(kind: str, base: Path, out: Path) -> Malformed:
     if kind == "unknown_column":
         write_rows(inv, [*header, "notes"], [[*r, "x"] for r in rows])
         return Malformed(inv, "COLUMN_UNKNOWN", 1, "notes", config={"unknown_columns": "reject"})
+    if kind == "long_unknown_column":  # a header name longer than the quarantine's column
+        long_name = "notes_" + "x" * 150
+        write_rows(inv, [*header, long_name], [[*r, "x"] for r in rows])
+        return Malformed(
+            inv, "COLUMN_UNKNOWN", 1, long_name[:100], config={"unknown_columns": "reject"}
+        )
     if kind == "wrong_delimiter":
         write_rows(inv, header, rows, delimiter=";")
         return Malformed(inv, "WRONG_DELIMITER", 1)
@@ -145,6 +151,19 @@ def build_malformed(kind: str, base: Path, out: Path) -> Malformed:
         _set(c_header, c_rows[2], "customer_id", "\u0421" + latin[1:])
         write_rows(customers, c_header, c_rows)
         return Malformed(customers, "ID_CONFUSABLE", 4, "customer_id", row_level=True)
+    if kind == "too_long_id":  # 1,000,011 characters where invoice.invoice_id holds 64
+        _set(header, rows[2], "invoice_id", "INV-" + "9" * 1_000_007)
+        write_rows(inv, header, rows)
+        return Malformed(inv, "VALUE_TOO_LONG", 4, "invoice_id", row_level=True)
+    if kind == "too_long_reference":  # one character more than payment.invoice_id holds
+        pay = out / "payments.csv"
+        p_header, p_rows = read_rows(base / "payments.csv")
+        p_rows = [r for r in p_rows if r[1]][:20]
+        _set(p_header, p_rows[2], "invoice_id", "I" * 65)
+        write_rows(pay, p_header, p_rows)
+        return Malformed(
+            pay, "VALUE_TOO_LONG", 4, "invoice_id", row_level=True, needs_invoices=True
+        )
     if kind == "duplicate_key":
         rows[5] = list(rows[4])
         write_rows(inv, header, rows)
@@ -192,6 +211,9 @@ MALFORMED_KINDS = (
     "zero_quantity",
     "invisible_id",
     "look_alike_id",
+    "too_long_id",
+    "too_long_reference",
+    "long_unknown_column",
 )
 
 

@@ -135,7 +135,14 @@ cols = st.columns(4)
 cols[0].metric("Batches (latest 100)", count(len(batches)))
 cols[1].metric("Committed", count(int((status == "committed").sum())))
 cols[2].metric("Refused (rejected or quarantined)", count(len(refused)))
-cols[3].metric("Rows quarantined", count(int(batches["rows_quarantined"].sum())))
+# The figure and the quarantine table below are one read: they cannot disagree.
+quarantine = data_health.quarantine_summary(eng)
+cols[3].metric(
+    "Quarantine records",
+    count(quarantine.records),
+    help="One per rule a row broke (a row that broke two rules has two), and one per "
+    "file refused whole: the table under Quarantined rows, all batches.",
+)
 if len(refused):
     st.warning(
         f"{len(refused)} batch(es) were refused; their rows are in no snapshot. "
@@ -227,10 +234,19 @@ if docs:
 export_button(view.drop(columns=["data_docs"]), name="batches")
 
 st.subheader("Quarantined rows")
-summary = data_health.quarantine_summary(eng)
+summary = quarantine.by_rule
 if summary.empty:
     st.caption("No row has been quarantined.")
 else:
+    st.caption(
+        f"{count(quarantine.records)} quarantine record(s) per batch and rule"
+        + (
+            ""
+            if quarantine.complete
+            else f" (the newest {count(len(summary))} of {count(quarantine.groups)} shown)"
+        )
+        + "; the Quarantined column of the batches above counts rows."
+    )
     labels = {
         "batch_id": st.column_config.NumberColumn("Batch", format="%d"),
         "entity": "Entity",
@@ -239,7 +255,7 @@ else:
         "column_name": "Column",
         "natural_key": "Row key",
         "rule_code": "Rule broken",
-        "rows": st.column_config.NumberColumn("Rows", format="localized"),
+        "records": st.column_config.NumberColumn("Records", format="localized"),
         "message": st.column_config.TextColumn("What is wrong", width="large"),
     }
     st.dataframe(summary, hide_index=True, width="stretch", column_config=labels)

@@ -175,16 +175,51 @@ def validation_summary(result: Any) -> str:
     return str(result)
 
 
-def quarantine_summary(engine: Engine, limit: int = 500) -> pd.DataFrame:
-    """Quarantined rows per batch and rule (newest batches first)."""
+@dataclass(frozen=True)
+class QuarantineSummary:
+    """The quarantine per batch and rule, and how many records it holds in all.
+
+    A record is one rule one row broke (a row that broke two rules has two), or the
+    reason a file was refused whole (e.g. ``FILE_UNKNOWN_ENTITY``: no row was read).
+    ``records`` and ``groups`` come from one query: ``records`` is the sum of every
+    group's ``records``, those past ``limit`` included, so a page's figure and its table
+    cannot disagree."""
+
+    records: int
+    groups: int  # groups in all; ``by_rule`` holds the newest ``limit`` of them
+    by_rule: pd.DataFrame  # batch_id, entity, file_name, rule_code, records
+
+    @property
+    def complete(self) -> bool:
+        """``by_rule`` holds every group (nothing cut by the limit)."""
+        return len(self.by_rule) == self.groups
+
+
+def quarantine_summary(engine: Engine, limit: int = 500) -> QuarantineSummary:
+    """Quarantine records per batch and rule (newest batches first), with the totals
+    over all of them (window sums of the same grouped query)."""
     q = QuarantineRecord.__table__
+    records = func.count().label("records")
     query = (
-        select(q.c.batch_id, q.c.entity, q.c.file_name, q.c.rule_code, func.count().label("rows"))
+        select(
+            q.c.batch_id,
+            q.c.entity,
+            q.c.file_name,
+            q.c.rule_code,
+            records,
+            func.sum(func.count()).over().label("all_records"),
+            func.count().over().label("all_groups"),
+        )
         .group_by(q.c.batch_id, q.c.entity, q.c.file_name, q.c.rule_code)
         .order_by(q.c.batch_id.desc(), q.c.rule_code)
         .limit(limit)
     )
-    return _frame(engine, query)
+    frame = _frame(engine, query)
+    total = int(frame["all_records"].iloc[0]) if len(frame) else 0
+    groups = int(frame["all_groups"].iloc[0]) if len(frame) else 0
+    frame = frame.drop(columns=["all_records", "all_groups"])
+    frame["records"] = frame["records"].astype("int64")
+    return QuarantineSummary(total, groups, frame)
 
 
 def quarantine_rows(

@@ -247,6 +247,12 @@ def _raw_sha(raw: bytes | str | None) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def _fit(value: str | None, column) -> str | None:
+    """``value`` cut to the length ``column`` declares (unchanged if it fits)."""
+    length = getattr(column.type, "length", None)
+    return value[:length] if value is not None and length else value
+
+
 def record_rejection(
     engine: Engine,
     *,
@@ -278,7 +284,9 @@ def record_rejection(
                 "entity": entity or "unknown",
                 "file_name": file_name,
                 "line_no": error.line,
-                "column_name": error.column,
+                # A header's name may be longer than the column holds: its start names it
+                # here, the message keeps it whole.
+                "column_name": _fit(error.column, QuarantineRecord.__table__.c.column_name),
                 "raw_sha256": _raw_sha(error.raw),
                 "raw": {"line": (error.raw or b"").decode("utf-8", "replace")[:2000]},
                 "rule_code": error.code,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import String, Table
 
 from models.canonical import ENTITIES, EntityFile
 from models.schema import (
@@ -84,6 +84,20 @@ def column_kinds(entity: str) -> dict[str, str]:
     for extra in EXTRA_COLUMNS.get(entity, ()):
         kinds.setdefault(extra, "str")
     return kinds
+
+
+def column_lengths(entity: str) -> dict[str, int]:
+    """Column -> the most characters it may hold: the length its table declares
+    (``String(64)``), the shortest where the entity writes the column to two tables.
+    Text columns without a declared length are not listed."""
+    lengths: dict[str, int] = {}
+    for target in targets(entity):
+        table = target.table
+        for name in (*target.key, *target.columns):
+            length = getattr(table.c[name].type, "length", None)
+            if isinstance(table.c[name].type, String) and length:
+                lengths[name] = min(length, lengths.get(name, length))
+    return lengths
 
 
 def foreign_keys(entity: str) -> dict[str, tuple[str, str]]:

@@ -40,6 +40,7 @@ CODES: dict[str, str] = {
     "ZERO_QUANTITY_AMOUNT": "an invoice line with quantity 0 and a non-zero amount",
     "CURRENCY_NOT_ALLOWED": "a currency not in ingest.allowed_currencies",
     "VALUE_NOT_ALLOWED": "a value outside the entity's allowed set (status, stage, ...)",
+    "VALUE_TOO_LONG": "a value longer than its column holds (the length its table declares)",
     "ID_INVISIBLE_CHARACTER": "an id holding an invisible or control character (zero-width space)",
     "ID_CONFUSABLE": "an id with letters of another script that reads as an id that exists",
     "FK_UNRESOLVED": "a reference (customer, invoice, product line, ...) that does not exist",

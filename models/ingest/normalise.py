@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .entities import HEADER_COLUMNS, column_kinds
+from .entities import HEADER_COLUMNS, column_kinds, column_lengths
 from .identifiers import canonical_ids, id_columns
 
 DECIMAL_RE = r"-?\d+(\.\d+)?"
@@ -52,6 +52,7 @@ def date_numbers(parsed: pd.Series) -> pd.Series:
 def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None) -> Normalised:
     """Type a chunk of ``entity`` rows; unknown (empty) cells become None / NaN."""
     kinds = column_kinds(entity)
+    lengths = column_lengths(entity)
     ids = id_columns(entity)
     check: dict[str, pd.Series] = {}
     load: dict[str, pd.Series] = {}
@@ -122,6 +123,11 @@ def normalise(entity: str, raw: pd.DataFrame, *, date_format: str | None = None)
             if col in ids:  # one spelling per id, nothing hidden in it (identifiers.py)
                 text, invisible = canonical_ids(text)
                 _flag(violations, invisible & ~empty, "ID_INVISIBLE_CHARACTER", col)
+            if col in lengths:  # what the table's column holds, on every database
+                too_long = (text.str.len() > lengths[col]).fillna(False)
+                if too_long.any():
+                    _flag(violations, too_long, "VALUE_TOO_LONG", col)
+                    empty = empty | too_long  # unknown from here on: it never loads
             # Arrow-backed text stays Arrow-backed (NaN = unknown): no Python object per cell.
             value = text.where(~empty, None)
             check[col] = value

@@ -2,7 +2,9 @@
 
 One home for the check both the command line and the ``ingest`` flow (a deployment's
 ``paths`` parameter) make before anything runs: a path that does not exist is a typo,
-refused in one line naming it, and no batch is recorded for it.
+refused in one line naming it, and no batch is recorded for it. The command line also
+refuses, before Prefect starts, a file no entity or mapping matches
+(:func:`files_to_ingest`).
 """
 
 from __future__ import annotations
@@ -46,6 +48,37 @@ def expand_paths(paths: list[str] | list[Path]) -> list[Path]:
             out.append(path)
     # Across the paths too: a file given by hand loads after the entities it refers to.
     return sorted(out, key=lambda f: load_order(f)[0])
+
+
+def unknown_entity(name: str) -> IngestError:
+    """``FILE_UNKNOWN_ENTITY`` for a file whose name is no canonical entity."""
+    return IngestError(
+        "FILE_UNKNOWN_ENTITY",
+        name,
+        "the file name is not a canonical entity (e.g. invoice_lines.csv): "
+        "rename it or pass --mapping",
+    )
+
+
+def files_to_ingest(paths: list[str] | list[Path], *, mapped: bool = False) -> list[Path]:
+    """The files an ingest given ``paths`` by hand would load (:func:`expand_paths`),
+    refusing at once what it could only record as refused: a path that does not exist,
+    a folder that holds no CSV or Parquet file, or (unless ``mapped``: a mapping names
+    every file's entity) a file whose name is no canonical entity. The error names the
+    path as given. A landing folder is not checked this way: its unknown files are
+    refused batches, filed away for someone to see."""
+    files = expand_paths(paths)
+    for path in map(Path, paths):
+        if path.is_dir() and not expand_paths([path]):
+            raise IngestError(
+                "FILE_NOT_FOUND", str(path), "the folder holds no .csv or .parquet file"
+            )
+    unknown = [f for f in files if not mapped and entity_for_file(f.name) is None]
+    if unknown:
+        more = f" (and {len(unknown) - 1} more file(s) like it)" if len(unknown) > 1 else ""
+        error = unknown_entity(str(unknown[0]))
+        raise IngestError(error.code, error.file, error.problem + more)
+    return files
 
 
 def load_waves(files: list[Path], entity: str | None = None) -> list[list[list[Path]]]:

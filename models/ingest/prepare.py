@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from models.schema import metadata
 
-from .entities import foreign_keys, natural_key, targets
+from .entities import column_lengths, foreign_keys, natural_key, targets
 from .errors import CODES
 from .identifiers import id_columns, look_alikes
 from .known import KnownKeys
@@ -169,7 +169,18 @@ class ChunkPreparer:
                 where = f"{name} line {line}" + (f" column {column}" if column else "")
                 value = values.get(column or "")
                 detail = self.details.get((line, code), "")  # e.g. what a look-alike reads as
-                shown = f" (value {value!r}{detail})" if value is not None else ""
+                limit = ""
+                if code == "VALUE_TOO_LONG" and column:
+                    limit = f"{column} holds at most {column_lengths(self.entity)[column]:,}"
+                    if value is not None:  # a mapping's rows hold the source's columns
+                        detail += f", {len(value.strip()):,} characters: {limit}"
+                shown = (
+                    f" (value {_shown(value)}{detail})"
+                    if value is not None
+                    else f" ({limit} characters)"
+                    if limit
+                    else ""
+                )
                 records.append(
                     {
                         "entity": self.entity,
@@ -183,3 +194,9 @@ class ChunkPreparer:
                         "message": f"{where}: {CODES.get(code, code)}{shown}",
                     }
                 )
+
+
+def _shown(value: str, limit: int = 60) -> str:
+    """A cell as a message quotes it: whole when short, else its start (a message is
+    one line; the whole row is in the record's ``raw``)."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}..."

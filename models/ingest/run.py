@@ -21,7 +21,7 @@ from models.schema import BatchStatus, Customer, IngestBatch, ProductLine, Quara
 
 from .claim import begin_locked, fault_point, record_rejection
 from .committed import CommittedBook
-from .entities import natural_key, targets
+from .entities import column_lengths, natural_key, targets
 from .errors import IngestError
 from .known import KnownKeys
 from .lease import ClaimHolder, ClaimLost
@@ -325,12 +325,15 @@ class LoadRun:
 
     def _created_customers(self, conn: Connection, customers: pd.DataFrame) -> None:
         """Insert the customers a mapping creates from the chunk's rows (if missing)."""
+        lengths = column_lengths("customers")
+        # An id too long for the table is no customer: its rows are quarantined for it.
+        customers = customers[customers["customer_id"].str.len() <= lengths["customer_id"]]
         if not len(customers):
             return
         rows = [
             {
                 "customer_id": r.customer_id,
-                "name": str(r.name)[:200],
+                "name": str(r.name)[: lengths["name"]],  # a name made from a template
                 "country": (r.country or None),
                 "status": r.status,
                 "named_strategic": False,

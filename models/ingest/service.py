@@ -34,6 +34,7 @@ from .claim import ADVISORY_LOCK_KEY, claim_batch, record_rejection
 from .errors import CODES, IngestError
 from .file_checks import FileFacts, check_header, inspect_file
 from .mapping import Mapping
+from .paths import unknown_entity
 from .query_source import QuerySource
 from .reader import read_chunks
 from .result import BatchResult
@@ -96,12 +97,7 @@ def ingest_file(
         if not path.is_file():  # before the name: a typo in the path is the problem
             raise IngestError("FILE_NOT_FOUND", name, "no such file: check the path")
         if spec is None:
-            raise IngestError(
-                "FILE_UNKNOWN_ENTITY",
-                name,
-                "the file name is not a canonical entity (e.g. invoice_lines.csv): "
-                "rename it or pass --mapping",
-            )
+            raise unknown_entity(name)
         if mapping:
             expected, required = mapping.expected_source, mapping.required_source
             encoding, delimiter = mapping.encoding, mapping.delimiter

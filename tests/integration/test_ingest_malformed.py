@@ -1,7 +1,8 @@
 """I5: the malformed-file kinds (the 20 of I5; invoice lines whose quantity and amount
-disagree in sign; ids with an invisible character or a look-alike letter), each with a
-stable code, a message naming file, line (and column), a quarantine record and 0 fact
-rows from the file."""
+disagree in sign; ids with an invisible character or a look-alike letter; values longer
+than their column holds, the same on SQLite and PostgreSQL), each with a stable code, a
+message naming file, line (and column), a quarantine record and 0 fact rows from the
+file."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlalchemy import select
 
 from models.config import load_config
 from models.ingest import ingest_config
+from models.ingest.entities import column_lengths
 from models.schema import BatchStatus, IngestBatch, Invoice, QuarantineRecord
 from tests.ingest_builders import (
     BASE_ENTITIES,
@@ -81,6 +83,9 @@ def test_malformed(kind, base, tmp_path, engine):
         assert rec.column_name == case.column and f"column {case.column}" in rec.message
     if case.code == "ID_CONFUSABLE":  # which id it resembles
         assert "reads as 'C-" in rec.message, rec.message
+    if case.code == "VALUE_TOO_LONG":  # the limit the table declares, in one short line
+        limit = column_lengths(case.path.name.split(".")[0])[case.column]
+        assert f"holds at most {limit}" in rec.message and len(rec.message) < 300, rec.message
     if not case.row_level:
         assert f"line {case.line}" in message or case.code == "KEY_DUPLICATE"
     # (d) nothing of the file reached the fact tables

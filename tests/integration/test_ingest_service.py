@@ -7,11 +7,19 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from models.config import load_config
 from models.ingest import ingest_config, load_mapping, sweep_stale_batches
-from models.schema import BatchStatus, IngestBatch, IngestChange, Invoice, InvoiceLine
+from models.schema import (
+    BatchStatus,
+    Customer,
+    IngestBatch,
+    IngestChange,
+    Invoice,
+    InvoiceLine,
+    QuarantineRecord,
+)
 from tests.ingest_builders import (
     AS_OF,
     BASE_ENTITIES,
@@ -183,6 +191,35 @@ def test_foreign_export_through_the_online_retail_mapping(engine, tmp_path):
     again = load(engine, path, mapping=mapping)
     assert again.outcome == "DUPLICATE"
     integrity_ok(engine)
+
+
+def test_a_mapped_customer_id_too_long_for_its_column_is_quarantined_not_created(engine, tmp_path):
+    """A customer the mapping would create from a row whose id the table cannot hold:
+    that row is quarantined (VALUE_TOO_LONG) and no such customer is written, on both
+    databases (PostgreSQL refused the whole load, SQLite stored the id)."""
+    path = online_retail_csv(tmp_path / "Online Retail.csv", 3000)
+    lines = path.read_bytes().split(b"\r\n")
+    rows = [line.split(b",") for line in lines[1:] if line]
+    sizes: dict[bytes, int] = {}
+    for fields in rows:
+        if fields[6]:  # an invoice of a customer: its lines all name it
+            sizes[fields[0]] = sizes.get(fields[0], 0) + 1
+    invoice = min(sizes, key=sizes.__getitem__)
+    at = [i for i, fields in enumerate(rows, start=2) if fields[0] == invoice]
+    for fields in rows:
+        if fields[0] == invoice:
+            fields[6] = b"7" * 65
+    path.write_bytes(b"\r\n".join([lines[0], *(b",".join(f) for f in rows)]) + b"\r\n")
+    result = load(engine, path, mapping=load_mapping(MAPPING))
+    assert (result.outcome, result.rows_quarantined) == ("LOADED", len(at)), result.message
+    with engine.connect() as conn:
+        records = conn.execute(select(QuarantineRecord.__table__)).all()
+        longest = conn.scalar(select(func.max(func.length(Customer.customer_id))))
+    assert [(r.rule_code, r.line_no, r.column_name) for r in records] == [
+        ("VALUE_TOO_LONG", line, "customer_id") for line in at
+    ]
+    assert "customer_id holds at most 64 characters" in records[0].message
+    assert longest < 65
 
 
 def test_config_override_of_threshold_is_used(base, engine, tmp_path):
