@@ -5,7 +5,7 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, literal, money, percent
+from dashboards.formatting import DASH, count, literal, money, percent, rounded_columns
 
 ctx = start(
     "Account managers",
@@ -73,11 +73,9 @@ table = mgr[
     ]
 ]
 st.dataframe(
-    table.assign(
-        revenue=table["revenue"].round(0),
-        relationship_revenue_at_risk=table["relationship_revenue_at_risk"].round(0),
-    ),
+    rounded_columns(table, {"revenue": 0, "relationship_revenue_at_risk": 0}),
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     column_config={
         "manager_id": "Id",
