@@ -5,7 +5,15 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import DASH, count, literal, money, percent, rounded_columns
+from dashboards.formatting import (
+    DASH,
+    count,
+    literal,
+    money,
+    not_comparable_yet,
+    percent,
+    rounded_columns,
+)
 
 ctx = start(
     "Account managers",
@@ -72,6 +80,10 @@ table = mgr[
         "relationship_revenue_at_risk",
     ]
 ]
+has_previous = h["previous_snapshot_id"] is not None
+if not has_previous:  # tier moves need a previous snapshot: unknown (a dash), not 0
+    table = table.assign(upgrades=None, downgrades=None)
+    st.caption(not_comparable_yet("Upgrades and downgrades"))
 st.dataframe(
     rounded_columns(table, {"revenue": 0, "relationship_revenue_at_risk": 0}),
     hide_index=True,

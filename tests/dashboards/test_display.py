@@ -256,7 +256,14 @@ def test_one_snapshot_says_what_it_cannot_compare_yet(app_on):
     assert any("Revenue and score over time compare two snapshots" in i.value for i in at.info), (
         customer["customer_id"]
     )
+    moves = next(d.value for d in at.dataframe if "migration" in d.value.columns)
+    assert set(moves["migration"]) == {FIRST_SNAPSHOT}  # not "new" for everyone
     assert not _raw_values(at, "customer page")
+
+    _open(at, "app_pages/managers.py")
+    books = next(d.value for d in at.dataframe if "upgrades" in d.value.columns)
+    assert books["upgrades"].isna().all() and books["downgrades"].isna().all()  # not 0
+    assert any("Upgrades and downgrades compare two snapshots" in c.value for c in at.caption)
 
 
 @pytest.mark.slow
