@@ -43,12 +43,11 @@ from models.dashboard import read as rd
 from models.dashboard import refresh_dashboard
 from models.db import make_engine, transaction
 from models.migrate import upgrade
-from models.sampledata import generate_sample
 from models.schema import DashboardCustomer, DashboardManager, DashboardSegmentEffort, Role
 from models.users import add_user
 from models.value.recompute import recompute
 from tests.dashboards.conftest import app_test
-from tests.dashboards.pages_support import END, RAW_VALUE, load_sample
+from tests.dashboards.pages_support import RAW_VALUE, load_sample
 
 CONFIG = load_config()
 
@@ -153,15 +152,14 @@ def _pipeline(engine) -> None:
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> dict[str, Path]:
+def runs(tmp_path_factory, small_sample) -> dict[str, Path]:
     """Two SQLite files of the small sample: after one pipeline run, and after a second
     run on the same data (no new file loaded)."""
     folder = tmp_path_factory.mktemp("display")
-    generate_sample(folder / "csv", customers=40, years=2, seed=3, end_date=END)
     one = folder / "one.db"
     engine = make_engine(f"sqlite:///{one}")
     upgrade(engine)
-    load_sample(engine, folder / "csv")
+    load_sample(engine, small_sample)
     _pipeline(engine)
     engine.dispose()
     two = folder / "two.db"
@@ -266,9 +264,7 @@ def test_one_snapshot_says_what_it_cannot_compare_yet(app_on):
     assert any("Upgrades and downgrades compare two snapshots" in c.value for c in at.caption)
 
 
-@pytest.mark.slow
-def test_a_second_run_on_the_same_data_shows_no_change_without_arrows(app_on):
-    at, engine = app_on("two")
+def _no_change_anywhere(at) -> None:
     _open(at, "app_pages/overview.py")
     deltas = {m.label: m.proto for m in at.metric if m.proto.delta}
     # The five headline figures and the six tier counts: all unchanged.
@@ -278,6 +274,33 @@ def test_a_second_run_on_the_same_data_shows_no_change_without_arrows(app_on):
         assert proto.direction == proto.MetricDirection.NONE, label  # no arrow
         assert proto.color == proto.MetricColor.GRAY, label  # no red, no green
     assert len(at.get("plotly_chart")) == 3  # now a previous snapshot: the Sankey
+
+
+@pytest.mark.slow
+def test_a_second_run_shows_no_change_on_both_backends(db_url, small_sample, monkeypatch):
+    """SQLite sums money as floats and PostgreSQL exactly: either way, no change."""
+    engine = make_engine(db_url)
+    try:
+        upgrade(engine)
+        load_sample(engine, small_sample)
+        _pipeline(engine)
+        _pipeline(engine)
+        with transaction(engine) as session:
+            add_user(session, "test-viewer", Role.VIEWER, None, actor="test")
+    finally:
+        engine.dispose()
+    monkeypatch.setenv("ACCOUNTOPS_DATABASE_URL", db_url)
+    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "password")
+    monkeypatch.setenv("ACCOUNTOPS_ENV", "test")
+    at = app_test()
+    at.session_state["identity"] = Identity("test-viewer", Role.VIEWER, None, "viewer")
+    _no_change_anywhere(at)
+
+
+@pytest.mark.slow
+def test_a_second_run_on_the_same_data_shows_no_change_without_arrows(app_on):
+    at, engine = app_on("two")
+    _no_change_anywhere(at)
 
     _open(at, "app_pages/customers.py")
     table = next(d.value for d in at.dataframe if "previous_tier" in d.value.columns)
