@@ -3,11 +3,13 @@
 ``accountops demo --no-dashboard`` builds the demo's data in a throw-away folder (once for
 the module); the app serves it, and each role signs in to Chromium and opens every page
 it may see, hidden ones (the plan, Data Docs) and a customer's own page included. On each:
-no ``nan``, ``None`` or ``NaT`` in the page's text, its charts' text or the visible cells
-of its tables; no arrow beside a change that reads as zero; and no request to a host other
-than the app's own. The test holds for any number of demo snapshots: with one, the pages
-say in words what they cannot compare yet (tests/dashboards/test_display.py checks the
-wording, and a second run on the same data, with AppTest).
+no ``nan``, ``None`` or ``NaT`` in the page's text, its charts' text, or the text the data
+grid keeps beside its canvas (column names, and cell values: a value turned into the word
+"None" shows there); no arrow beside a change that prints as zero; and no request to a
+host other than the app's own. A missing cell is drawn on the canvas, out of the
+browser's reach: tests/dashboards/test_display.py checks each table's placeholder with
+AppTest, and the one-snapshot and second-run cases. This test holds for any number of
+demo snapshots.
 """
 
 from __future__ import annotations
@@ -42,8 +44,8 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_CUSTOMERS = 120
 # A change that prints as zero: signs, currency and units around nothing but zeros.
 ZERO = re.compile(r"^[^0-9]*0+(?:[.,]0+)?[^0-9]*$")
-# Plotly's text (titles, ticks, labels, node names) and the cells the data grid draws
-# (glide-data-grid keeps the visible ones in an accessible table beside its canvas).
+# Plotly's text (titles, ticks, labels, node names) and the accessible table the data grid
+# keeps beside its canvas (headers, and the visible cells' values as text).
 CHART_AND_CELL_TEXT = """(main) => [
     ...main.querySelectorAll('.js-plotly-plot svg text'),
     ...main.querySelectorAll('[data-testid="stDataFrame"] td, [data-testid="stDataFrame"] th'),
