@@ -117,10 +117,9 @@ def _check(page, where: str) -> list[str]:
     main = page.locator(MAIN)
     texts = [main.inner_text(), *main.evaluate(CHART_AND_CELL_TEXT)]
     problems = [
-        f"{where}: {m.group(0)!r} in {t.strip()[:160]!r}"
+        f"{where}: {m.group(0)!r} in ...{t[max(m.start() - 60, 0) : m.end() + 20]!r}..."
         for t in texts
-        for m in [RAW_VALUE.search(t)]
-        if m
+        for m in RAW_VALUE.finditer(t)
     ]
     for delta in main.evaluate(DELTAS):
         if delta["arrow"] and ZERO.match(delta["text"]):
