@@ -5,7 +5,7 @@ Figures round half up (``models.value.numbers.half_up``), as every export and re
 Nothing raw reaches the screen: an unknown value (None, NaN, NaT) reads as an en dash or
 as words ("no group", "first snapshot"), a change that rounds to zero at the precision
 shown is no change (no arrow, no colour), and a comparison that needs a previous snapshot
-says so in words when there is none (``NOT_COMPARABLE_YET``)."""
+says so in words when there is none (:func:`not_comparable_yet`)."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ NEW_SINCE_PREVIOUS = "new"
 
 
 def _is_unknown(value) -> bool:
+    """For a figure: unknown also when it is no number at all."""
     if value is None:
         return True
     try:
@@ -71,7 +72,7 @@ def not_comparable_yet(what: str, only: str = "there is one snapshot so far") ->
 def money(value: Decimal | float | int | None, currency: str, *, compact: bool = False) -> str:
     """``€1,234,567`` or, compact, ``€1.2M``; unknown is an en dash, never zero."""
     if _is_unknown(value):
-        return "–"
+        return DASH
     amount = float(value)
     symbol = _SYMBOLS.get(currency, f"{currency} ")
     sign = "-" if amount < 0 else ""
@@ -86,14 +87,14 @@ def money(value: Decimal | float | int | None, currency: str, *, compact: bool =
 def percent(value: Decimal | float | None, *, digits: int = 1, signed: bool = False) -> str:
     """A ratio (0.125) as ``12.5%``; ``signed`` adds ``+`` for changes."""
     if _is_unknown(value):
-        return "–"
+        return DASH
     number = half_up(float(value) * 100, digits)
     return f"{number:+.{digits}f}%" if signed else f"{number:.{digits}f}%"
 
 
 def days(value: Decimal | float | None) -> str:
     if _is_unknown(value):
-        return "–"
+        return DASH
     return f"{half_up(float(value)):,.0f} days"
 
 
@@ -106,7 +107,7 @@ def number(value: object, digits: int = 0, unit: str = "") -> str:
 
 
 def count(value: int | None) -> str:
-    return "–" if _is_unknown(value) else f"{int(value):,}"
+    return DASH if _is_unknown(value) else f"{int(value):,}"
 
 
 def change(
