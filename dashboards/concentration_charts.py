@@ -8,14 +8,14 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.chart_style import TIER_COLOURS, finish
-from dashboards.formatting import money, plain_for_plotly
+from dashboards.formatting import money, plain_for_plotly, rounded
 
 
 def pareto_points(points: pd.DataFrame, customers: int, revenue: float, currency: str) -> go.Figure:
     """Revenue concentration from pre-computed points (``customer_share``, ``revenue_share``,
     both 0-1, largest customer first), as the dashboard refresh stores them."""
-    x = [0.0, *(pd.to_numeric(points["customer_share"]).astype(float) * 100).round(2)]
-    y = [0.0, *(pd.to_numeric(points["revenue_share"]).astype(float) * 100).round(2)]
+    x = [0.0, *rounded(points["customer_share"], 2, scale=100)]
+    y = [0.0, *rounded(points["revenue_share"], 2, scale=100)]
     fig = go.Figure(
         go.Scatter(
             x=x,
@@ -55,7 +55,7 @@ def manager_concentration(managers: pd.DataFrame, currency: str) -> go.Figure:
     data = data.sort_values("revenue", ascending=False)
     total = data["revenue"].sum()
     top = data.head(25).iloc[::-1]
-    share = (top["revenue"] / total * 100).round(1) if total else top["revenue"] * 0
+    share = pd.Series(rounded(top["revenue"] / total, 1, scale=100) if total else [0.0] * len(top))
     fig = go.Figure(
         go.Bar(
             x=share.tolist(),

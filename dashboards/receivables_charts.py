@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.chart_style import TIER_COLOURS, finish
-from dashboards.formatting import money
+from dashboards.formatting import money, rounded
 
 
 def ageing_bars(ageing: pd.DataFrame, currency: str) -> go.Figure:
@@ -36,7 +36,7 @@ def dso_trend(trend: pd.DataFrame) -> go.Figure:
     fig = go.Figure(
         go.Scatter(
             x=trend["month"].tolist(),
-            y=pd.to_numeric(trend["dso"]).astype(float).round(1).tolist(),
+            y=rounded(trend["dso"], 1),
             mode="lines+markers",
             line={"color": TIER_COLOURS["strategic"], "width": 3},
             hovertemplate="%{x|%b %Y}: %{y:.1f} days<extra></extra>",

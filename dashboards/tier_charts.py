@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.chart_style import TIER_COLOURS, finish, tier_label
-from dashboards.formatting import money
+from dashboards.formatting import money, rounded
 from models.value.tiers import PYRAMID, TRADING_PYRAMID
 
 
@@ -111,7 +111,7 @@ def customer_history_chart(history: pd.DataFrame, currency: str) -> go.Figure:
     fig.add_trace(
         go.Scatter(
             x=history["as_of"].astype(str).tolist(),
-            y=(pd.to_numeric(history["score"]).astype(float) * 100).round(1).tolist(),
+            y=rounded(history["score"], 1, scale=100),
             mode="lines+markers",
             name="Value score (0-100)",
             yaxis="y2",

@@ -8,7 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from dashboards.chart_style import SEGMENT_COLOURS, TIER_COLOURS, finish
-from dashboards.formatting import plain_for_plotly
+from dashboards.formatting import plain_for_plotly, rounded
 
 
 def attack_defend_scatter(segments: pd.DataFrame, currency: str) -> go.Figure:
@@ -23,7 +23,7 @@ def attack_defend_scatter(segments: pd.DataFrame, currency: str) -> go.Figure:
         fig.add_trace(
             go.Scattergl(
                 x=pd.to_numeric(part["potential"]).astype(float),
-                y=(pd.to_numeric(part["share"]).astype(float) * 100).round(1),
+                y=rounded(part["share"], 1, scale=100),
                 mode="markers",
                 name=segment.capitalize(),
                 marker={"color": SEGMENT_COLOURS[segment], "size": 6, "opacity": 0.7},

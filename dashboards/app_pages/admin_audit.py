@@ -12,6 +12,7 @@ from app_pages.data import database_url, engine
 from app_pages.exports import export_button
 from app_pages.session import require_page
 
+from dashboards.formatting import DASH
 from models.access import Action
 from models.audit import KIND_LABELS, AuditFilter, audit_kinds, list_audit_events
 
@@ -57,5 +58,5 @@ if found.truncated:
     st.caption("Narrow the filters (dates, who, kind) to see older events.")
 else:
     st.subheader(f"{found.matched:,} events")
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(table, hide_index=True, placeholder=DASH, width="stretch")
 export_button(table, name="audit_trail")

@@ -8,7 +8,7 @@ from app_pages.data import database_url, engine, settings
 from app_pages.exports import export_button
 from app_pages.session import require_page, role_label
 
-from dashboards.formatting import literal
+from dashboards.formatting import DASH, literal
 from models.access import POLICY, Action, Role
 from models.auth import list_users, locked_users, set_user_active, set_user_role, unlock_user
 from models.errors import AccountopsError
@@ -39,7 +39,7 @@ table = pd.DataFrame(
 )
 active = sum(u.is_active for u in users)
 st.subheader(f"{len(users):,} users, {active:,} active")
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(table, hide_index=True, placeholder=DASH, width="stretch")
 export_button(table, name="users")
 
 others = [u.username for u in users if u.username != identity.username]
@@ -93,6 +93,7 @@ else:
             }
         ),
         hide_index=True,
+        placeholder=DASH,
         width="stretch",
     )
     lockable = [name for name in locks if name in known]
@@ -119,5 +120,6 @@ st.dataframe(
         }
     ),
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
 )

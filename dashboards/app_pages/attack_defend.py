@@ -6,7 +6,7 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, money, percent
+from dashboards.formatting import DASH, count, money, percent, rounded_columns
 from models.dashboard.refresh import dashboard_settings
 
 ctx = start(
@@ -49,12 +49,11 @@ st.caption(
 st.plotly_chart(charts.segment_effort_bars(effort), width="stretch", key="effort")
 table = effort[["manager", "segment", "accounts", "customers", "potential", "revenue"]]
 st.dataframe(
-    table.assign(
-        segment=table["segment"].str.capitalize(),
-        potential=table["potential"].round(0),
-        revenue=table["revenue"].round(0),
+    rounded_columns(table, {"potential": 0, "revenue": 0}).assign(
+        segment=table["segment"].str.capitalize()
     ),
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     column_config={
         "manager": "Account manager",

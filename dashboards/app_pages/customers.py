@@ -6,7 +6,19 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, days, literal, money, percent
+from dashboards.formatting import (
+    DASH,
+    FIRST_SNAPSHOT,
+    NEW_SINCE_PREVIOUS,
+    count,
+    days,
+    literal,
+    money,
+    not_comparable_yet,
+    percent,
+    previous,
+    text,
+)
 from models.access import Action
 from models.dashboard.read import CUSTOMER_TABLE_COLUMNS
 from models.plans.read import find_plan
@@ -17,6 +29,7 @@ ctx = start(
     Action.VIEW_CUSTOMER,
 )
 cur = ctx.currency
+has_previous = ctx.head["previous_snapshot_id"] is not None
 table = ctx.read("customers")
 table["tier_label"] = table["tier"].map(charts.tier_label)
 
@@ -53,12 +66,18 @@ ctx.flag("customers", "invoice_lines", "payments")
 money_fmt = "euro" if cur == "EUR" else ("dollar" if cur == "USD" else "localized")
 # The read model's columns, with the tier as shown and without the migration text.
 columns = ["tier_label" if c == "tier" else c for c in CUSTOMER_TABLE_COLUMNS if c != "migration"]
-view = shown[columns].assign(
-    previous_tier=shown["previous_tier"].map(lambda t: charts.tier_label(t) if t else None)
-)
+
+
+def was_tier(tier) -> str:
+    """The previous tier's name; "new" or "first snapshot" when there was none."""
+    return previous(charts.tier_label(tier) if text(tier, "") else None, has_previous)
+
+
+view = shown[columns].assign(previous_tier=shown["previous_tier"].map(was_tier))
 event = st.dataframe(
     view,
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     height=420,
     key="customer_table",
@@ -126,13 +145,17 @@ if account_plan is not None:
 elif row["tier"] == "strategic":
     st.caption("A strategic account without a plan yet (see Account plans).")
 history = ctx.read("customer_history_of", cid)
+was = was_tier(row["previous_tier"])
+was = {FIRST_SNAPSHOT: was, NEW_SINCE_PREVIOUS: "new since the previous snapshot"}.get(
+    was, f"was {was}"
+)
 st.markdown(
     f"**Tier:** :{'red' if row['tier'] == 'problem' else 'blue'}[{row['tier_label']}]"
-    f" (was {charts.tier_label(row['previous_tier']) if row['previous_tier'] else 'new'}) · "
-    f"**Account manager:** {literal(row['manager'] or '–')} · "
-    f"**Region:** {literal(row['region'] or '–')} · "
-    f"**Industry:** {literal(row['industry'] or '–')} · "
-    f"**Group:** {literal(row['group_name'] or '–')}"
+    f" ({was}) · "
+    f"**Account manager:** {literal(text(row['manager']))} · "
+    f"**Region:** {literal(text(row['region']))} · "
+    f"**Industry:** {literal(text(row['industry']))} · "
+    f"**Group:** {literal(text(row['group_name'], 'no group'))}"
 )
 m = st.columns(5)
 m[0].metric(f"Revenue, 12 months ({cur})", money(row["revenue"], cur, compact=True))
@@ -143,8 +166,11 @@ m[4].metric(f"CLV, next 12 months ({cur})", money(row["clv_12m"], cur, compact=T
 
 left, right = st.columns(2)
 with left:
-    if len(history):
+    if len(history) > 1:
         st.plotly_chart(charts.customer_history_chart(history, cur), width="stretch", key="hist")
+    else:
+        only = "this customer is in one so far" if has_previous else "there is one so far"
+        st.info(not_comparable_yet("Revenue and score over time", only), icon=":material/timeline:")
 with right:
     wallet = ctx.read("customer_wallet", cid)
     if len(wallet):
@@ -168,12 +194,15 @@ if len(history):
         st.markdown(f"**What moved since the previous snapshot:** {latest['explanation']}")
 reasons = history.assign(
     tier=history["tier"].map(charts.tier_label),
+    # With no previous snapshot every customer would read "new": say why instead.
+    migration=history["migration"] if has_previous else FIRST_SNAPSHOT,
     reasons=history["reasons"].map(lambda r: "; ".join(r or [])),
     explanation=history["explanation"].where(history["explanation"].notna(), "–"),
 )[["as_of", "tier", "migration", "reasons", "explanation"]]
 st.dataframe(
     reasons.iloc[::-1],
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     column_config={
         "as_of": "As of",
@@ -203,6 +232,7 @@ if len(late):
     st.dataframe(
         late,
         hide_index=True,
+        placeholder=DASH,
         width="stretch",
         column_config={
             "invoice_id": "Invoice",

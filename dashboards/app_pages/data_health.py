@@ -7,7 +7,7 @@ from app_pages.data import database_url, engine, settings
 from app_pages.exports import export_button
 from app_pages.session import require_page
 
-from dashboards.formatting import count
+from dashboards.formatting import DASH, count
 from flows import scheduler  # the Prefect API, read-only (see the import contracts)
 from models.access import Action, book_of
 from models.dashboard import data_health
@@ -62,6 +62,7 @@ def scheduled_runs_section(eng) -> None:
         st.dataframe(
             pd.DataFrame(rows),
             hide_index=True,
+            placeholder=DASH,
             width="stretch",
             column_config={
                 "deployment": "Deployment",
@@ -93,6 +94,7 @@ def scheduled_runs_section(eng) -> None:
     st.dataframe(
         runs,
         hide_index=True,
+        placeholder=DASH,
         width="stretch",
         column_config={
             "flow_run_id": "Flow run",
@@ -158,6 +160,7 @@ snapshots["flow_run_id"] = snapshots["flow_run_id"].fillna("not run by Prefect")
 st.dataframe(
     snapshots,
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     column_config={
         "snapshot_id": st.column_config.NumberColumn("Snapshot", format="%d"),
@@ -201,6 +204,7 @@ view = batches.assign(
 st.dataframe(
     view,
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     column_config={
         "batch_id": st.column_config.NumberColumn("Batch", format="%d"),
@@ -258,7 +262,7 @@ else:
         "records": st.column_config.NumberColumn("Records", format="localized"),
         "message": st.column_config.TextColumn("What is wrong", width="large"),
     }
-    st.dataframe(summary, hide_index=True, width="stretch", column_config=labels)
+    st.dataframe(summary, hide_index=True, placeholder=DASH, width="stretch", column_config=labels)
     rows = data_health.quarantine_rows(eng, book=book_of(identity))
     if rows is None:
         st.caption(
@@ -266,5 +270,5 @@ else:
             "manager's customer."
         )
     else:
-        st.dataframe(rows, hide_index=True, width="stretch", column_config=labels)
+        st.dataframe(rows, hide_index=True, placeholder=DASH, width="stretch", column_config=labels)
         export_button(rows, name="quarantine")

@@ -5,7 +5,15 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, literal, money, percent
+from dashboards.formatting import (
+    DASH,
+    count,
+    literal,
+    money,
+    not_comparable_yet,
+    percent,
+    rounded_columns,
+)
 
 ctx = start(
     "Account managers",
@@ -72,12 +80,14 @@ table = mgr[
         "relationship_revenue_at_risk",
     ]
 ]
+has_previous = h["previous_snapshot_id"] is not None
+if not has_previous:  # tier moves need a previous snapshot: unknown (a dash), not 0
+    table = table.assign(upgrades=None, downgrades=None)
+    st.caption(not_comparable_yet("Upgrades and downgrades"))
 st.dataframe(
-    table.assign(
-        revenue=table["revenue"].round(0),
-        relationship_revenue_at_risk=table["relationship_revenue_at_risk"].round(0),
-    ),
+    rounded_columns(table, {"revenue": 0, "relationship_revenue_at_risk": 0}),
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     column_config={
         "manager_id": "Id",

@@ -1,12 +1,22 @@
 """Overview: headline figures against the previous snapshot, the value pyramid, revenue
 concentration and the tier migrations since the previous snapshot."""
 
-import pandas as pd
 import streamlit as st
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, days, money, percent
+from dashboards.formatting import (
+    count,
+    count_change,
+    days,
+    days_change,
+    metric_delta,
+    money,
+    money_change,
+    not_comparable_yet,
+    percent,
+    points_change,
+)
 
 ctx = start(
     "Executive overview",
@@ -16,67 +26,42 @@ ctx = start(
 h, cur = ctx.head, ctx.currency
 
 
-def delta_money(now, before):
-    return None if before is None else money(float(now) - float(before), cur, compact=True)
-
-
-def delta_ratio(now, before):
-    if now is None or before is None:
-        return None
-    return f"{(float(now) - float(before)) * 100:+.1f} pts"
-
-
-def delta_days(now, before):
-    if now is None or before is None:
-        return None
-    return f"{float(now) - float(before):+.1f} days"
-
-
-def delta_count(now, before):
-    """A change in a count, or None when unknown or unchanged (no arrow for zero)."""
-    if before is None or pd.isna(before) or int(now) == int(before):
-        return None
-    return f"{int(now) - int(before):+,}"
-
-
 prev = f"vs snapshot {h['previous_snapshot_id']}" if h["previous_snapshot_id"] else None
 cols = st.columns(5)
 cols[0].metric(
     f"Revenue, 12 months ({cur})",
     money(h["revenue"], cur, compact=True),
-    delta_money(h["revenue"], h["revenue_prev"]),
+    **metric_delta(money_change(h["revenue"], h["revenue_prev"], cur)),
     help=f"Invoiced net sales in the 12 months to the as-of date; {money(h['revenue'], cur)}.",
 )
 cols[1].metric(
     "Gross margin",
     percent(h["gross_margin_pct"]),
-    delta_ratio(h["gross_margin_pct"], h["gross_margin_pct_prev"]),
+    **metric_delta(points_change(h["gross_margin_pct"], h["gross_margin_pct_prev"])),
     help="(revenue - cost) / revenue over invoice lines with a known cost.",
 )
 cols[2].metric(
     "DSO",
     days(h["dso_days"]),
-    delta_days(h["dso_days"], h["dso_days_prev"]),
-    delta_color="inverse",
+    **metric_delta(days_change(h["dso_days"], h["dso_days_prev"]), "inverse"),
     help="Days sales outstanding: open receivables / revenue of the 12 months x days.",
 )
 cols[3].metric(
     "Trading customers",
     count(h["trading_customers"]),
-    delta_count(h["trading_customers"], h["trading_customers_prev"]),
+    **metric_delta(count_change(h["trading_customers"], h["trading_customers_prev"])),
     help=f"Plus {count(h['prospects'])} prospects (key / general opportunities).",
 )
 cols[4].metric(
     f"Revenue at risk ({cur})",
     money(h["revenue_at_risk"], cur, compact=True),
-    delta_money(h["revenue_at_risk"], h["revenue_at_risk_prev"]),
-    delta_color="inverse",
+    **metric_delta(money_change(h["revenue_at_risk"], h["revenue_at_risk_prev"], cur), "inverse"),
     help="Revenue of Problem-tier customers: collection, punctuality or margin below the floor.",
 )
 if prev:
     st.caption(f"Changes are {prev}.")
 else:
-    st.caption("This is the first snapshot: no changes to show yet.")
+    st.caption(not_comparable_yet("The changes under these figures"))
 ctx.flag("invoice_lines", "payments", "customers")
 
 tiers = ctx.read("tiers")
@@ -88,8 +73,7 @@ for col, tier in zip(tcols, charts.TRADING_PYRAMID, strict=True):
     col.metric(
         f"{charts.tier_label(tier)} customers",
         count(n),
-        delta_count(n, before),
-        delta_color="off",
+        **metric_delta(count_change(n, before) if prev else None, "off"),
     )
 
 left, right = st.columns(2)
@@ -107,10 +91,15 @@ with right:
         "of revenue."
     )
 
-moves = ctx.read("migrations")
-st.plotly_chart(charts.migration_sankey(charts.sankey_input(moves)), width="stretch", key="sankey")
-st.caption(
-    f"Since the previous snapshot: {count(h['upgrades'])} upgrades, "
-    f"{count(h['downgrades'])} downgrades, {count(h['new_customers'])} new, "
-    f"{count(h['lost_customers'])} lost. Open a customer on the Customers page to see why."
-)
+if prev:
+    moves = ctx.read("migrations")
+    st.plotly_chart(
+        charts.migration_sankey(charts.sankey_input(moves)), width="stretch", key="sankey"
+    )
+    st.caption(
+        f"Since the previous snapshot: {count(h['upgrades'])} upgrades, "
+        f"{count(h['downgrades'])} downgrades, {count(h['new_customers'])} new, "
+        f"{count(h['lost_customers'])} lost. Open a customer on the Customers page to see why."
+    )
+else:
+    st.info(not_comparable_yet("Tier migrations"), icon=":material/compare_arrows:")

@@ -11,7 +11,7 @@ from app_pages.plan_draft import catch_up, discard, draft_for, reload_and_reappl
 from app_pages.plan_roadmap import roadmap_matches
 from app_pages.session import require_page
 
-from dashboards.formatting import literal
+from dashboards.formatting import DASH, literal
 from models.access import Action, can, record
 from models.dashboard.read import latest_snapshot_id
 from models.errors import AccountopsError
@@ -132,7 +132,7 @@ with t_hist:
             }
         ).iloc[::-1],
         hide_index=True,
-        placeholder="-",
+        placeholder=DASH,
         width="stretch",
     )
     versions = [r.version for r in history]
@@ -158,7 +158,7 @@ with t_hist:
                 }
             ),
             hide_index=True,
-            placeholder="-",
+            placeholder=DASH,
             width="stretch",
         )
     else:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboards.formatting import literal
+from dashboards.formatting import DASH, literal, number
 from models.access import Identity
 from models.errors import AccountopsError
 from models.roadmap.account import account_matching
@@ -37,7 +37,7 @@ def roadmap_matches(engine, identity: Identity, customer_id: str) -> None:
         ]
     ).drop(columns=["months_late"])
     st.dataframe(
-        shown, hide_index=True, placeholder="-", width="stretch", key=f"matches:{customer_id}"
+        shown, hide_index=True, placeholder=DASH, width="stretch", key=f"matches:{customer_id}"
     )
     if found.suggestions.empty:
         st.caption("No suggested matches to decide.")
@@ -52,7 +52,7 @@ def roadmap_matches(engine, identity: Identity, customer_id: str) -> None:
         text = (
             f"{literal(s.initiative_id)} needs, {literal(s.roadmap_item_id)} *{literal(s.item)}* "
             "offers "
-            f"(released {s.release_on:%d %b %Y}; text similarity {s.similarity:.2f})"
+            f"(released {s.release_on:%d %b %Y}; text similarity {number(s.similarity, 2)})"
         )
         left, mid, right = st.columns([6, 1, 1], vertical_alignment="center")
         left.markdown(text)

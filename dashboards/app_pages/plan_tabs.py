@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboards import plan_charts
-from dashboards.formatting import literal
+from dashboards.formatting import DASH, literal, number
 from models.plans.checks import PlanCheck, overdue_actions
 from models.plans.content import (
     CENTS,
@@ -90,7 +90,7 @@ def _list_editor(view, frame: pd.DataFrame, name: str, columns: dict) -> pd.Data
     return st.data_editor(
         frame,
         hide_index=True,
-        placeholder="-",
+        placeholder=DASH,
         num_rows="dynamic" if view.editable else "fixed",
         disabled=not view.editable,
         key=view.key(name),
@@ -171,7 +171,7 @@ def targets(view, choices: PlanChoices, review: PlanReviewResult | None) -> None
     edited = st.data_editor(
         grid,
         hide_index=True,
-        placeholder="-",
+        placeholder=DASH,
         disabled=["product line", "name"] if view.editable else True,
         key=view.key("targets"),
         column_config={
@@ -205,12 +205,12 @@ def targets(view, choices: PlanChoices, review: PlanReviewResult | None) -> None
         return
     st.dataframe(
         rows.style.map(_gap_colour, subset=["gap"]).format(
-            "{:,.0f}",
-            na_rep="-",
+            number,
+            na_rep=DASH,
             subset=["target", "actual", "gap", "run-rate", "profile run-rate"],
         ),
         hide_index=True,
-        placeholder="-",
+        placeholder=DASH,
         width="stretch",
     )
     per_year = rows.groupby("year", as_index=False)[["target", "actual"]].sum(min_count=1)
@@ -295,7 +295,7 @@ def contacts(view, names: list[str]) -> None:
     log = view.content.get("contacts", []) if view.editable else view.seed.get("contacts", [])
     if log:
         frame = pd.DataFrame(log).sort_values("contacted_on", ascending=False)
-        st.dataframe(frame, hide_index=True, placeholder="-", width="stretch")
+        st.dataframe(frame, hide_index=True, placeholder=DASH, width="stretch")
     else:
         st.caption("No contacts logged yet.")
     if not view.editable or not names:
@@ -333,7 +333,7 @@ def initiatives(view, choices: PlanChoices) -> None:
         frame = pd.DataFrame(rows)
         if not frame.empty:
             frame["capability_tags"] = frame["capability_tags"].map(", ".join)
-            st.dataframe(frame, hide_index=True, placeholder="-", width="stretch")
+            st.dataframe(frame, hide_index=True, placeholder=DASH, width="stretch")
     st.markdown("**Initiatives added by hand** (ones no source file carries)")
     added = pd.DataFrame(
         [

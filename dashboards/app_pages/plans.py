@@ -8,7 +8,7 @@ from app_pages.exports import export_button
 from app_pages.session import require_page
 
 from dashboards import charts
-from dashboards.formatting import literal
+from dashboards.formatting import DASH, literal
 from models.access import Action, Role
 from models.dashboard.read import latest_snapshot_id
 from models.plans.workspace import plan_rows
@@ -90,7 +90,7 @@ money = st.column_config.NumberColumn(format="%.0f")
 event = st.dataframe(
     shown,
     hide_index=True,
-    placeholder="-",
+    placeholder=DASH,
     width="stretch",
     on_select="rerun",
     selection_mode="single-row",

@@ -6,7 +6,15 @@ from app_pages.exports import export_button
 from app_pages.snapshot import start
 
 from dashboards import charts
-from dashboards.formatting import count, days, money, percent
+from dashboards.formatting import (
+    DASH,
+    count,
+    days,
+    money,
+    number,
+    percent,
+    rounded_columns,
+)
 
 ctx = start(
     "Receivables",
@@ -57,7 +65,7 @@ b[1].metric(
 )
 b[2].metric(
     "Months of delay that eat a sale's profit",
-    f"{float(cost['months_of_delay']):.1f} months",
+    number(cost["months_of_delay"], 1, " months"),
     help=f"Net margin {percent(cost['net_profit_margin'])} / borrowing cost "
     f"{percent(cost['annual_borrowing_rate'])} a year x 12.",
 )
@@ -75,8 +83,9 @@ owing = owing[
 owing = owing.assign(tier=owing["tier"].map(charts.tier_label))
 st.caption(f"{count(len(owing))} customers with open receivables, most overdue first.")
 st.dataframe(
-    owing.head(500).round({"outstanding": 0, "overdue": 0}),
+    rounded_columns(owing.head(500), {"outstanding": 0, "overdue": 0}),
     hide_index=True,
+    placeholder=DASH,
     width="stretch",
     column_config={
         "customer_id": "Customer id",

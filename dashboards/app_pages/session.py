@@ -15,6 +15,7 @@ from __future__ import annotations
 import streamlit as st
 from app_pages.data import current_identity, engine, settings
 
+from dashboards.formatting import number
 from dashboards.web_paths import HANDOFF, SIGNOUT, address, base_path, safe_next
 from models.access import Action, Identity, Role, can
 from models.sessions import (
@@ -29,6 +30,7 @@ from models.sessions import (
     session_rules,
     session_secret,
 )
+from models.value.numbers import half_up
 
 IDENTITY = "identity"
 SESSION = "session_id"  # the models.sessions session of this Streamlit session
@@ -61,12 +63,12 @@ def _ended_notice(reason: str | None) -> str | None:
 
 
 def _duration(seconds: float) -> str:
-    minutes = round(seconds / 60)
+    minutes = int(half_up(seconds / 60))
     if minutes < 1:
-        return f"{round(seconds)} s"
+        return number(seconds, unit=" s")
     if minutes < 120:
         return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{round(minutes / 60)} hours"
+    return number(minutes / 60, unit=" hours")
 
 
 def _password_session() -> Identity | None:

@@ -14,7 +14,7 @@ import streamlit as st
 from app_pages.data import database_url, engine, status
 from app_pages.session import require_page
 
-from dashboards.formatting import count, literal
+from dashboards.formatting import DASH, count, literal, number
 from models.access import Action, Identity, book_of, can
 from models.dashboard import data_health, read
 
@@ -74,9 +74,9 @@ def _when(value) -> str:
     age = datetime.now(UTC) - value
     hours = age.total_seconds() / 3600
     ago = (
-        f"{hours * 60:.0f} min ago"
+        number(hours * 60, unit=" min ago")
         if hours < 1
-        else (f"{hours:.0f} h ago" if hours < 48 else f"{hours / 24:.0f} days ago")
+        else (number(hours, unit=" h ago") if hours < 48 else number(hours / 24, unit=" days ago"))
     )
     return f"{value:%d %b %Y %H:%M} UTC ({ago})"
 
@@ -199,6 +199,6 @@ def provenance_bar(ctx: PageContext) -> None:
                 ["batch_id", "entity", "file_name", "status", "rows_loaded", "rows_quarantined"]
             ].copy()
             frame["status"] = frame["status"].map(lambda v: getattr(v, "value", v))
-            st.dataframe(frame, hide_index=True, width="stretch")
+            st.dataframe(frame, hide_index=True, placeholder=DASH, width="stretch")
         else:
             st.write("This snapshot names no batches.")

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from dashboards.formatting import DASH
 
-def table(frame: pd.DataFrame, key: str, empty: str = "–", **columns) -> None:
+
+def table(frame: pd.DataFrame, key: str, empty: str = DASH, **columns) -> None:
     """A table of the given columns (in this order); a missing value reads ``empty``."""
     st.dataframe(
         frame,

@@ -7,6 +7,7 @@ historical as-of, then the latest) -> the dashboard refresh of both snapshots.
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -128,3 +129,8 @@ def frame(at, column: str, without: str = "") -> pd.DataFrame:
     found = [d.value for d in at.dataframe if column in d.value.columns and without not in d.value]
     assert len(found) == 1, column
     return found[0]
+
+
+# A raw value on screen: pandas' and Python's words for "missing" (the English "None of"
+# in a sentence is not one).
+RAW_VALUE = re.compile(r"\b(?:nan|NaN|NaT|<NA>)\b|\bNone\b(?! of\b)")
