@@ -106,6 +106,19 @@ def number(value: object, digits: int = 0, unit: str = "") -> str:
     return f"{half_up(float(value), digits):,.{digits}f}{unit}"  # type: ignore[arg-type]
 
 
+def elapsed(seconds: float | None) -> str:
+    """A run's duration to the whole second, half up: "42 s", "3 min 07 s", "1 h 05 min";
+    unknown is empty (the run has not ended)."""
+    if _is_unknown(seconds):
+        return ""
+    whole = int(half_up(float(seconds)))  # type: ignore[arg-type]
+    minutes, secs = divmod(whole, 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
 def count(value: int | None) -> str:
     return DASH if _is_unknown(value) else f"{int(value):,}"
 

@@ -7,7 +7,7 @@ from app_pages.data import database_url, engine, settings
 from app_pages.exports import export_button
 from app_pages.session import require_page
 
-from dashboards.formatting import DASH, count
+from dashboards.formatting import DASH, count, elapsed
 from flows import scheduler  # the Prefect API, read-only (see the import contracts)
 from models.access import Action, book_of
 from models.dashboard import data_health
@@ -23,17 +23,6 @@ def scheduler_runs(_key: str = "") -> scheduler.SchedulerView:
     return scheduler.scheduler_view()
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None or pd.isna(seconds):
-        return ""
-    seconds = round(float(seconds))
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
-
-
 def scheduled_runs_section(eng) -> None:
     """The scheduler's last and next run of each deployment, else what the database recorded."""
     st.subheader("Scheduled runs")
@@ -46,7 +35,7 @@ def scheduled_runs_section(eng) -> None:
                 "run": which,
                 "state": run.state if run else "none",
                 "start": run.start if run else None,
-                "duration": _duration(run.duration_seconds) if run else "",
+                "duration": elapsed(run.duration_seconds) if run else "",
                 "link": run.url if run else None,
             }
             for d in view.deployments
@@ -87,7 +76,7 @@ def scheduled_runs_section(eng) -> None:
         return
     ui_url = scheduler.prefect_ui_url() if view.api_url is None else None
     runs = runs.assign(
-        duration=runs["duration_seconds"].map(_duration),
+        duration=runs["duration_seconds"].map(elapsed),
         link=runs["flow_run_id"].map(lambda i: scheduler.flow_run_url(ui_url, i)),
         flow_run_id=runs["flow_run_id"].fillna("not run by Prefect"),
     ).drop(columns=["duration_seconds"])

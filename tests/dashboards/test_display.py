@@ -27,6 +27,7 @@ from dashboards.formatting import (
     NO_CHANGE,
     count_change,
     days_change,
+    elapsed,
     metric_delta,
     money,
     money_change,
@@ -63,6 +64,13 @@ def test_a_missing_value_reads_as_a_dash_or_the_words_given(missing):
     assert previous(missing, has_previous=False) == FIRST_SNAPSHOT
     assert previous(missing, has_previous=True) == "new"
     assert previous("Gold", has_previous=True) == "Gold"
+
+
+def test_a_run_duration_is_whole_seconds_half_up():
+    assert elapsed(2.5) == "3 s"  # half to even would print 2 s
+    assert elapsed(186.5) == "3 min 07 s"
+    assert elapsed(3900) == "1 h 05 min"
+    assert elapsed(None) == elapsed(float("nan")) == ""
 
 
 def test_a_change_that_prints_as_zero_is_no_change_without_arrow_or_colour():
