@@ -19,7 +19,7 @@ from .signin import utc_now
 from .users import MIN_PASSWORD_LENGTH, UserError, hash_password, normalise_username
 
 PASSWORD_RESET = "user.password_reset"  # noqa: S105 (the audit action, not a password)
-RESET = "password_reset"  # noqa: S105 (why the user's sessions ended)
+RESET = "password_reset"  # why the user's sessions ended
 
 
 def reset_password(
