@@ -4,6 +4,8 @@ services from the shell, with its checks and its audit events, on both databases
 from __future__ import annotations
 
 import getpass
+
+import pytest
 from sqlalchemy import select
 
 from models.auth import AuthenticationFailed, authenticate, list_users
@@ -98,10 +100,6 @@ def test_user_commands_use_the_services_checks_and_audit(db_url, tmp_path):
         "shorter than 8",
     )
     assert _events(engine) == before
-    try:
+    with pytest.raises(AuthenticationFailed):  # the refused password was not set
         authenticate(engine, "vera", "short")
-    except AuthenticationFailed:
-        pass
-    else:
-        raise AssertionError("the refused password must not have been set")
     engine.dispose()
