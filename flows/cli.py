@@ -8,7 +8,8 @@ console-script entry ``main``. The commands live beside it, grouped by what they
 - ``cli_export``: export
 - ``cli_demo``: demo, dashboard
 - ``cli_backup``: backup, restore
-- ``cli_users``: user add, user assign (``plan_cli``, ``roadmap_cli``: plan, roadmap)
+- ``cli_users``: user add, list, set-role, (de)activate, reset-password, assign, unlock
+  (``plan_cli``, ``roadmap_cli``: plan, roadmap)
 - ``cli_context``: the settings, engine and output every command shares
 
 Heavy libraries (prefect, great_expectations, streamlit, pandas) are imported
@@ -41,7 +42,8 @@ app = typer.Typer(
     name="accountops",
     help="Key-account operations: ingest, customer value, plans and the executive dashboard.\n\n"
     "The database comes from ACCOUNTOPS_DATABASE_URL (default: the embedded SQLite file "
-    "var/accountops.db).",
+    "accountops.db in ACCOUNTOPS_DATA_DIR, your per-user data folder, e.g. "
+    "~/.local/share/accountops; `accountops init` prints it).",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

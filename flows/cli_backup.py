@@ -42,7 +42,9 @@ def backup(
     """Copy the database to a file while the platform runs (SQLite: online backup;
     PostgreSQL: pg_dump, from postgresql-client 15 or newer)."""
     from models.backup import backup_database
+    from models.errors import refuse_missing_folder
 
+    refuse_missing_folder(out)  # before the database is opened
     started = time.monotonic()
     summary = backup_database(engine(migrated=False), out, force=force)
     echo(f"backup written to {out}: {describe(summary)} ({time.monotonic() - started:.1f} s)")
@@ -61,7 +63,7 @@ def restore(
     from models.backup import restore_database
     from models.db import display_url
 
-    eng = engine(migrated=False)
+    eng = engine(migrated=False, creates=True)
     started = time.monotonic()
     summary = restore_database(eng, file)
     where = display_url(eng.url.render_as_string(hide_password=False))

@@ -28,13 +28,19 @@ def settings():
         raise ConfigError(f"{field}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
-def engine(*, migrated: bool = True, writes: bool = False):
+def engine(*, migrated: bool = True, writes: bool = False, creates: bool = False):
     """An engine on the configured database, reachable, (unless told) at the latest schema,
-    and (if ``writes``) writable: each a one-line error, before any work starts."""
-    from models.db import check_connection, make_engine, require_writable
+    and (if ``writes``) writable: each a one-line error, before any work starts.
+
+    Only a command that ``creates`` (``init``, ``restore``) may open a SQLite file that is
+    not there yet; any other stops first, naming the file, and leaves no empty one behind."""
+    from models.db import check_connection, make_engine, require_existing, require_writable
     from models.migrate import require_current_schema
 
-    eng = make_engine(settings().database_url)
+    url = settings().database_url
+    if not creates:
+        require_existing(url)
+    eng = make_engine(url)
     check_connection(eng)
     if migrated:
         require_current_schema(eng)

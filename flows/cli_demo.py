@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +15,7 @@ import typer
 from flows.cli_context import echo, engine, settings
 from flows.cli_pipeline import ingest, run_pipeline
 from flows.cli_setup import init, sample
+from models.errors import AccountopsError
 
 
 def demo(
@@ -24,8 +27,11 @@ def demo(
 ) -> None:
     """Sample data -> ingest -> demo users and plans -> recompute and refresh -> dashboard,
     on the configured (default embedded) database."""
+    if not no_dashboard:
+        require_free_port("127.0.0.1", port)  # now, not after minutes of setting up
     init()
     out = Path(settings().data_dir) / "demo-data"
+    out.parent.mkdir(parents=True, exist_ok=True)  # the data folder (PostgreSQL: not made yet)
     if not (out / "invoice_lines.csv").exists():
         sample(out=out, customers=customers, years=3, seed=42, end_date="2026-09-30")
     else:
@@ -80,8 +86,14 @@ def dashboard(
     from flows.processes import run_child
 
     cfg = settings()
+    engine().dispose()  # the database is there, at the latest schema; else one line
+    require_free_port(address, port)  # before the address is announced
     app_file = Path(dashboards.__file__).resolve().parent / "server.py"  # the app + session routes
-    env = {**os.environ, "ACCOUNTOPS_DATABASE_URL": cfg.database_url}
+    env = {
+        **os.environ,
+        "ACCOUNTOPS_DATABASE_URL": cfg.database_url,
+        "ACCOUNTOPS_DATA_DIR": str(cfg.data_dir),
+    }
     echo(f"dashboard on http://{address}:{port}/ (Ctrl+C to stop)")
     # A fixed argument list (this interpreter, our app file, typed options), no shell. In a
     # session of its own: SIGINT/SIGTERM reach this process, which stops Streamlit's group.
@@ -105,3 +117,35 @@ def dashboard(
     )
     if code not in (0, -2, 130):
         raise typer.Exit(code)
+
+
+class PortBusy(AccountopsError):
+    code = "PORT_IN_USE"
+
+
+def require_free_port(address: str, port: int) -> None:
+    """One line naming the port when the dashboard could not listen on ``address:port``
+    (another program has it, or the address is not this machine's), before any URL is
+    announced. Bound as Streamlit binds (SO_REUSEADDR), so a port that only has
+    connections closing on it counts as free."""
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(
+            address, port, type=socket.SOCK_STREAM
+        )[0]
+    except socket.gaierror as exc:
+        raise PortBusy(
+            f"cannot serve on {address}: {exc.strerror}", code="ADDRESS_INVALID"
+        ) from None
+    with socket.socket(family, kind, proto) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortBusy(
+                    f"port {port} on {address} is already in use (another dashboard?): stop "
+                    "that program or choose another port with --port"
+                ) from None
+            raise PortBusy(
+                f"cannot serve on {address}:{port}: {exc.strerror}", code="ADDRESS_INVALID"
+            ) from None

@@ -43,7 +43,11 @@ def export(
     if format not in {"csv", "json"}:
         raise typer.BadParameter(f"{format!r} is not csv or json", param_hint="--format")
     from models.config import load_config
+    from models.errors import refuse_missing_folder
     from models.value.exports import export as write_export
+
+    if str(out) != "-":
+        refuse_missing_folder(out)  # before the database is opened
 
     rows = write_export(engine(), kind, format, out, load_config(settings().config_file))
     if str(out) != "-":

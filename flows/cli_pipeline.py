@@ -1,5 +1,6 @@
 """The pipeline's commands: ``ingest``, ``batches`` and ``quarantine list`` (data in),
-``recompute`` and ``pipeline`` (ingest, recompute, refresh in one run).
+``recompute`` (a snapshot, published to the dashboard) and ``pipeline`` (ingest,
+recompute, refresh in one run).
 
 Each checks the database in one line before Prefect starts; Prefect itself is imported
 only by ``recompute`` and ``pipeline``.
@@ -23,10 +24,6 @@ if TYPE_CHECKING:  # Prefect is imported by the commands that run flows, not at 
 
 class PipelineFailed(AccountopsError):
     code = "PIPELINE_FAILED"
-
-
-class RecomputeFailed(AccountopsError):
-    code = "RECOMPUTE_FAILED"
 
 
 # Scale-out (flows/scaleout.py): default the settings' ACCOUNTOPS_DASK_ADDRESS / _WORKERS.
@@ -145,32 +142,13 @@ def recompute(
     dask_address: DaskAddress = None,
     dask_workers: DaskWorkers = None,
 ) -> None:
-    """Recompute measures, tiers, segments and receivables into a new snapshot."""
+    """Recompute measures, tiers, segments and receivables into a new snapshot, and publish
+    it to the dashboard (the pipeline without an ingest, as the recompute-daily deployment)."""
     day = parse_date(as_of, "--as-of") if as_of is not None else None
-    cfg = settings()
-    _check_scale_out(cfg.database_url, dask_address, dask_workers)
-    rules(cfg.config_file)
-    engine(writes=True).dispose()  # fails fast, in one line, before Prefect starts
-    from flows.recompute import recompute_flow
-
-    state = recompute_flow(
-        database_url=cfg.database_url,
-        as_of=day,
-        config_file=str(cfg.config_file) if cfg.config_file else None,
-        dask_address=dask_address,
-        dask_workers=dask_workers,
-        return_state=True,
-    )
-    if not state.is_completed():
-        try:
-            state.result()
-        except AccountopsError:
-            raise
-        except Exception as exc:  # the run's log has the detail; the user gets one line
-            raise RecomputeFailed(f"recompute failed: {str(exc).splitlines()[0]}") from None
-    out = cast(dict[str, Any], state.result())  # the final state's data: the summary
-    counts = ", ".join(f"{k} {v}" for k, v in out["tier_counts"].items())
-    echo(f"snapshot {out['snapshot_id']} as of {out['as_of']}: {counts}")
+    data = run_pipeline([], as_of=day, dask_address=dask_address, dask_workers=dask_workers)
+    snapshot = data.get("snapshot") or {}
+    counts = ", ".join(f"{k} {v}" for k, v in snapshot.get("tier_counts", {}).items())
+    echo(f"tiers in snapshot {snapshot.get('snapshot_id')}: {counts}")
 
 
 def pipeline(
@@ -203,8 +181,9 @@ def run_pipeline(
     mapping: Path | None = None,
     dask_address: str | None = None,
     dask_workers: int | None = None,
-):
-    """Run the pipeline flow with ingest progress; print each step; fail in one line."""
+) -> dict[str, Any]:
+    """Run the pipeline flow with ingest progress; print each step; fail in one line.
+    Returns the run's data (steps, batches, the snapshot's summary)."""
     _check_paths(paths, mapping)
     cfg = settings()
     _check_scale_out(cfg.database_url, dask_address, dask_workers)
@@ -240,3 +219,4 @@ def run_pipeline(
         code = data.get("error_code", PipelineFailed.code)
         raise PipelineFailed(state.message or "the pipeline failed", code=code)
     echo(state.message or "pipeline complete")
+    return data

@@ -18,7 +18,7 @@ def init() -> None:
     from models.db import display_url
     from models.migrate import head_revision, upgrade
 
-    eng = engine(migrated=False)
+    eng = engine(migrated=False, creates=True)
     before, after = upgrade(eng)
     where = display_url(str(eng.url.render_as_string(hide_password=False)))
     if before == after:
@@ -29,9 +29,12 @@ def init() -> None:
 
 
 def sample(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the CSV files into.")] = Path(
-        "var/sample"
-    ),
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out", help="Folder to write the CSV files into (made if its parent exists)."
+        ),
+    ] = Path("sample-data"),
     customers: Annotated[int, typer.Option(min=1, help="Number of customers.")] = 500,
     years: Annotated[int, typer.Option(min=1, max=20, help="Years of history.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed: same seed, byte-identical files.")] = 42,
@@ -58,8 +61,13 @@ def sample(
 
 
 def _ensure_writable_dir(folder: Path) -> None:
+    """``folder`` made (its parent must exist: ``--out`` never creates a path of folders)
+    and writable, or a one-line error."""
+    from models.errors import refuse_missing_folder
+
+    refuse_missing_folder(folder)
     try:
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(exist_ok=True)
         probe = folder / ".accountops-write-test"
         probe.write_bytes(b"")
         probe.unlink()

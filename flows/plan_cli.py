@@ -169,7 +169,7 @@ def plan_export(
     out_file: Annotated[Path, typer.Option("--out", help="YAML file to write ('-': stdout).")],
 ) -> None:
     """Write the plan as one readable YAML file (import it back after editing)."""
-    from models.errors import OutputNotWritable
+    from models.errors import OutputNotWritable, refuse_missing_folder
     from models.plans.files import export_plan, plan_yaml
     from models.plans.read import get_plan
 
@@ -177,8 +177,7 @@ def plan_export(
     if str(out_file) == "-":
         typer.echo(plan_yaml(get_plan(eng, customer_id)), nl=False)
         return
-    if not out_file.parent.is_dir():
-        raise OutputNotWritable(f"cannot write {out_file}: folder {out_file.parent} does not exist")
+    refuse_missing_folder(out_file)
     try:
         state = export_plan(eng, customer_id, out_file)
     except OSError as exc:

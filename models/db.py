@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -35,6 +36,32 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+class DatabaseMissing(AccountopsError):
+    """The embedded SQLite file does not exist: nothing but ``accountops init`` makes one."""
+
+    code = "DB_MISSING"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for a server, memory, or a ``file:`` URI)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    database = parsed.database or ""
+    if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:"):
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def require_existing(url: str) -> None:
+    """Raise :class:`DatabaseMissing` if ``url`` names a SQLite file that is not there, so
+    a command that only reads (or that needs a schema) never leaves an empty file behind."""
+    path = sqlite_file(url)
+    if path is not None and not path.exists():
+        raise DatabaseMissing(f"no database at {path.resolve()}: run `accountops init`")
+
+
 def make_engine(url: str, **kwargs) -> Engine:
     """Create an engine for ``url`` (SQLite file or PostgreSQL via psycopg 3)."""
     try:
@@ -52,8 +79,6 @@ def make_engine(url: str, **kwargs) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:" and not database.startswith("file:"):
-                from pathlib import Path
-
                 try:
                     Path(database).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:

@@ -6,6 +6,8 @@ show a traceback for these.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class AccountopsError(Exception):
     """Base for every error the user can fix: carries a stable ``code``."""
@@ -38,3 +40,13 @@ class OutputNotWritable(AccountopsError):
     """A folder or file we were asked to write cannot be written."""
 
     code = "OUTPUT_NOT_WRITABLE"
+
+
+def refuse_missing_folder(out: Path) -> None:
+    """Raise :class:`OutputNotWritable` unless the folder ``out`` goes into exists: an
+    ``--out`` never creates folders (a mistyped path would otherwise write somewhere new,
+    and nobody would find the file)."""
+    folder = out.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise OutputNotWritable(f"cannot write {out}: the folder {folder} {what}; create it first")

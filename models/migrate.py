@@ -76,13 +76,17 @@ def refuse_unknown_revision(engine: Engine, current: str | None) -> None:
 
 def require_current_schema(engine: Engine) -> None:
     """Refuse to work on a database whose schema is missing, behind or ahead of the code."""
+    from .db import display_url
+
     current, head = current_revision(engine), head_revision()
+    where = display_url(engine.url.render_as_string(hide_password=False))
     if current is None:
-        raise SchemaNotCurrent("the database has no schema yet: run `accountops init`")
+        raise SchemaNotCurrent(f"the database {where} has no schema yet: run `accountops init`")
     refuse_unknown_revision(engine, current)
     if current != head:
         raise SchemaNotCurrent(
-            f"the database schema is at {current}, the code needs {head}: run `accountops init`"
+            f"the database {where} has schema {current}, the code needs {head}: "
+            "run `accountops init`"
         )
 
 

@@ -7,13 +7,29 @@ the environment itself.
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_DATA_DIR = Path("var")
+APP_NAME = "accountops"
+
+
+def user_data_dir() -> Path:
+    """The per-user data folder, the same from whatever folder a command starts in:
+    ``$XDG_DATA_HOME/accountops`` (else ``~/.local/share/accountops``) on Linux,
+    ``~/Library/Application Support/accountops`` on macOS, ``%LOCALAPPDATA%\\accountops``
+    on Windows."""
+    if sys.platform == "win32":
+        base = os.environ.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Application Support")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / APP_NAME
 
 
 class Settings(BaseSettings):
@@ -24,9 +40,16 @@ class Settings(BaseSettings):
     env: Literal["dev", "test", "prod"] = "dev"
     database_url: str = Field(
         default="",
-        description="SQLAlchemy URL; empty means the embedded SQLite file var/accountops.db.",
+        description="SQLAlchemy URL; empty: the embedded SQLite file <data_dir>/accountops.db.",
     )
-    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where embedded files live.")
+    data_dir: Path = Field(
+        default_factory=user_data_dir,
+        description=(
+            "Where embedded files live (the SQLite database, the landing folder, Data Docs, "
+            "the demo data): default the per-user data folder (user_data_dir); a relative "
+            "path is taken from the folder the command starts in, once."
+        ),
+    )
     inbox: Path | None = Field(
         default=None,
         description=(
@@ -136,9 +159,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _defaults_and_safety(self) -> Settings:
+        # Absolute from here on: a child process or a later chdir sees the same folder.
+        self.data_dir = self.data_dir.expanduser().resolve()
         if not self.database_url:
-            path = (self.data_dir / "accountops.db").resolve()
-            self.database_url = f"sqlite:///{path}"
+            self.database_url = f"sqlite:///{self.data_dir / 'accountops.db'}"
         if self.env == "prod" and self.auth_mode == "dev":
             raise ValueError("auth_mode 'dev' (no sign-in) is not allowed when env is 'prod'")
         return self

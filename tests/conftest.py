@@ -44,6 +44,20 @@ settings.register_profile("dev", settings.get_profile("default"), print_blob=Tru
 settings.load_profile("ci" if IN_CI else "dev")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_user_data_dir(tmp_path_factory) -> Iterator[None]:
+    """The per-user data folder (the default ACCOUNTOPS_DATA_DIR, and the embedded
+    database in it) of every test and every command a test starts is a temporary one,
+    never the real ~/.local/share/accountops of whoever runs the tests."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data-home"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
+
+
 @pytest.fixture(scope="session")
 def pg_admin() -> Iterator[Engine]:
     """An autocommit engine on the PostgreSQL server's admin database."""

@@ -2,7 +2,9 @@
 
 The role is checked with ``models.access.require`` before a single row is rendered for
 download (a refusal is audited), and each download is written to the audit log. The
-format is picked beside the button (CSV by default), so each table has one download.
+format is picked beside the button (CSV by default), so each table has one download. A
+download carries names beside ids under the same column names as ``accountops export``
+(``models.value.export_names``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from app_pages.session import signed_in
 
 from models.access import Action, can, record, require
 from models.dashboard.spreadsheet import render_xlsx
+from models.value.export_names import download_frame
 from models.value.exports import render
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -38,7 +41,9 @@ def export_button(frame: pd.DataFrame, *, name: str, label: str | None = None) -
             label_visibility="collapsed",
         )
     excel = fmt == "Excel"
-    file = (lambda: render_xlsx(frame, name)) if excel else (lambda: render(frame, "csv").encode())
+    with eng.connect() as conn:  # names beside ids, as the CLI's exports have them
+        named = download_frame(conn, frame)
+    file = (lambda: render_xlsx(named, name)) if excel else (lambda: render(named, "csv").encode())
     with right:
         st.download_button(
             label or ("Download Excel" if excel else "Download CSV"),

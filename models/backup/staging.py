@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import OutputNotWritable
+from ..errors import OutputNotWritable, refuse_missing_folder
 from .checks import BackupRefused
 
 
@@ -23,8 +23,8 @@ def staged_file(out: Path, *, force: bool) -> Iterator[Path]:
     after a backup reported success keeps the file.
     """
     refuse_existing(out, force=force)
+    refuse_missing_folder(out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         handle, name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
     except OSError as exc:
         raise OutputNotWritable(f"cannot write to {out.parent}: {exc.strerror or exc}") from None

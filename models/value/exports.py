@@ -22,12 +22,13 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, case, func, select
 
-from models.errors import AccountopsError, OutputNotWritable
+from models.errors import AccountopsError, OutputNotWritable, refuse_missing_folder
 from models.funnel.store import forecast_document, funnel_export
 from models.roadmap.store import roadmap_export
 from models.schema import Invoice, InvoiceLine
 
 from . import readmodels as rm
+from .export_names import with_names
 from .rules import value_rules
 
 KINDS = (
@@ -153,29 +154,36 @@ def clv_frame(conn: Connection, snapshot_id: int | None) -> pd.DataFrame:
 def export_frame(
     engine: Engine, kind: str, config: dict[str, Any], snapshot_id: int | None = None
 ) -> pd.DataFrame:
-    """The rows of one export kind, from the given (or latest complete) snapshot."""
+    """The rows of one export kind, from the given (or latest complete) snapshot, with the
+    names beside the ids (:func:`export_names.with_names`)."""
     if kind not in KINDS:
         raise AccountopsError(f"export kind {kind!r} is not one of: {', '.join(KINDS)}")
-    rules = value_rules(config)
     with engine.connect() as conn:
-        if kind == "clv":
-            return clv_frame(conn, snapshot_id)
-        sid = rm.resolve_snapshot(conn, snapshot_id)
-        if kind == "tiers":
-            return rm.tiers_frame(conn, sid, rules.policies)
-        if kind == "migrations":
-            return rm.migrations_frame(conn, sid)
-        if kind == "segments":
-            return rm.segments_frame(conn, sid)
-        if kind == "receivables":
-            return rm.receivables_frame(conn, sid, rules)
-        if kind == "roadmap":
-            return roadmap_export(conn, sid)
-        if kind == "funnel":
-            return funnel_export(conn, sid)
-        if kind == "forecast":
-            return forecast_document(conn, sid)["forecast"]
-        return rm.managers_frame(conn, sid)
+        return with_names(conn, _export_rows(conn, kind, config, snapshot_id))
+
+
+def _export_rows(
+    conn: Connection, kind: str, config: dict[str, Any], snapshot_id: int | None
+) -> pd.DataFrame:
+    rules = value_rules(config)
+    if kind == "clv":
+        return clv_frame(conn, snapshot_id)
+    sid = rm.resolve_snapshot(conn, snapshot_id)
+    if kind == "tiers":
+        return rm.tiers_frame(conn, sid, rules.policies)
+    if kind == "migrations":
+        return rm.migrations_frame(conn, sid)
+    if kind == "segments":
+        return rm.segments_frame(conn, sid)
+    if kind == "receivables":
+        return rm.receivables_frame(conn, sid, rules)
+    if kind == "roadmap":
+        return roadmap_export(conn, sid)
+    if kind == "funnel":
+        return funnel_export(conn, sid)
+    if kind == "forecast":
+        return forecast_document(conn, sid)["forecast"]
+    return rm.managers_frame(conn, sid)
 
 
 def export(
@@ -193,7 +201,7 @@ def export(
     if kind == "forecast" and fmt == "json":
         with engine.connect() as conn:
             doc = forecast_document(conn, rm.resolve_snapshot(conn, snapshot_id))
-        frame = doc["forecast"]
+            doc["forecast"] = frame = with_names(conn, doc["forecast"])
         text = render_document(doc)
     else:
         frame = export_frame(engine, kind, config, snapshot_id)
@@ -201,8 +209,8 @@ def export(
     if str(out) == "-":
         sys.stdout.write(text)
     else:
+        refuse_missing_folder(out)
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text, encoding="utf-8", newline="")
         except OSError as exc:
             raise OutputNotWritable(f"cannot write {out}: {exc.strerror or exc}") from None

@@ -105,7 +105,7 @@ def test_runs_started_together_wait_for_each_other(db_url, sample_dir):
         assert _tiers(engine, 2) == _tiers(engine, 1)  # the first saw every batch too
         assert len(_tiers(engine, 1)) == 30
 
-        # Two recomputes, then two pipelines with nothing to ingest (recompute + refresh).
+        # Two recomputes, then two pipelines with nothing to ingest: each recompute + refresh.
         for run in _together(db_url, ["recompute"], ["recompute"]):
             assert run.returncode == 0, run.stderr
         for run in _together(db_url, ["pipeline"], ["pipeline"]):
@@ -115,7 +115,7 @@ def test_runs_started_together_wait_for_each_other(db_url, sample_dir):
             refreshed = sorted(conn.scalars(select(DashboardHeadline.snapshot_id)))
             rollup_batches = conn.scalar(select(func.count()).select_from(RollupBatch))
         assert snapshots == [1, 2, 3, 4, 5, 6]
-        assert refreshed == [1, 2, 5, 6]  # every pipeline refreshed its own snapshot
+        assert refreshed == [1, 2, 3, 4, 5, 6]  # every run published its own snapshot
         assert all(_tiers(engine, s) == _tiers(engine, 1) for s in snapshots)
         assert (_count(engine, InvoiceLine), _count(engine, Payment)) == (lines, payments)
         assert rollup_batches == statuses.count(BatchStatus.COMMITTED)  # rolled up once each

@@ -46,6 +46,7 @@ def target(target_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def backup_file(tmp_path: Path) -> Path:
+    (tmp_path / "backups").mkdir()  # a backup never creates folders
     return tmp_path / "backups" / "accountops.backup"
 
 
@@ -204,7 +205,6 @@ def test_a_cut_off_backup_is_refused_and_changes_nothing(engine, target, backup_
 def test_an_existing_file_is_kept_unless_forced(sqlite_url, backup_file):
     source = make_engine(sqlite_url)
     upgrade(source)
-    backup_file.parent.mkdir()
     backup_file.write_text("keep me")
     with pytest.raises(BackupRefused, match="BACKUP_EXISTS.*--force"):
         backup_database(source, backup_file)

@@ -46,6 +46,7 @@ def _report(result) -> str:
 def test_backup_then_restore_and_the_refusals(db_url, target_url, tmp_path):
     _with_a_user(db_url)
     out = tmp_path / "backups" / "accountops.backup"
+    out.parent.mkdir()  # --out never creates folders
 
     made = run_cli(
         "backup", "--out", str(out), cwd=tmp_path, env={"ACCOUNTOPS_DATABASE_URL": db_url}
@@ -99,6 +100,7 @@ def test_a_sqlite_backup_is_not_restored_into_postgresql(pg_url, tmp_path):
 def test_without_pg_dump_one_line_and_no_file(pg_url, tmp_path):
     upgrade_url(pg_url)
     out = tmp_path / "backups" / "accountops.backup"
+    out.parent.mkdir()
     no_client = {"ACCOUNTOPS_DATABASE_URL": pg_url, "PATH": str(Path(sys.executable).parent)}
     result = run_cli("backup", "--out", str(out), cwd=tmp_path, env=no_client)
     assert_one_line_error(
@@ -115,6 +117,7 @@ def test_a_failing_pg_dump_leaves_no_file_and_never_sees_the_password(pg_url, tm
     upgrade_url(url)  # trust authentication: the password is accepted, and must travel
     log = tmp_path / "pg_dump.log"
     out = tmp_path / "backups" / "accountops.backup"
+    out.parent.mkdir()
     env = _fake_pg_dump(tmp_path, log) | {"ACCOUNTOPS_DATABASE_URL": url}
 
     result = run_cli("backup", "--out", str(out), cwd=tmp_path, env=env)

@@ -13,7 +13,7 @@ from models.db import make_engine, transaction
 from models.schema import AuditEvent, Role
 from models.signin import SignInRules
 from models.users import add_user
-from tests.unit.test_cli import assert_one_line_error, run_cli
+from tests.unit.test_cli import assert_one_line_error, data_dir, run_cli
 
 RULES = SignInRules(
     delay_after=5, lock_after=2, lock_minutes=15, window_minutes=60, max_delay_seconds=300
@@ -22,7 +22,7 @@ RULES = SignInRules(
 
 def test_user_unlock_lifts_the_lock_and_is_audited(tmp_path):
     assert run_cli("init", cwd=tmp_path).returncode == 0
-    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'accountops.db'}")
+    engine = make_engine(f"sqlite:///{data_dir(tmp_path) / 'accountops.db'}")
     with transaction(engine) as s:
         add_user(s, "ana", Role.VIEWER, "correct-horse", actor="test")
     for _ in range(2):

@@ -235,7 +235,7 @@ def test_export_command_does_not_import_prefect(sqlite_url, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("False")
-    assert out.read_text().startswith("customer_id,tier,previous_tier,score,reasons")
+    assert out.read_text().startswith("customer_id,customer_name,tier,previous_tier,score,reasons")
 
 
 def test_funnel_and_forecast_exports(sample_dir, sqlite_url, tmp_path):
@@ -252,9 +252,9 @@ def test_funnel_and_forecast_exports(sample_dir, sqlite_url, tmp_path):
     result = recompute(engine, CONFIG)
     export(engine, "funnel", "csv", tmp_path / "funnel.csv", CONFIG)
     funnel = pd.read_csv(tmp_path / "funnel.csv")
-    assert list(funnel.columns[:8]) == [
-        "opportunity_id", "customer_id", "owner", "stage", "state", "amount",
-        "days_in_stage", "expected_close_on",
+    assert list(funnel.columns[:10]) == [
+        "opportunity_id", "customer_id", "customer_name", "owner", "owner_name", "stage",
+        "state", "amount", "days_in_stage", "expected_close_on",
     ]  # fmt: skip
     assert funnel["opportunity_id"].is_unique
     # every opportunity known on the as-of date: the live ones and those that ended before

@@ -15,7 +15,9 @@ ACCOUNTOPS = [sys.executable, "-m", "flows.cli"]
 def run_cli(
     *args: str, cwd: Path, env: dict | None = None, stdin: str = ""
 ) -> subprocess.CompletedProcess:
-    full_env = {k: v for k, v in os.environ.items() if k != "ACCOUNTOPS_DATABASE_URL"}
+    unset = {"ACCOUNTOPS_DATABASE_URL", "ACCOUNTOPS_DATA_DIR"}
+    full_env = {k: v for k, v in os.environ.items() if k not in unset}
+    full_env["XDG_DATA_HOME"] = str(cwd / "xdg")  # this test's own per-user data folder
     full_env.update(env or {})
     return subprocess.run(
         [*ACCOUNTOPS, *args],
@@ -26,6 +28,11 @@ def run_cli(
         text=True,
         timeout=120,
     )
+
+
+def data_dir(cwd: Path) -> Path:
+    """The default ACCOUNTOPS_DATA_DIR of a command :func:`run_cli` starts in ``cwd``."""
+    return cwd / "xdg" / "accountops"
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
@@ -41,7 +48,9 @@ def test_init_creates_then_is_a_no_op(tmp_path):
     first = run_cli("init", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "upgraded empty ->" in first.stderr
-    assert (tmp_path / "var" / "accountops.db").exists()
+    assert (data_dir(tmp_path) / "accountops.db").exists()
+    assert str(data_dir(tmp_path) / "accountops.db") in first.stderr  # says where it is
+    assert not (tmp_path / "var").exists()
     second = run_cli("init", cwd=tmp_path)
     assert second.returncode == 0
     assert "nothing to do" in second.stderr
@@ -109,6 +118,9 @@ def test_help_on_every_command(tmp_path):
 
 
 def test_commands_refuse_a_database_without_schema(tmp_path):
+    data_dir(tmp_path).mkdir(parents=True)
+    database = data_dir(tmp_path) / "accountops.db"
+    database.touch()  # a file, but no schema in it
     result = run_cli(
         "user",
         "add",
@@ -119,7 +131,7 @@ def test_commands_refuse_a_database_without_schema(tmp_path):
         cwd=tmp_path,
         stdin="correct horse\n",
     )
-    assert_one_line_error(result, "SCHEMA_NOT_CURRENT", "accountops init")
+    assert_one_line_error(result, "SCHEMA_NOT_CURRENT", str(database), "accountops init")
 
 
 def test_user_add_hashes_and_refuses_duplicates(tmp_path):
@@ -173,7 +185,7 @@ def test_user_add_no_password_adds_a_person_of_the_identity_provider(tmp_path):
     )
     assert ok.returncode == 0, ok.stderr
     assert "'olga@example.com' added with role viewer (signs in through the identity" in ok.stderr
-    engine = make_engine(f"sqlite:///{tmp_path / 'var' / 'accountops.db'}")
+    engine = make_engine(f"sqlite:///{data_dir(tmp_path) / 'accountops.db'}")
     assert [(u.username, u.sign_in) for u in list_users(engine)] == [
         ("olga@example.com", "identity provider")  # no password hash stored
     ]
@@ -209,8 +221,8 @@ def test_commands_without_orchestration_never_import_prefect(tmp_path, args):
 def test_demo_sets_up_schema_and_sample_data(tmp_path):
     result = run_cli("demo", "--no-dashboard", "--customers", "40", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "var" / "accountops.db").exists()
-    assert (tmp_path / "var" / "demo-data" / "invoice_lines.csv").stat().st_size > 0
+    assert (data_dir(tmp_path) / "accountops.db").exists()
+    assert (data_dir(tmp_path) / "demo-data" / "invoice_lines.csv").stat().st_size > 0
     again = run_cli("demo", "--no-dashboard", "--customers", "40", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "reusing sample data" in again.stderr

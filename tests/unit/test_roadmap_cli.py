@@ -43,7 +43,7 @@ def test_suggestions_decide_and_export(book):
     exported = cli("export", "roadmap", "--format", "csv")
     assert exported.returncode == 0, exported.stderr
     rows = list(csv.DictReader(io.StringIO(exported.stdout)))
-    assert list(rows[0]) == EXPORT_COLUMNS
+    assert list(rows[0]) == ["customer_id", "customer_name", *EXPORT_COLUMNS[1:]]  # names too
     assert {(r["initiative_id"], r["match"], r["roadmap_item_id"]) for r in rows} == {
         ("I-EDGE", "in_time", "R-EDGE"),
         ("I-TWIN", "late", "R-TWIN"),

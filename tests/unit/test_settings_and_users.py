@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -16,11 +14,27 @@ from models.settings import Settings
 from models.users import UserError, add_user, normalise_username, verify_password
 
 
-def test_default_database_is_embedded_sqlite_under_var(monkeypatch):
+def test_default_database_is_embedded_sqlite_in_the_user_data_folder(monkeypatch, tmp_path):
+    """Not under the folder the command happens to start in: the same file from anywhere."""
+    for name in ("ACCOUNTOPS_DATABASE_URL", "ACCOUNTOPS_DATA_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.chdir(tmp_path)
+    first = Settings()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert Settings().database_url == first.database_url
+    assert first.database_url == f"sqlite:///{tmp_path / 'xdg' / 'accountops' / 'accountops.db'}"
+    assert first.data_dir == tmp_path / "xdg" / "accountops"
+
+
+def test_a_relative_data_dir_is_made_absolute_once(monkeypatch, tmp_path):
     monkeypatch.delenv("ACCOUNTOPS_DATABASE_URL", raising=False)
-    url = Settings().database_url
-    assert url.startswith("sqlite:///")
-    assert url.endswith(str(Path("var") / "accountops.db"))
+    monkeypatch.setenv("ACCOUNTOPS_DATA_DIR", "here")
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.data_dir == tmp_path / "here"
+    assert settings.database_url == f"sqlite:///{tmp_path / 'here' / 'accountops.db'}"
 
 
 def test_database_url_from_environment(monkeypatch):
