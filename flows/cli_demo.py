@@ -59,7 +59,7 @@ def demo(
 
         users = create_demo_users(engine())
         _demo_plans(out)
-    _history(month_ends(DEMO_END, months))
+    build_history(month_ends(DEMO_END, months))
     _quarantined_on_purpose(out)
     if users is not None:
         echo("demo users (demo only: their passwords are public, never use them in production):")
@@ -81,7 +81,7 @@ def month_ends(last: date, months: int) -> list[date]:
     return ends[::-1]
 
 
-def _history(ends: list[date]) -> None:
+def build_history(ends: list[date]) -> None:
     """The pipeline (without ingest) as of each month end after the newest refreshed
     snapshot, oldest first: each snapshot's migrations are against the month before. A
     demo run again finds its snapshots there and recomputes nothing."""
