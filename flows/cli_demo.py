@@ -126,7 +126,7 @@ def _quarantined_on_purpose(out: Path) -> None:
     if found == len(planted):
         echo(f"{found} rows quarantined on purpose: see Data health")
     else:
-        echo(f"{found} of {len(planted)} rows planted to be quarantined are: see Data health")
+        echo(f"{found} of the {len(planted)} rows planted to be quarantined are: see Data health")
 
 
 def _demo_plans(out: Path) -> None:

@@ -35,7 +35,7 @@ GOOD, LATE, BAD, DEFAULTED = 0, 1, 2, 3
 # Shares of good, late and slow payers: most B2B customers pay about on time; a slow
 # payer pays in the end, months late.
 PAYER_SHARES = (0.70, 0.24, 0.06)
-# Customers whose payment behaviour turns late in the history (a share of the customers,
+# Customers whose payment behaviour changes in the last year (a share of the customers,
 # at least one each): some stop paying (they fall to Problem within months), some slow
 # payers mend their ways (they leave Problem as their late invoices leave the window).
 DEFAULTERS, MENDERS = 0.004, 0.01
