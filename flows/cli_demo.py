@@ -1,5 +1,6 @@
 """The running app: ``dashboard`` (Streamlit on the configured database) and ``demo``
-(sample data -> ingest -> demo users and plans -> pipeline -> dashboard in one command).
+(sample data -> ingest -> demo users and plans -> a pipeline run per month end ->
+dashboard in one command).
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import errno
 import socket
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -17,23 +19,40 @@ from flows.cli_pipeline import ingest, run_pipeline
 from flows.cli_setup import init, sample
 from models.errors import AccountopsError
 
+# The sample's last day: a month end, so the newest snapshot is one too.
+DEMO_END = date(2026, 9, 30)
+
 
 def demo(
     port: Annotated[int, typer.Option(help="Port for the dashboard.")] = 8501,
     customers: Annotated[int, typer.Option(min=1, help="Customers in the sample data.")] = 500,
+    months: Annotated[
+        int,
+        typer.Option(
+            min=1, max=24, help="Month-end snapshots to build, the last on the sample's last day."
+        ),
+    ] = 6,
     no_dashboard: Annotated[
         bool, typer.Option("--no-dashboard", help="Set up the data but do not start the app.")
     ] = False,
 ) -> None:
-    """Sample data -> ingest -> demo users and plans -> recompute and refresh -> dashboard,
-    on the configured (default embedded) database."""
+    """Sample data (with a few bad rows, quarantined on purpose) -> ingest -> demo users and
+    plans -> a snapshot as of each of the last month ends, recomputed and refreshed ->
+    dashboard, on the configured (default embedded) database."""
     if not no_dashboard:
         require_free_port("127.0.0.1", port)  # now, not after minutes of setting up
     init()
     out = Path(settings().data_dir) / "demo-data"
     out.parent.mkdir(parents=True, exist_ok=True)  # the data folder (PostgreSQL: not made yet)
     if not (out / "invoice_lines.csv").exists():
-        sample(out=out, customers=customers, years=3, seed=42, end_date="2026-09-30")
+        sample(
+            out=out,
+            customers=customers,
+            years=3,
+            seed=42,
+            end_date=DEMO_END.isoformat(),
+            bad_rows=True,
+        )
     else:
         echo(f"reusing sample data in {out}")
     ingest(paths=[out])
@@ -46,7 +65,8 @@ def demo(
 
         users = create_demo_users(engine())
         _demo_plans(out)
-    run_pipeline([])
+    build_history(month_ends(DEMO_END, months))
+    _quarantined_on_purpose(out)
     if users is not None:
         echo("demo users (demo only: their passwords are public, never use them in production):")
         echo(f"  {'user name':<16} {'password':<26} role")
@@ -55,6 +75,64 @@ def demo(
             echo(f"  {username:<16} {shown:<26} {role}")
     if not no_dashboard:
         dashboard(port=port)
+
+
+def month_ends(last: date, months: int) -> list[date]:
+    """The ``months`` month ends up to ``last`` (itself a month end), oldest first."""
+    from flows.pipeline import month_before
+
+    ends = [last]
+    while len(ends) < months:
+        ends.append(month_before(ends[-1]))
+    return ends[::-1]
+
+
+def build_history(ends: list[date]) -> None:
+    """The pipeline (without ingest) as of each month end after the newest refreshed
+    snapshot, oldest first: each snapshot's migrations are against the month before. A
+    demo run again finds its snapshots there and recomputes nothing."""
+    from models.dashboard.read import as_of_of, latest_snapshot_id
+
+    eng = engine()
+    latest = latest_snapshot_id(eng)
+    newest = as_of_of(eng, latest) if latest is not None else None
+    eng.dispose()
+    todo = [day for day in ends if newest is None or day > newest]
+    if not todo:
+        echo(
+            f"snapshots up to {newest} exist already: nothing to recompute "
+            f"(delete {settings().data_dir} for a fresh demo)"
+        )
+        return
+    echo(f"history: {len(todo)} month-end snapshot(s), {todo[0]} to {todo[-1]}")
+    for day in todo:
+        run_pipeline([], as_of=day)
+
+
+def _quarantined_on_purpose(out: Path) -> None:
+    """One line: how many of the sample's planted bad rows the quarantine holds."""
+    import pandas as pd
+
+    from models.dashboard.data_health import quarantine_rows
+    from models.sampledata.bad_rows import read_key
+    from models.sampledata.roadmap import INTENDED_DIR
+
+    planted = {(p.file_name, p.line_no) for p in read_key(out / INTENDED_DIR)}
+    if not planted:
+        return
+    eng = engine()
+    rows = quarantine_rows(eng, limit=1000)
+    eng.dispose()
+    held = set()
+    if rows is not None:
+        for file_name, line_no in zip(rows["file_name"], rows["line_no"], strict=True):
+            if file_name is not None and pd.notna(line_no):
+                held.add((Path(str(file_name)).name, int(line_no)))
+    found = len(planted & held)
+    if found == len(planted):
+        echo(f"{found} rows quarantined on purpose: see Data health")
+    else:
+        echo(f"{found} of the {len(planted)} rows planted to be quarantined are: see Data health")
 
 
 def _demo_plans(out: Path) -> None:

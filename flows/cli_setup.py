@@ -41,6 +41,14 @@ def sample(
     end_date: Annotated[
         str, typer.Option(help="Last day of the data (YYYY-MM-DD); fixed so output is stable.")
     ] = "2026-09-30",
+    bad_rows: Annotated[
+        bool,
+        typer.Option(
+            "--bad-rows",
+            help="Also write a few bad rows for the ingest to quarantine (the demo does); "
+            "intended/quarantined_on_purpose.csv lists them.",
+        ),
+    ] = False,
 ) -> None:
     """Write deterministic sample data: one canonical CSV per entity and the strategic
     accounts' plans as YAML files in plans/ (see README)."""
@@ -51,7 +59,13 @@ def sample(
 
     with _progress() as report:
         counts = generate_sample(
-            out, customers=customers, years=years, seed=seed, end_date=end, progress=report
+            out,
+            customers=customers,
+            years=years,
+            seed=seed,
+            end_date=end,
+            progress=report,
+            bad_rows=bad_rows,
         )
     for name, rows in counts.items():
         echo(f"  {name:<26} {rows:>12,} rows")

@@ -7,7 +7,7 @@ drive their invoices and payments (size, trend, payer kind...) are kept in a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +30,22 @@ from .window import Window, pick, uniform_days
 
 STATUSES = ("prospect", "active", "churned")
 PROSPECT, ACTIVE, CHURNED = 0, 1, 2
-GOOD, LATE, BAD = 0, 1, 2
+# Payer kinds. DEFAULTED (never pays) is only ever a payer's kind after a turn.
+GOOD, LATE, BAD, DEFAULTED = 0, 1, 2, 3
+# Shares of good, late and slow payers: most B2B customers pay about on time; a slow
+# payer pays in the end, months late.
+PAYER_SHARES = (0.70, 0.24, 0.06)
+# Customers whose payment behaviour changes in the last year (a share of the customers,
+# at least one each): some stop paying (they fall to Problem within months), some slow
+# payers mend their ways (they leave Problem as their late invoices leave the window).
+DEFAULTERS, MENDERS = 0.004, 0.01
+# Between how many days before the end the turn happens (most, fewest): defaulters late
+# enough that their unpaid invoices are a recent story (they reach Problem within the last
+# months), menders early enough that their late invoices leave the 12-month window then.
+DEFAULT_DAYS_BEFORE_END = (240, 120)
+MEND_DAYS_BEFORE_END = (330, 210)
+# Late payers late this often or more are the ones below the on-time floor (invoices.py).
+MENDER_LATENESS_AT_LEAST = 45
 PAYMENT_TERMS = np.array([30, 45, 60])
 N_LINES = len(PRODUCT_LINES)
 COUNTRIES = tuple(c for _, countries, _ in REGIONS for c, _, _ in countries)
@@ -105,6 +120,8 @@ class CustomerBook:
     last_day: np.ndarray
     trend: np.ndarray  # yearly log growth of purchase frequency
     payer: np.ndarray  # GOOD | LATE | BAD
+    turn_day: np.ndarray  # epoch day from which ``payer_after`` applies (past the end: none)
+    payer_after: np.ndarray  # GOOD | LATE | BAD | DEFAULTED
     lateness: np.ndarray  # mean days late of a late payer
     terms: np.ndarray  # payment terms in days
     discount: np.ndarray  # price factor on list prices
@@ -144,7 +161,7 @@ def draw_customers(
     kind = pick(rng, (0.30, 0.25, 0.45), n)  # growing, shrinking, stable
     trend = np.where(kind == 0, rng.uniform(0.08, 0.35, n), rng.normal(0.0, 0.03, n))
     trend = np.where(kind == 1, rng.uniform(-0.35, -0.08, n), trend)
-    payer = _exact_shares(rng, n, (GOOD, LATE, BAD), (0.66, 0.26, 0.08))
+    payer = _exact_shares(rng, n, (GOOD, LATE, BAD), PAYER_SHARES)
     lateness = rng.uniform(10, 60, n)
     terms = PAYMENT_TERMS[pick(rng, (0.45, 0.25, 0.30), n)]
     discount = np.clip(np.exp(rng.normal(0.0, 0.08, n)), 0.7, 1.15)
@@ -177,7 +194,8 @@ def draw_customers(
     book = CustomerBook(
         ids=col.ids("C-", np.arange(1, n + 1), 6),
         status=status, size=size, rate=rate, first_day=first, last_day=last, trend=trend,
-        payer=payer, lateness=lateness, terms=terms, discount=discount, mix=mix,
+        payer=payer, turn_day=np.full(n, window.end + 1, dtype=np.int64), payer_after=payer,
+        lateness=lateness, terms=terms, discount=discount, mix=mix,
         manager=manager, potential=potential,
     )  # fmt: skip
     table = {
@@ -204,6 +222,33 @@ def draw_customers(
         "estimated_potential": col.money(potential_cents, status == PROSPECT),
     }
     return book, table
+
+
+def draw_turns(rng: np.random.Generator, book: CustomerBook, window: Window) -> CustomerBook:
+    """The book with its turning payers: good payers trading to the end that stop paying
+    (:data:`DEFAULTERS`) and the latest payers that start paying on time (:data:`MENDERS`).
+
+    Drawn on a stream of their own, so the customers' other traits stay as they were.
+    """
+    n = len(book.status)
+    trading_to_end = (book.status != PROSPECT) & (book.last_day == window.end)
+    turn_day, after = book.turn_day.copy(), book.payer_after.copy()
+    worst = book.payer == BAD
+    worst |= (book.payer == LATE) & (book.lateness >= MENDER_LATENESS_AT_LEAST)
+    for eligible, share, (far, near), becomes in (
+        (book.payer == GOOD, DEFAULTERS, DEFAULT_DAYS_BEFORE_END, DEFAULTED),
+        (worst, MENDERS, MEND_DAYS_BEFORE_END, GOOD),
+    ):
+        pool = np.flatnonzero(trading_to_end & eligible)
+        # Trading for half a year before the turn, so there is a before to turn from.
+        pool = pool[book.first_day[pool] < window.end - far - 182]
+        take = min(len(pool), max(1, round(share * n)))
+        chosen = np.sort(rng.choice(pool, size=take, replace=False))
+        turn_day[chosen] = uniform_days(
+            rng, np.full(take, window.end - far), np.full(take, window.end - near)
+        )
+        after[chosen] = becomes
+    return replace(book, turn_day=turn_day, payer_after=after)
 
 
 def _exact_shares(

@@ -8,7 +8,9 @@ strategic accounts' plans (``plans/<customer_id>.yaml``) are written last, from
 what the chunks drew for those accounts. Beside the canonical files, the roadmap
 matching's answer key (``intended/roadmap_intended_pairs.csv``, see
 :mod:`models.sampledata.roadmap`) is appended chunk by chunk with the initiatives;
-it lies in a folder of its own, so ingesting the sample folder never reads it.
+it lies in a folder of its own, so ingesting the sample folder never reads it. With
+``bad_rows``, a handful of bad rows follow the good ones, with their answer key in the
+same folder (:mod:`models.sampledata.bad_rows`).
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from pathlib import Path
 
 from models.canonical import ENTITIES, LOAD_ORDER
 
+from . import bad_rows as bad
 from .columns import CsvFiles
-from .customers import draw_customers, draw_managers, product_lines_table
+from .customers import draw_customers, draw_managers, draw_turns, product_lines_table
 from .funnel import draw_opportunities
 from .invoices import Counters, draw_catalogue, draw_sales
 from .plans import PLANS_DIR, PlanFacts, pick_accounts, write_plans
@@ -40,6 +43,7 @@ LINES_PER_CUSTOMER_YEAR = 200 / 3
 _MANAGERS, _CUSTOMERS, _CATALOGUE, _ROADMAP = 1, 2, 3, 4
 _SALES, _WALLET, _FUNNEL, _INITIATIVES = 11, 12, 13, 14
 _PLANS = 15
+_TURNS = 17  # the customers whose payment behaviour turns (customers.draw_turns)
 # The roadmap's and initiatives' descriptions: streams of their own, so the words drawn
 # never shift the structure (tags, dates, kinds) drawn on _ROADMAP and _INITIATIVES.
 _ROADMAP_TEXT, _INITIATIVE_TEXT = 5, 16
@@ -53,6 +57,7 @@ def generate_sample(
     seed: int = 42,
     end_date: date = date(2026, 9, 30),
     progress: Callable[[str, int], None] | None = None,
+    bad_rows: bool = False,
 ) -> dict[str, int]:
     """Write the 10 canonical CSVs into out_dir; return {file_name: data_row_count}.
 
@@ -65,7 +70,10 @@ def generate_sample(
     on or before ``end_date``; invoices, payments and stage changes lie within the
     ``years`` years ending there. Forward-looking dates (due dates, expected closes,
     planned releases, needed-by dates) may lie after it. ``progress`` is called
-    with ``(file_name, rows_written_so_far)`` after each file or chunk.
+    with ``(file_name, rows_written_so_far)`` after each file or chunk. ``bad_rows``
+    appends a few rows the ingest quarantines, listed in
+    ``out_dir/intended/quarantined_on_purpose.csv`` (:mod:`models.sampledata.bad_rows`);
+    the counts include them.
     """
     if customers < 1:
         raise ValueError(f"customers must be at least 1, got {customers}")
@@ -78,6 +86,7 @@ def generate_sample(
     book, customer_table = draw_customers(
         chunk_rng(seed, _CUSTOMERS), customers, window, managers, LINES_PER_CUSTOMER_YEAR
     )
+    book = draw_turns(chunk_rng(seed, _TURNS), book, window)
     catalogue = draw_catalogue(chunk_rng(seed, _CATALOGUE))
     roadmap = draw_roadmap(chunk_rng(seed, _ROADMAP), chunk_rng(seed, _ROADMAP_TEXT), window)
     named = customer_table["named_strategic"].to_numpy(zero_copy_only=False)
@@ -99,6 +108,7 @@ def generate_sample(
             roadmap,
             facts,
             progress,
+            bad_rows,
         )
         plans = chunk_rng(seed, _PLANS)
         write_plans(staging / PLANS_DIR, plans, facts, book, customer_table, managers, end_date)
@@ -127,6 +137,7 @@ def _write_all(
     roadmap,
     facts,
     progress,
+    bad_rows,
 ) -> dict[str, int]:
     counters = Counters()
     chunked: tuple[str, ...] = ("invoice_lines", "payments", "wallet_estimates", "opportunities")
@@ -175,5 +186,24 @@ def _write_all(
             intended.write(initiatives.intended)
             facts.add_chunk(sl, sales, initiatives.table)
             files.report(*chunked)
+        if bad_rows:
+            _plant_bad_rows(files, Path(out_dir) / INTENDED_DIR, book, window, catalogue, counters)
         counts = dict(files.rows)
     return {ENTITIES[e].file_name: counts[ENTITIES[e].file_name] for e in LOAD_ORDER}
+
+
+def _plant_bad_rows(files, key_folder, book, window, catalogue, counters) -> None:
+    """Append the bad rows after the good ones and write their answer key."""
+    lines, payments = ENTITIES["invoice_lines"].file_name, ENTITIES["payments"].file_name
+    planted = {
+        "invoice_lines": bad.bad_invoice_lines(
+            book, window, catalogue, counters, files.rows[lines]
+        ),
+        "payments": bad.bad_payments(book, window, counters, files.rows[payments]),
+    }
+    key: list[bad.Planted] = []
+    for entity, (rows, what) in planted.items():
+        key += bad.planted(entity, files.rows[ENTITIES[entity].file_name] + 2, what)
+        files.write(entity, rows)
+        files.report(entity)
+    bad.write_key(key_folder, key)

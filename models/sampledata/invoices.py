@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import columns as col
-from .customers import BAD, GOOD, LATE, N_LINES, PROSPECT, CustomerBook
+from .customers import BAD, DEFAULTED, GOOD, LATE, N_LINES, PROSPECT, CustomerBook
 from .names import PRODUCT_LINES, SKUS_PER_LINE
 from .window import Window, group_index, months_of, pick, uniform_days
 
@@ -150,9 +150,10 @@ def draw_sales(
 
 
 def _payments(rng, book, gcust, day, due, total, credit, window, counters, inv_ids):
-    """Payments by payer kind; none for credit notes or after the window's end."""
+    """Payments by payer kind (the kind after the customer's turn for invoices from its
+    turn day); none for credit notes or after the window's end."""
     n = len(day)
-    payer = book.payer[gcust]
+    payer = np.where(day >= book.turn_day[gcust], book.payer_after[gcust], book.payer[gcust])
     u = rng.random(n)
     pay_day = np.where(payer == GOOD, np.maximum(day, due - rng.integers(0, 16, n)), due)
     late = np.clip(np.round(book.lateness[gcust] + rng.normal(0, 12, n)), 5, 90)
@@ -160,19 +161,20 @@ def _payments(rng, book, gcust, day, due, total, credit, window, counters, inv_i
     # more often (20-70% of invoices), so only the worst fall under the on-time floor.
     late_now = (payer == LATE) & (rng.random(n) < 0.1 + book.lateness[gcust] / 100)
     pay_day = np.where(late_now, due + late, pay_day)
-    # Bad payers: a third pay in full but very late, a third pay part, a third never pay.
+    # Slow payers pay in the end, one to five months late; half of their invoices in two
+    # parts, the rest chased for weeks after the first. Defaulted customers pay nothing.
     share = np.ones(n)
-    bad = payer == BAD
-    pay_day = np.where(bad & (u < 0.35), due + rng.integers(20, 151, n), pay_day)
-    partial = bad & (u >= 0.35) & (u < 0.70)
-    pay_day = np.where(partial, due + rng.integers(10, 121, n), pay_day)
-    share = np.where(partial, rng.uniform(0.2, 0.8, n), share)
-    share = np.where(bad & (u >= 0.70), 0.0, share)
+    slow = payer == BAD
+    pay_day = np.where(slow, due + rng.integers(30, 151, n), pay_day)
+    in_parts = slow & (u < 0.5)
+    share = np.where(payer == DEFAULTED, 0.0, share)
     paid = np.floor(total * share).astype(np.int64)
     paid[credit] = 0
-    split = (rng.random(n) < INSTALMENT_SHARE) & (paid >= 2)
+    split = ((rng.random(n) < INSTALMENT_SHARE) | in_parts) & (paid >= 2)
     first = np.where(split, np.floor(paid * rng.uniform(0.3, 0.7, n)).astype(np.int64), paid)
     first_day = np.where(split, np.maximum(day, pay_day - rng.integers(7, 31, n)), pay_day)
+    first_day = np.where(in_parts, np.maximum(day, due + rng.integers(0, 31, n)), first_day)
+    first_day = np.minimum(first_day, pay_day)
     # One row per payment, two for an invoice paid in instalments.
     inv, pos = group_index(np.where(paid > 0, 1 + split, 0))
     amount = np.where(pos == 0, first[inv], paid[inv] - first[inv])

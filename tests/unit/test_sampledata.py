@@ -14,6 +14,8 @@ import pytest
 from models.canonical import ENTITIES
 from models.sampledata import generate_sample
 from models.sampledata import generator as generator_module
+from models.sampledata.bad_rows import KEY_FILE, read_key
+from models.sampledata.roadmap import INTENDED_DIR
 
 END = date(2026, 9, 30)
 START = date(2024, 10, 1)  # 2 years ending at END
@@ -280,7 +282,12 @@ def test_late_and_bad_payers(data, invoices, paid):
     assert days_late.between(5, 90).sum() > 10
     trading = invoices[invoices.total > 0]
     long_overdue = trading.due_date < (END - timedelta(days=90)).isoformat()
-    assert ((paid[trading.index] == 0) & long_overdue).sum() >= 3  # bad debts
+    # Bad debts: a defaulter's invoices since it stopped paying, months ago, not years: a
+    # slow payer pays in the end, so nothing lies unpaid from long before.
+    unpaid = (paid[trading.index] == 0) & long_overdue
+    assert unpaid.sum() >= 1
+    assert trading.due_date[unpaid].min() >= (END - timedelta(days=365)).isoformat()
+    assert days_late.gt(90).any()  # a slow payer's
     assert ((paid[trading.index] > 0) & (paid[trading.index] < trading.total)).any()
     assert (data["payments"].invoice_id.value_counts() == 2).any()  # instalments
 
@@ -403,3 +410,45 @@ def test_an_interrupted_run_leaves_no_files(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         generate_sample(tmp_path / "out", customers=30, years=1, seed=1, progress=fail_midway)
     assert list((tmp_path / "out").iterdir()) == []
+
+
+# --- bad rows, on purpose ------------------------------------------------------------
+
+
+def test_a_clean_sample_has_no_bad_rows_and_no_key(small):
+    assert not (small[0] / INTENDED_DIR / KEY_FILE).exists()
+    assert read_key(small[0] / INTENDED_DIR) == []
+
+
+def test_bad_rows_follow_the_good_ones_and_the_key_names_them(small, tmp_path):
+    counts = generate_sample(tmp_path, **SMALL, bad_rows=True)
+    key = read_key(tmp_path / INTENDED_DIR)
+    assert [(p.file_name, p.rule_code) for p in key] == [
+        ("invoice_lines.csv", "QUANTITY_AMOUNT_SIGN"),
+        ("invoice_lines.csv", "FK_UNRESOLVED"),
+        ("invoice_lines.csv", "DATE_UNPARSEABLE"),
+        ("payments.csv", "FK_UNRESOLVED"),
+    ]
+    for name in FILES:
+        clean = (small[0] / name).read_bytes()
+        planted = [p for p in key if p.file_name == name]
+        assert counts[name] == small[1][name] + len(planted)
+        assert (tmp_path / name).read_bytes().startswith(clean), name  # good rows unchanged
+        lines = (tmp_path / name).read_text().splitlines()
+        for p in planted:  # line n is the file's n-th line, the header being line 1
+            assert lines[p.line_no - 1].startswith(p.what.split(":")[0] + ","), p
+    lines = read(tmp_path, "invoice_lines").tail(3)
+    customers = set(read(tmp_path, "customers").customer_id)
+    assert lines.quantity.tolist()[0] == "-3" and float(lines.amount.tolist()[0]) > 0
+    assert lines.customer_id.tolist()[1] not in customers
+    assert lines.invoice_date.tolist()[2].endswith("-02-30")
+    good_ids = set(read(small[0], "invoice_lines").invoice_id)
+    assert not set(lines.invoice_id) & good_ids
+    payment = read(tmp_path, "payments").iloc[-1]
+    assert payment.invoice_id not in set(read(tmp_path, "invoice_lines").invoice_id)
+
+
+def test_a_tiny_sample_gets_no_bad_rows(tmp_path):
+    """Four bad rows in 200 lines would be above the share that refuses a whole batch."""
+    generate_sample(tmp_path, customers=1, years=1, seed=1, end_date=END, bad_rows=True)
+    assert read_key(tmp_path / INTENDED_DIR) == []
