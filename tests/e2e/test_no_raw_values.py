@@ -61,7 +61,7 @@ def _demo(folder: Path, *args: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
         cwd=folder,
-        env={**env, "PYTHONPATH": str(ROOT)},
+        env={**env, "PYTHONPATH": str(ROOT), "ACCOUNTOPS_DATA_DIR": str(folder / "data")},
         capture_output=True,
         text=True,
         timeout=600,
@@ -76,7 +76,7 @@ def demo_app(tmp_path_factory) -> Iterator[LiveApp]:
     started = time.monotonic()
     _demo(folder, "demo", "--no-dashboard", "--customers", str(DEMO_CUSTOMERS))
     print(f"demo built in {time.monotonic() - started:.0f} s")
-    url = f"sqlite:///{folder / 'var' / 'accountops.db'}"
+    url = f"sqlite:///{folder / 'data' / 'accountops.db'}"
     log = folder / "streamlit.log"
     proc, base = start_app(url, log)
     try:
