@@ -26,7 +26,11 @@ def _table(name: str) -> Table:
 class KnownKeys:
     """``{"known.<table>": keys}`` for each chunk of one batch (see the module doc)."""
 
-    def __init__(self, book: CommittedBook, entity: str, chunk_rows: int) -> None:
+    def __init__(
+        self, book: CommittedBook, entity: str, chunk_rows: int, looked_up: frozenset = frozenset()
+    ) -> None:
+        """``looked_up``: the ``known.<table>`` names a caller finds for each chunk itself
+        (passed to :meth:`for_chunk` as ``found``): never read whole."""
         self.book = book
         # column of the entity -> the "known.<table>" name it is checked against
         self.columns: dict[str, str] = {}
@@ -39,7 +43,7 @@ class KnownKeys:
             if name in self.whole or name in self.probes:
                 continue
             table = _table(table_name)
-            if _at_most(book, table, chunk_rows):
+            if name not in looked_up and _at_most(book, table, chunk_rows):
                 self.whole[name] = set(book.conn.execute(select(table.c[ref])).scalars())
             else:
                 probe = book.temp(
