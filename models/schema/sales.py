@@ -64,9 +64,9 @@ class Payment(Base):
     __tablename__ = "payment"
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_not_negative"),
-        Index("ix_payment_customer_paid_on", "customer_id", "paid_on"),
-        # As invoice's: a B-tree on one batch's equal ids cost ~25% of writing a
-        # payments file on PostgreSQL (migration 0021).
+        # As invoice's: batch ids only grow as rows are appended (BRIN on PostgreSQL).
+        # No index on (customer_id, paid_on): no read asks for one customer's payments,
+        # and keeping it cost ~45% of writing a payment (migration 0021).
         Index("ix_payment_batch_id", "batch_id", postgresql_using="brin"),
     )
 

@@ -1,7 +1,11 @@
-"""payment's batch_id index becomes BRIN on PostgreSQL, as invoice's and invoice_line's
-(migration 0007): a batch's payments all carry its one id, appended in order, and
-keeping a B-tree of those equal ids cost about a quarter of writing a payments file.
-SQLite keeps a B-tree
+"""payment's indexes cost what they serve: its batch_id index becomes BRIN on PostgreSQL,
+as invoice's and invoice_line's (0007), and the index on (customer_id, paid_on) goes.
+A batch's payments all carry its one id, appended in order: a B-tree of those equal
+ids cost ~5% of writing a payment. No read asks for one customer's payments (the
+on-account sums find payments without an invoice through ix_payment_invoice_id; a whole
+pipeline on PostgreSQL never scanned the index), and each payment's random place in it
+cost ~45% of writing the payment (CPU of COPY, 204,000 payments: 2.0 s with it, 1.1 s
+without). SQLite keeps a B-tree on batch_id
 
 Revision ID: 0021
 Revises: 0020
@@ -27,7 +31,9 @@ def _batch_index(using: str) -> None:
 
 def upgrade() -> None:
     _batch_index("brin")
+    op.drop_index("ix_payment_customer_paid_on", table_name="payment")
 
 
 def downgrade() -> None:
+    op.create_index("ix_payment_customer_paid_on", "payment", ["customer_id", "paid_on"])
     _batch_index("btree")
