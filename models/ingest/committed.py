@@ -44,7 +44,7 @@ class CommittedBook:
                 conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
                 # Its lookups are many small index probes whose cost estimates (stale
                 # statistics after a bulk load) would make the planner JIT-compile them,
-                # and read an invoice's few lines through a bitmap (~20% slower).
+                # and read an invoice's few lines through a bitmap (~10% slower).
                 conn.exec_driver_sql("SET LOCAL jit = off")
                 conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
             else:
