@@ -12,7 +12,8 @@ Set-based and bounded by the chunk: the chunk's distinct invoices and payments
 go into TEMP tables, numbered, and one statement each reads, per number, what
 the committed book holds for them (an index lookup per key, never a scan of the
 book); what earlier chunks did to each invoice is kept in a TEMP table too, not
-in Python (a chunk's changes are written there only when a later chunk reads them). Everything after that is arrays indexed by those numbers: no Python
+in Python (a chunk's changes are written there only when a later chunk reads
+them). Everything after that is arrays indexed by those numbers: no Python
 object per row, no lookup by text.
 """
 
