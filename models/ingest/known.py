@@ -10,6 +10,8 @@ product lines a mapping declares), which the committed book does not show yet.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from sqlalchemy import Column, Table, func, literal, select
 
@@ -26,7 +28,11 @@ def _table(name: str) -> Table:
 class KnownKeys:
     """``{"known.<table>": keys}`` for each chunk of one batch (see the module doc)."""
 
-    def __init__(self, book: CommittedBook, entity: str, chunk_rows: int) -> None:
+    def __init__(
+        self, book: CommittedBook, entity: str, chunk_rows: int, looked_up: frozenset = frozenset()
+    ) -> None:
+        """``looked_up``: the ``known.<table>`` names a caller finds for each chunk itself
+        (passed to :meth:`for_chunk` as ``found``): never read whole."""
         self.book = book
         # column of the entity -> the "known.<table>" name it is checked against
         self.columns: dict[str, str] = {}
@@ -39,7 +45,7 @@ class KnownKeys:
             if name in self.whole or name in self.probes:
                 continue
             table = _table(table_name)
-            if _at_most(book, table, chunk_rows):
+            if name not in looked_up and _at_most(book, table, chunk_rows):
                 self.whole[name] = set(book.conn.execute(select(table.c[ref])).scalars())
             else:
                 probe = book.temp(
@@ -55,11 +61,12 @@ class KnownKeys:
         else:
             self.added.setdefault(name, set()).update(keys)
 
-    def for_chunk(self, frame: pd.DataFrame, found: dict[str, set] | None = None) -> dict[str, set]:
+    def for_chunk(self, frame: pd.DataFrame, found: dict[str, Any] | None = None) -> dict[str, Any]:
         """The known sets the suite checks ``frame``'s reference columns against: whole
         tables as they are; for large ones, the chunk's values that exist (``found``:
-        those a caller has looked up already, by name)."""
-        known: dict[str, set] = dict(self.whole)
+        those a caller has looked up already, by name: a set, or an Arrow array of text
+        the suite's runner tests as it is)."""
+        known: dict[str, Any] = dict(self.whole)
         for name, (table, probe, ref) in self.probes.items():
             exists = (found or {}).get(name)
             added = self.added.get(name, set())
@@ -72,6 +79,8 @@ class KnownKeys:
                     wanted.update(frame[column].dropna().unique())
             if exists is None:
                 exists = self._existing(wanted, table, probe, ref)
+            elif not isinstance(exists, set):
+                exists = set(exists.to_pylist())
             known[name] = exists | (wanted & added)
         return known
 

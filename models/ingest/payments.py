@@ -12,7 +12,8 @@ Set-based and bounded by the chunk: the chunk's distinct invoices and payments
 go into TEMP tables, numbered, and one statement each reads, per number, what
 the committed book holds for them (an index lookup per key, never a scan of the
 book); what earlier chunks did to each invoice is kept in a TEMP table too, not
-in Python. Everything after that is arrays indexed by those numbers: no Python
+in Python (a chunk's changes are written there only when a later chunk reads
+them). Everything after that is arrays indexed by those numbers: no Python
 object per row, no lookup by text.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -41,14 +43,17 @@ from models.schema import Invoice, InvoiceLine, Payment
 from .committed import CommittedBook
 
 _POS = "pos"
+# The suite's key set the check fills for each chunk: the chunk's invoices that exist.
+FOUND_INVOICES = "known.invoice"
 
 
 @dataclass
 class Checked:
-    """A chunk's overpayment per row, and which of its invoices exist."""
+    """A chunk's overpayment per row, and which of its invoices exist (Arrow text: the
+    suite's runner tests the chunk's ids against it as it is, no Python set between)."""
 
     overpayment: pd.Series
-    invoices: set
+    invoices: Any
 
 
 @dataclass
@@ -73,14 +78,13 @@ class PaymentsCheck:
     def __init__(self, book: CommittedBook) -> None:
         pay = Payment.__table__
         self.book = book
-        # The chunk's distinct invoices and payments, numbered, refilled per chunk.
+        # The chunk's distinct invoices and payments, numbered, refilled per chunk; only
+        # ever scanned (each row looks itself up in the book): no key, no statistics.
         self.invoices = book.temp(
-            "invoices",
-            [Column("invoice_id", pay.c.invoice_id.type, primary_key=True), Column(_POS, Integer)],
+            "invoices", [Column("invoice_id", pay.c.invoice_id.type), Column(_POS, Integer)]
         )
         self.payments = book.temp(
-            "payments",
-            [Column("payment_id", pay.c.payment_id.type, primary_key=True), Column(_POS, Integer)],
+            "payments", [Column("payment_id", pay.c.payment_id.type), Column(_POS, Integer)]
         )
         # What the earlier chunks did to each invoice, one row per change (added up
         # when read); NUMERIC without a scale: the file's amounts as written.
@@ -90,10 +94,14 @@ class PaymentsCheck:
             index="invoice_id",
         )
         self.carried = False  # whether an earlier chunk applied anything
+        # The last chunk's changes, written to ``applied`` only when a later chunk
+        # reads them: a file of one chunk (or its last chunk) writes none.
+        self.pending: pd.DataFrame | None = None
 
     def check(self, check: pd.DataFrame, load: pd.DataFrame) -> Checked:
         """How far each row takes its invoice past its total (NaN without an invoice
         that has lines). ``check`` is the typed chunk, ``load`` its canonical text."""
+        self._carry()
         codes, invoices = pd.factorize(check["invoice_id"])
         due, found = self._invoices(invoices)
         changes = self._changes(check, load, codes, invoices)
@@ -135,18 +143,22 @@ class PaymentsCheck:
         return _Changes(key, amounts, own_amount)
 
     def _apply(self, frames: list[pd.DataFrame]) -> None:
-        """Record the chunk's changes to invoices for the chunks after it."""
+        """Keep the chunk's changes to invoices for the chunks after it."""
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        if len(frame):
-            self.book.append(self.applied, frame)
-            self.carried = True
+        self.pending = frame if len(frame) else None
+
+    def _carry(self) -> None:
+        """Write the previous chunk's changes where this chunk's reads find them."""
+        if self.pending is not None:
+            self.book.append(self.applied, self.pending)
+            self.pending, self.carried = None, True
 
     def _invoices(self, invoices: pd.Index) -> tuple[np.ndarray, np.ndarray]:
         """Per distinct invoice of the chunk (by its number): what was paid before
         this chunk (recorded before the batch, and by earlier chunks) less its total,
         NaN when it has no lines; and whether it exists."""
         probe = self.invoices
-        self.book.fill(probe, pd.DataFrame({"invoice_id": invoices}), numbered=_POS)
+        self.book.fill(probe, pd.DataFrame({"invoice_id": invoices}), numbered=_POS, analysed=False)
         key = probe.c.invoice_id
         # Scalar subqueries, not joins: each is an index lookup per invoice of the chunk
         # (PostgreSQL would hash-join a whole table otherwise: 10M lines per chunk).
@@ -158,7 +170,7 @@ class PaymentsCheck:
         # of a cent (no Decimal per row on the way).
         # One number per probe row, in the order of the numbers: row i is invoice i.
         query = select(cast(paid - total, Float)).select_from(probe).order_by(probe.c[_POS])
-        due = np.array(self.book.conn.execute(query).scalars().all(), dtype="float64")  # NULL: NaN
+        due = self.book.floats(query)  # NULL: NaN
         # An invoice with lines exists (its lines are written with it): only the
         # ones without are looked up.
         found = ~np.isnan(due)
@@ -169,7 +181,7 @@ class PaymentsCheck:
     def _existing(self, invoices: pd.Index) -> set:
         """Which of ``invoices`` exist."""
         probe, inv = self.invoices, Invoice.__table__
-        self.book.fill(probe, pd.DataFrame({"invoice_id": invoices}), numbered=_POS)
+        self.book.fill(probe, pd.DataFrame({"invoice_id": invoices}), numbered=_POS, analysed=False)
         hit = select(literal(1)).where(inv.c.invoice_id == probe.c.invoice_id).scalar_subquery()
         query = select(probe.c.invoice_id).where(hit.is_not(None))
         return set(self.book.conn.execute(query).scalars())
@@ -179,7 +191,7 @@ class PaymentsCheck:
         positions, that invoice and the recorded amount (Decimal)."""
         probe, pay = self.payments, Payment.__table__
         codes, payments = pd.factorize(payment_ids)
-        self.book.fill(probe, pd.DataFrame({"payment_id": payments}), numbered=_POS)
+        self.book.fill(probe, pd.DataFrame({"payment_id": payments}), numbered=_POS, analysed=False)
 
         def recorded(column):
             return select(column).where(pay.c.payment_id == probe.c.payment_id).scalar_subquery()
@@ -212,8 +224,8 @@ def _columns(rows: Sequence, width: int) -> list[tuple]:
     return list(zip(*rows, strict=True)) if rows else [()] * width
 
 
-def _texts(values: pd.Index) -> set:
-    """A set of text values, converted by Arrow (not one Python call per value)."""
+def _texts(values: pd.Index):
+    """Text values as an Arrow string array (no Python object per value)."""
     import pyarrow as pa
 
-    return set(pa.array(values.array, type=pa.string()).to_pylist())
+    return pa.array(values.array, type=pa.string())

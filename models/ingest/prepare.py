@@ -23,7 +23,7 @@ from .identifiers import id_columns, look_alikes
 from .known import KnownKeys
 from .mapping import apply_mapping
 from .normalise import Violations, header_mismatches, normalise
-from .payments import PaymentsCheck
+from .payments import FOUND_INVOICES, PaymentsCheck
 from .settings import IngestConfig
 from .validation import Validator, merge_summaries
 from .verdict import Tally
@@ -98,7 +98,7 @@ class ChunkPreparer:
         if self.payments is not None:
             checked = self.payments.check(norm.check, norm.load)
             norm.check["overpayment"] = checked.overpayment
-            found["known.invoice"] = checked.invoices
+            found[FOUND_INVOICES] = checked.invoices
         self._look_alikes(norm.load, bad)
         for table, ref in self.own_refs:
             if ref in norm.load:

@@ -26,7 +26,7 @@ from .errors import IngestError
 from .known import KnownKeys
 from .lease import ClaimHolder, ClaimLost
 from .load import StagedLoad
-from .payments import PaymentsCheck
+from .payments import FOUND_INVOICES, PaymentsCheck
 from .prepare import ChunkPreparer, Prepared
 from .result import BatchResult
 from .settings import IngestConfig
@@ -263,9 +263,12 @@ class LoadRun:
         """Every chunk prepared against the committed book, then written."""
         book = CommittedBook(self.engine, conn)
         try:
-            known = KnownKeys(book, self.entity, self.config.chunk_rows)
-            known.add("product_line", declared)
             payments = PaymentsCheck(book) if self.entity == "payments" else None
+            # The payments check finds which of a chunk's invoices exist: the invoices
+            # are not read whole, however few.
+            looked_up = frozenset({FOUND_INVOICES}) if payments else frozenset()
+            known = KnownKeys(book, self.entity, self.config.chunk_rows, looked_up)
+            known.add("product_line", declared)
             preparer = ChunkPreparer(
                 self.batch, self.validator, self.config, self.tally, known, payments
             )

@@ -64,7 +64,10 @@ class Payment(Base):
     __tablename__ = "payment"
     __table_args__ = (
         CheckConstraint("amount >= 0", name="amount_not_negative"),
-        Index("ix_payment_customer_paid_on", "customer_id", "paid_on"),
+        # As invoice's: batch ids only grow as rows are appended (BRIN on PostgreSQL).
+        # No index on (customer_id, paid_on): no read asks for one customer's payments,
+        # and keeping it cost ~45% of writing a payment (migration 0021).
+        Index("ix_payment_batch_id", "batch_id", postgresql_using="brin"),
     )
 
     payment_id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -76,6 +79,4 @@ class Payment(Base):
     paid_on: Mapped[date] = mapped_column(Date)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     currency: Mapped[str] = mapped_column(String(3))
-    batch_id: Mapped[int | None] = mapped_column(
-        Integer, index=True, info=references("ingest_batch.batch_id")
-    )
+    batch_id: Mapped[int | None] = mapped_column(Integer, info=references("ingest_batch.batch_id"))
