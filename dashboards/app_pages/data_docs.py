@@ -83,6 +83,8 @@ if can(identity.role, Action.EXPORT_DATA):
     )
 st.iframe(
     page_without_scripts(page),
-    height="content",
+    # A fixed height (the page scrolls inside): "content" would have Streamlit add a
+    # measuring script to the frame, which the app's Content-Security-Policy refuses.
+    height=900,
     alt=f"Great Expectations Data Docs of batch {pick}",
 )

@@ -26,6 +26,14 @@ RUN_META = "run.json"
 RUN_TIME_FORMAT = "%Y%m%dT%H%M%S.%fZ"  # GX's run-time folder names (they sort by time)
 _BATCH_DIR = re.compile(r"batch-(\d+)")
 _SCRIPT = re.compile(r"<script\b[^>]*>.*?</script\s*>", re.IGNORECASE | re.DOTALL)
+# Elements that fetch from another host as the page loads: stylesheets (Bootstrap, fonts)
+# from public CDNs, and GX's logo from its own web assets.
+_REMOTE = r"""\s(?:href|src)\s*=\s*["']?(?:https?:)?//"""
+_REMOTE_LINK = re.compile(rf"<link\b[^>]*{_REMOTE}[^>]*>", re.IGNORECASE)
+_REMOTE_IMG = re.compile(rf"<img\b[^>]*{_REMOTE}[^>]*>", re.IGNORECASE)
+_TAG = re.compile(r"<[a-zA-Z][^>]*>")
+_HANDLER = re.compile(r"""\son\w+\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)""", re.IGNORECASE)
+_ALT = re.compile(r"""\salt\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
 
 
 def data_docs_root(data_dir: Path) -> Path:
@@ -107,7 +115,8 @@ _PLAIN_STYLE = (
 
 
 def page_without_scripts(page: Path) -> str:
-    """A page's HTML with its scripts removed, to show inside the dashboard.
+    """A page's HTML with its scripts, its event handlers (``onclick``) and its
+    stylesheets and images from other hosts removed, to show inside the dashboard.
 
     An inline frame runs with the app's origin: a GX page's scripts (jQuery, Bootstrap and
     Vega from public CDNs) would run with access to the signed-in session. What the page
@@ -115,4 +124,14 @@ def page_without_scripts(page: Path) -> str:
     them).
     """
     html = _SCRIPT.sub("", page.read_text(encoding="utf-8"))
+    html = _TAG.sub(lambda tag: _HANDLER.sub("", tag.group(0)), html)  # onclick=...
+    html = _REMOTE_LINK.sub("", html)
+    html = _REMOTE_IMG.sub(lambda img: _alt_text(img.group(0)), html)
     return html.replace("</head>", _PLAIN_STYLE + "</head>", 1)
+
+
+def _alt_text(img: str) -> str:
+    """An image from another host, as its alternative text (the dashboard fetches nothing
+    from another host: its Content-Security-Policy would refuse it)."""
+    alt = _ALT.search(img)
+    return f"<span>{alt.group(1)}</span>" if alt else ""

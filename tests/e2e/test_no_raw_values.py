@@ -78,7 +78,9 @@ def demo_app(tmp_path_factory) -> Iterator[LiveApp]:
     print(f"demo built in {time.monotonic() - started:.0f} s")
     url = f"sqlite:///{folder / 'data' / 'accountops.db'}"
     log = folder / "streamlit.log"
-    proc, base = start_app(url, log)
+    with pytest.MonkeyPatch.context() as env:  # the app reads the demo's Data Docs too
+        env.setenv("ACCOUNTOPS_DATA_DIR", str(folder / "data"))
+        proc, base = start_app(url, log)
     try:
         yield LiveApp(base, {r.value: demo_password(r) for r in Role}, log, url)
     finally:

@@ -14,7 +14,7 @@ from expectations.runner import SuiteRunner
 from flows.data_docs import publish_data_docs
 from models.db import make_engine
 from models.ingest import ingest_config, ingest_file
-from models.ingest.data_docs import data_docs_root, published_pages
+from models.ingest.data_docs import data_docs_root, page_without_scripts, published_pages
 from models.migrate import upgrade
 from tests.ingest_builders import AS_OF, BASE_ENTITIES, fixture_batch, read_rows, write_rows
 
@@ -79,6 +79,29 @@ def test_a_validation_writes_a_page_naming_the_failing_expectation(book, base, t
     index = (root / "index.html").read_text(encoding="utf-8")
     assert page.relative_to(root).as_posix() in index
     assert runner.take_validation("invoice_lines") is None  # handed over once
+
+
+# What makes a browser fetch as the page loads: a script, stylesheet or image element
+# whose address is absolute (another host).
+REMOTE_FETCH = re.compile(r"<(?:script|link|img)\b[^>]*\s(?:src|href)\s*=\s*[\"']?(?:https?:)?//")
+
+
+def test_the_page_shown_in_the_dashboard_fetches_nothing_from_another_host(book, base, tmp_path):
+    engine, runner, config = book
+    path = _lines_with_bad_currency(base, tmp_path / "in", [3])
+    result = ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF)
+    page = publish_data_docs(runner, result, config, LOG, data_dir=tmp_path / "var")
+    written = page.read_text(encoding="utf-8")
+    assert REMOTE_FETCH.search(written)  # GX's page loads Bootstrap, fonts and its logo
+
+    shown = page_without_scripts(page)
+
+    assert REMOTE_FETCH.search(shown) is None
+    assert "<script" not in shown.lower()
+    assert re.search(r"<[^>]*\sonclick\s*=", written)  # GX's "show all / failed" buttons
+    assert re.search(r"<[^>]*\son\w+\s*=", shown) is None
+    assert "CURRENCY_NOT_ALLOWED" in _text(shown)  # what the page says stays
+    assert "Great Expectations" in _text(shown)  # the logo, as its words
 
 
 def test_pruning_keeps_the_newest_n_runs(book, base, tmp_path):

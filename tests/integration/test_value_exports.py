@@ -45,6 +45,7 @@ def _all_exports(url: str, sample: Path, out: Path) -> dict[str, bytes]:
     recompute(engine, CONFIG, as_of=date(2026, 3, 15))  # historical: raw as-of month and payments
     recompute(engine, CONFIG)  # default as-of: the latest invoice, roll-ups only
     files = {}
+    out.mkdir(parents=True)  # an export never makes its folder
     for kind in KINDS:
         for fmt in ("csv", "json"):
             path = out / f"{kind}.{fmt}"
