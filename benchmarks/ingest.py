@@ -162,8 +162,9 @@ LINE_KEY = ", PRIMARY KEY (invoice_id, line_no)"
 
 
 def bulk_load(conn, table: str, path: Path) -> None:
-    """The file's rows into ``table`` (11 columns): COPY on PostgreSQL, one executemany
-    on SQLite; no validation, no conversion beyond the database's own."""
+    """The file's rows into ``table`` (as many columns as the file's header): COPY on
+    PostgreSQL, one executemany on SQLite; no validation, no conversion beyond the
+    database's own."""
     raw = conn.connection.dbapi_connection
     if conn.dialect.name == "postgresql":
         with (
@@ -176,8 +177,8 @@ def bulk_load(conn, table: str, path: Path) -> None:
     else:
         with path.open(newline="") as fh:
             reader = csv.reader(fh)
-            next(reader)
-            raw.cursor().executemany(f"INSERT INTO {table} VALUES ({','.join('?' * 11)})", reader)
+            marks = ",".join("?" * len(next(reader)))
+            raw.cursor().executemany(f"INSERT INTO {table} VALUES ({marks})", reader)
 
 
 def baseline(url: str, path: Path, key: str = LINE_KEY) -> float:

@@ -59,7 +59,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import duckdb
 from common import progress, stopwatch
-from ingest import PG_ADMIN
+from ingest import PG_ADMIN, bulk_load
 from recompute import duckdb_baseline
 from sqlalchemy import create_engine, text
 
@@ -274,8 +274,6 @@ def accountops(args: list[str], env: dict[str, str], log: Path) -> dict:
 
 def bare_load(url: str, night: Path) -> float:
     """Seconds to bulk-load the night's files into plain tables with their keys."""
-    from ingest import COPY_BLOCK
-
     engine = make_engine(url)
     seconds = 0.0
     for name, columns in BARE_TABLES.items():
@@ -283,22 +281,8 @@ def bare_load(url: str, night: Path) -> float:
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE IF EXISTS {table}"))
             conn.execute(text(f"CREATE TABLE {table} ({columns})"))
-        path = night / name
         with stopwatch() as elapsed, engine.begin() as conn:
-            raw = conn.connection.dbapi_connection
-            if conn.dialect.name == "postgresql":
-                sql = f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)"
-                with raw.cursor() as cur, cur.copy(sql) as copy, path.open("rb") as fh:
-                    while block := fh.read(COPY_BLOCK):
-                        copy.write(block)
-            else:
-                import csv
-
-                with path.open(newline="") as fh:
-                    reader = csv.reader(fh)
-                    width = len(next(reader))
-                    marks = ",".join("?" * width)
-                    raw.cursor().executemany(f"INSERT INTO {table} VALUES ({marks})", reader)
+            bulk_load(conn, table, night / name)
         seconds += elapsed()
         with engine.begin() as conn:
             conn.execute(text(f"DROP TABLE {table}"))
