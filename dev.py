@@ -87,7 +87,9 @@ def test(args: list[str]) -> None:
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "lint-imports")
     run(BIN / "mypy")  # models/ and flows/, configured in pyproject.toml [tool.mypy]
-    code = run(PY, "-m", "pytest", *args, check=False)
+    # The whole suite (as CI runs it) ends with its slowest tests, where to look first
+    # when it grows slow; a run of chosen tests keeps pytest's own output.
+    code = run(PY, "-m", "pytest", *(args or ["--durations=30"]), check=False)
     if code == 5:
         print("pytest collected no tests: failing the run", file=sys.stderr)
         sys.exit(1)
