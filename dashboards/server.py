@@ -41,7 +41,7 @@ from models.settings import Settings
 @cache
 def _engine(url: str):
     """One engine per database for the hand-over address (the pages keep their own)."""
-    return make_engine(url)
+    return make_engine(url, create_file=False)  # never an empty file
 
 
 async def session_handoff(request: Request) -> RedirectResponse:

@@ -6,6 +6,7 @@ import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
@@ -54,6 +55,18 @@ def sqlite_file(url: str) -> Path | None:
     return None if database.startswith("file:") else Path(database)
 
 
+def database_exists(engine: Engine) -> bool:
+    """False only for a SQLite file that is not there (a server is taken to exist: a
+    connection says otherwise), also for an engine made with ``create_file=False``."""
+    if engine.dialect.name != "sqlite":
+        return True
+    database = engine.url.database or ""
+    if database.startswith("file:") and engine.url.query.get("mode") == "rw":
+        return Path(unquote(database.removeprefix("file:"))).exists()
+    path = sqlite_file(engine.url.render_as_string(hide_password=False))
+    return path is None or path.exists()
+
+
 def require_existing(url: str) -> None:
     """Raise :class:`DatabaseMissing` if ``url`` names a SQLite file that is not there, so
     a command that only reads (or that needs a schema) never leaves an empty file behind."""
@@ -62,8 +75,13 @@ def require_existing(url: str) -> None:
         raise DatabaseMissing(f"no database at {path.resolve()}: run `accountops init`")
 
 
-def make_engine(url: str, **kwargs) -> Engine:
-    """Create an engine for ``url`` (SQLite file or PostgreSQL via psycopg 3)."""
+def make_engine(url: str, *, create_file: bool = True, **kwargs) -> Engine:
+    """Create an engine for ``url`` (SQLite file or PostgreSQL via psycopg 3).
+
+    ``create_file=False``: a SQLite file that does not exist is not made by connecting
+    (the connection fails, ``unable to open database file``), for readers such as the
+    dashboard, which must never leave an empty database behind. Once ``accountops init``
+    has made the file, the same engine opens it."""
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
@@ -78,7 +96,14 @@ def make_engine(url: str, **kwargs) -> Engine:
     try:
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
-            if database and database != ":memory:" and not database.startswith("file:"):
+            plain_file = database and database != ":memory:" and not database.startswith("file:")
+            if plain_file and not create_file:
+                # SQLite's URI form: mode=rw opens an existing file and never creates one.
+                uri = "file:" + quote(str(Path(database).resolve()))
+                parsed = parsed.set(
+                    database=uri, query={**parsed.query, "mode": "rw", "uri": "true"}
+                )
+            elif plain_file:
                 try:
                     Path(database).parent.mkdir(parents=True, exist_ok=True)
                 except OSError as exc:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from .db import database_exists
 from .migrate import current_revision, head_revision
 from .schema import Customer, IngestBatch, InvoiceLine, Snapshot
 
@@ -30,8 +31,10 @@ class DatabaseStatus:
 
 def database_status(engine: Engine) -> DatabaseStatus:
     """Schema revision and row counts of the main tables (counts 0 before ``init``)."""
-    revision = current_revision(engine)
     head = head_revision()
+    if not database_exists(engine):
+        return DatabaseStatus(None, head, 0, 0, 0, 0)
+    revision = current_revision(engine)
     if revision is None:
         return DatabaseStatus(None, head, 0, 0, 0, 0)
     with engine.connect() as conn:

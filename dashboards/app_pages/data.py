@@ -53,7 +53,7 @@ def database_url() -> str:
 
 @st.cache_resource(max_entries=4)
 def engine(url: str):
-    return make_engine(url)
+    return make_engine(url, create_file=False)  # never an empty file
 
 
 @st.cache_data(ttl=30, max_entries=4)

@@ -44,11 +44,12 @@ with middle:
 
     if submitted:
         from models.auth import AuthenticationFailed, authenticate
-        from models.db import check_connection
+        from models.db import check_connection, require_existing
         from models.signin import signin_rules
 
         url = cfg.database_url
         try:
+            require_existing(url)  # no SQLite file yet: say to run init, make none
             check_connection(engine(url))  # unreachable: one line naming the database
             if status(url).revision is None:
                 st.warning(

@@ -250,9 +250,29 @@ def test_sign_in_when_the_database_is_unreachable_says_so(tmp_path, monkeypatch)
 def test_sign_in_before_init_says_to_run_init(tmp_path, monkeypatch):
     monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "password")
     monkeypatch.setenv("ACCOUNTOPS_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    (tmp_path / "empty.db").touch()  # a file without a schema
     at = _sign_in(app_test().run(), "viewer", "viewer-demo-pass")
     assert not at.exception
     assert any("accountops init" in w.value for w in at.warning)
+
+
+@pytest.mark.parametrize("mode", ["password", "dev"])
+def test_the_app_before_init_makes_no_database_file(tmp_path, monkeypatch, mode):
+    """Opening the app (and signing in) where no database exists says to run init and
+    leaves no empty SQLite file behind: only init, restore and the demo make one."""
+    missing = tmp_path / "data" / "accountops.db"
+    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", mode)
+    monkeypatch.setenv("ACCOUNTOPS_DATABASE_URL", f"sqlite:///{missing}")
+    at = app_test().run()
+    if mode == "password":
+        at = _sign_in(at, "viewer", "viewer-demo-pass")
+        shown = [e.value.replace("\\", "") for e in at.error]  # markdown-escaped text
+        assert any(line.startswith("No database at ") for line in shown)
+        assert any(line.endswith("run `accountops init`.") for line in shown)
+    else:
+        assert any("accountops init" in w.value for w in at.warning)
+    assert not at.exception
+    assert not missing.exists() and not missing.parent.exists()
 
 
 def test_admin_downloads_the_user_list_and_the_download_is_audited(signed_in_app, app_db):
