@@ -194,8 +194,8 @@ if len(history):
         st.markdown(f"**What moved since the previous snapshot:** {latest['explanation']}")
 reasons = history.assign(
     tier=history["tier"].map(charts.tier_label),
-    # With no previous snapshot every customer would read "new": say why instead.
-    migration=history["migration"] if has_previous else FIRST_SNAPSHOT,
+    # A snapshot with none before it would read "new" for everyone: say why instead.
+    migration=history["migration"].where(history["previous_snapshot_id"].notna(), FIRST_SNAPSHOT),
     reasons=history["reasons"].map(lambda r: "; ".join(r or [])),
     explanation=history["explanation"].where(history["explanation"].notna(), "–"),
 )[["as_of", "tier", "migration", "reasons", "explanation"]]

@@ -1,8 +1,8 @@
 """Read models for the executive pages: one small query per figure, plain frames and dicts.
 
 Pages call these (through their cache) and never import the schema or SQLAlchemy. Each
-function reads one snapshot's dashboard tables, except the customer page, which also reads
-the engine's per-customer rows of that one customer.
+function reads one snapshot's dashboard tables; the customer page's reads, which also read
+the engine's rows of that one customer, are in :mod:`.customer`.
 
 The functions named in :data:`SCOPED` return rows of single customers or managers and take
 ``book`` (:func:`models.access.book_of`): None reads every customer, a manager id only the
@@ -20,7 +20,6 @@ import pandas as pd
 from sqlalchemy import Engine, and_, func, select
 
 from models.schema import (
-    CustomerReceivable,
     CustomerSegment,
     DashboardAgeing,
     DashboardClv,
@@ -32,14 +31,19 @@ from models.schema import (
     DashboardPareto,
     DashboardSegmentEffort,
     DashboardTier,
-    ProductLine,
     Snapshot,
     SnapshotStatus,
 )
 from models.value.numbers import to_cents
-from models.value.readmodels import late_invoices
 from models.value.receivables import months_of_delay_eating_profit, sales_to_make_up
 from models.value.rules import ValueRules
+
+# The customer page's reads live in .customer; the pages read every figure by name here.
+from .customer import customer_history as customer_history
+from .customer import customer_history_of as customer_history_of
+from .customer import customer_receivables as customer_receivables
+from .customer import customer_wallet as customer_wallet
+from .rows import as_numbers, book_customers, read_frame
 
 SEGMENT_ORDER = ("acquire", "retain", "disrupt", "maintain", "abandon")
 
@@ -55,42 +59,6 @@ SCOPED = frozenset(
         "managers",
     }
 )
-
-
-def _book_customers(snapshot_id: int, book: str):
-    """The ids of the customers manager ``book`` holds in the snapshot (a subquery)."""
-    d = DashboardCustomer.__table__
-    return select(d.c.customer_id).where(d.c.snapshot_id == snapshot_id, d.c.manager_id == book)
-
-
-def in_book(engine: Engine, snapshot_id: int, customer_id: str, book: str | None) -> bool:
-    """True when ``customer_id`` is in the book (every customer is when ``book`` is None)."""
-    if book is None:
-        return True
-    d = DashboardCustomer.__table__
-    with engine.connect() as conn:
-        found = conn.scalar(
-            select(d.c.customer_id).where(
-                d.c.snapshot_id == snapshot_id,
-                d.c.customer_id == customer_id,
-                d.c.manager_id == book,
-            )
-        )
-    return found is not None
-
-
-def _frame(engine: Engine, query) -> pd.DataFrame:
-    with engine.connect() as conn:
-        result = conn.execute(query)
-        return pd.DataFrame(result.all(), columns=list(result.keys()))
-
-
-def _numeric(frame: pd.DataFrame, *skip: str) -> pd.DataFrame:
-    """Decimal columns as floats for charts and tables (display only; exports use Decimal)."""
-    for col in frame.columns:
-        if col not in skip and frame[col].map(lambda v: isinstance(v, Decimal)).any():
-            frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
-    return frame
 
 
 def latest_snapshot_id(engine: Engine) -> int | None:
@@ -126,7 +94,7 @@ def tiers(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     q = select(t.c.tier, t.c.customers, t.c.customers_prev, t.c.revenue).where(
         t.c.snapshot_id == snapshot_id
     )
-    return _numeric(_frame(engine, q))
+    return as_numbers(read_frame(engine, q))
 
 
 def pareto(engine: Engine, snapshot_id: int) -> pd.DataFrame:
@@ -137,14 +105,14 @@ def pareto(engine: Engine, snapshot_id: int) -> pd.DataFrame:
         .where(p.c.snapshot_id == snapshot_id)
         .order_by(p.c.rank)
     )
-    return _numeric(_frame(engine, q))
+    return as_numbers(read_frame(engine, q))
 
 
 def migrations(engine: Engine, snapshot_id: int) -> pd.DataFrame:
     """Customers per (previous tier, tier), ``new``/``lost`` at the ends."""
     m = DashboardMigration.__table__
     q = select(m.c.from_tier, m.c.to_tier, m.c.customers).where(m.c.snapshot_id == snapshot_id)
-    return _frame(engine, q)
+    return read_frame(engine, q)
 
 
 CUSTOMER_TABLE_COLUMNS = [
@@ -187,100 +155,7 @@ def customers(engine: Engine, snapshot_id: int, *, book: str | None = None) -> p
     )
     if book is not None:
         q = q.where(d.c.manager_id == book)
-    return _numeric(_frame(engine, q))
-
-
-def customer_history(engine: Engine, customer_id: str) -> pd.DataFrame:
-    """A customer's tier, measures and reasons in every refreshed snapshot, oldest first."""
-    d, s = DashboardCustomer.__table__, Snapshot.__table__
-    q = (
-        select(
-            d.c.snapshot_id,
-            s.c.as_of,
-            d.c.tier,
-            d.c.previous_tier,
-            d.c.migration,
-            d.c.rule,
-            d.c.reasons,
-            d.c.explanation,
-            d.c.score,
-            d.c.revenue,
-            d.c.growth,
-            d.c.gross_margin_pct,
-            d.c.collection_rate,
-            d.c.on_time_share,
-            d.c.outstanding,
-        )
-        .select_from(d.join(s, s.c.snapshot_id == d.c.snapshot_id))
-        .where(d.c.customer_id == customer_id, s.c.status == SnapshotStatus.COMPLETE)
-        .order_by(d.c.snapshot_id)
-    )
-    return _numeric(_frame(engine, q))
-
-
-def customer_history_of(
-    engine: Engine, snapshot_id: int, customer_id: str, *, book: str | None = None
-) -> pd.DataFrame:
-    """:func:`customer_history` up to ``snapshot_id`` (so caches keyed on it stay right);
-    no rows when the customer is not in ``book`` in that snapshot."""
-    history = customer_history(engine, customer_id)
-    if not in_book(engine, snapshot_id, customer_id, book):
-        return history.iloc[0:0]
-    return history[history["snapshot_id"] <= snapshot_id].reset_index(drop=True)
-
-
-def customer_wallet(
-    engine: Engine, snapshot_id: int, customer_id: str, *, book: str | None = None
-) -> pd.DataFrame:
-    """Share of wallet, segment and whitespace per product line for one customer (no rows
-    when the customer is not in ``book``)."""
-    s, pl = CustomerSegment.__table__, ProductLine.__table__
-    q = (
-        select(
-            s.c.product_line_id,
-            func.coalesce(pl.c.name, s.c.product_line_id).label("product_line"),
-            s.c.potential,
-            s.c.revenue,
-            s.c.share,
-            s.c.segment,
-            s.c.whitespace,
-        )
-        .select_from(s.outerjoin(pl, pl.c.product_line_id == s.c.product_line_id))
-        .where(s.c.snapshot_id == snapshot_id, s.c.customer_id == customer_id)
-        .order_by(s.c.potential.desc())
-    )
-    if book is not None:
-        q = q.where(s.c.customer_id.in_(_book_customers(snapshot_id, book)))
-    return _numeric(_frame(engine, q))
-
-
-def customer_receivables(
-    engine: Engine,
-    snapshot_id: int,
-    customer_id: str,
-    rules: ValueRules,
-    *,
-    book: str | None = None,
-) -> dict[str, Any]:
-    """One customer's receivables row of the snapshot and its late invoices of the window
-    as the snapshot saw them (:func:`models.value.readmodels.late_invoices`); no ageing and
-    no invoices when the customer is not in ``book``."""
-    r = CustomerReceivable.__table__
-    if not in_book(engine, snapshot_id, customer_id, book):
-        customer_id = ""  # matches no customer: the same empty shapes as a customer without rows
-    with engine.connect() as conn:
-        row = (
-            conn.execute(
-                select(r).where(r.c.snapshot_id == snapshot_id, r.c.customer_id == customer_id)
-            )
-            .mappings()
-            .first()
-        )
-        late = late_invoices(conn, snapshot_id, rules, customer_id)
-    late = late.drop(columns=["customer_id"]).rename(columns={"late_cost": "cost_of_delay"})
-    for col in ("amount_due", "cost_of_delay"):
-        late[col] = late[col].astype(float)
-    return {"ageing": dict(row) if row else None, "late": late}
+    return as_numbers(read_frame(engine, q))
 
 
 def segment_points(
@@ -293,9 +168,9 @@ def segment_points(
         s.c.snapshot_id == snapshot_id, s.c.potential > 0
     )
     if book is not None:
-        q = q.where(s.c.customer_id.in_(_book_customers(snapshot_id, book)))
+        q = q.where(s.c.customer_id.in_(book_customers(snapshot_id, book)))
     q = q.order_by(s.c.potential.desc(), s.c.customer_id, s.c.product_line_id).limit(limit)
-    frame = _numeric(_frame(engine, q))
+    frame = as_numbers(read_frame(engine, q))
     frame["share"] = frame["share"].fillna(0.0)
     return frame
 
@@ -336,7 +211,7 @@ def segment_effort(engine: Engine, snapshot_id: int, *, book: str | None = None)
     )
     if book is not None:
         q = q.where(e.c.manager_id == book)
-    return _numeric(_frame(engine, q))
+    return as_numbers(read_frame(engine, q))
 
 
 def ageing(engine: Engine, snapshot_id: int) -> pd.DataFrame:
@@ -346,7 +221,7 @@ def ageing(engine: Engine, snapshot_id: int) -> pd.DataFrame:
         .where(a.c.snapshot_id == snapshot_id)
         .order_by(a.c.position)
     )
-    return _numeric(_frame(engine, q))
+    return as_numbers(read_frame(engine, q))
 
 
 def dso_trend(engine: Engine, snapshot_id: int) -> pd.DataFrame:
@@ -358,7 +233,7 @@ def dso_trend(engine: Engine, snapshot_id: int) -> pd.DataFrame:
         .where(t.c.snapshot_id == snapshot_id)
         .order_by(t.c.month)
     )
-    return _numeric(_frame(engine, q))
+    return as_numbers(read_frame(engine, q))
 
 
 def managers(engine: Engine, snapshot_id: int, *, book: str | None = None) -> pd.DataFrame:
@@ -368,7 +243,7 @@ def managers(engine: Engine, snapshot_id: int, *, book: str | None = None) -> pd
     q = select(*cols).where(m.c.snapshot_id == snapshot_id).order_by(m.c.revenue.desc())
     if book is not None:
         q = q.where(m.c.manager_id == book)
-    return _numeric(_frame(engine, q))
+    return as_numbers(read_frame(engine, q))
 
 
 def credit_cost(over_90: Decimal | None, rules: ValueRules) -> dict[str, Any]:

@@ -315,6 +315,11 @@ def test_a_second_run_on_the_same_data_shows_no_change_without_arrows(app_on):
     assert FIRST_SNAPSHOT not in set(table["previous_tier"])
     _open_customer(at, engine, 2)
     assert len(at.get("plotly_chart")) == 2  # two snapshots of this customer: the history
+    moves = next(d.value for d in at.dataframe if "migration" in d.value.columns)
+    # Newest first: the second snapshot's move, then the first snapshot's, which had
+    # nothing before it (it used to read "new").
+    assert list(moves["migration"])[1] == FIRST_SNAPSHOT
+    assert list(moves["migration"])[0] != FIRST_SNAPSHOT
 
 
 @pytest.mark.slow
