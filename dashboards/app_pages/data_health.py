@@ -7,7 +7,7 @@ from app_pages.data import database_url, engine, settings
 from app_pages.exports import export_button
 from app_pages.session import require_page
 
-from dashboards.formatting import DASH, count, elapsed
+from dashboards.formatting import DASH, count, elapsed, literal
 from flows import scheduler  # the Prefect API, read-only (see the import contracts)
 from models.access import Action, book_of
 from models.dashboard import data_health
@@ -134,11 +134,21 @@ cols[3].metric(
     help="One per rule a row broke (a row that broke two rules has two), and one per "
     "file refused whole: the table under Quarantined rows, all batches.",
 )
-if len(refused):
+# Refused batches whose data has since been loaded again hold nothing back: warn only of
+# the deliveries still refused (each entity's newest decided batch).
+outstanding = data_health.latest_refused(eng)
+if len(outstanding):
+    files = ", ".join(sorted(set(outstanding["file_name"].map(str))))
     st.warning(
-        f"{len(refused)} batch(es) were refused; their rows are in no snapshot. "
-        "Fix the file named below and load it again.",
+        f"The newest delivery of {len(outstanding)} kind(s) of data was refused "
+        f"({literal(files)}): its rows are in no snapshot. Fix the file and load it again; "
+        "the batches below say why.",
         icon=":material/report:",
+    )
+elif len(refused):
+    st.caption(
+        f"{len(refused)} refused batch(es) below: each was loaded again since, so nothing "
+        "is held back."
     )
 
 scheduled_runs_section(eng)

@@ -65,3 +65,38 @@ def test_the_quarantine_figure_is_the_sum_of_the_quarantine_table(refused_db):
     ]
     assert figures["Refused (rejected or quarantined)"] == "2"
     assert any(c.value.startswith("4 quarantine record(s) per batch and rule") for c in at.caption)
+
+    # Both strays are the newest (and only) delivery of their kind: still held back.
+    (warning,) = [w.value.replace("\\", "") for w in at.warning]
+    assert warning.startswith("The newest delivery of 1 kind(s) of data was refused")
+    assert "notes.csv" in warning
+
+
+def test_a_refused_file_loaded_again_is_no_longer_a_warning(app_db, signed_in_app, tmp_path):
+    """A delivery refused whole, then loaded fixed: the refused batch stays in the table
+    and the count, but nothing is held back, so no warning."""
+    from expectations.runner import SuiteRunner
+
+    base = fixture_batch(tmp_path / "fixture")
+    header, rows = read_rows(base / "invoice_lines.csv")
+    broken = [list(r) for r in rows]
+    for row in broken:
+        row[header.index("amount")] = "abc"  # every row: the batch is rejected
+    (tmp_path / "bad").mkdir()
+    bad = write_rows(tmp_path / "bad" / "invoice_lines.csv", header, broken)
+    config = ingest_config()
+    runner = SuiteRunner(config, AS_OF)
+    files = [*(base / f"{e}.csv" for e in BASE_ENTITIES), bad, base / "invoice_lines.csv"]
+    for path in files:
+        ingest_file(app_db, path, validator=runner, config=config, as_of=AS_OF)
+    signed_in_app("viewer")
+    st.cache_data.clear()
+    at = app_test()
+    at.session_state["identity"] = Identity("test-viewer", Role.VIEWER, None, "Test viewer")
+    at.run()
+    at.switch_page("app_pages/data_health.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    figures = {m.label: m.value for m in at.metric}
+    assert figures["Refused (rejected or quarantined)"] == "1"
+    assert not [w.value for w in at.warning if "refused" in w.value]
+    assert any("loaded again since" in c.value for c in at.caption)
