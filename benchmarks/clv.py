@@ -1,7 +1,7 @@
 """The CLV fit's speed: ours beside a plain scipy maximum-likelihood fit of the same models.
 
     python benchmarks/clv.py [--customers 50000] [--lines 10000000] [--seed 1] [--runs 3]
-        [--summary both|model|book]
+        [--summary both|model|book] [--database URL [--as-of YYYY-MM-DD]]
 
 1. Builds two seeded summaries of ``--customers`` customers (daily periods, as the
    recompute's summary):
@@ -16,6 +16,12 @@
      purchases summarised by ``models.value.clv.rfm_summary``. Nobody drops out of that
      book, so BG/NBD's a runs to 0 and b is unidentified: the flat ridge where a fit can
      crawl (a minute before the gradients were exact).
+
+   * ``database`` (with ``--database``): the summary a recompute of that database fits,
+     read as the recompute reads it (``models.value.purchases.summary_at``, from the
+     roll-ups as they stand) at ``--as-of`` (default: the recompute's default as-of
+     date). A kept book of benchmarks/recompute.py after one recompute is the case
+     where BG/NBD's L-BFGS-B stops abnormally on the a/b ridge and Nelder-Mead takes over.
 
 2. Times our fit on each (``models.value.clv.fit_bgnbd`` + ``fit_gamma_gamma``, what
    the recompute runs; the median of ``--runs`` runs after an untimed one).
@@ -44,6 +50,7 @@ import argparse
 import statistics
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -192,6 +199,22 @@ def book_summary(customers: int, lines: int, seed: int) -> pd.DataFrame:
     return rfm_summary(pd.concat(parts, ignore_index=True), END)
 
 
+def database_summary(args: argparse.Namespace) -> pd.DataFrame:
+    """The summary a recompute of ``args.database`` fits at ``args.as_of``."""
+    from models.db import make_engine
+    from models.value.facts import default_as_of
+    from models.value.purchases import summary_at
+
+    engine = make_engine(args.database)
+    try:
+        with engine.connect() as conn:
+            as_of = args.as_of or default_as_of(conn)
+            progress(f"database: the summary at {as_of}")
+            return summary_at(conn, as_of)
+    finally:
+        engine.dispose()
+
+
 def compare(name: str, summary: pd.DataFrame, runs: int) -> dict:
     """Our fit and the baseline's on one summary: times, parameters, agreement."""
     repeaters = int((summary["frequency"] > 0).sum())
@@ -235,6 +258,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--summary", choices=["both", "model", "book"], default="both")
+    parser.add_argument("--database", help="also fit the summary a recompute of this reads")
+    parser.add_argument("--as-of", type=date.fromisoformat, help="with --database")
     args = parser.parse_args(argv)
 
     results = {}
@@ -245,6 +270,8 @@ def main(argv: list[str] | None = None) -> dict:
         progress(f"book: drawing {args.lines:,} lines")
         book = book_summary(args.customers, args.lines, args.seed)
         results["book"] = compare("book", book, args.runs)
+    if args.database:
+        results["database"] = compare("database", database_summary(args), args.runs)
     worst = max(results.values(), key=lambda r: r["ratio"])
     return report(
         "clv_fit",
