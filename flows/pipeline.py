@@ -11,12 +11,15 @@ snapshot.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Completed, Failed, State
 
 from flows.ingest import ingest
@@ -48,6 +51,18 @@ def refresh_task(database_url: str, snapshot_id: int, config: dict[str, Any]) ->
     finally:
         engine.dispose()
     return {"snapshot_id": snapshot_id, "tables": getattr(result, "tables", None)}
+
+
+@contextmanager
+def as_a_step() -> Iterator[None]:
+    """Run the flows called in the block as steps of this run: without heartbeats of their
+    own. The parent's heartbeats cover the one process they share (a process that is
+    killed stops them, and Prefect marks the parent crashed), and a step that is a subflow
+    stays silent, as with notifications (flows/notify.py). Each heartbeat thread also
+    costs its flow run up to a second at the end, when Prefect waits for it to wake from
+    its one-second sleep."""
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 PREFECT_PREFIX = "Flow run encountered an exception: "
@@ -166,18 +181,19 @@ def _steps(
     if paths or inbox:
         # The ingest flow returns its final State itself; Prefect's overloads cannot see
         # that (they read the flow's return type), so the call's state is named here.
-        ingested = cast(
-            State[Any],
-            ingest(
-                paths=paths,
-                database_url=database_url,
-                mapping_file=mapping_file,
-                config_file=config_file,
-                inbox=inbox,
-                **scale,
-                return_state=True,
-            ),
-        )
+        with as_a_step():
+            ingested = cast(
+                State[Any],
+                ingest(
+                    paths=paths,
+                    database_url=database_url,
+                    mapping_file=mapping_file,
+                    config_file=config_file,
+                    inbox=inbox,
+                    **scale,
+                    return_state=True,
+                ),
+            )
         outcome = ingested.result(raise_on_failure=False)
         batches = outcome if isinstance(outcome, list) else []
         if not ingested.is_completed():
@@ -186,9 +202,10 @@ def _steps(
     else:
         done("ingest", "skipped", "no paths given")
 
-    state = recompute_flow(
-        database_url=database_url, as_of=as_of, config=config, **scale, return_state=True
-    )
+    with as_a_step():
+        state = recompute_flow(
+            database_url=database_url, as_of=as_of, config=config, **scale, return_state=True
+        )
     if not state.is_completed():
         return stop("recompute", state)
     snapshot = cast(dict[str, Any], state.result())  # the final state's data
@@ -222,12 +239,13 @@ def month_end_snapshot(
 
     start = flow_run.scheduled_start_time
     as_of = month_end(month) if month else month_before(start.date() if start else date.today())
-    state = cast(
-        State[Any],
-        pipeline(
-            database_url=database_url, as_of=as_of, config_file=config_file, return_state=True
-        ),
-    )
+    with as_a_step():
+        state = cast(
+            State[Any],
+            pipeline(
+                database_url=database_url, as_of=as_of, config_file=config_file, return_state=True
+            ),
+        )
     data = state.result(raise_on_failure=False)
     if state.is_completed():
         return Completed(message=state.message, data=data)
