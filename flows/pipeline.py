@@ -120,7 +120,7 @@ def pipeline(
     scale: dict[str, Any] = {"dask_address": dask_address, "dask_workers": dask_workers}
     try:
         scale_out(database_url, dask_address, dask_workers)  # refused on SQLite: first
-        with holding_the_database(database_url):
+        with holding_the_database(database_url), as_a_step():
             return _steps(
                 paths, inbox, database_url, as_of, mapping_file, config_file, config, scale
             )
@@ -151,7 +151,7 @@ def _steps(
     scale: dict[str, Any],
 ) -> State[Any]:
     """The steps in order, each only if the one before it succeeded; ``scale``: the
-    scale-out parameters the ingest and recompute get."""
+    scale-out parameters the ingest and recompute get. Run inside :func:`as_a_step`."""
     logger = get_run_logger()
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
@@ -181,19 +181,18 @@ def _steps(
     if paths or inbox:
         # The ingest flow returns its final State itself; Prefect's overloads cannot see
         # that (they read the flow's return type), so the call's state is named here.
-        with as_a_step():
-            ingested = cast(
-                State[Any],
-                ingest(
-                    paths=paths,
-                    database_url=database_url,
-                    mapping_file=mapping_file,
-                    config_file=config_file,
-                    inbox=inbox,
-                    **scale,
-                    return_state=True,
-                ),
-            )
+        ingested = cast(
+            State[Any],
+            ingest(
+                paths=paths,
+                database_url=database_url,
+                mapping_file=mapping_file,
+                config_file=config_file,
+                inbox=inbox,
+                **scale,
+                return_state=True,
+            ),
+        )
         outcome = ingested.result(raise_on_failure=False)
         batches = outcome if isinstance(outcome, list) else []
         if not ingested.is_completed():
@@ -202,10 +201,9 @@ def _steps(
     else:
         done("ingest", "skipped", "no paths given")
 
-    with as_a_step():
-        state = recompute_flow(
-            database_url=database_url, as_of=as_of, config=config, **scale, return_state=True
-        )
+    state = recompute_flow(
+        database_url=database_url, as_of=as_of, config=config, **scale, return_state=True
+    )
     if not state.is_completed():
         return stop("recompute", state)
     snapshot = cast(dict[str, Any], state.result())  # the final state's data
