@@ -56,11 +56,11 @@ def refresh_task(database_url: str, snapshot_id: int, config: dict[str, Any]) ->
 @contextmanager
 def as_a_step() -> Iterator[None]:
     """Run the flows called in the block as steps of this run: without heartbeats of their
-    own. The parent's heartbeats cover the one process they share (a process that is
-    killed stops them, and Prefect marks the parent crashed), and a step that is a subflow
-    stays silent, as with notifications (flows/notify.py). Each heartbeat thread also
-    costs its flow run up to a second at the end, when Prefect waits for it to wake from
-    its one-second sleep."""
+    own. The parent's heartbeats cover the one process they share (when it is killed they
+    stop, and an automation on missing heartbeats marks the parent crashed), and a step
+    that is a subflow stays silent, as with notifications (flows/notify.py). Each heartbeat
+    thread also costs its flow run up to a second at the end, when Prefect waits for it to
+    wake from its one-second sleep."""
     with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
         yield
 
