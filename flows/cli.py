@@ -73,9 +73,9 @@ app.add_typer(user_app, name="user")
 def main() -> None:
     """Console-script entry: one-line errors and meaningful exit codes, never a traceback;
     SIGTERM or SIGINT stops the command and every process it started (exit 143 or 130)."""
-    from flows.processes import stopping_cleanly
+    from flows.processes import leaving_quickly, stopping_cleanly
 
-    with stopping_cleanly():
+    with leaving_quickly(), stopping_cleanly():
         _run()
 
 

@@ -11,12 +11,15 @@ snapshot.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, cast
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.states import Completed, Failed, State
 
 from flows.ingest import ingest
@@ -48,6 +51,18 @@ def refresh_task(database_url: str, snapshot_id: int, config: dict[str, Any]) ->
     finally:
         engine.dispose()
     return {"snapshot_id": snapshot_id, "tables": getattr(result, "tables", None)}
+
+
+@contextmanager
+def as_a_step() -> Iterator[None]:
+    """Run the flows called in the block as steps of this run: without heartbeats of their
+    own. The parent's heartbeats cover the one process they share (when it is killed they
+    stop, and an automation on missing heartbeats marks the parent crashed), and a step
+    that is a subflow stays silent, as with notifications (flows/notify.py). Each heartbeat
+    thread also costs its flow run up to a second at the end, when Prefect waits for it to
+    wake from its one-second sleep."""
+    with temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield
 
 
 PREFECT_PREFIX = "Flow run encountered an exception: "
@@ -105,7 +120,7 @@ def pipeline(
     scale: dict[str, Any] = {"dask_address": dask_address, "dask_workers": dask_workers}
     try:
         scale_out(database_url, dask_address, dask_workers)  # refused on SQLite: first
-        with holding_the_database(database_url):
+        with holding_the_database(database_url), as_a_step():
             return _steps(
                 paths, inbox, database_url, as_of, mapping_file, config_file, config, scale
             )
@@ -136,7 +151,7 @@ def _steps(
     scale: dict[str, Any],
 ) -> State[Any]:
     """The steps in order, each only if the one before it succeeded; ``scale``: the
-    scale-out parameters the ingest and recompute get."""
+    scale-out parameters the ingest and recompute get. Run inside :func:`as_a_step`."""
     logger = get_run_logger()
     steps: list[dict[str, str]] = []
     batches: list[dict[str, Any]] = []
@@ -222,12 +237,13 @@ def month_end_snapshot(
 
     start = flow_run.scheduled_start_time
     as_of = month_end(month) if month else month_before(start.date() if start else date.today())
-    state = cast(
-        State[Any],
-        pipeline(
-            database_url=database_url, as_of=as_of, config_file=config_file, return_state=True
-        ),
-    )
+    with as_a_step():
+        state = cast(
+            State[Any],
+            pipeline(
+                database_url=database_url, as_of=as_of, config_file=config_file, return_state=True
+            ),
+        )
     data = state.result(raise_on_failure=False)
     if state.is_completed():
         return Completed(message=state.message, data=data)

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import gc
 import os
 import signal
 import subprocess
@@ -85,6 +86,27 @@ def stopping_cleanly() -> Iterator[None]:
         raise SystemExit(128 + _first_signal) from None
     finally:
         _command_done = True
+
+
+@contextlib.contextmanager
+def leaving_quickly() -> Iterator[None]:
+    """Run a command so that the process, once the command is over, exits without the
+    interpreter's last garbage collections.
+
+    At exit Python runs its cyclic garbage collector over every object still alive, more
+    than once while it tears the modules down: after a pipeline (Prefect, Great
+    Expectations, pandas, SQLAlchemy: some 440,000 objects) that took 3-4 s, a quarter of
+    a night's run. Here one collection runs (a few tenths of a second), so what the
+    command left for the collector is finalised as before: a database connection no one
+    closed is closed, and SQLite folds its write-ahead log back into the database file.
+    Then ``gc.freeze`` moves every object left out of the collector's sight; their memory
+    goes back with the process. ``atexit`` and Prefect's exit hooks (its log and event
+    drains) still run, and the standard streams are still flushed."""
+    try:
+        yield
+    finally:
+        gc.collect()
+        gc.freeze()
 
 
 def report_stop(signum: int) -> None:

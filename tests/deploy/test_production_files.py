@@ -207,6 +207,8 @@ def test_the_image_installs_the_lock_pins_then_the_project_like_dev_py() -> None
     runs = " ".join(instructions(app, "RUN"))
     assert "pip install -c requirements.lock.txt" in runs
     assert "pip install --no-deps -e ." in runs  # dev.py setup's second step
+    # The code is read-only for the app user: its bytecode is compiled into the image.
+    assert "compileall -q models flows dashboards expectations" in runs
     assert any("requirements.lock.txt" in c for c in instructions(app, "COPY"))
     # -c pins only what the lock names: every runtime dependency must be in it.
     lock = (ROOT / "requirements.lock.txt").read_text(encoding="utf-8")

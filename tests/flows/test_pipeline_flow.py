@@ -99,3 +99,28 @@ def test_a_path_that_does_not_exist_stops_the_pipeline_naming_it(tmp_path):
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(IngestBatch)) == 0
     assert _snapshots(engine) == 0
+
+
+def test_a_step_runs_without_heartbeats_of_its_own_and_its_parent_with_them():
+    from prefect import flow
+    from prefect.settings import get_current_settings
+
+    from flows.pipeline import as_a_step
+
+    def heartbeats() -> int | None:
+        return get_current_settings().flows.heartbeat_frequency
+
+    @flow
+    def step() -> int | None:
+        return heartbeats()
+
+    @flow
+    def parent() -> tuple[int | None, int | None, int | None]:
+        before = heartbeats()
+        with as_a_step():
+            during = step()
+        return before, during, heartbeats()
+
+    before, during, after = parent()
+    assert before is not None and after == before
+    assert during is None

@@ -146,3 +146,35 @@ def test_a_batch_refused_before_validation_leaves_no_page(book, base, tmp_path):
     duplicate = ingest_file(engine, good, validator=runner, config=config, as_of=AS_OF)
     assert duplicate.outcome == "DUPLICATE"
     assert publish_data_docs(runner, duplicate, config, LOG, data_dir=data_dir) is None
+
+
+def test_pages_rendered_by_the_shared_views_are_those_of_fresh_views(book, base, tmp_path):
+    # One Jinja view per process renders every batch's page and the index: once its
+    # templates are compiled, it renders what a fresh view renders.
+    from datetime import UTC, datetime
+
+    from expectations.data_docs import BatchFacts, jinja_view, render_index, render_page
+
+    engine, runner, config = book
+    for n, rows in enumerate(([3], [5, 900])):
+        path = _lines_with_bad_currency(base, tmp_path / f"in{n}", rows)
+        result = ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF)
+        publish_data_docs(runner, result, config, LOG, data_dir=tmp_path / "var")
+    root = data_docs_root(tmp_path / "var")
+    path = _lines_with_bad_currency(base, tmp_path / "in2", [7])
+    result = ingest_file(engine, path, validator=runner, config=config, as_of=AS_OF)
+    validation = runner.take_validation("invoice_lines")
+    facts = BatchFacts(result.batch_id, "invoice_lines", "invoice_lines.csv", result.outcome)
+    run_time = datetime(2026, 12, 5, tzinfo=UTC)
+    # GX stamps its logo's address with the time and names collapsible blocks by uuid4.
+    varies = re.compile(r"\d{8}T\d{6}\.\d+Z|[0-9a-f]{8}(?:-[0-9a-f]{4}){3}-[0-9a-f]{12}")
+
+    def pages() -> list[str]:
+        rendered = [render_page(validation, facts, run_time), render_index(root)]
+        return [varies.sub("", html) for html in rendered]
+
+    shared = pages()  # the views the two batches above warmed
+    jinja_view.cache_clear()
+    fresh = pages()
+    assert "CURRENCY_NOT_ALLOWED" in shared[0] and "invoice_lines.csv" in shared[1]
+    assert shared == fresh

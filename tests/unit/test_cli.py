@@ -56,6 +56,22 @@ def test_init_creates_then_is_a_no_op(tmp_path):
     assert "nothing to do" in second.stderr
 
 
+def test_a_command_leaves_the_sqlite_database_whole_in_its_file(tmp_path):
+    # The process exits without the interpreter's last collections (flows/processes.py
+    # leaving_quickly), yet its connections are closed first: SQLite folds its write-ahead
+    # log back into the file, so a copy of the file alone is the whole database.
+    import shutil
+    import sqlite3
+
+    assert run_cli("init", cwd=tmp_path).returncode == 0
+    database = data_dir(tmp_path) / "accountops.db"
+    assert not database.with_name("accountops.db-wal").exists()
+    copy = tmp_path / "copy.db"
+    shutil.copy(database, copy)
+    with sqlite3.connect(copy) as conn:
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+
+
 def test_unknown_option_is_one_line_and_exit_2(tmp_path):
     result = run_cli("sample", "--bogus", cwd=tmp_path)
     assert_one_line_error(result, "No such option: --bogus", "accountops sample --help")

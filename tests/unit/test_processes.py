@@ -148,3 +148,34 @@ def test_a_signal_while_exiting_raises_nothing_into_the_exit_hooks():
     assert proc.returncode == 0, err  # the command had finished
     assert "Traceback" not in err and "Exception ignored" not in err, err
     assert not _left(children), err
+
+
+def test_leaving_quickly_keeps_exit_hooks_and_code_and_skips_the_last_collections():
+    # The command's objects are frozen (the interpreter's teardown skips them), yet the
+    # exit hooks still run and the exit code is the command's.
+    script = textwrap.dedent(
+        """
+        import atexit, gc, sys
+        from flows.processes import leaving_quickly
+        atexit.register(lambda: print("hook ran", gc.get_freeze_count() > 0, flush=True))
+        with leaving_quickly():
+            sys.exit(3)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 3, done.stderr
+    assert done.stdout.strip() == "hook ran True", done.stderr
+
+
+def test_the_command_line_leaves_quickly():
+    script = (
+        "import gc, sys; from flows.cli import main; sys.argv = ['accountops', '--help']\n"
+        "try:\n    main()\nfinally:\n    print('frozen', gc.get_freeze_count() > 0)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("frozen True"), done.stdout
