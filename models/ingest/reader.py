@@ -102,7 +102,11 @@ def read_chunks(
         if bad:
             _raise_ragged(facts, bad[0], len(facts.header), pending, done, line)
         if pending.num_rows:
-            yield _chunk(facts, config, pending, done, line)[0]
+            # Held no longer once copied into the chunk (the last chunk is yielded here
+            # whenever a tail joined it: ~25 MB of peak memory for 200,000 lines).
+            frame = _chunk(facts, config, pending, done, line)[0]
+            del pending
+            yield frame
 
 
 def _chunk(
