@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from common import progress, report
-from ingest import AS_OF, _warm, generate
+from ingest import AS_OF, generate, warm_up
 
 from models.db import make_engine
 from models.migrate import upgrade
@@ -63,7 +63,7 @@ def main() -> None:
         upgrade(engine)
         config = ingest_config()
         runner = SuiteRunner(config, AS_OF)
-        _warm(runner)
+        warm_up(runner)
         runner.take_validation("product_lines")
         for name in ("product_lines", "customers"):
             ingest_file(

@@ -35,6 +35,8 @@ class CommittedBook:
     """
 
     def __init__(self, engine: Engine, load_conn: Connection) -> None:
+        self.engine, self.load_conn = engine, load_conn
+        self.others: list[CommittedBook] = []
         self.own = second_connection_sees_the_data(engine)
         if self.own:
             conn = engine.connect()
@@ -54,6 +56,17 @@ class CommittedBook:
         self.conn = conn
         self.prefix = f"stage_{uuid.uuid4().hex[:12]}_book"
         self.tables: list[Table] = []
+
+    def beside(self) -> CommittedBook:
+        """Another reading connection on the same book, for lookups run in a thread of
+        their own beside this one's (closed with this one). Nothing commits while the
+        load holds the ingest lock, so it sees what this one sees. Not on SQLite (one
+        writer, and its lookups run one after the other anyway): this one."""
+        if not self.own or self.conn.dialect.name != "postgresql":
+            return self
+        other = CommittedBook(self.engine, self.load_conn)
+        self.others.append(other)
+        return other
 
     def temp(self, name: str, columns: Iterable[Column], *, index: str | None = None) -> Table:
         """Create a TEMP table ``<prefix>_<name>`` (dropped by :meth:`close`)."""
@@ -107,6 +120,9 @@ class CommittedBook:
     def close(self) -> None:
         """End the reading transaction (its TEMP tables go with it), or drop the TEMP
         tables from the load's connection when it served."""
+        for other in self.others:
+            other.close()
+        self.others = []
         if self.own:
             self.conn.rollback()
             self.conn.close()

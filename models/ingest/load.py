@@ -95,8 +95,12 @@ class StagedLoad:
         for table in (*self.referenced.values(), self.probe, self.keys, self.stage):
             table.drop(self.conn)
 
-    def write(self, frame: pd.DataFrame, batch_id: int, entity: str) -> None:
-        """Write one validated chunk (canonical text values, None = NULL)."""
+    def write(
+        self, frame: pd.DataFrame, batch_id: int, entity: str, existing: pd.Series | None = None
+    ) -> None:
+        """Write one validated chunk (canonical text values, None = NULL); ``existing``:
+        which rows' first-target key the database holds, when the caller knows (else
+        asked here)."""
         if frame.empty:
             return
         conn = self.conn
@@ -108,7 +112,7 @@ class StagedLoad:
         for (column, _ref), values in self.referenced.items():
             written = pd.DataFrame({"value": frame[column].dropna().unique()})
             bulk_insert(conn, values, written, ["value"])
-        old = self._existing(frame)
+        old = self._existing(frame) if existing is None else existing
         new = frame[~old] if old.any() else frame
         for target in self.targets:
             cols = [*target.key, *target.columns]

@@ -20,6 +20,7 @@ object per row, no lookup by text.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,11 +50,14 @@ FOUND_INVOICES = "known.invoice"
 
 @dataclass
 class Checked:
-    """A chunk's overpayment per row, and which of its invoices exist (Arrow text: the
-    suite's runner tests the chunk's ids against it as it is, no Python set between)."""
+    """A chunk's overpayment per row, which of its invoices exist (Arrow text: the
+    suite's runner tests the chunk's ids against it as it is, no Python set between),
+    and which of its rows send a payment the committed book holds already (by
+    position: the load's own question for the first chunk, answered)."""
 
     overpayment: pd.Series
     invoices: Any
+    recorded: np.ndarray
 
 
 @dataclass
@@ -83,7 +87,10 @@ class PaymentsCheck:
         self.invoices = book.temp(
             "invoices", [Column("invoice_id", pay.c.invoice_id.type), Column(_POS, Integer)]
         )
-        self.payments = book.temp(
+        # The payments are looked up beside the invoices, on a connection of their own
+        # (the same book; on SQLite the same connection, one after the other).
+        self.side = book.beside()
+        self.payments = self.side.temp(
             "payments", [Column("payment_id", pay.c.payment_id.type), Column(_POS, Integer)]
         )
         # What the earlier chunks did to each invoice, one row per change (added up
@@ -93,36 +100,56 @@ class PaymentsCheck:
             [Column("invoice_id", pay.c.invoice_id.type), Column("amount", Numeric())],
             index="invoice_id",
         )
-        self.carried = False  # whether an earlier chunk applied anything
-        # The last chunk's changes, written to ``applied`` only when a later chunk
-        # reads them: a file of one chunk (or its last chunk) writes none.
+        self.carried = False  # whether ``applied`` holds anything
+        # Changes not in ``applied`` yet: the last chunk's (``pending``), and those of the
+        # chunk before it to invoices the last chunk did not name (``deferred``): a file
+        # of one chunk writes none; a file of two, only the first's to the second's invoices.
         self.pending: pd.DataFrame | None = None
+        self.deferred: pd.DataFrame | None = None
 
     def check(self, check: pd.DataFrame, load: pd.DataFrame) -> Checked:
         """How far each row takes its invoice past its total (NaN without an invoice
         that has lines). ``check`` is the typed chunk, ``load`` its canonical text."""
-        self._carry()
         codes, invoices = pd.factorize(check["invoice_id"])
-        due, found = self._invoices(invoices)
-        changes = self._changes(check, load, codes, invoices)
+        self._carry(invoices)
+        if self.side is self.book:
+            due, found = self._invoices(invoices)
+            recorded = self._recorded(check["payment_id"])
+        else:
+            with ThreadPoolExecutor(max_workers=1) as beside:
+                looking = beside.submit(self._recorded, check["payment_id"])
+                due, found = self._invoices(invoices)
+                recorded = looking.result()
+        changes = self._changes(check, load, codes, invoices, recorded)
         # What was paid before the row (recorded, earlier chunks) less the total,
         # then the running sum of the chunk's changes to the invoice, read at the row.
         before = np.full(len(codes), np.nan)
         has_invoice = codes >= 0
         before[has_invoice] = due[codes[has_invoice]]
         over = before + changes.running()
-        return Checked(pd.Series(over, index=check.index), _texts(invoices[found]))
+        sent_again = np.zeros(len(codes), dtype=bool)
+        sent_again[recorded[0]] = True
+        return Checked(pd.Series(over, index=check.index), _texts(invoices[found]), sent_again)
 
     def _changes(
-        self, check: pd.DataFrame, load: pd.DataFrame, codes: np.ndarray, invoices: pd.Index
+        self,
+        check: pd.DataFrame,
+        load: pd.DataFrame,
+        codes: np.ndarray,
+        invoices: pd.Index,
+        recorded: tuple[np.ndarray, np.ndarray, list],
     ) -> _Changes:
         """The chunk's changes in file order (each payment sent again first taken off
-        its recorded invoice), also appended to the TEMP table the next chunks read."""
+        its recorded invoice), also kept for the next chunks (``pending``)."""
         n = len(check)
         value = check["amount"].fillna(0.0).to_numpy(dtype="float64")
         own = pd.DataFrame({"invoice_id": check["invoice_id"], "amount": load["amount"]})
         applied = [own[codes >= 0]]
-        rows, off_ids, off_amounts = self._recorded(check["payment_id"])
+        # A payment recorded on account (no invoice) takes nothing off an invoice.
+        rows, off_ids, off_amounts = recorded
+        on_invoice = np.array([i is not None for i in off_ids], dtype=bool)
+        rows, off_ids = rows[on_invoice], off_ids[on_invoice]
+        off_amounts = [a for a, keep in zip(off_amounts, on_invoice, strict=True) if keep]
         if not len(rows):
             self._apply(applied)
             return _Changes(codes, value, np.ones(n, dtype=bool))
@@ -147,11 +174,23 @@ class PaymentsCheck:
         frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
         self.pending = frame if len(frame) else None
 
-    def _carry(self) -> None:
-        """Write the previous chunk's changes where this chunk's reads find them."""
+    def _carry(self, invoices: pd.Index) -> None:
+        """Write where this chunk's lookup finds them the earlier chunks' changes it may
+        read: the previous chunk's to this chunk's ``invoices``, and every change deferred
+        from the chunk before (this chunk may name its invoices; a later one may)."""
+        frames = [self.deferred] if self.deferred is not None else []
+        self.deferred = None
         if self.pending is not None:
-            self.book.append(self.applied, self.pending)
-            self.pending, self.carried = None, True
+            pending, self.pending = self.pending, None
+            needed = _among(pending["invoice_id"], invoices)
+            frames.append(pending[needed])
+            if not needed.all():
+                self.deferred = pending[~needed]
+        frames = [f for f in frames if len(f)]
+        if frames:
+            frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            self.book.append(self.applied, frame)
+            self.carried = True
 
     def _invoices(self, invoices: pd.Index) -> tuple[np.ndarray, np.ndarray]:
         """Per distinct invoice of the chunk (by its number): what was paid before
@@ -187,18 +226,22 @@ class PaymentsCheck:
         return set(self.book.conn.execute(query).scalars())
 
     def _recorded(self, payment_ids: pd.Series) -> tuple[np.ndarray, np.ndarray, list]:
-        """The rows of the chunk whose payment is recorded already on an invoice: their
-        positions, that invoice and the recorded amount (Decimal)."""
+        """The rows of the chunk whose payment is recorded already: their positions, the
+        invoice it is recorded on (None: on account) and the recorded amount (Decimal).
+        Runs on ``self.side`` (maybe in another thread): nothing else of ``self``."""
         probe, pay = self.payments, Payment.__table__
         codes, payments = pd.factorize(payment_ids)
-        self.book.fill(probe, pd.DataFrame({"payment_id": payments}), numbered=_POS, analysed=False)
+        self.side.fill(probe, pd.DataFrame({"payment_id": payments}), numbered=_POS, analysed=False)
 
         def recorded(column):
             return select(column).where(pay.c.payment_id == probe.c.payment_id).scalar_subquery()
 
-        invoice = recorded(pay.c.invoice_id)
-        query = select(probe.c[_POS], invoice, recorded(pay.c.amount)).where(invoice.is_not(None))
-        pos, invoice_ids, amounts = _columns(self.book.conn.execute(query).all(), 3)
+        # Scalar subqueries: an index lookup per payment of the chunk, never a join
+        # that could read the whole table.
+        query = select(probe.c[_POS], recorded(pay.c.invoice_id), recorded(pay.c.amount)).where(
+            recorded(literal(1)).is_not(None)
+        )
+        pos, invoice_ids, amounts = _columns(self.side.conn.execute(query).all(), 3)
         if not pos:
             return np.zeros(0, dtype="int64"), np.array([], dtype=object), []
         at = np.full(len(payments), -1, dtype="int64")
@@ -222,6 +265,16 @@ def _columns(rows: Sequence, width: int) -> list[tuple]:
     """Fetched rows as ``width`` column tuples (numpy reads a tuple of numbers in C,
     a list of result rows one Python call per value)."""
     return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+def _among(values: pd.Series, keys: pd.Index) -> np.ndarray:
+    """Which of ``values`` (text) are among ``keys``, tested by Arrow (pandas' ``isin``
+    on Arrow text makes a Python object of each key)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.is_in(pa.array(values, type=pa.string(), from_pandas=True), value_set=_texts(keys))
+    return pc.fill_null(found, False).to_numpy(zero_copy_only=False)
 
 
 def _texts(values: pd.Index):

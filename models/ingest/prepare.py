@@ -31,10 +31,13 @@ from .verdict import Tally
 
 @dataclass
 class Prepared:
-    """A chunk's rows to load, and the customers a mapping creates for them (or None)."""
+    """A chunk's rows to load, the customers a mapping creates for them (or None), and
+    which of the rows' keys the database holds already when the check has found it
+    (None: the load asks)."""
 
     good: pd.DataFrame
     customers: pd.DataFrame | None
+    existing: pd.Series | None = None
 
 
 class ChunkPreparer:
@@ -72,11 +75,13 @@ class ChunkPreparer:
             if column in id_columns(self.entity)
         }
         self.details: dict[tuple[int, str], str] = {}
+        self.chunks = 0
 
     def prepare(self, raw: pd.DataFrame) -> Prepared:
         """Map, type and validate one chunk; no write to the load's connection."""
         tally = self.tally
         tally.rows_read += len(raw)
+        self.chunks += 1
         mapping = self.batch.mapping
         frame = raw
         customers = None
@@ -95,10 +100,15 @@ class ChunkPreparer:
             for idx in mismatch.index[mismatch.to_numpy()]:
                 bad.setdefault(int(idx), []).append(("INVOICE_HEADER_MISMATCH", "invoice_id"))
         found: dict[str, set] = {}
+        existing = None
         if self.payments is not None:
             checked = self.payments.check(norm.check, norm.load)
             norm.check["overpayment"] = checked.overpayment
             found[FOUND_INVOICES] = checked.invoices
+            if self.chunks == 1:
+                # Before the first chunk is written the load's connection sees the book
+                # as committed, as the check did: which payments exist is known.
+                existing = pd.Series(checked.recorded, index=norm.load.index)
         self._look_alikes(norm.load, bad)
         for table, ref in self.own_refs:
             if ref in norm.load:
@@ -120,8 +130,10 @@ class ChunkPreparer:
         if bad:
             self._quarantine(raw, bad)
         good = norm.load.drop(index=list(bad)) if bad else norm.load
+        if existing is not None and bad:
+            existing = existing.drop(index=list(bad))
         tally.rows_staged += len(good) + len(bad) + (len(raw) - len(frame))
-        return Prepared(good, customers)
+        return Prepared(good, customers, existing)
 
     def _look_alikes(self, load: pd.DataFrame, bad: Violations) -> None:
         """Flag ids that read as another id which exists, in the database or this chunk

@@ -306,7 +306,7 @@ class LoadRun:
     def _write(self, conn: Connection, load: StagedLoad, prepared: Prepared) -> None:
         if prepared.customers is not None:
             self._created_customers(conn, prepared.customers)
-        load.write(prepared.good, self.batch_id, self.entity)
+        load.write(prepared.good, self.batch_id, self.entity, prepared.existing)
 
     def _declared_product_lines(self, conn: Connection) -> list[str]:
         """Insert the product lines a mapping declares (if missing); their ids."""

@@ -227,3 +227,20 @@ def test_a_payment_moved_to_another_invoice_frees_the_first(base, invoices, engi
     assert result.outcome == "LOADED", result.message
     assert _quarantined(engine, result.batch_id) == []
     assert _stored(engine) == {"P-1": y[2], "P-2": x[2]}
+
+
+@pytest.mark.parametrize("chunk_rows", [200_000, 1], ids=["one-chunk", "rows"])
+def test_a_payment_on_account_sent_again_is_updated_not_written_twice(
+    base, invoices, engine, tmp_path, chunk_rows
+):
+    """The check tells the load which of the first chunk's payments the book holds
+    (the load asks no more): those on account too, which take nothing off an invoice."""
+    _books(engine, base)
+    x = invoices[0]
+    first = [("P-1", None, Decimal(50)), ("P-2", x, x[2])]
+    assert load(engine, _payments(tmp_path / "1", first), _config()).outcome == "LOADED"
+    again = [("P-1", None, Decimal(40)), ("P-2", x, x[2]), ("P-3", None, Decimal(7))]
+    result = load(engine, _payments(tmp_path / "2", again), _config(chunk_rows))
+    assert result.outcome == "LOADED", result.message
+    assert (result.rows_loaded, result.rows_updated, result.rows_quarantined) == (1, 1, 0)
+    assert _stored(engine) == {"P-1": Decimal(40), "P-2": x[2], "P-3": Decimal(7)}

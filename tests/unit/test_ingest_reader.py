@@ -65,6 +65,26 @@ def test_chunks_are_indexed_by_line(tmp_path):
     assert chunks[-1].iloc[-1]["invoice_id"] == f"INV-{24_999 // 4:09d}"
 
 
+@pytest.mark.parametrize(
+    ("rows", "sizes"),
+    [
+        (10_000, [10_000]),
+        (10_625, [10_625]),  # a tail of 1/16 of a chunk joins it
+        (10_626, [10_000, 626]),
+        (25_000, [10_000, 10_000, 5_000]),
+        (20_600, [10_000, 10_600]),
+    ],
+)
+def test_a_short_tail_joins_the_last_chunk(tmp_path, monkeypatch, rows, sizes):
+    """No chunk of a few rows pays a chunk's own costs: a tail of at most
+    chunk_rows / TAIL_PARTS rows is read into the chunk before it."""
+    monkeypatch.setattr(reader, "READ_BLOCK", 64 * 2**10)
+    facts = _csv(tmp_path / "invoice_lines.csv", rows)
+    chunks = list(read_chunks(facts, replace(IngestConfig(), chunk_rows=10_000)))
+    assert [len(c) for c in chunks] == sizes
+    assert [c.index[0] for c in chunks] == [2 + sum(sizes[:i]) for i in range(len(sizes))]
+
+
 def _multiline_csv(path, rows: int, ragged: int | None = None) -> tuple[FileFacts, bytes]:
     """Breaks (LF, CRLF, several in one value, in two columns of a row) in many rows;
     row ``ragged`` (if given) has a field too many."""
