@@ -1,7 +1,7 @@
 """The recompute service: one new snapshot of the value engine's results, in steps.
 
 1. Bring the roll-ups up to date (a transaction of its own); meanwhile, on a second
-   connection, read what the refresh does not change (:class:`Inputs`).
+   connection, read what the refresh does not change (models/value/inputs.py).
 2. Compute the measures, tiers, receivables and segments at the as-of date
    (:func:`compute`).
 3. In one transaction: the snapshot row; each customer's measures, receivables,
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -33,7 +33,6 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, update
 
 from models.config import config_version
-from models.db import second_connection_sees_the_data
 from models.errors import AccountopsError
 from models.funnel.compute import FunnelResult
 from models.funnel.rules import FunnelRules, funnel_rules
@@ -47,15 +46,8 @@ from models.schema import Snapshot, SnapshotStatus
 from .aggregates import BaseAggregates, base_aggregates
 from .clv_store import lifetime_values, write_clv
 from .dbtuning import analyze, tune_for_aggregates
-from .early_windows import EarlyWindow, read_early_window
-from .facts import (
-    Shortcuts,
-    choose_sources,
-    customer_base,
-    customers_frame,
-    default_as_of,
-    per_line_sales,
-)
+from .facts import Shortcuts, choose_sources, customer_base, default_as_of, per_line_sales
+from .inputs import Inputs, read_inputs, refresh, refresh_reading_inputs
 from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
 from .migrations import explain_migrations
@@ -69,11 +61,10 @@ from .results import (
     write_moves,
     write_tiers,
 )
-from .rollups import RollupRefresh, applied_batches, refresh_rollups
+from .rollups import RollupRefresh, applied_batches
 from .rules import ValueRules, value_rules
-from .segments import classify_segments, wallet_frame
+from .segments import classify_segments
 from .tiers import place_tiers
-from .window_tables import WINDOW_TABLES
 from .windows import Windows
 
 __all__ = [
@@ -120,68 +111,6 @@ class RecomputeResult:
     tier_counts: dict[str, int]
     migrations: dict[str, int]
     refresh: RollupRefresh | None
-
-
-def refresh(engine: Engine) -> RollupRefresh:
-    """Step 1: bring the roll-ups up to date, in a transaction of its own."""
-    with engine.begin() as conn:
-        return refresh_rollups(conn)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What the roll-up refresh does not change: the customers, the wallet estimates up to
-    the as-of year, and the latest complete snapshot (its id and tiers with measures);
-    read beside the refresh, also the window tables' rows as they were (``windows``, by
-    table name: see :class:`EarlyWindow`)."""
-
-    customers: pd.DataFrame
-    wallet: pd.DataFrame
-    previous_id: int | None
-    previous: pd.DataFrame | None
-    windows: dict[str, EarlyWindow] = field(default_factory=dict)
-
-
-def read_inputs(conn: Connection, as_of: date, windows: Windows | None = None) -> Inputs:
-    """The inputs for ``as_of``; with ``windows``, also the window tables' rows if they
-    hold those windows."""
-    previous_id = previous_snapshot(conn)
-    early = {}
-    if windows is not None:
-        for name in WINDOW_TABLES:
-            if (rows := read_early_window(conn, name, windows)) is not None:
-                early[name] = rows
-    return Inputs(
-        customers=customers_frame(conn),
-        wallet=wallet_frame(conn, as_of.year),
-        previous_id=previous_id,
-        previous=load_tiered(conn, previous_id) if previous_id is not None else None,
-        windows=early,
-    )
-
-
-def _read_inputs_apart(engine: Engine, as_of: date, windows: Windows) -> Inputs:
-    """:func:`read_inputs` on a connection of its own."""
-    with engine.connect() as conn:
-        return read_inputs(conn, as_of, windows)
-
-
-def _refresh_reading_inputs(
-    engine: Engine, as_of: date, windows: Windows, refresh_first: bool
-) -> tuple[RollupRefresh | None, Inputs | None]:
-    """Step 1: the roll-up refresh (if ``refresh_first``) and, meanwhile, the inputs read
-    on a second connection where one sees the same data (None: read them afterwards).
-
-    The refresh keeps the database busy and the reads keep Python busy: on two cores
-    ~1.6 s of a 10M-line recompute. The window tables' rows read this early are caught
-    up afterwards (see :class:`EarlyWindow`).
-    """
-    with worker("recompute-inputs") as pool:
-        reading = None
-        if second_connection_sees_the_data(engine):
-            reading = pool.submit(_read_inputs_apart, engine, as_of, windows)
-        refreshed = refresh(engine) if refresh_first else None
-        return refreshed, reading.result() if reading is not None else None
 
 
 def compute(
@@ -269,7 +198,7 @@ def recompute(
         raise NoDataToRecompute("no invoices loaded: ingest data first, or pass --as-of")
     step(0)
     windows = Windows(as_of, rules.window_months)
-    refreshed, inputs = _refresh_reading_inputs(engine, as_of, windows, refresh_first)
+    refreshed, inputs = refresh_reading_inputs(engine, as_of, windows, refresh_first)
     funnel = funnel_rules(config)
     with beside_transaction(engine, "recompute-apart") as pool:
         # The CLV needs the refreshed roll-up and nothing computed below: it is fitted

@@ -131,17 +131,17 @@ def test_migration_0009_fills_the_open_invoices_from_an_existing_rollup(engine):
 def test_a_snapshot_completed_during_the_refresh_is_the_one_migrated_from(engine, monkeypatch):
     """The inputs read beside the refresh name the latest snapshot then; when another
     recompute completes meanwhile, migrations are taken from that newer one."""
-    import models.value.recompute as rc
+    import models.value.inputs as value_inputs
 
     build_book(engine)
     config = load_config()
     recompute(engine, config, as_of=date(2026, 3, 31))
     newer = recompute(engine, config, as_of=AS_OF)
     with engine.connect() as conn:
-        stale = rc.read_inputs(conn, AS_OF)
+        stale = value_inputs.read_inputs(conn, AS_OF)
     # As if the inputs were read before ``newer`` completed: no previous snapshot yet.
-    stale = rc.Inputs(stale.customers, stale.wallet, previous_id=None, previous=None)
-    monkeypatch.setattr(rc, "_read_inputs_apart", lambda engine, as_of, windows: stale)
+    stale = value_inputs.Inputs(stale.customers, stale.wallet, previous_id=None, previous=None)
+    monkeypatch.setattr(value_inputs, "_read_inputs_apart", lambda engine, as_of, windows: stale)
     third = recompute(engine, config, as_of=AS_OF)
     assert third.migrations == {"same": third.customers_tiered}, third.migrations
     assert newer.snapshot_id < third.snapshot_id
