@@ -16,6 +16,7 @@ from .frames import frame_of
 from .rollups import RollupRefresh, applied_batches
 from .window_tables import WINDOW_TABLES, held_window, hold_window, holds_window, window_rows
 from .windows import Windows
+from .windows_apart import WindowsApart
 
 
 def _stored_rows(name: str) -> Select:
@@ -96,12 +97,17 @@ def read_early_window(conn: Connection, name: str, windows: Windows) -> EarlyWin
 
 
 def window_frame(
-    conn: Connection, name: str, windows: Windows, early: EarlyWindow | None = None
+    conn: Connection,
+    name: str,
+    windows: Windows,
+    early: EarlyWindow | None = None,
+    apart: WindowsApart | None = None,
 ) -> pd.DataFrame:
     """Window table ``name``'s rows for ``windows`` (see :mod:`rollups`): when it holds
     that window, the ``early`` rows caught up (see :class:`EarlyWindow`) or else the
     stored rows; otherwise aggregated from the roll-ups (in parallel on PostgreSQL,
-    which an INSERT ... SELECT is not), stored and returned. Writes, so the recompute's
+    which an INSERT ... SELECT is not), stored and returned: by ``apart``'s worker if it
+    released the table (see :mod:`windows_apart`), else here. Writes, so the recompute's
     transaction only."""
     if holds_window(conn, name, windows):
         frame = None
@@ -109,5 +115,8 @@ def window_frame(
             frame = early.caught_up(conn)
         return frame if frame is not None else frame_of(conn, _stored_rows(name))
     frame = frame_of(conn, window_rows(name, windows))
-    hold_window(conn, name, windows, frame)
+    if apart is not None and apart.takes(name, windows):
+        apart.store(name, frame)
+    else:
+        hold_window(conn, name, windows, frame)
     return frame

@@ -24,7 +24,7 @@ Progress goes to the ``progress`` callable the caller passes, if any.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -46,7 +46,14 @@ from models.schema import Snapshot, SnapshotStatus
 from .aggregates import BaseAggregates, base_aggregates
 from .clv_store import lifetime_values, write_clv
 from .dbtuning import analyze, tune_for_aggregates
-from .facts import Shortcuts, choose_sources, customer_base, default_as_of, per_line_sales
+from .facts import (
+    Shortcuts,
+    choose_sources,
+    customer_base,
+    default_as_of,
+    per_line_sales,
+    stored_window_names,
+)
 from .inputs import Inputs, read_inputs, refresh, refresh_reading_inputs
 from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
@@ -66,6 +73,7 @@ from .rules import ValueRules, value_rules
 from .segments import classify_segments
 from .tiers import place_tiers
 from .windows import Windows
+from .windows_apart import WindowsApart, release_apart
 
 __all__ = [
     "STEPS",
@@ -120,8 +128,10 @@ def compute(
     inputs: Inputs,
     refreshed: RollupRefresh | None = None,
     by_parts: BaseAggregates | None = None,
+    windows_apart: WindowsApart | None = None,
 ) -> dict[str, Any]:
-    """Every result frame for ``as_of``; writes only the window tables it reads.
+    """Every result frame for ``as_of``; writes only the window tables it reads (a new
+    window's rows: by ``windows_apart``'s worker if given, see models/value/windows_apart.py).
     ``refreshed``: what the refresh did since ``inputs`` were read (none: nothing).
     ``by_parts``: the fast path's base aggregates read range of customers by range
     (:class:`~models.value.aggregates.PartitionedAggregates`, scale-out) instead of
@@ -141,7 +151,7 @@ def compute(
     else:
         src = choose_sources(conn, windows)
         early = {name: rows.after(refreshed) for name, rows in inputs.windows.items()}
-        cuts = Shortcuts(stored_windows=True, early=early, customers=inputs.customers)
+        cuts = Shortcuts(True, early, windows_apart, customers=inputs.customers)
         per_line = per_line_sales(conn, src, cuts)
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
     with worker("recompute-segments") as pool:
@@ -200,7 +210,10 @@ def recompute(
     windows = Windows(as_of, rules.window_months)
     refreshed, inputs = refresh_reading_inputs(engine, as_of, windows, refresh_first)
     funnel = funnel_rules(config)
-    with beside_transaction(engine, "recompute-apart") as pool:
+    with (
+        beside_transaction(engine, "recompute-apart") as pool,
+        worker("recompute-windows") as window_pool,
+    ):
         # The CLV needs the refreshed roll-up and nothing computed below: it is fitted
         # while the measures, tiers and results are (1.5 s of 7.5 at 10M lines). So is the
         # funnel, which reads only the opportunities (unless it is segmented by tier).
@@ -210,6 +223,7 @@ def recompute(
             pool.submit(_funnel_apart, engine, as_of, funnel)
             if funnel.segment_by != "tier"
             else None,
+            _windows_apart(engine, window_pool, windows, rules, by_parts),
         )
         snapshot_id, res, migrations = _compute_and_store(
             engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step, by_parts
@@ -245,6 +259,26 @@ class Apart:
     clv: Future
     funnel_rules: FunnelRules
     funnel: Future | None
+    windows: WindowsApart | None = None
+
+
+def _windows_apart(
+    engine: Engine,
+    pool: Executor,
+    windows: Windows,
+    rules: ValueRules,
+    by_parts: BaseAggregates | None,
+) -> WindowsApart | None:
+    """Where a new window's rows are stored: on ``pool``'s thread on PostgreSQL, released
+    first (models/value/windows_apart.py); None (in the recompute's transaction) on SQLite,
+    where a second writer would wait for that transaction, or without stored windows."""
+    if engine.dialect.name != "postgresql" or rules.base_aggregates == "plain":
+        return None
+    if by_parts is not None:  # read range by range from the roll-ups: no window table
+        return None
+    with engine.connect() as conn:
+        names = stored_window_names(choose_sources(conn, windows))
+    return release_apart(engine, pool, windows, names)
 
 
 def _funnel_apart(engine: Engine, as_of: date, rules: FunnelRules) -> FunnelResult:
@@ -271,7 +305,7 @@ def _compute_and_store(
         tune_for_aggregates(conn)
         inputs = inputs or read_inputs(conn, as_of)
         step(1)
-        res = compute(conn, rules, as_of, inputs, refreshed, by_parts)
+        res = compute(conn, rules, as_of, inputs, refreshed, by_parts, apart.windows)
         snapshot_id = _open_snapshot(conn, as_of, config, flow_run_id)
         prev_id = previous_snapshot(conn, snapshot_id)
         prev = inputs.previous
@@ -289,6 +323,8 @@ def _compute_and_store(
         store_funnel(conn, snapshot_id, as_of, apart.funnel_rules, funnel)
         step(4)
         write_clv(conn, snapshot_id, apart.clv.result())
+        if apart.windows is not None:
+            apart.windows.name_stored(conn)  # the new window's rows, stored meanwhile
         _complete_snapshot(conn, snapshot_id, first=prev_id is None)
     return snapshot_id, res, migrations
 
