@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Engine
 from models.db import second_connection_sees_the_data
 
 from .early_windows import EarlyWindow, read_early_window
-from .facts import customers_frame
+from .facts import choose_sources, customers_frame, stored_window_names
 from .parallel import worker
 from .results import load_tiered, previous_snapshot
 from .rollups import RollupRefresh, refresh_rollups
@@ -48,13 +48,16 @@ class Inputs:
 
 
 def read_inputs(conn: Connection, as_of: date, windows: Windows | None = None) -> Inputs:
-    """The inputs for ``as_of``; with ``windows``, also the window tables' rows if they
-    hold those windows."""
+    """The inputs for ``as_of``; with ``windows``, also the window tables' rows for those
+    windows (stored, or aggregated from the roll-ups: see :func:`read_early_window`)."""
     previous_id = previous_snapshot(conn)
     early = {}
     if windows is not None:
+        # A table holding another window: its rows aggregated now, if the recompute will
+        # read that table at all (they are caught up after the refresh, see EarlyWindow).
+        read = stored_window_names(choose_sources(conn, windows))
         for name in WINDOW_TABLES:
-            if (rows := read_early_window(conn, name, windows)) is not None:
+            if (rows := read_early_window(conn, name, windows, name in read)) is not None:
                 early[name] = rows
     return Inputs(
         customers=customers_frame(conn),
@@ -65,17 +68,18 @@ def read_inputs(conn: Connection, as_of: date, windows: Windows | None = None) -
     )
 
 
-def _read_inputs_apart(engine: Engine, as_of: date, windows: Windows) -> Inputs:
+def _read_inputs_apart(engine: Engine, as_of: date, windows: Windows | None) -> Inputs:
     """:func:`read_inputs` on a connection of its own."""
     with engine.connect() as conn:
         return read_inputs(conn, as_of, windows)
 
 
 def refresh_reading_inputs(
-    engine: Engine, as_of: date, windows: Windows, refresh_first: bool
+    engine: Engine, as_of: date, windows: Windows | None, refresh_first: bool
 ) -> tuple[RollupRefresh | None, Inputs | None]:
     """The roll-up refresh (if ``refresh_first``) and, meanwhile, the inputs read on a
-    second connection where one sees the same data (None: read them afterwards)."""
+    second connection where one sees the same data (None: read them afterwards); the
+    window tables' rows for ``windows`` too (None: the recompute reads no window table)."""
     with worker("recompute-inputs") as pool:
         reading = None
         if second_connection_sees_the_data(engine):

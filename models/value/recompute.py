@@ -208,7 +208,9 @@ def recompute(
         raise NoDataToRecompute("no invoices loaded: ingest data first, or pass --as-of")
     step(0)
     windows = Windows(as_of, rules.window_months)
-    refreshed, inputs = refresh_reading_inputs(engine, as_of, windows, refresh_first)
+    stored = rules.base_aggregates != "plain" and by_parts is None  # window tables read
+    early = windows if stored else None
+    refreshed, inputs = refresh_reading_inputs(engine, as_of, early, refresh_first)
     funnel = funnel_rules(config)
     with (
         beside_transaction(engine, "recompute-apart") as pool,
@@ -223,7 +225,7 @@ def recompute(
             pool.submit(_funnel_apart, engine, as_of, funnel)
             if funnel.segment_by != "tier"
             else None,
-            _windows_apart(engine, window_pool, windows, rules, by_parts),
+            _windows_apart(engine, window_pool, windows) if stored else None,
         )
         snapshot_id, res, migrations = _compute_and_store(
             engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step, by_parts
@@ -262,19 +264,11 @@ class Apart:
     windows: WindowsApart | None = None
 
 
-def _windows_apart(
-    engine: Engine,
-    pool: Executor,
-    windows: Windows,
-    rules: ValueRules,
-    by_parts: BaseAggregates | None,
-) -> WindowsApart | None:
+def _windows_apart(engine: Engine, pool: Executor, windows: Windows) -> WindowsApart | None:
     """Where a new window's rows are stored: on ``pool``'s thread on PostgreSQL, released
     first (models/value/windows_apart.py); None (in the recompute's transaction) on SQLite,
-    where a second writer would wait for that transaction, or without stored windows."""
-    if engine.dialect.name != "postgresql" or rules.base_aggregates == "plain":
-        return None
-    if by_parts is not None:  # read range by range from the roll-ups: no window table
+    where a second writer would wait for that transaction."""
+    if engine.dialect.name != "postgresql":
         return None
     with engine.connect() as conn:
         names = stored_window_names(choose_sources(conn, windows))

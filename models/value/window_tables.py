@@ -133,9 +133,10 @@ def held_window(conn: Connection, name: str) -> Windows | None:
     return None if row is None else Windows(row.as_of_month, row.months)
 
 
-def window_rows(name: str, windows: Windows) -> Select:
-    """The rows window table ``name`` ("sales" or "invoices") holds for ``windows``."""
-    return WINDOW_TABLES[name][1](windows)
+def window_rows(name: str, windows: Windows, only=None) -> Select:
+    """The rows window table ``name`` ("sales" or "invoices") holds for ``windows`` (of the
+    customers ``only``, a function of a customer id column giving a condition, keeps)."""
+    return WINDOW_TABLES[name][1](windows, only)
 
 
 def holds_window(conn: Connection, name: str, windows: Windows) -> bool:

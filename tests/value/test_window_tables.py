@@ -281,3 +281,29 @@ def test_releasing_windows_forgets_only_another_window(engine):
         released = release_windows(conn, Windows(date(2026, 3, 31), 12), ["sales"])
         assert released == {"sales"}
         assert _held(conn) == {"invoices": date(2026, 6, 1)}
+
+
+def test_a_new_window_aggregated_beside_a_refresh_catches_up_to_the_rollups(engine):
+    """Rows of a window no table holds, aggregated from the roll-ups before a refresh, with
+    the customers it rebuilt aggregated again, are what aggregating the roll-ups gives
+    after it (both tables); window_frame stores them and names the window."""
+    from models.value.window_tables import window_rows
+
+    build_book(engine)
+    refresh(engine)
+    windows = Windows(AS_OF, 12)
+    with engine.connect() as conn:
+        early = {n: read_early_window(conn, n, windows, aggregate=True) for n in WINDOW_TABLES}
+    vb.a_batch_of_new_rows(engine)
+    refreshed = refresh(engine)
+    assert refreshed.rebuilt == {"A", "B", "C"}
+    with engine.begin() as conn:
+        for name, rows in early.items():
+            assert rows is not None and rows.aggregated
+            now = _sorted(frame_of(conn, window_rows(name, windows)))
+            assert not _sorted(rows.frame).equals(now)  # the refresh changed the rows read
+            pd.testing.assert_frame_equal(_sorted(rows.after(refreshed).caught_up(conn)), now)
+            stored = window_frame(conn, name, windows, rows.after(refreshed))
+            pd.testing.assert_frame_equal(_sorted(stored), now)
+        assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
+        assert vb.assert_windows_match_the_rollups(conn) == ["sales", "invoices"]
