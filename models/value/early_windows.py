@@ -94,7 +94,8 @@ def read_early_window(
     Takes no lock and writes nothing: for a connection beside the refresh. The rows are
     one statement's snapshot; the same window and batches before and after it mean no
     refresh committed in between (applied batches only grow), so the rows are that
-    window's aggregates of those batches, whatever else happened to the table.
+    window's aggregates of those batches, whatever else happened to the table. In a
+    REPEATABLE READ transaction all three reads see one snapshot, so that always holds.
     """
 
     def state():

@@ -69,8 +69,13 @@ def read_inputs(conn: Connection, as_of: date, windows: Windows | None = None) -
 
 
 def _read_inputs_apart(engine: Engine, as_of: date, windows: Windows | None) -> Inputs:
-    """:func:`read_inputs` on a connection of its own."""
+    """:func:`read_inputs` on a connection of its own; on PostgreSQL in one snapshot
+    (REPEATABLE READ), so window rows are never thrown away because the refresh committed
+    while they were read: they and the batches read with them are of one moment (a new
+    window's aggregate runs ~3 s at 10M lines, longer than the refresh, so it often did)."""
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
         return read_inputs(conn, as_of, windows)
 
 
