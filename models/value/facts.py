@@ -28,6 +28,7 @@ from .rollups import INVOICE_MONTHS, INVOICES, OPEN_INVOICES, SALES, sales_selec
 from .sqlfuncs import date_value, day_of
 from .window_tables import fsum, invoice_window_select, rolled_sales, sales_window_select
 from .windows import Windows
+from .windows_apart import WindowsApart
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,7 @@ class Shortcuts:
 
     stored_windows: bool = False
     early: Mapping[str, EarlyWindow] = field(default_factory=dict)
+    apart: WindowsApart | None = None
     customers: pd.DataFrame | None = None
     per_line: pd.DataFrame | None = None
 
@@ -236,10 +238,19 @@ def per_line_sales(
     from the window table with ``cuts.stored_windows`` unless the as-of month needs raw
     lines; of the customers of ``part`` (read from the roll-ups: a window table holds
     every customer)."""
-    if cuts.stored_windows and not src.raw_as_of_month:
+    if cuts.stored_windows and "sales" in stored_window_names(src):
         _every_customer(part)
-        return window_frame(conn, "sales", src.windows, cuts.early.get("sales"))
+        return window_frame(conn, "sales", src.windows, cuts.early.get("sales"), cuts.apart)
     return frame_of(conn, part.only(sales_by_product_line(src)))
+
+
+def stored_window_names(src: Sources) -> tuple[str, ...]:
+    """The window tables the recompute reads (with ``stored_windows``) at ``src``: the
+    sales unless the as-of month needs raw lines, the invoices unless payment states
+    must be cut at the as-of date; where the roll-ups as they are cannot serve, the
+    stored windows cannot either."""
+    names = () if src.raw_as_of_month else ("sales",)
+    return names if src.raw_invoices else (*names, "invoices")
 
 
 def _every_customer(part: CustomerRange) -> None:
@@ -271,9 +282,10 @@ def customer_base(
     per_line = cuts.per_line
     if per_line is None:
         per_line = per_line_sales(conn, src, cuts, part)
-    if cuts.stored_windows and not src.raw_invoices:
+    if cuts.stored_windows and "invoices" in stored_window_names(src):
         _every_customer(part)
-        months = window_frame(conn, "invoices", src.windows, cuts.early.get("invoices"))
+        early = cuts.early.get("invoices")
+        months = window_frame(conn, "invoices", src.windows, early, cuts.apart)
     else:
         months = frame_of(conn, part.only(invoice_months_by_customer(src)))
     aggregates = [months]

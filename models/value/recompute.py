@@ -1,7 +1,7 @@
 """The recompute service: one new snapshot of the value engine's results, in steps.
 
 1. Bring the roll-ups up to date (a transaction of its own); meanwhile, on a second
-   connection, read what the refresh does not change (:class:`Inputs`).
+   connection, read what the refresh does not change (models/value/inputs.py).
 2. Compute the measures, tiers, receivables and segments at the as-of date
    (:func:`compute`).
 3. In one transaction: the snapshot row; each customer's measures, receivables,
@@ -24,8 +24,8 @@ Progress goes to the ``progress`` callable the caller passes, if any.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from concurrent.futures import Executor, Future
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -33,7 +33,6 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, insert, update
 
 from models.config import config_version
-from models.db import second_connection_sees_the_data
 from models.errors import AccountopsError
 from models.funnel.compute import FunnelResult
 from models.funnel.rules import FunnelRules, funnel_rules
@@ -47,15 +46,15 @@ from models.schema import Snapshot, SnapshotStatus
 from .aggregates import BaseAggregates, base_aggregates
 from .clv_store import lifetime_values, write_clv
 from .dbtuning import analyze, tune_for_aggregates
-from .early_windows import EarlyWindow, read_early_window
 from .facts import (
     Shortcuts,
     choose_sources,
     customer_base,
-    customers_frame,
     default_as_of,
     per_line_sales,
+    stored_window_names,
 )
+from .inputs import Inputs, read_inputs, refresh, refresh_reading_inputs
 from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
 from .migrations import explain_migrations
@@ -69,12 +68,12 @@ from .results import (
     write_moves,
     write_tiers,
 )
-from .rollups import RollupRefresh, applied_batches, refresh_rollups
+from .rollups import RollupRefresh, applied_batches
 from .rules import ValueRules, value_rules
-from .segments import classify_segments, wallet_frame
+from .segments import classify_segments
 from .tiers import place_tiers
-from .window_tables import WINDOW_TABLES
 from .windows import Windows
+from .windows_apart import WindowsApart, release_apart
 
 __all__ = [
     "STEPS",
@@ -122,68 +121,6 @@ class RecomputeResult:
     refresh: RollupRefresh | None
 
 
-def refresh(engine: Engine) -> RollupRefresh:
-    """Step 1: bring the roll-ups up to date, in a transaction of its own."""
-    with engine.begin() as conn:
-        return refresh_rollups(conn)
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What the roll-up refresh does not change: the customers, the wallet estimates up to
-    the as-of year, and the latest complete snapshot (its id and tiers with measures);
-    read beside the refresh, also the window tables' rows as they were (``windows``, by
-    table name: see :class:`EarlyWindow`)."""
-
-    customers: pd.DataFrame
-    wallet: pd.DataFrame
-    previous_id: int | None
-    previous: pd.DataFrame | None
-    windows: dict[str, EarlyWindow] = field(default_factory=dict)
-
-
-def read_inputs(conn: Connection, as_of: date, windows: Windows | None = None) -> Inputs:
-    """The inputs for ``as_of``; with ``windows``, also the window tables' rows if they
-    hold those windows."""
-    previous_id = previous_snapshot(conn)
-    early = {}
-    if windows is not None:
-        for name in WINDOW_TABLES:
-            if (rows := read_early_window(conn, name, windows)) is not None:
-                early[name] = rows
-    return Inputs(
-        customers=customers_frame(conn),
-        wallet=wallet_frame(conn, as_of.year),
-        previous_id=previous_id,
-        previous=load_tiered(conn, previous_id) if previous_id is not None else None,
-        windows=early,
-    )
-
-
-def _read_inputs_apart(engine: Engine, as_of: date, windows: Windows) -> Inputs:
-    """:func:`read_inputs` on a connection of its own."""
-    with engine.connect() as conn:
-        return read_inputs(conn, as_of, windows)
-
-
-def _refresh_reading_inputs(
-    engine: Engine, as_of: date, windows: Windows, refresh_first: bool
-) -> tuple[RollupRefresh | None, Inputs | None]:
-    """Step 1: the roll-up refresh (if ``refresh_first``) and, meanwhile, the inputs read
-    on a second connection where one sees the same data (None: read them afterwards).
-
-    The refresh keeps the database busy and the reads keep Python busy: on two cores
-    ~1.6 s of a 10M-line recompute. The window tables' rows read this early are caught
-    up afterwards (see :class:`EarlyWindow`).
-    """
-    with worker("recompute-inputs") as pool:
-        reading = None
-        if second_connection_sees_the_data(engine):
-            reading = pool.submit(_read_inputs_apart, engine, as_of, windows)
-        refreshed = refresh(engine) if refresh_first else None
-        return refreshed, reading.result() if reading is not None else None
-
-
 def compute(
     conn: Connection,
     rules: ValueRules,
@@ -191,8 +128,10 @@ def compute(
     inputs: Inputs,
     refreshed: RollupRefresh | None = None,
     by_parts: BaseAggregates | None = None,
+    windows_apart: WindowsApart | None = None,
 ) -> dict[str, Any]:
-    """Every result frame for ``as_of``; writes only the window tables it reads.
+    """Every result frame for ``as_of``; writes only the window tables it reads (a new
+    window's rows: by ``windows_apart``'s worker if given, see models/value/windows_apart.py).
     ``refreshed``: what the refresh did since ``inputs`` were read (none: nothing).
     ``by_parts``: the fast path's base aggregates read range of customers by range
     (:class:`~models.value.aggregates.PartitionedAggregates`, scale-out) instead of
@@ -212,7 +151,7 @@ def compute(
     else:
         src = choose_sources(conn, windows)
         early = {name: rows.after(refreshed) for name, rows in inputs.windows.items()}
-        cuts = Shortcuts(stored_windows=True, early=early, customers=inputs.customers)
+        cuts = Shortcuts(True, early, windows_apart, customers=inputs.customers)
         per_line = per_line_sales(conn, src, cuts)
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
     with worker("recompute-segments") as pool:
@@ -269,9 +208,14 @@ def recompute(
         raise NoDataToRecompute("no invoices loaded: ingest data first, or pass --as-of")
     step(0)
     windows = Windows(as_of, rules.window_months)
-    refreshed, inputs = _refresh_reading_inputs(engine, as_of, windows, refresh_first)
+    stored = rules.base_aggregates != "plain" and by_parts is None  # window tables read
+    early = windows if stored else None
+    refreshed, inputs = refresh_reading_inputs(engine, as_of, early, refresh_first)
     funnel = funnel_rules(config)
-    with beside_transaction(engine, "recompute-apart") as pool:
+    with (
+        beside_transaction(engine, "recompute-apart") as pool,
+        worker("recompute-windows") as window_pool,
+    ):
         # The CLV needs the refreshed roll-up and nothing computed below: it is fitted
         # while the measures, tiers and results are (1.5 s of 7.5 at 10M lines). So is the
         # funnel, which reads only the opportunities (unless it is segmented by tier).
@@ -281,6 +225,7 @@ def recompute(
             pool.submit(_funnel_apart, engine, as_of, funnel)
             if funnel.segment_by != "tier"
             else None,
+            _windows_apart(engine, window_pool, windows) if stored else None,
         )
         snapshot_id, res, migrations = _compute_and_store(
             engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step, by_parts
@@ -316,6 +261,18 @@ class Apart:
     clv: Future
     funnel_rules: FunnelRules
     funnel: Future | None
+    windows: WindowsApart | None = None
+
+
+def _windows_apart(engine: Engine, pool: Executor, windows: Windows) -> WindowsApart | None:
+    """Where a new window's rows are stored: on ``pool``'s thread on PostgreSQL, released
+    first (models/value/windows_apart.py); None (in the recompute's transaction) on SQLite,
+    where a second writer would wait for that transaction."""
+    if engine.dialect.name != "postgresql":
+        return None
+    with engine.connect() as conn:
+        names = stored_window_names(choose_sources(conn, windows))
+    return release_apart(engine, pool, windows, names)
 
 
 def _funnel_apart(engine: Engine, as_of: date, rules: FunnelRules) -> FunnelResult:
@@ -342,7 +299,7 @@ def _compute_and_store(
         tune_for_aggregates(conn)
         inputs = inputs or read_inputs(conn, as_of)
         step(1)
-        res = compute(conn, rules, as_of, inputs, refreshed, by_parts)
+        res = compute(conn, rules, as_of, inputs, refreshed, by_parts, apart.windows)
         snapshot_id = _open_snapshot(conn, as_of, config, flow_run_id)
         prev_id = previous_snapshot(conn, snapshot_id)
         prev = inputs.previous
@@ -360,6 +317,8 @@ def _compute_and_store(
         store_funnel(conn, snapshot_id, as_of, apart.funnel_rules, funnel)
         step(4)
         write_clv(conn, snapshot_id, apart.clv.result())
+        if apart.windows is not None:
+            apart.windows.name_stored(conn)  # the new window's rows, stored meanwhile
         _complete_snapshot(conn, snapshot_id, first=prev_id is None)
     return snapshot_id, res, migrations
 

@@ -133,9 +133,10 @@ def held_window(conn: Connection, name: str) -> Windows | None:
     return None if row is None else Windows(row.as_of_month, row.months)
 
 
-def window_rows(name: str, windows: Windows) -> Select:
-    """The rows window table ``name`` ("sales" or "invoices") holds for ``windows``."""
-    return WINDOW_TABLES[name][1](windows)
+def window_rows(name: str, windows: Windows, only=None) -> Select:
+    """The rows window table ``name`` ("sales" or "invoices") holds for ``windows`` (of the
+    customers ``only``, a function of a customer id column giving a condition, keeps)."""
+    return WINDOW_TABLES[name][1](windows, only)
 
 
 def holds_window(conn: Connection, name: str, windows: Windows) -> bool:
@@ -152,15 +153,42 @@ def holds_window(conn: Connection, name: str, windows: Windows) -> bool:
 def hold_window(conn: Connection, name: str, windows: Windows, frame: pd.DataFrame) -> None:
     """Make window table ``name`` hold ``windows``: ``frame`` (the rows of
     :func:`window_rows`) replaces its rows and the state row names the window."""
+    _lock_windows(conn)
+    fill_window(conn, name, frame)
+    name_window(conn, name, windows)
+
+
+def fill_window(conn: Connection, name: str, frame: pd.DataFrame) -> None:
+    """Replace window table ``name``'s rows with ``frame``; names no window. Outside the
+    transaction that names it, only while no state row names any window for the table
+    (see :func:`release_windows`)."""
     table = WINDOW_TABLES[name][0]
     # Whole numbers with a NULL among them arrive as floats: stored as integers.
     ints = tuple(c.name for c in table.columns if isinstance(c.type, Integer))
-    _lock_windows(conn)
     _empty(conn, table)
     bulk_insert(conn, table, prepare(frame, [c.name for c in table.columns], ints=ints))
+
+
+def name_window(conn: Connection, name: str, windows: Windows) -> None:
+    """The state row: window table ``name`` holds ``windows`` (under the windows' lock)."""
     conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
     held = {"name": name, "as_of_month": windows.as_of_month, "months": windows.months}
     conn.execute(insert(WINDOW_STATE).values(**held))
+
+
+def release_windows(conn: Connection, windows: Windows, names) -> frozenset[str]:
+    """Of window tables ``names``, those that do not hold ``windows``, each now holding no
+    window either: commit this transaction, and their rows may be rewritten outside the
+    transaction that will name ``windows`` (nobody reads or rebuilds a table that holds
+    no window), for instance while it computes with the rows in memory."""
+    _lock_windows(conn)
+    released = []
+    for name in names:
+        held = held_window(conn, name)
+        if held is None or (held.as_of_month, held.months) != (windows.as_of_month, windows.months):
+            conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
+            released.append(name)
+    return frozenset(released)
 
 
 def rebuild_windows(conn: Connection, dirty) -> None:

@@ -131,17 +131,17 @@ def test_migration_0009_fills_the_open_invoices_from_an_existing_rollup(engine):
 def test_a_snapshot_completed_during_the_refresh_is_the_one_migrated_from(engine, monkeypatch):
     """The inputs read beside the refresh name the latest snapshot then; when another
     recompute completes meanwhile, migrations are taken from that newer one."""
-    import models.value.recompute as rc
+    import models.value.inputs as value_inputs
 
     build_book(engine)
     config = load_config()
     recompute(engine, config, as_of=date(2026, 3, 31))
     newer = recompute(engine, config, as_of=AS_OF)
     with engine.connect() as conn:
-        stale = rc.read_inputs(conn, AS_OF)
+        stale = value_inputs.read_inputs(conn, AS_OF)
     # As if the inputs were read before ``newer`` completed: no previous snapshot yet.
-    stale = rc.Inputs(stale.customers, stale.wallet, previous_id=None, previous=None)
-    monkeypatch.setattr(rc, "_read_inputs_apart", lambda engine, as_of, windows: stale)
+    stale = value_inputs.Inputs(stale.customers, stale.wallet, previous_id=None, previous=None)
+    monkeypatch.setattr(value_inputs, "_read_inputs_apart", lambda engine, as_of, windows: stale)
     third = recompute(engine, config, as_of=AS_OF)
     assert third.migrations == {"same": third.customers_tiered}, third.migrations
     assert newer.snapshot_id < third.snapshot_id
@@ -230,3 +230,80 @@ def test_no_early_rows_for_a_window_the_table_does_not_hold(engine):
         assert read_early_window(conn, "sales", Windows(AS_OF, 12)) is not None
         assert read_early_window(conn, "sales", Windows(date(2026, 5, 31), 12)) is None
         assert read_early_window(conn, "invoices", Windows(AS_OF, 6)) is None
+
+
+def test_a_new_month_names_its_window_only_with_its_rows(engine, monkeypatch):
+    """The first recompute of a month stores the new window's rows (on PostgreSQL on a
+    connection of its own, models/value/windows_apart.py) and names the window in its own
+    transaction: a recompute that fails after that leaves no table naming a window whose
+    rows it does not hold; the next one holds the new month's window exactly."""
+    import models.value.recompute as rc
+
+    build_book(engine)
+    config = load_config()
+    recompute(engine, config, as_of=AS_OF)
+    with engine.begin() as conn:  # a new month's invoice: the default as-of date moves on
+        b = vb.batch(conn)
+        vb.invoice(conn, "B9", "B", date(2026, 7, 31), date(2026, 8, 30), [("PL1", "90", "40")], b)
+
+    def fails(*args, **kwargs):
+        raise RuntimeError("the CLV store failed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(rc, "write_clv", fails)
+        try:
+            recompute(engine, config)
+        except RuntimeError:
+            pass
+        else:
+            raise AssertionError("the recompute should have failed")
+    with engine.connect() as conn:
+        # PostgreSQL: released, so naming none; SQLite: rolled back, so naming June's.
+        expected = {} if engine.dialect.name == "postgresql" else {"sales": date(2026, 6, 1)}
+        assert {k: v for k, v in _held(conn).items() if k == "sales"} == expected
+        vb.assert_windows_match_the_rollups(conn)
+    assert recompute(engine, config).as_of == date(2026, 7, 31)
+    with engine.connect() as conn:
+        assert _held(conn) == {"sales": date(2026, 7, 1), "invoices": date(2026, 7, 1)}
+        assert vb.assert_windows_match_the_rollups(conn) == ["sales", "invoices"]
+
+
+def test_releasing_windows_forgets_only_another_window(engine):
+    from models.value.window_tables import release_windows
+
+    build_book(engine)
+    with engine.begin() as conn:
+        refresh_rollups(conn)
+    _hold(engine)
+    with engine.begin() as conn:
+        assert release_windows(conn, Windows(AS_OF, 12), ["sales", "invoices"]) == frozenset()
+        assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
+        released = release_windows(conn, Windows(date(2026, 3, 31), 12), ["sales"])
+        assert released == {"sales"}
+        assert _held(conn) == {"invoices": date(2026, 6, 1)}
+
+
+def test_a_new_window_aggregated_beside_a_refresh_catches_up_to_the_rollups(engine):
+    """Rows of a window no table holds, aggregated from the roll-ups before a refresh, with
+    the customers it rebuilt aggregated again, are what aggregating the roll-ups gives
+    after it (both tables); window_frame stores them and names the window."""
+    from models.value.window_tables import window_rows
+
+    build_book(engine)
+    refresh(engine)
+    windows = Windows(AS_OF, 12)
+    with engine.connect() as conn:
+        early = {n: read_early_window(conn, n, windows, aggregate=True) for n in WINDOW_TABLES}
+    vb.a_batch_of_new_rows(engine)
+    refreshed = refresh(engine)
+    assert refreshed.rebuilt == {"A", "B", "C"}
+    with engine.begin() as conn:
+        for name, rows in early.items():
+            assert rows is not None and rows.aggregated
+            now = _sorted(frame_of(conn, window_rows(name, windows)))
+            assert not _sorted(rows.frame).equals(now)  # the refresh changed the rows read
+            pd.testing.assert_frame_equal(_sorted(rows.after(refreshed).caught_up(conn)), now)
+            stored = window_frame(conn, name, windows, rows.after(refreshed))
+            pd.testing.assert_frame_equal(_sorted(stored), now)
+        assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
+        assert vb.assert_windows_match_the_rollups(conn) == ["sales", "invoices"]
