@@ -46,12 +46,18 @@ def refused_db(app_db, signed_in_app, tmp_path, monkeypatch):
     st.cache_data.clear()
 
 
-def test_the_quarantine_figure_is_the_sum_of_the_quarantine_table(refused_db):
+def _data_health_page():
+    """Data health as a viewer sees it."""
     at = app_test()
     at.session_state["identity"] = Identity("test-viewer", Role.VIEWER, None, "Test viewer")
     at.run()
     at.switch_page("app_pages/data_health.py").run()
     assert not at.exception, [e.message for e in at.exception]
+    return at
+
+
+def test_the_quarantine_figure_is_the_sum_of_the_quarantine_table(refused_db):
+    at = _data_health_page()
 
     figures = {m.label: m.value for m in at.metric}
     (by_rule,) = [d.value for d in at.dataframe if "records" in d.value.columns]
@@ -91,11 +97,7 @@ def test_a_refused_file_loaded_again_is_no_longer_a_warning(app_db, signed_in_ap
         ingest_file(app_db, path, validator=runner, config=config, as_of=AS_OF)
     signed_in_app("viewer")
     st.cache_data.clear()
-    at = app_test()
-    at.session_state["identity"] = Identity("test-viewer", Role.VIEWER, None, "Test viewer")
-    at.run()
-    at.switch_page("app_pages/data_health.py").run()
-    assert not at.exception, [e.message for e in at.exception]
+    at = _data_health_page()
     figures = {m.label: m.value for m in at.metric}
     assert figures["Refused (rejected or quarantined)"] == "1"
     assert not [w.value for w in at.warning if "refused" in w.value]
