@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from .errors import AccountopsError, DatabaseUnavailable
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+# Every engine make_engine made and someone still holds, for dispose_engines.
+_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
 def display_url(url: str) -> str:
@@ -128,7 +132,16 @@ def make_engine(url: str, *, create_file: bool = True, **kwargs) -> Engine:
             f"unsupported database URL {display_url(url)}: use sqlite:///PATH or "
             "postgresql+psycopg://USER@HOST/DB"
         ) from exc
+    _ENGINES.add(engine)
     return engine
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine :func:`make_engine` made that is still
+    held (a command that is over). SQLite folds its write-ahead log back into the database
+    file when its last connection closes: the file alone then holds every commit."""
+    for engine in list(_ENGINES):
+        engine.dispose()
 
 
 def second_connection_sees_the_data(engine: Engine) -> bool:

@@ -112,7 +112,13 @@ def server(tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 def _api(env: dict[str, str], path: str, body: dict | None = None) -> list[dict]:
-    response = httpx.post(f"{env['PREFECT_API_URL']}{path}", json=body or {}, timeout=10)
+    """POST to the server's API; a 503 (its own database busy, on a loaded machine) is
+    asked again, up to a few times."""
+    for attempt in range(5):
+        response = httpx.post(f"{env['PREFECT_API_URL']}{path}", json=body or {}, timeout=10)
+        if response.status_code != 503 or attempt == 4:
+            break
+        time.sleep(2)
     response.raise_for_status()
     return response.json() if response.content else []
 
