@@ -143,7 +143,11 @@ def holds_window(conn: Connection, name: str, windows: Windows) -> bool:
     """Window table ``name`` holds ``windows``'s aggregates (and now stays so until the
     transaction ends: writers of the window tables wait for it on PostgreSQL)."""
     _lock_windows(conn)
-    held = held_window(conn, name)
+    return _same_window(held_window(conn, name), windows)
+
+
+def _same_window(held: Windows | None, windows: Windows) -> bool:
+    """A held window (its as-of month and length) is ``windows``'s."""
     return held is not None and (held.as_of_month, held.months) == (
         windows.as_of_month,
         windows.months,
@@ -184,8 +188,7 @@ def release_windows(conn: Connection, windows: Windows, names) -> frozenset[str]
     _lock_windows(conn)
     released = []
     for name in names:
-        held = held_window(conn, name)
-        if held is None or (held.as_of_month, held.months) != (windows.as_of_month, windows.months):
+        if not _same_window(held_window(conn, name), windows):
             conn.execute(delete(WINDOW_STATE).where(WINDOW_STATE.c.name == name))
             released.append(name)
     return frozenset(released)
