@@ -98,12 +98,25 @@ def store_funnel(
     as_of: date,
     rules: FunnelRules,
     computed: FunnelResult | None = None,
+    tiers: pd.DataFrame | None = None,
 ) -> int:
     """Store the funnel at ``as_of`` with snapshot ``snapshot_id`` (``computed`` beside
-    the recompute, or computed now); returns the opportunities stored."""
+    the recompute, or computed now); returns the opportunities stored. ``tiers``: the
+    snapshot's tiers (customer_id, tier) if the caller holds them (the recompute, which
+    stored them: reading 50,000 back took 0.15 s), else read."""
     result = computed or funnel_on(conn, as_of, rules, snapshot_id)
-    write_funnel(conn, snapshot_id, result, _tiers(conn, snapshot_id))
+    write_funnel(
+        conn,
+        snapshot_id,
+        result,
+        tier_of(tiers) if tiers is not None else _tiers(conn, snapshot_id),
+    )
     return len(result.deals)
+
+
+def tier_of(tiers: pd.DataFrame) -> dict[str, str]:
+    """Each customer's tier, by id, from rows of (customer_id, tier)."""
+    return dict(zip(tiers["customer_id"], tiers["tier"].map(str), strict=True))
 
 
 def _tiers(conn: Connection, snapshot_id: int) -> dict[str, str]:
@@ -115,7 +128,7 @@ def _tiers(conn: Connection, snapshot_id: int) -> dict[str, str]:
             CustomerTier.snapshot_id == snapshot_id
         ),
     )
-    return dict(zip(rows["customer_id"], rows["tier"].map(str), strict=True))
+    return tier_of(rows)
 
 
 def write_funnel(

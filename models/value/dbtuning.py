@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, Select, text
 
-from models.schema import Invoice, InvoiceLine
+from models.schema import Invoice, InvoiceLine, Payment
 
-_inv, _line = Invoice.__table__, InvoiceLine.__table__
+_inv, _line, _pay = Invoice.__table__, InvoiceLine.__table__, Payment.__table__
 
 
 def by_customer(conn: Connection, query: Select) -> Select:
@@ -50,11 +50,13 @@ def summarize_batch_indexes(conn: Connection) -> None:
     summarized (by VACUUM, which may not have run yet), so finding the new batches' rows
     read the whole of both fact tables: 3.7 s of an incremental refresh at 10M lines.
     Summarizing reads only the unsummarized ranges, the new batches' pages (the whole
-    table once, on the first refresh, which reads it all anyway).
+    table once, on the first refresh, which reads it all anyway). ``payment``'s index is
+    BRIN too: left out, the refresh's look for the new payments read all 3M of them
+    (0.33 s at 10M lines).
     """
     if conn.dialect.name != "postgresql":
         return
-    for table in (_inv, _line):
+    for table in (_inv, _line, _pay):
         for index in table.indexes:
             if index.dialect_options["postgresql"]["using"] == "brin":
                 conn.execute(

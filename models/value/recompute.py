@@ -3,7 +3,8 @@
 1. Bring the roll-ups up to date (a transaction of its own); meanwhile, on a second
    connection, read what the refresh does not change (models/value/inputs.py).
 2. Compute the measures, tiers, receivables and segments at the as-of date
-   (:func:`compute`).
+   (:func:`compute`), in the transaction of step 3, which stores the segments as soon
+   as they are classified.
 3. In one transaction: the snapshot row; each customer's measures, receivables,
    segments, tier with its reasons, and migration since the previous snapshot; the
    account managers' measures; the plans reviewed, the roadmap matched and the sales
@@ -17,14 +18,14 @@
 
 Computations are functions of (data, rules, as_of): nothing here reads the clock;
 the snapshot's timestamps come from the database. What runs beside what is decided
-here; how (a worker thread, a second connection) lives in models/value/parallel.py.
+here; how (a worker thread, a second connection) lives in models/value/parallel.py, and
+what runs on a connection of its own in models/value/apart.py.
 Progress goes to the ``progress`` callable the caller passes, if any.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
@@ -34,9 +35,8 @@ from sqlalchemy import Connection, Engine, func, insert, update
 
 from models.config import config_version
 from models.errors import AccountopsError
-from models.funnel.compute import FunnelResult
-from models.funnel.rules import FunnelRules, funnel_rules
-from models.funnel.store import funnel_on, store_funnel
+from models.funnel.rules import funnel_rules
+from models.funnel.store import store_funnel
 from models.plans.review import store_plan_reviews
 from models.plans.rules import plan_rules
 from models.roadmap.rules import roadmap_rules
@@ -44,7 +44,8 @@ from models.roadmap.store import store_roadmap
 from models.schema import Snapshot, SnapshotStatus
 
 from .aggregates import BaseAggregates, base_aggregates
-from .clv_store import lifetime_values, write_clv
+from .apart import Apart, funnel_apart, lifetime_values_apart, windows_apart
+from .clv_store import write_clv
 from .dbtuning import analyze, tune_for_aggregates
 from .facts import (
     Shortcuts,
@@ -52,13 +53,12 @@ from .facts import (
     customer_base,
     default_as_of,
     per_line_sales,
-    stored_window_names,
 )
 from .inputs import Inputs, read_inputs, refresh, refresh_reading_inputs
 from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
 from .migrations import explain_migrations
-from .parallel import beside_transaction, beside_writes, one_blas_thread, worker
+from .parallel import beside_transaction, beside_writes, worker
 from .receivables import receivables_table
 from .results import (
     RESULT_TABLES,
@@ -66,6 +66,7 @@ from .results import (
     previous_snapshot,
     write_customer_results,
     write_moves,
+    write_segments,
     write_tiers,
 )
 from .rollups import RollupRefresh, applied_batches
@@ -73,7 +74,7 @@ from .rules import ValueRules, value_rules
 from .segments import classify_segments
 from .tiers import place_tiers
 from .windows import Windows
-from .windows_apart import WindowsApart, release_apart
+from .windows_apart import WindowsApart
 
 __all__ = [
     "STEPS",
@@ -129,6 +130,7 @@ def compute(
     refreshed: RollupRefresh | None = None,
     by_parts: BaseAggregates | None = None,
     windows_apart: WindowsApart | None = None,
+    segments_ready: Callable[[pd.DataFrame], None] | None = None,
 ) -> dict[str, Any]:
     """Every result frame for ``as_of``; writes only the window tables it reads (a new
     window's rows: by ``windows_apart``'s worker if given, see models/value/windows_apart.py).
@@ -136,10 +138,15 @@ def compute(
     ``by_parts``: the fast path's base aggregates read range of customers by range
     (:class:`~models.value.aggregates.PartitionedAggregates`, scale-out) instead of
     through the window tables; the plain implementation, if the rules name it, wins.
+    ``segments_ready``, if given, is called with the segments on this thread as soon as
+    they and the base aggregates are in hand (the recompute stores them then).
 
     The segments need only the sales per product line and the wallet: a worker thread
     classifies them while this one waits on the database for the invoice aggregates
-    (SQLite, too, runs an aggregate without holding the GIL).
+    (SQLite, too, runs an aggregate without holding the GIL). The measures, tiers and
+    receivables are then computed beside ``segments_ready`` on PostgreSQL, whose COPY
+    of the segments (the largest result: one row per customer and product line) waits on
+    the server without holding the GIL (see :func:`models.value.parallel.beside_writes`).
     """
     windows = Windows(as_of, rules.window_months)
     buckets = _three(rules.bucket_days)
@@ -154,20 +161,26 @@ def compute(
         cuts = Shortcuts(True, early, windows_apart, customers=inputs.customers)
         per_line = per_line_sales(conn, src, cuts)
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
-    with worker("recompute-segments") as pool:
+    with worker("recompute-segments") as pool, beside_writes(conn, "recompute-tiers") as tiers:
         segments = pool.submit(classify_segments, inputs.wallet, sales, rules)
         if not plain and by_parts is None:
             base, _ = customer_base(conn, src, buckets, replace(cuts, per_line=per_line))
-        measures = derive_measures(base, windows)
-        placement = place_tiers(measures, rules)
-        return {
-            "windows": windows,
-            "measures": measures,
-            "placement": placement,
-            "tiers": placement.frame,  # reasons: placement.reasons(rules)
-            "receivables": receivables_table(measures, rules, windows.days),
-            "segments": segments.result(),
-        }
+        tiering = tiers.submit(_measures_and_tiers, base, windows, rules)
+        if segments_ready is not None:
+            segments_ready(segments.result())
+        return {"windows": windows, **tiering.result(), "segments": segments.result()}
+
+
+def _measures_and_tiers(base: pd.DataFrame, windows: Windows, rules: ValueRules) -> dict[str, Any]:
+    """The measures from the base aggregates, the tiers placed on them and the receivables."""
+    measures = derive_measures(base, windows)
+    placement = place_tiers(measures, rules)
+    return {
+        "measures": measures,
+        "placement": placement,
+        "tiers": placement.frame,  # reasons: placement.reasons(rules)
+        "receivables": receivables_table(measures, rules, windows.days),
+    }
 
 
 def _three(bounds: tuple[int, ...]) -> tuple[int, int, int]:
@@ -220,12 +233,12 @@ def recompute(
         # while the measures, tiers and results are (1.5 s of 7.5 at 10M lines). So is the
         # funnel, which reads only the opportunities (unless it is segmented by tier).
         apart = Apart(
-            pool.submit(_lifetime_values_apart, engine, as_of, config, refreshed),
+            pool.submit(lifetime_values_apart, engine, as_of, config, refreshed),
             funnel,
-            pool.submit(_funnel_apart, engine, as_of, funnel)
+            pool.submit(funnel_apart, engine, as_of, funnel)
             if funnel.segment_by != "tier"
             else None,
-            _windows_apart(engine, window_pool, windows) if stored else None,
+            windows_apart(engine, window_pool, windows) if stored else None,
         )
         snapshot_id, res, migrations = _compute_and_store(
             engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step, by_parts
@@ -241,43 +254,6 @@ def recompute(
         migrations={str(k): int(v) for k, v in kinds.items()},
         refresh=refreshed,
     )
-
-
-def _lifetime_values_apart(
-    engine: Engine, as_of: date, config: dict[str, Any], refreshed: RollupRefresh | None
-) -> pd.DataFrame:
-    """:func:`lifetime_values` in a transaction of its own: it keeps the purchase days (a
-    cache of the roll-up with its own state, as the roll-up refresh's transaction is) and
-    fits the models on their summary at ``as_of``."""
-    with engine.begin() as conn, one_blas_thread():
-        return lifetime_values(conn, as_of, config, refreshed)
-
-
-@dataclass(frozen=True)
-class Apart:
-    """What is computed beside the measures: the CLV fit, and the funnel (None: computed
-    in the snapshot's transaction, after the tiers it is segmented by)."""
-
-    clv: Future
-    funnel_rules: FunnelRules
-    funnel: Future | None
-    windows: WindowsApart | None = None
-
-
-def _windows_apart(engine: Engine, pool: Executor, windows: Windows) -> WindowsApart | None:
-    """Where a new window's rows are stored: on ``pool``'s thread on PostgreSQL, released
-    first (models/value/windows_apart.py); None (in the recompute's transaction) on SQLite,
-    where a second writer would wait for that transaction."""
-    if engine.dialect.name != "postgresql":
-        return None
-    with engine.connect() as conn:
-        names = stored_window_names(choose_sources(conn, windows))
-    return release_apart(engine, pool, windows, names)
-
-
-def _funnel_apart(engine: Engine, as_of: date, rules: FunnelRules) -> FunnelResult:
-    with engine.connect() as conn:
-        return funnel_on(conn, as_of, rules)
 
 
 def _compute_and_store(
@@ -299,8 +275,14 @@ def _compute_and_store(
         tune_for_aggregates(conn)
         inputs = inputs or read_inputs(conn, as_of)
         step(1)
-        res = compute(conn, rules, as_of, inputs, refreshed, by_parts, apart.windows)
         snapshot_id = _open_snapshot(conn, as_of, config, flow_run_id)
+
+        def store_segments(segments: pd.DataFrame) -> None:
+            write_segments(conn, snapshot_id, segments)
+
+        res = compute(
+            conn, rules, as_of, inputs, refreshed, by_parts, apart.windows, store_segments
+        )
         prev_id = previous_snapshot(conn, snapshot_id)
         prev = inputs.previous
         if prev_id != inputs.previous_id:  # another recompute completed meanwhile
@@ -314,7 +296,7 @@ def _compute_and_store(
         store_plan_reviews(conn, snapshot_id, as_of, plan_rules(config))
         store_roadmap(conn, snapshot_id, roadmap_rules(config))
         funnel = apart.funnel.result() if apart.funnel is not None else None
-        store_funnel(conn, snapshot_id, as_of, apart.funnel_rules, funnel)
+        store_funnel(conn, snapshot_id, as_of, apart.funnel_rules, funnel, res["tiers"])
         step(4)
         write_clv(conn, snapshot_id, apart.clv.result())
         if apart.windows is not None:
@@ -363,7 +345,7 @@ def _store_customer_results(
     with beside_writes(conn, "recompute-pandas") as pool:
         wording = pool.submit(res["placement"].reasons, rules)
         moving = pool.submit(explain_migrations, previous, tiered.copy(), rules)
-        write_customer_results(conn, snapshot_id, tiered, res["receivables"], res["segments"])
+        write_customer_results(conn, snapshot_id, tiered, res["receivables"])
         write_tiers(conn, snapshot_id, tiered, wording.result())
         migrations = moving.result()
     managers = manager_table(res["measures"], migrations, rules)

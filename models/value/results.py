@@ -112,9 +112,8 @@ def write_customer_results(
     snapshot_id: int,
     tiered: pd.DataFrame,
     receivables: pd.DataFrame,
-    segments: pd.DataFrame,
 ) -> None:
-    """The other per-customer results: measures (with ``tiered``), receivables, segments."""
+    """The other per-customer results: measures (with ``tiered``) and receivables."""
     sid = {"snapshot_id": snapshot_id}
     bulk_insert(
         conn,
@@ -145,6 +144,10 @@ def write_customer_results(
             extra=sid,
         ),
     )
+
+
+def write_segments(conn: Connection, snapshot_id: int, segments: pd.DataFrame) -> None:
+    """Each customer's segments, one row per product line with a wallet estimate."""
     bulk_insert(
         conn,
         CustomerSegment.__table__,
@@ -154,7 +157,7 @@ def write_customer_results(
             money=("potential", "potential_previous", "revenue", "revenue_previous"),
             ratios=("share", "our_growth", "wallet_growth"),
             ints=("wallet_year",),
-            extra=sid,
+            extra={"snapshot_id": snapshot_id},
         ),
     )
 
