@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pandas as pd
@@ -55,19 +56,16 @@ from .facts import (
     per_line_sales,
 )
 from .inputs import Inputs, read_inputs, refresh, refresh_reading_inputs
-from .managers import manager_table
 from .measures import AMOUNTS, MEASURES, derive_measures
-from .migrations import explain_migrations
 from .parallel import beside_transaction, beside_writes, worker
 from .receivables import receivables_table
 from .results import (
     RESULT_TABLES,
+    TableRows,
     load_tiered,
     previous_snapshot,
-    write_customer_results,
-    write_moves,
-    write_segments,
-    write_tiers,
+    segment_rows,
+    store_customer_results,
 )
 from .rollups import RollupRefresh, applied_batches
 from .rules import ValueRules, value_rules
@@ -130,7 +128,7 @@ def compute(
     refreshed: RollupRefresh | None = None,
     by_parts: BaseAggregates | None = None,
     windows_apart: WindowsApart | None = None,
-    segments_ready: Callable[[pd.DataFrame], None] | None = None,
+    segment_rows: Callable[[pd.DataFrame], TableRows] | None = None,
 ) -> dict[str, Any]:
     """Every result frame for ``as_of``; writes only the window tables it reads (a new
     window's rows: by ``windows_apart``'s worker if given, see models/value/windows_apart.py).
@@ -138,15 +136,16 @@ def compute(
     ``by_parts``: the fast path's base aggregates read range of customers by range
     (:class:`~models.value.aggregates.PartitionedAggregates`, scale-out) instead of
     through the window tables; the plain implementation, if the rules name it, wins.
-    ``segments_ready``, if given, is called with the segments on this thread as soon as
-    they and the base aggregates are in hand (the recompute stores them then).
+    ``segment_rows``, if given, encodes the segments for their table: the worker that
+    classifies them does, and this thread writes them as soon as the base aggregates are
+    in hand (the recompute stores them so).
 
     The segments need only the sales per product line and the wallet: a worker thread
     classifies them while this one waits on the database for the invoice aggregates
     (SQLite, too, runs an aggregate without holding the GIL). The measures, tiers and
-    receivables are then computed beside ``segments_ready`` on PostgreSQL, whose COPY
-    of the segments (the largest result: one row per customer and product line) waits on
-    the server without holding the GIL (see :func:`models.value.parallel.beside_writes`).
+    receivables are then computed beside the segments' write on PostgreSQL, whose COPY
+    (the largest result: one row per customer and product line) waits on the server
+    without holding the GIL (see :func:`models.value.parallel.beside_writes`).
     """
     windows = Windows(as_of, rules.window_months)
     buckets = _three(rules.bucket_days)
@@ -163,22 +162,33 @@ def compute(
     sales = per_line[["customer_id", "product_line_id", "revenue", "revenue_previous"]].copy()
     with worker("recompute-segments") as pool, beside_writes(conn, "recompute-tiers") as tiers:
         segments = pool.submit(classify_segments, inputs.wallet, sales, rules)
+        encoded = None
+        if segment_rows is not None:
+            encoded = pool.submit(lambda: segment_rows(segments.result()))
         if not plain and by_parts is None:
             base, _ = customer_base(conn, src, buckets, replace(cuts, per_line=per_line))
         tiering = tiers.submit(_measures_and_tiers, base, windows, rules)
-        if segments_ready is not None:
-            segments_ready(segments.result())
-        return {"windows": windows, **tiering.result(), "segments": segments.result()}
+        if encoded is not None:
+            encoded.result().write(conn)
+        res = {"windows": windows, **tiering.result(), "segments": segments.result()}
+        return res
 
 
 def _measures_and_tiers(base: pd.DataFrame, windows: Windows, rules: ValueRules) -> dict[str, Any]:
-    """The measures from the base aggregates, the tiers placed on them and the receivables."""
+    """The measures from the base aggregates, the tiers placed on them (alone, and
+    ``tiered``: with the measures) and the receivables."""
     measures = derive_measures(base, windows)
     placement = place_tiers(measures, rules)
+    tiered = placement.frame.merge(
+        measures[["customer_id", "named_strategic", *MEASURES, *AMOUNTS]],
+        on="customer_id",
+        how="left",
+    )
     return {
         "measures": measures,
         "placement": placement,
         "tiers": placement.frame,  # reasons: placement.reasons(rules)
+        "tiered": tiered,
         "receivables": receivables_table(measures, rules, windows.days),
     }
 
@@ -276,19 +286,14 @@ def _compute_and_store(
         inputs = inputs or read_inputs(conn, as_of)
         step(1)
         snapshot_id = _open_snapshot(conn, as_of, config, flow_run_id)
-
-        def store_segments(segments: pd.DataFrame) -> None:
-            write_segments(conn, snapshot_id, segments)
-
-        res = compute(
-            conn, rules, as_of, inputs, refreshed, by_parts, apart.windows, store_segments
-        )
         prev_id = previous_snapshot(conn, snapshot_id)
         prev = inputs.previous
         if prev_id != inputs.previous_id:  # another recompute completed meanwhile
             prev = load_tiered(conn, prev_id) if prev_id is not None else None
+        segments = partial(segment_rows, snapshot_id, dialect=conn.dialect.name)
+        res = compute(conn, rules, as_of, inputs, refreshed, by_parts, apart.windows, segments)
         step(2)
-        migrations = _store_customer_results(conn, snapshot_id, prev_id, prev, res, rules)
+        migrations = store_customer_results(conn, snapshot_id, prev_id, prev, res, rules)
         step(3)
         # Plans measured on this snapshot's data, stored with it (models/plans/review.py),
         # the roadmap matched against the customers' initiatives (models/roadmap/), and the
@@ -319,38 +324,6 @@ def _open_snapshot(
             "batch_ids": applied_batches(conn),
         },
     ).scalar_one()
-
-
-def _store_customer_results(
-    conn: Connection,
-    snapshot_id: int,
-    previous_id: int | None,
-    previous: pd.DataFrame | None,
-    res: dict[str, Any],
-    rules: ValueRules,
-) -> pd.DataFrame:
-    """Write each customer's results, tier with reasons and migration, and the managers'
-    measures; returns the migrations (every customer, ``same`` included).
-
-    Reasons and migrations are pandas work on frames of their own: they are worded and
-    explained beside the writes of the other per-customer results (the database works
-    then; see :func:`models.value.parallel.beside_writes`). Only this thread uses the
-    connection.
-    """
-    tiered = res["tiers"].merge(
-        res["measures"][["customer_id", "named_strategic", *MEASURES, *AMOUNTS]],
-        on="customer_id",
-        how="left",
-    )
-    with beside_writes(conn, "recompute-pandas") as pool:
-        wording = pool.submit(res["placement"].reasons, rules)
-        moving = pool.submit(explain_migrations, previous, tiered.copy(), rules)
-        write_customer_results(conn, snapshot_id, tiered, res["receivables"])
-        write_tiers(conn, snapshot_id, tiered, wording.result())
-        migrations = moving.result()
-    managers = manager_table(res["measures"], migrations, rules)
-    write_moves(conn, snapshot_id, previous_id, migrations, managers)
-    return migrations
 
 
 def _complete_snapshot(conn: Connection, snapshot_id: int, *, first: bool) -> None:

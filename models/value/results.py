@@ -7,8 +7,11 @@ executemany on SQLite, numbers rounded as the columns hold them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import Connection, Float, cast, func, select
+from sqlalchemy import Connection, Float, Table, cast, func, select
 
 from models.schema import (
     CustomerMeasure,
@@ -22,12 +25,14 @@ from models.schema import (
 )
 
 from .frames import frame_of
-from .managers import MANAGER_COLUMNS
+from .managers import MANAGER_COLUMNS, manager_table
 from .measures import AMOUNTS, MEASURES
-from .migrations import MIGRATION_COLUMNS
+from .migrations import MIGRATION_COLUMNS, explain_migrations
 from .numbers import as_float
+from .parallel import beside_writes
+from .rules import ValueRules
 from .segments import SEGMENT_COLUMNS
-from .store import bulk_insert, prepare
+from .store import Encoded, bulk_insert, encode, prepare
 
 # The tables a recompute appends a snapshot's rows to (their statistics go stale).
 RESULT_TABLES = (
@@ -88,78 +93,77 @@ def load_tiered(conn: Connection, snapshot_id: int) -> pd.DataFrame:
     return frame.reset_index(drop=True)
 
 
-def write_tiers(
-    conn: Connection, snapshot_id: int, tiered: pd.DataFrame, reasons: pd.Series
-) -> None:
+@dataclass(frozen=True)
+class TableRows:
+    """A result table's rows for one snapshot, encoded for a bulk write
+    (:func:`models.value.store.encode`, on any thread); :meth:`write` them on the
+    recompute's connection."""
+
+    table: Table
+    rows: Encoded
+
+    def write(self, conn: Connection) -> None:
+        bulk_insert(conn, self.table, self.rows)
+
+
+def tier_rows(
+    snapshot_id: int, tiered: pd.DataFrame, reasons: pd.Series, dialect: str
+) -> TableRows:
     """Each customer's tier with its reasons (a list of sentences per customer)."""
     tiered = tiered.assign(reasons=reasons)
     cols = ["customer_id", "tier", "score", "rule", "reasons", "top_share"]
-    bulk_insert(
-        conn,
-        CustomerTier.__table__,
-        prepare(
-            tiered,
-            cols,
-            ratios=("score", "top_share"),
-            json_cols=("reasons",),
-            extra={"snapshot_id": snapshot_id},
-        ),
+    frame = prepare(
+        tiered,
+        cols,
+        ratios=("score", "top_share"),
+        json_cols=("reasons",),
+        extra={"snapshot_id": snapshot_id},
     )
+    return TableRows(CustomerTier.__table__, encode(frame, dialect))
 
 
-def write_customer_results(
-    conn: Connection,
-    snapshot_id: int,
-    tiered: pd.DataFrame,
-    receivables: pd.DataFrame,
-) -> None:
-    """The other per-customer results: measures (with ``tiered``) and receivables."""
-    sid = {"snapshot_id": snapshot_id}
-    bulk_insert(
-        conn,
-        CustomerMeasure.__table__,
-        prepare(
-            tiered,
-            ["customer_id", *MEASURES, *AMOUNTS],
-            money=_MONEY_MEASURES,
-            ratios=_RATIO_MEASURES,
-            hundredths=("mean_days_late",),
-            ints=_INT_MEASURES,
-            extra=sid,
-        ),
+def measure_rows(snapshot_id: int, tiered: pd.DataFrame, dialect: str) -> TableRows:
+    """Each customer's measures (and the amounts behind them), from ``tiered``."""
+    frame = prepare(
+        tiered,
+        ["customer_id", *MEASURES, *AMOUNTS],
+        money=_MONEY_MEASURES,
+        ratios=_RATIO_MEASURES,
+        hundredths=("mean_days_late",),
+        ints=_INT_MEASURES,
+        extra={"snapshot_id": snapshot_id},
     )
+    return TableRows(CustomerMeasure.__table__, encode(frame, dialect))
+
+
+def receivable_rows(snapshot_id: int, receivables: pd.DataFrame, dialect: str) -> TableRows:
+    """Each customer's receivables: ageing, DSO, collection, late cost and bad-debt cover."""
     rec_cols = ["customer_id", "outstanding", "current", "days_1_30", "days_31_60"]
     rec_cols += ["days_61_90", "days_over_90", "dso_days", "collection_rate", "late_invoices"]
     rec_cols += ["late_cost", "sales_to_recover_90"]
-    bulk_insert(
-        conn,
-        CustomerReceivable.__table__,
-        prepare(
-            receivables,
-            rec_cols,
-            money=("outstanding", "current", "days_1_30", "days_31_60", "days_61_90"),
-            hundredths=("days_over_90", "late_cost", "sales_to_recover_90", "dso_days"),
-            ratios=("collection_rate",),
-            ints=("late_invoices",),
-            extra=sid,
-        ),
+    frame = prepare(
+        receivables,
+        rec_cols,
+        money=("outstanding", "current", "days_1_30", "days_31_60", "days_61_90"),
+        hundredths=("days_over_90", "late_cost", "sales_to_recover_90", "dso_days"),
+        ratios=("collection_rate",),
+        ints=("late_invoices",),
+        extra={"snapshot_id": snapshot_id},
     )
+    return TableRows(CustomerReceivable.__table__, encode(frame, dialect))
 
 
-def write_segments(conn: Connection, snapshot_id: int, segments: pd.DataFrame) -> None:
+def segment_rows(snapshot_id: int, segments: pd.DataFrame, dialect: str) -> TableRows:
     """Each customer's segments, one row per product line with a wallet estimate."""
-    bulk_insert(
-        conn,
-        CustomerSegment.__table__,
-        prepare(
-            segments,
-            SEGMENT_COLUMNS,
-            money=("potential", "potential_previous", "revenue", "revenue_previous"),
-            ratios=("share", "our_growth", "wallet_growth"),
-            ints=("wallet_year",),
-            extra={"snapshot_id": snapshot_id},
-        ),
+    frame = prepare(
+        segments,
+        SEGMENT_COLUMNS,
+        money=("potential", "potential_previous", "revenue", "revenue_previous"),
+        ratios=("share", "our_growth", "wallet_growth"),
+        ints=("wallet_year",),
+        extra={"snapshot_id": snapshot_id},
     )
+    return TableRows(CustomerSegment.__table__, encode(frame, dialect))
 
 
 def write_moves(
@@ -195,3 +199,34 @@ def write_moves(
             extra=sid,
         ),
     )
+
+
+def store_customer_results(
+    conn: Connection,
+    snapshot_id: int,
+    previous_id: int | None,
+    previous: pd.DataFrame | None,
+    res: dict[str, Any],
+    rules: ValueRules,
+) -> pd.DataFrame:
+    """Write each customer's results, tier with reasons and migration, and the managers'
+    measures; returns the migrations (every customer, ``same`` included).
+
+    On a worker, in this order, the rows are encoded for their tables, the reasons
+    worded and the migrations explained, while this thread writes what is ready (the
+    database works then, and pandas holds the GIL only one thread at a time anyway; see
+    :func:`models.value.parallel.beside_writes`). Only this thread uses the connection.
+    """
+    tiered, dialect = res["tiered"], conn.dialect.name
+    with beside_writes(conn, "recompute-pandas") as pool:
+        measures = pool.submit(measure_rows, snapshot_id, tiered, dialect)
+        receivables = pool.submit(receivable_rows, snapshot_id, res["receivables"], dialect)
+        wording = pool.submit(res["placement"].reasons, rules)
+        tiers = pool.submit(lambda: tier_rows(snapshot_id, tiered, wording.result(), dialect))
+        moving = pool.submit(explain_migrations, previous, tiered.copy(), rules)
+        for rows in (measures, receivables, tiers):
+            rows.result().write(conn)
+        migrations = moving.result()
+    managers = manager_table(res["measures"], migrations, rules)
+    write_moves(conn, snapshot_id, previous_id, migrations, managers)
+    return migrations
