@@ -116,7 +116,7 @@ def store_funnel(
 
 def tier_of(tiers: pd.DataFrame) -> dict[str, str]:
     """Each customer's tier, by id, from rows of (customer_id, tier)."""
-    return dict(zip(tiers["customer_id"], tiers["tier"].map(str), strict=True))
+    return dict(zip(tiers["customer_id"].tolist(), tiers["tier"].astype(str).tolist(), strict=True))
 
 
 def _tiers(conn: Connection, snapshot_id: int) -> dict[str, str]:
