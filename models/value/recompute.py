@@ -170,8 +170,7 @@ def compute(
         tiering = tiers.submit(_measures_and_tiers, base, windows, rules)
         if encoded is not None:
             encoded.result().write(conn)
-        res = {"windows": windows, **tiering.result(), "segments": segments.result()}
-        return res
+        return {"windows": windows, **tiering.result(), "segments": segments.result()}
 
 
 def _measures_and_tiers(base: pd.DataFrame, windows: Windows, rules: ValueRules) -> dict[str, Any]:
