@@ -8,7 +8,7 @@ CPU per 200,000 payments).
 
 Two ways to the same figure. :func:`recount` has the database add the stored lines up
 (the rule itself): invoices the careful path touched, and any chunk whose amounts are
-not all whole cents. :func:`new_invoice_totals` adds a chunk's new invoices up in
+not all whole cents. :func:`new_invoices` adds a chunk's new invoices up in
 whole cents (integers, exact) beside writing them, where every one of their lines is
 in the chunk: the fresh load's path, no statement of its own.
 """
@@ -22,9 +22,10 @@ from sqlalchemy import Connection, func, select, update
 from models.schema import Invoice, InvoiceLine
 
 _inv, _line = Invoice.__table__, InvoiceLine.__table__
-# Amounts this large in float64 (cents near 2**53) no longer tell whole cents apart:
-# such a chunk is added up by the database.
-_LARGEST = 1e13
+# Cents from 10**15 on (10**13 in money) are past what float64 tells apart as whole
+# cents (and as 2-decimal text): a chunk with such an amount or total is added up by the
+# database.
+_LARGEST = 1e15
 # How far from whole cents float64 parsing may leave an amount that was whole cents
 # (a sub-cent part this small would round away in NUMERIC(18, 2) as well).
 _SLACK = 1e-6
@@ -48,32 +49,31 @@ def recount(conn: Connection, invoice_ids) -> None:
     )
 
 
-def new_invoice_totals(lines: pd.DataFrame, invoice_ids: pd.Series) -> pd.Series | None:
-    """Per invoice of ``invoice_ids`` (in that order), what its lines in ``lines`` add up
-    to, as text of whole cents; None when an amount is not whole cents (or too large
-    to tell in float64): then :func:`recount` after the lines are written. ``lines``
-    are canonical text and hold every line of those invoices."""
+def new_invoices(lines: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """One header row per invoice of ``lines`` (its first line's values), in invoice order,
+    and whether each got its ``line_total`` (decimal text; ``lines`` are canonical text
+    and hold every line of their invoices). Not when an amount is not whole cents, or a
+    figure is too large to tell whole cents in float64: then :func:`recount` once the
+    lines are written. Arrow and numpy, no Python object per line or invoice: the
+    grouping the header rows need anyway serves the sums (~20 ms per 200,000 lines)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    codes, invoices = pd.factorize(lines["invoice_id"])  # every line names its invoice
+    first = np.empty(len(invoices), dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)  # the lowest position wins
+    heads = lines.iloc[first]
     amounts = pc.cast(pa.array(lines["amount"], type=pa.string(), from_pandas=True), pa.float64())
     scaled = amounts.to_numpy(zero_copy_only=False) * 100
     cents = np.rint(scaled)
-    if not (np.abs(scaled - cents) <= _SLACK).all() or not (np.abs(cents) < _LARGEST * 100).all():
-        return None
-    by_invoice = pd.Series(cents.astype("int64"), index=lines["invoice_id"].to_numpy())
-    totals = by_invoice.groupby(level=0, sort=False).sum()
-    return _cents_text(totals.reindex(invoice_ids.to_numpy()).to_numpy())
-
-
-def _cents_text(cents: np.ndarray) -> pd.Series:
-    """Whole cents as canonical decimal text (-1234 -> "-12.34")."""
-    whole, part = np.divmod(np.abs(cents), 100)
-    sign = np.where(cents < 0, "-", "")
-    text = (
-        pd.Series(sign, dtype=object)
-        + pd.Series(whole).astype(str)
-        + "."
-        + pd.Series(part).astype(str).str.zfill(2)
-    )
-    return text
+    whole = bool((np.abs(scaled - cents) <= _SLACK).all() and (np.abs(cents) < _LARGEST).all())
+    if whole:
+        # Whole numbers below 2**53 add up exactly in float64.
+        total = np.bincount(codes, weights=cents, minlength=len(invoices))
+        whole = bool((np.abs(total) < _LARGEST).all())
+    if whole:
+        # Whole cents below 10**15 over 100: 15 significant digits at most, which float64
+        # holds exactly enough that the shortest text Arrow writes is the decimal itself.
+        text = pc.cast(pa.array(total / 100), pa.string())
+        heads = heads.assign(line_total=pd.Series(pd.arrays.ArrowStringArray(text), heads.index))
+    return heads.sort_values("invoice_id"), whole

@@ -32,7 +32,7 @@ from sqlalchemy import (
 from .bulk import analyse, bulk_insert, empty_table, temp_table
 from .changes import diff_target, on_keys, staged_source, write_changes, write_target
 from .entities import Target
-from .line_totals import new_invoice_totals
+from .line_totals import new_invoices
 from .line_totals import recount as recount_totals
 
 PG_WORK_MEM = "64MB"
@@ -120,19 +120,18 @@ class StagedLoad:
         for target in self.targets:
             cols = [*target.key, *target.columns]
             rows = new
-            if target.grouped:
-                # One row per key (a chunk's lines agree on their header once
-                # mismatches are quarantined), in key order: the headers then go
-                # into the primary key's B-tree at its right edge.
-                rows = new.drop_duplicates(list(target.key)).sort_values(list(target.key))
-            if target.line_totals and len(rows):
+            # One row per key (a chunk's lines agree on their header once mismatches
+            # are quarantined), in key order: the headers then go into the primary
+            # key's B-tree at its right edge.
+            if target.line_totals:
                 # New invoices: all their lines are in this chunk.
-                totals = new_invoice_totals(new, rows["invoice_id"])
-                if totals is None:
-                    recount = rows[["invoice_id"]]
-                else:
-                    rows = rows.assign(line_total=totals.to_numpy())
+                rows, totalled = new_invoices(new)
+                if totalled:
                     cols = [*cols, "line_total"]
+                else:
+                    recount = rows[["invoice_id"]]
+            elif target.grouped:
+                rows = new.drop_duplicates(list(target.key)).sort_values(list(target.key))
             bulk_insert(conn, target.table, rows, cols, {"batch_id": batch_id})
         if recount is not None:
             self._recount(recount)
