@@ -25,15 +25,24 @@ from models.schema import (
 
 @dataclass(frozen=True)
 class Target:
-    """One table an entity writes; ``grouped`` = one row per key (invoice headers)."""
+    """One table an entity writes; ``grouped`` = one row per key (invoice headers);
+    ``line_totals``: the table keeps what each row's lines add up to (line_totals.py)."""
 
     table: Table
     key: tuple[str, ...]
     columns: tuple[str, ...]
     grouped: bool = False
+    line_totals: bool = False
 
 
-def _target(model, entity: EntityFile, *, only: tuple[str, ...] | None = None, grouped=False):
+def _target(
+    model,
+    entity: EntityFile,
+    *,
+    only: tuple[str, ...] | None = None,
+    grouped: bool = False,
+    line_totals: bool = False,
+):
     table: Table = model.__table__
     key = tuple(c.name for c in table.primary_key.columns)
     names = set(entity.column_names) | EXTRA_COLUMNS.get(entity.entity, set())
@@ -45,7 +54,7 @@ def _target(model, entity: EntityFile, *, only: tuple[str, ...] | None = None, g
         and c.name != "batch_id"
         and (only is None or c.name in only)
     )
-    return Target(table, key, cols, grouped)
+    return Target(table, key, cols, grouped, line_totals)
 
 
 # Table columns a mapping may fill that the canonical file does not carry.
@@ -72,7 +81,7 @@ def targets(entity: str) -> list[Target]:
     spec = ENTITIES[entity]
     if entity == "invoice_lines":
         return [
-            _target(Invoice, spec, only=HEADER_COLUMNS, grouped=True),
+            _target(Invoice, spec, only=HEADER_COLUMNS, grouped=True, line_totals=True),
             _target(InvoiceLine, spec),
         ]
     return [_target(m, spec) for m in _MODELS[entity]]

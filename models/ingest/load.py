@@ -32,6 +32,8 @@ from sqlalchemy import (
 from .bulk import analyse, bulk_insert, empty_table, temp_table
 from .changes import diff_target, on_keys, staged_source, write_changes, write_target
 from .entities import Target
+from .line_totals import new_invoices
+from .line_totals import recount as recount_totals
 
 PG_WORK_MEM = "64MB"
 _POS = "__pos"
@@ -114,21 +116,39 @@ class StagedLoad:
             bulk_insert(conn, values, written, ["value"])
         old = self._existing(frame) if existing is None else existing
         new = frame[~old] if old.any() else frame
+        recount = None
         for target in self.targets:
             cols = [*target.key, *target.columns]
             rows = new
-            if target.grouped:
-                # One row per key (a chunk's lines agree on their header once
-                # mismatches are quarantined), in key order: the headers then go
-                # into the primary key's B-tree at its right edge.
+            # One row per key (a chunk's lines agree on their header once mismatches
+            # are quarantined), in key order: the headers then go into the primary
+            # key's B-tree at its right edge.
+            if target.line_totals:
+                # New invoices: all their lines are in this chunk.
+                rows, totalled = new_invoices(new)
+                if totalled:
+                    cols = [*cols, "line_total"]
+                else:
+                    recount = rows[["invoice_id"]]
+            elif target.grouped:
                 rows = new.drop_duplicates(list(target.key)).sort_values(list(target.key))
             bulk_insert(conn, target.table, rows, cols, {"batch_id": batch_id})
+        if recount is not None:
+            self._recount(recount)
         self.inserted += len(new)
         if old.any():
             bulk_insert(conn, self.stage, frame[old], [c.name for c in self.stage.columns])
             analyse(conn, self.stage)
             self._careful(batch_id, entity)
+            if self.targets[0].line_totals:
+                recount_totals(conn, select(self.stage.c.invoice_id))
             empty_table(conn, self.stage)
+
+    def _recount(self, invoices: pd.DataFrame) -> None:
+        """Line totals of ``invoices`` (new ones, lines written) added up by the database."""
+        bulk_insert(self.conn, self.probe, invoices, ["invoice_id"], numbered=_POS)
+        recount_totals(self.conn, select(self.probe.c.invoice_id))
+        empty_table(self.conn, self.probe)
 
     def _existing(self, frame: pd.DataFrame) -> pd.Series:
         """Which rows' first-target key is already in the database."""

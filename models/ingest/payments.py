@@ -39,7 +39,7 @@ from sqlalchemy import (
     select,
 )
 
-from models.schema import Invoice, InvoiceLine, Payment
+from models.schema import Invoice, Payment
 
 from .committed import CommittedBook
 
@@ -201,7 +201,9 @@ class PaymentsCheck:
         key = probe.c.invoice_id
         # Scalar subqueries, not joins: each is an index lookup per invoice of the chunk
         # (PostgreSQL would hash-join a whole table otherwise: 10M lines per chunk).
-        total = _summed(InvoiceLine.__table__, key, cents=True)
+        # The invoice's line total as its header keeps it: one probe, not its lines'.
+        inv = Invoice.__table__
+        total = select(inv.c.line_total).where(inv.c.invoice_id == key).scalar_subquery()
         paid: ColumnElement = func.coalesce(_summed(Payment.__table__, key, cents=True), 0)
         if self.carried:
             paid = paid + func.coalesce(_summed(self.applied, key), 0)

@@ -36,6 +36,10 @@ class Invoice(Base):
     due_date: Mapped[date | None] = mapped_column(Date)
     currency: Mapped[str] = mapped_column(String(3))
     batch_id: Mapped[int | None] = mapped_column(Integer, info=references("ingest_batch.batch_id"))
+    # What the invoice's lines add up to, rounded to cents (NULL: no lines), kept by the
+    # lines' load (models/ingest/line_totals.py) so that the payments check reads one row
+    # per invoice instead of its ~5 lines (migration 0022). Only that check reads it.
+    line_total: Mapped[Decimal | None] = mapped_column(MONEY)
 
 
 class InvoiceLine(Base):

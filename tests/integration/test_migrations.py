@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
+from decimal import Decimal
+
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, insert, inspect, select
 
 from models.db import make_engine
 from models.migrate import (
@@ -14,7 +17,7 @@ from models.migrate import (
     pending_changes,
     upgrade,
 )
-from models.schema import metadata
+from models.schema import Invoice, metadata
 
 from .fixtures import insert_one_of_everything
 
@@ -113,3 +116,23 @@ def test_0010_keys_the_per_customer_rollups_by_customer(engine):
         assert {t for t, sql in ddl.items() if sql.rstrip().endswith("WITHOUT ROWID")} == set(
             clustered
         )
+
+
+def test_0022_gives_existing_invoices_the_total_of_their_lines(engine):
+    """An invoice stored before 0022 gets what its lines add up to (a credit line
+    included); one without lines gets none."""
+    insert_one_of_everything(engine)  # INV-1: lines of 12345678.91 and -0.01
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Invoice.__table__).values(
+                invoice_id="INV-NO-LINES",
+                customer_id="C-1",
+                invoice_date=date(2026, 1, 11),
+                currency="EUR",
+            )
+        )
+    downgrade(engine, "0021")
+    upgrade(engine)
+    with engine.connect() as conn:
+        kept = dict(conn.execute(select(Invoice.invoice_id, Invoice.line_total)).all())
+    assert kept == {"INV-1": Decimal("12345678.90"), "INV-NO-LINES": None}
