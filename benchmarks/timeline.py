@@ -1,0 +1,137 @@
+"""Where one recompute's time goes, step by step and thread by thread, on a kept book.
+
+    python benchmarks/timeline.py --keep DIR [--db postgresql|sqlite] [--new-window]
+        [--statements SECONDS]
+
+Copies the book ``benchmarks/recompute.py --keep DIR`` kept into a fresh database (dropped
+afterwards), runs one recompute on it and prints, for each step, the thread that ran it
+and when it started and ended (seconds from the recompute's start), then the total. The
+steps are the functions of ``models/value`` listed in ``STEPS`` below, timed by wrapping
+them for this run only; ``--statements S`` also lists each SQL statement that took at
+least S seconds (statements only: the ``COPY`` reads and writes go past SQLAlchemy's
+events). Nothing is asserted and nothing is compared with DuckDB: for the ratio, run
+``benchmarks/recompute.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
+
+import recompute as book  # benchmarks/recompute.py: the kept book's copies
+from sqlalchemy import event
+
+from models.config import load_config
+from models.db import make_engine
+
+# Module (under models.value) -> the functions timed in it, as that module names them.
+STEPS = {
+    "recompute": (
+        "refresh_reading_inputs",
+        "compute",
+        "per_line_sales",
+        "customer_base",
+        "_measures_and_tiers",
+        "store_customer_results",
+        "store_plan_reviews",
+        "store_roadmap",
+        "store_funnel",
+        "write_clv",
+        "_complete_snapshot",
+        "lifetime_values_apart",
+        "classify_segments",
+        "segment_rows",
+    ),
+    "results": ("measure_rows", "receivable_rows", "tier_rows", "explain_migrations"),
+    "clv_store": ("keep_purchases", "kept_summary", "clv_from_summary"),
+}
+
+
+def _timed(events: list, start: list[float], name: str, fn):
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            ended = time.perf_counter()
+            thread = threading.current_thread().name
+            events.append((began - start[0], ended - start[0], thread, name))
+
+    return run
+
+
+def _wrap(events: list, start: list[float]) -> None:
+    import importlib
+
+    for module, names in STEPS.items():
+        mod = importlib.import_module(f"models.value.{module}")
+        for name in names:
+            setattr(mod, name, _timed(events, start, name, getattr(mod, name)))
+
+
+def _statements(engine, events: list, start: list[float], at_least: float) -> None:
+    @event.listens_for(engine, "before_cursor_execute")
+    def before(conn, cursor, statement, params, context, executemany):
+        conn.info["began"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def after(conn, cursor, statement, params, context, executemany):
+        ended = time.perf_counter()
+        began = conn.info.pop("began", ended)
+        if ended - began >= at_least:
+            text = "SQL " + " ".join(statement.split())[:70]
+            thread = threading.current_thread().name
+            events.append((began - start[0], ended - start[0], thread, text))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--keep", type=Path, required=True, help="folder of the kept book")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="postgresql")
+    parser.add_argument("--url", default=None, help="PostgreSQL admin URL")
+    parser.add_argument("--new-window", action="store_true", help="the first recompute of a month")
+    parser.add_argument("--statements", type=float, default=None, metavar="SECONDS")
+    args = parser.parse_args(argv)
+    state_file = args.keep / "state.json"
+    if not state_file.exists():
+        raise SystemExit(f"{state_file} not found: keep a book with benchmarks/recompute.py --keep")
+    state = json.loads(state_file.read_text())
+    book._upgrade_kept(args, state)
+    events: list = []
+    start = [0.0]
+    _wrap(events, start)
+    from models.value.recompute import recompute
+
+    with tempfile.TemporaryDirectory(prefix="accountops-timeline-") as tmp:
+        url, drop = book._fresh_copy(args, state, Path(tmp))
+        try:
+            engine = make_engine(url)
+            book._forget_windows(engine, args.new_window)
+            if args.statements is not None:
+                _statements(engine, events, start, args.statements)
+            config = load_config()
+            start[0] = time.perf_counter()
+            recompute(engine, config)
+            total = time.perf_counter() - start[0]
+            engine.dispose()
+        finally:
+            drop()
+    for began, ended, thread, name in sorted(events):
+        took = ended - began
+        print(f"{thread[:20]:20s} {name:40s} {began:6.2f} -> {ended:6.2f}  ({took:5.2f} s)")
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
+    print(f"total {total:.2f} s; load average {' '.join(load)}")
+
+
+if __name__ == "__main__":
+    main()
