@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Table, func, select, update
 
 from models.schema import Invoice, InvoiceLine
 
@@ -31,21 +31,29 @@ _LARGEST = 1e15
 _SLACK = 1e-6
 
 
+def invoice_sum(table: Table, key, *, cents: bool = False):
+    """Sum of ``table.amount`` over the rows of the invoice ``key`` (NULL when none);
+    ``cents``: a sum of stored money, rounded to cents as SQLite adds it in binary."""
+    total = func.sum(table.c.amount)
+    return (
+        select(func.round(total, 2) if cents else total)
+        .where(table.c.invoice_id == key)
+        .scalar_subquery()
+    )
+
+
 def summed(key):
-    """The rule, as SQL: what the lines of invoice ``key`` add up to (NULL: none),
-    rounded to cents as SQLite adds them in binary."""
-    total = func.round(func.sum(_line.c.amount), 2)
-    return select(total).where(_line.c.invoice_id == key).scalar_subquery()
+    """The rule, as SQL: what the lines of invoice ``key`` add up to (NULL: none)."""
+    return invoice_sum(_line, key, cents=True)
 
 
 def recount(conn: Connection, invoice_ids) -> None:
     """Set ``line_total`` of the invoices ``invoice_ids`` (a one-column select) from
     their lines as stored now."""
-    inv = _inv
     conn.execute(
-        update(inv)
-        .values(line_total=summed(inv.c.invoice_id))
-        .where(inv.c.invoice_id.in_(invoice_ids))
+        update(_inv)
+        .values(line_total=summed(_inv.c.invoice_id))
+        .where(_inv.c.invoice_id.in_(invoice_ids))
     )
 
 

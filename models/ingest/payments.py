@@ -32,7 +32,6 @@ from sqlalchemy import (
     Float,
     Integer,
     Numeric,
-    Table,
     cast,
     func,
     literal,
@@ -42,6 +41,7 @@ from sqlalchemy import (
 from models.schema import Invoice, Payment
 
 from .committed import CommittedBook
+from .line_totals import invoice_sum
 
 _POS = "pos"
 # The suite's key set the check fills for each chunk: the chunk's invoices that exist.
@@ -204,9 +204,9 @@ class PaymentsCheck:
         # The invoice's line total as its header keeps it: one probe, not its lines'.
         inv = Invoice.__table__
         total = select(inv.c.line_total).where(inv.c.invoice_id == key).scalar_subquery()
-        paid: ColumnElement = func.coalesce(_summed(Payment.__table__, key, cents=True), 0)
+        paid: ColumnElement = func.coalesce(invoice_sum(Payment.__table__, key, cents=True), 0)
         if self.carried:
-            paid = paid + func.coalesce(_summed(self.applied, key), 0)
+            paid = paid + func.coalesce(invoice_sum(self.applied, key), 0)
         # Exact sums, read as a float: the suite compares them against a tolerance
         # of a cent (no Decimal per row on the way).
         # One number per probe row, in the order of the numbers: row i is invoice i.
@@ -253,14 +253,6 @@ class PaymentsCheck:
         picked = which[rows]
         off_ids = np.array(invoice_ids, dtype=object)[picked]
         return rows, off_ids, [amounts[i] for i in picked]
-
-
-def _summed(table: Table, key, *, cents: bool = False):
-    """Sum of ``table.amount`` over the rows of the invoice ``key`` (NULL when none);
-    ``cents``: a sum of stored money, rounded to cents as SQLite adds it in binary."""
-    total = func.sum(table.c.amount)
-    summed = func.round(total, 2) if cents else total
-    return select(summed).where(table.c.invoice_id == key).scalar_subquery()
 
 
 def _columns(rows: Sequence, width: int) -> list[tuple]:
