@@ -18,8 +18,10 @@
 PostgreSQL runs in a fresh database on the server at ACCOUNTOPS_TEST_PG_URL (or
 --url, an admin URL), dropped afterwards; SQLite in a temporary file.
 
-``--new-window`` forgets the stored window aggregates before the timed recompute, so it
-times the first recompute of a month (it rebuilds them; see models/value/rollups.py).
+``--new-window`` makes the window tables hold the previous month's windows before the
+timed recompute (not timed), so it times the first recompute of a month: it releases
+them, aggregates the new month's windows and stores them (see
+models/value/window_tables.py).
 
 ``--keep DIR`` builds the book once and keeps it for later runs: the first run saves
 the database as it stands just before the timed recompute (PostgreSQL: a template
@@ -42,7 +44,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -328,7 +330,7 @@ def main(argv: list[str] | None = None, prepare: Callable[[Engine], None] | None
     parser.add_argument(
         "--new-window",
         action="store_true",
-        help="forget the stored window aggregates first: time the first recompute of a month",
+        help="time the first recompute of a month: the window tables hold the previous month's",
     )
     args = parser.parse_args(argv)
     if args.keep is not None and (args.keep / "state.json").exists():
@@ -406,7 +408,7 @@ def main(argv: list[str] | None = None, prepare: Callable[[Engine], None] | None
             if args.keep is not None:
                 engine.dispose()
                 _save_template(args, url, lines_done, len(lines), rollup_full, load_seconds)
-            _forget_windows(engine, args.new_window)
+            _hold_previous_month(engine, args.new_window)
             rss_before = peak_rss_mb()
             with stopwatch() as rc_time:
                 result = recompute(engine, config)
@@ -439,11 +441,23 @@ def main(argv: list[str] | None = None, prepare: Callable[[Engine], None] | None
     )
 
 
-def _forget_windows(engine, forget: bool) -> None:
-    """With ``--new-window``: no stored window, as on the first recompute of a month."""
-    if forget:
-        with engine.begin() as conn:
-            conn.execute(text("DELETE FROM rollup_window"))
+def _hold_previous_month(engine, forget: bool) -> None:
+    """With ``--new-window``: the window tables hold the previous month's windows, as the
+    first recompute of a month finds them (not timed)."""
+    if not forget:
+        return
+    from models.value.early_windows import window_frame
+    from models.value.facts import default_as_of
+    from models.value.rules import value_rules
+    from models.value.window_tables import WINDOW_TABLES
+    from models.value.windows import Windows
+
+    months = value_rules(load_config()).window_months
+    with engine.begin() as conn:
+        as_of = default_as_of(conn)
+        previous = Windows(as_of.replace(day=1) - timedelta(days=1), months)
+        for name in WINDOW_TABLES:
+            window_frame(conn, name, previous)
 
 
 def _admin(args):
@@ -547,7 +561,7 @@ def _rerun(args, prepare: Callable[[Engine], None] | None = None) -> dict:
     url, drop = _fresh_copy(args, state, Path(tmp.name))
     try:
         engine = make_engine(url)
-        _forget_windows(engine, args.new_window)
+        _hold_previous_month(engine, args.new_window)
         if prepare is not None:
             prepare(engine)
         rss_before = peak_rss_mb()

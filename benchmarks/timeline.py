@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import sys
 import tempfile
 import threading
@@ -53,6 +54,9 @@ STEPS = {
     ),
     "results": ("measure_rows", "receivable_rows", "tier_rows", "explain_migrations"),
     "clv_store": ("keep_purchases", "kept_summary", "clv_from_summary"),
+    "windows_apart": ("fill_window",),
+    "inputs": ("refresh", "read_inputs"),
+    "early_windows": ("read_early_window",),
 }
 
 
@@ -94,6 +98,26 @@ def _statements(engine, events: list, start: list[float], at_least: float) -> No
             events.append((began - start[0], ended - start[0], thread, text))
 
 
+def _cpu_ticks() -> tuple[int, int] | None:
+    """(busy, all) clock ticks of every core since boot (Linux), or None elsewhere."""
+    stat = Path("/proc/stat")
+    if not stat.exists():
+        return None
+    user, nice, system, idle, iowait, irq, softirq, steal = map(
+        int, stat.read_text().split("\n", 1)[0].split()[1:9]
+    )
+    busy = user + nice + system + irq + softirq + steal
+    return busy, busy + idle + iowait
+
+
+def _busy_share(before, after) -> float | None:
+    """The share of the cores' time spent busy between two :func:`_cpu_ticks` readings
+    (every process on the machine, the database's included)."""
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", type=Path, required=True, help="folder of the kept book")
@@ -116,13 +140,16 @@ def main(argv: list[str] | None = None) -> None:
         url, drop = book._fresh_copy(args, state, Path(tmp))
         try:
             engine = make_engine(url)
-            book._forget_windows(engine, args.new_window)
+            book._hold_previous_month(engine, args.new_window)
             if args.statements is not None:
                 _statements(engine, events, start, args.statements)
             config = load_config()
+            busy_before, own_before = _cpu_ticks(), time.process_time()
             start[0] = time.perf_counter()
             recompute(engine, config)
             total = time.perf_counter() - start[0]
+            busy = _busy_share(busy_before, _cpu_ticks())
+            own = time.process_time() - own_before
             engine.dispose()
         finally:
             drop()
@@ -130,7 +157,11 @@ def main(argv: list[str] | None = None) -> None:
         took = ended - began
         print(f"{thread[:20]:20s} {name:40s} {began:6.2f} -> {ended:6.2f}  ({took:5.2f} s)")
     load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else []
-    print(f"total {total:.2f} s; load average {' '.join(load)}")
+    cores = os.cpu_count() or 1
+    share = f"; this process's CPU {own:.2f} s"
+    if busy is not None:
+        share += f", every process's {busy * total * cores:.2f} s ({busy:.0%} of {cores} cores)"
+    print(f"total {total:.2f} s; load average {' '.join(load)}{share}")
 
 
 if __name__ == "__main__":

@@ -53,14 +53,14 @@ class Apart:
 
 
 def windows_apart(engine: Engine, pool: Executor, windows: Windows) -> WindowsApart | None:
-    """Where a new window's rows are stored: on ``pool``'s thread on PostgreSQL, released
-    first (models/value/windows_apart.py); None (in the recompute's transaction) on SQLite,
-    where a second writer would wait for that transaction."""
-    if engine.dialect.name != "postgresql":
-        return None
+    """The window tables the recompute reads released unless they hold ``windows``
+    (models/value/windows_apart.py), and where their new rows are stored: on ``pool``'s
+    thread on PostgreSQL; None (in the recompute's transaction) on SQLite, where a second
+    writer would wait for that transaction."""
     with engine.connect() as conn:
         names = stored_window_names(choose_sources(conn, windows))
-    return release_apart(engine, pool, windows, names)
+    released = release_apart(engine, pool, windows, names)
+    return released if engine.dialect.name == "postgresql" else None
 
 
 def funnel_apart(engine: Engine, as_of: date, rules: FunnelRules) -> FunnelResult:

@@ -232,12 +232,16 @@ def recompute(
     windows = Windows(as_of, rules.window_months)
     stored = rules.base_aggregates != "plain" and by_parts is None  # window tables read
     early = windows if stored else None
-    refreshed, inputs = refresh_reading_inputs(engine, as_of, early, refresh_first)
     funnel = funnel_rules(config)
     with (
         beside_transaction(engine, "recompute-apart") as pool,
         worker("recompute-windows") as window_pool,
     ):
+        # Window tables holding another window (the month's first recompute) are released
+        # before the refresh, which then rebuilds no customer's rows in a window about to
+        # be replaced (0.3-0.4 s of the database's time at 10M lines).
+        new_windows = windows_apart(engine, window_pool, windows) if stored else None
+        refreshed, inputs = refresh_reading_inputs(engine, as_of, early, refresh_first)
         # The CLV needs the refreshed roll-up and nothing computed below: it is fitted
         # while the measures, tiers and results are (1.5 s of 7.5 at 10M lines). So is the
         # funnel, which reads only the opportunities (unless it is segmented by tier).
@@ -247,7 +251,7 @@ def recompute(
             pool.submit(funnel_apart, engine, as_of, funnel)
             if funnel.segment_by != "tier"
             else None,
-            windows_apart(engine, window_pool, windows) if stored else None,
+            new_windows,
         )
         snapshot_id, res, migrations = _compute_and_store(
             engine, config, rules, as_of, inputs, refreshed, flow_run_id, apart, step, by_parts

@@ -12,6 +12,8 @@ So a recompute after a day's ingest reads ~400,000 stored rows instead of aggreg
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import pandas as pd
 from sqlalchemy import Connection, Float, Integer, Select, cast, delete, func, insert, select
 
@@ -170,7 +172,28 @@ def fill_window(conn: Connection, name: str, frame: pd.DataFrame) -> None:
     # Whole numbers with a NULL among them arrive as floats: stored as integers.
     ints = tuple(c.name for c in table.columns if isinstance(c.type, Integer))
     _empty(conn, table)
-    bulk_insert(conn, table, prepare(frame, [c.name for c in table.columns], ints=ints))
+    with _key_built_after(conn, table):
+        bulk_insert(conn, table, prepare(frame, [c.name for c in table.columns], ints=ints))
+
+
+@contextmanager
+def _key_built_after(conn: Connection, table):
+    """On PostgreSQL, the empty ``table``'s primary key dropped while rows are written and
+    built again, sorted, once they are in: 394,000 sales rows at 10M lines take 0.6 s of
+    PostgreSQL's time so, 1.2 s inserted one by one into the key's B-tree (the same
+    name and columns: the schema is unchanged). Only inside the transaction that emptied the
+    table, which holds it exclusively. On SQLite the key is the table (WITHOUT ROWID)."""
+    if conn.dialect.name != "postgresql":
+        yield
+        return
+    key = table.primary_key
+    columns = ", ".join(f'"{c.name}"' for c in key.columns)
+    # Names from our own schema, never from input.
+    conn.exec_driver_sql(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{key.name}"')
+    yield
+    conn.exec_driver_sql(
+        f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{key.name}" PRIMARY KEY ({columns})'
+    )
 
 
 def name_window(conn: Connection, name: str, windows: Windows) -> None:

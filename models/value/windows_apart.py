@@ -3,9 +3,9 @@
 The first recompute of a month aggregates the roll-ups into the window tables' new rows
 (:func:`~models.value.early_windows.window_frame`). The recompute computes from those rows
 in memory; storing them (~400,000 sales rows at 10M lines: ~1.7 s of PostgreSQL's time)
-need not hold it up. So, before the recompute's transaction starts, a short transaction
-of its own releases the tables that hold another window (:func:`release_windows`: they
-then hold none, so no one reads or rebuilds them); the recompute's transaction takes the
+need not hold it up. So, before the roll-up refresh, a short transaction of its own
+releases the tables that hold another window (:func:`release_windows`: they then hold
+none, so no one reads or rebuilds them, the refresh included); the recompute's transaction takes the
 windows' lock as ever, aggregates, hands the rows to a worker that stores them in a
 transaction of its own, and names the window (the state row) only once they are stored
 and before it commits. The state row and the rows it names so become visible together,
