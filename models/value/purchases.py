@@ -43,6 +43,7 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    true,
 )
 
 from models.schema import ClvPurchasesState, CustomerPurchases, InvoiceLine, InvoiceRollup
@@ -63,6 +64,9 @@ PURCHASE_COLUMNS += ["first_day_cents"]
 # Above this many customers to rebuild or summarise afresh, the whole table is cheaper
 # (and an IN list stays far below SQLite's 32,766 bound parameters).
 _AT_MOST = 20_000
+# Up to this many customers (~200,000 invoices at 10M lines), their invoices look their
+# credit lines up one by one rather than all credit lines being summed (PostgreSQL).
+_LOOK_UP_AT_MOST = 3_000
 
 
 def day_number(day: date) -> int:
@@ -85,16 +89,28 @@ def purchases_select(
     inv = _invoice.c
     # A literal 0, as the partial index's condition reads: SQLite does not use the index
     # for a bound parameter.
-    credits = (
-        select(_line.c.invoice_id, func.sum(_line.c.amount).label("credited"))
-        .where(_line.c.amount < literal_column("0"))
-        .group_by(_line.c.invoice_id)
-        .subquery("credits")
-    )
+    credit_lines = _line.c.amount < literal_column("0")
+    credited = func.sum(_line.c.amount).label("credited")
+    if dialect == "postgresql" and customers is not None and len(customers) <= _LOOK_UP_AT_MOST:
+        # A few customers (a night's): each of their invoices looks its credit lines up in
+        # the partial index, where summing every credit line by invoice read ~100,000
+        # lines from ~66,000 pages at 10M lines (2,500 customers: 0.5 s instead of 0.7 s).
+        each = select(credited).where(_line.c.invoice_id == inv.invoice_id, credit_lines)
+        own = each.lateral("credits")
+        invoices, credit = _invoice.outerjoin(own, true()), own.c.credited
+    else:
+        credits = (
+            select(_line.c.invoice_id, credited)
+            .where(credit_lines)
+            .group_by(_line.c.invoice_id)
+            .subquery("credits")
+        )
+        invoices = _invoice.outerjoin(credits, credits.c.invoice_id == inv.invoice_id)
+        credit = credits.c.credited
     chosen: list[ColumnElement[bool]] = []
     if customers is not None:
         chosen.append(inv.customer_id.in_(sorted(customers)))
-    cents = _cents(inv.amount_due - func.coalesce(credits.c.credited, 0))
+    cents = _cents(inv.amount_due - func.coalesce(credit, 0))
     if until_day is not None:
         chosen.append(inv.invoice_day <= until_day)
     customer = _by_customer(inv.customer_id, dialect)
@@ -104,7 +120,7 @@ def purchases_select(
             func.min(inv.invoice_day).label("day"),
             func.sum(cents).label("cents"),
         )
-        .select_from(_invoice.outerjoin(credits, credits.c.invoice_id == inv.invoice_id))
+        .select_from(invoices)
         .where(cents > 0, *chosen)
         .group_by(customer, inv.invoice_date)
         .subquery("days")
