@@ -64,13 +64,17 @@ class EarlyWindow:
         applied = self.batches | frozenset(done.batch_ids if done else ())
         if frozenset(applied_batches(conn)) != applied:
             return None
-        if done is not None and done.full_rebuild:
-            return None
-        if done is None or not done.rebuilt:
+        if done is None:
             return self.frame
-        if len(done.rebuilt) > _CATCH_UP_AT_MOST:
+        if done.full_rebuild:
             return None
-        ids = sorted(done.rebuilt)
+        # The sales window reads only the sales roll-up, whose rows payments do not change.
+        rebuilt = done.sales_rebuilt if self.name == "sales" else done.rebuilt
+        if not rebuilt:
+            return self.frame
+        if len(rebuilt) > _CATCH_UP_AT_MOST:
+            return None
+        ids = sorted(rebuilt)
         if self.aggregated:
             rows = window_rows(self.name, self.windows, lambda customer_id: customer_id.in_(ids))
         else:

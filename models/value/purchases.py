@@ -17,11 +17,12 @@ Two paths to the summary at an as-of date, one interface:
   (seconds: more than the rest of a recompute).
 * :func:`kept_summary`: from ``customer_purchases``, one row per customer over every
   date, which :func:`keep_purchases` brings up to date in each recompute by rebuilding
-  only the customers the roll-up refresh rebuilt (the roll-ups change no one else's
-  rows), or everyone when the table does not follow the refreshes one by one (a
-  refresh run elsewhere, a full rebuild; ``clv_purchases_state`` says which batches the
-  table reflects). A customer with a purchase after the as-of date is summarised afresh
-  from the roll-up, cut at the as-of date.
+  only the customers whose sales the roll-up refresh rebuilt (the roll-ups change no
+  one else's invoices or lines), or everyone when the table does not follow the
+  refreshes one by one (a refresh run elsewhere, a full rebuild;
+  ``clv_purchases_state`` says which batches the table reflects). A customer with a
+  purchase after the as-of date is summarised afresh from the roll-up, cut at the as-of
+  date.
 """
 
 from __future__ import annotations
@@ -207,12 +208,13 @@ def keep_purchases(conn: Connection, refreshed: RollupRefresh | None) -> str:
         and not refreshed.full_rebuild
         and kept | new == applied
         and not kept & new
-        and len(refreshed.rebuilt) <= _AT_MOST
+        and len(refreshed.sales_rebuilt) <= _AT_MOST
     )
     dialect = conn.dialect.name
     if follows:
         assert refreshed is not None  # for the type checker: ``follows`` says so
-        customers = refreshed.rebuilt
+        # Purchase days come from invoices and lines: a payment changes none.
+        customers = refreshed.sales_rebuilt
         if customers:
             conn.execute(delete(_kept).where(_kept.c.customer_id.in_(sorted(customers))))
             rows = purchases_select(dialect, customers=customers)

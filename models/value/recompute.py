@@ -235,6 +235,7 @@ def recompute(
     funnel = funnel_rules(config)
     with (
         beside_transaction(engine, "recompute-apart") as pool,
+        beside_transaction(engine, "recompute-funnel") as funnel_pool,
         worker("recompute-windows") as window_pool,
     ):
         # Window tables holding another window (the month's first recompute) are released
@@ -244,11 +245,12 @@ def recompute(
         refreshed, inputs = refresh_reading_inputs(engine, as_of, early, refresh_first)
         # The CLV needs the refreshed roll-up and nothing computed below: it is fitted
         # while the measures, tiers and results are (1.5 s of 7.5 at 10M lines). So is the
-        # funnel, which reads only the opportunities (unless it is segmented by tier).
+        # funnel, which reads only the opportunities (unless it is segmented by tier), on
+        # a worker of its own: behind a night's CLV it was the last thing waited for.
         apart = Apart(
             pool.submit(lifetime_values_apart, engine, as_of, config, refreshed),
             funnel,
-            pool.submit(funnel_apart, engine, as_of, funnel)
+            funnel_pool.submit(funnel_apart, engine, as_of, funnel)
             if funnel.segment_by != "tier"
             else None,
             new_windows,

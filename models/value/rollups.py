@@ -8,8 +8,9 @@ those batches touched (fact rows carry their ``batch_id``; amended rows name
 their previous customer in ``ingest_change``), deletes those customers' roll-up
 rows and rebuilds them, all set-based and in one transaction. New rows only
 change the months they fall in, so a batch without amendments rebuilds each
-touched customer from its first touched month on; a batch with amendments
-rebuilds the touched customers' whole history. The first refresh fills every
+touched customer from its first touched month on, and its sales only if it has new
+invoices or lines (a payment changes no sale); a batch with amendments rebuilds the
+touched customers' whole history. The first refresh fills every
 roll-up with one INSERT ... SELECT each.
 
 Each invoice's row holds its payment state as :mod:`invoice_state` defines it; the
@@ -36,6 +37,7 @@ from sqlalchemy import (
     func,
     insert,
     literal,
+    null,
     select,
     union_all,
 )
@@ -84,6 +86,9 @@ class RollupRefresh:
     full_rebuild: bool
     # The customers an incremental refresh rebuilt (empty after a full one: everyone).
     rebuilt: frozenset[str] = frozenset()
+    # Of those, the ones whose sales were rebuilt too: the customers with new invoices or
+    # lines (payments change no sale). Empty after a full refresh (everyone's).
+    sales_rebuilt: frozenset[str] = frozenset()
 
     def summary(self) -> dict:
         """The result as plain values (for logs and flow results)."""
@@ -95,32 +100,38 @@ class RollupRefresh:
 
 
 # Work list of one incremental refresh (a temporary table, per connection): each touched
-# customer and the first month whose roll-up rows are rebuilt. New invoices, lines and
-# payments only change the months they (or the invoices they pay) fall in, so a batch
-# of new data rebuilds a month or two of each customer's history, not all of it;
-# amendments (ingest_change rows) rebuild the whole history of old and new owners.
+# customer and the first month whose roll-up rows are rebuilt: ``since`` for the invoices'
+# roll-ups, ``sales_since`` for the sales roll-up (NULL: none of its sales changed). New
+# invoices, lines and payments only change the months they (or the invoices they pay)
+# fall in, so a batch of new data rebuilds a month or two of each customer's history, not
+# all of it, and a payment changes no sale: a night's payments to ~7,000 customers who
+# bought nothing that night (at 10M lines) rebuild their invoices' months only.
+# Amendments (ingest_change rows) rebuild the whole history of old and new owners.
 _since = Table(
     "rollup_dirty_since",
     MetaData(),
     Column("customer_id", String(64), primary_key=True),
     Column("since", Date, nullable=False),
+    Column("sales_since", Date, nullable=True),
     prefixes=["TEMPORARY"],
 )
 _WHOLE_HISTORY = date(1, 1, 1)
 
 
-def _dirty_since(customer_id, day):
-    """``customer_id`` is a dirty customer's and ``day`` is in its rebuilt months."""
-    since = select(_since.c.since).where(_since.c.customer_id == customer_id).scalar_subquery()
-    return and_(customer_id.in_(select(_since.c.customer_id)), day >= since)
+def _dirty_since(customer_id, day, since):
+    """``customer_id`` is a dirty customer's and ``day`` is in its rebuilt months (from its
+    work list column ``since``)."""
+    first = select(since).where(_since.c.customer_id == customer_id).scalar_subquery()
+    return and_(customer_id.in_(select(_since.c.customer_id)), day >= first)
 
 
-def _on_since(customer_id, day, first: date):
-    """Join condition to the work list: both columns lead the (customer, date) indexes, so
-    the database reads only the rebuilt months, not the customer's whole history.
-    ``first`` (the earliest ``since``) is redundant but a constant the planner can
-    weigh: without it PostgreSQL guesses a third of all rows and scans whole tables."""
-    return and_(_since.c.customer_id == customer_id, day >= _since.c.since, day >= first)
+def _on_since(customer_id, day, first: date, since=_since.c.since):
+    """Join condition to the work list (its column ``since``): both columns lead the
+    (customer, date) indexes, so the database reads only the rebuilt months, not the
+    customer's whole history. ``first`` (the earliest ``since``) is redundant but a
+    constant the planner can weigh: without it PostgreSQL guesses a third of all rows and
+    scans whole tables. A NULL ``since`` joins nothing."""
+    return and_(_since.c.customer_id == customer_id, day >= since, day >= first)
 
 
 def _invoices_since(first: date):
@@ -130,20 +141,22 @@ def _invoices_since(first: date):
     )
 
 
-def _delete_since(conn: Connection, table, day: str, first: date) -> None:
-    """Delete ``table``'s rows of the rebuilt months."""
+def _delete_since(conn: Connection, table, day: str, first: date, since=_since.c.since) -> None:
+    """Delete ``table``'s rows of the rebuilt months (from work list column ``since``)."""
     if conn.dialect.name == "postgresql":
         # DELETE ... USING lets PostgreSQL bound the index scan by the month as well.
-        conn.execute(delete(table).where(_on_since(table.c.customer_id, table.c[day], first)))
+        on = _on_since(table.c.customer_id, table.c[day], first, since)
+        conn.execute(delete(table).where(on))
     else:
-        conn.execute(delete(table).where(_dirty_since(table.c.customer_id, table.c[day])))
+        conn.execute(delete(table).where(_dirty_since(table.c.customer_id, table.c[day], since)))
 
 
 def sales_select(
     *, dirty_from: date | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> Select:
     """Lines aggregated to customer x product line x month (roll-up columns, in order);
-    with ``dirty_from`` (the work list's earliest month), only the work list's months."""
+    with ``dirty_from`` (the work list's earliest sales month), only the work list's sales
+    months."""
     month = month_start(_inv.c.invoice_date)
     costed = _line.c.cost.is_not(None)
     q = (
@@ -160,7 +173,8 @@ def sales_select(
         .group_by(_inv.c.customer_id, _line.c.product_line_id, month)
     )
     if dirty_from is not None:
-        q = q.join(_since, _on_since(_inv.c.customer_id, _inv.c.invoice_date, dirty_from))
+        on = _on_since(_inv.c.customer_id, _inv.c.invoice_date, dirty_from, _since.c.sales_since)
+        q = q.join(_since, on)
     if date_from is not None:
         q = q.where(_inv.c.invoice_date >= date_from)
     if date_to is not None:
@@ -195,7 +209,8 @@ def _new_batches(conn: Connection) -> list[int]:
 
 def _mark_dirty(conn: Connection, batch_ids: list[int]) -> int:
     """Fill the work list: each customer the batches touched, from its first touched month
-    (or its whole history when the batches amended rows). Returns how many customers."""
+    (or its whole history when the batches amended rows), and from its first month whose
+    sales changed (none when only payments touched it). Returns how many customers."""
     amended = conn.scalar(
         select(func.count()).select_from(IngestChange).where(IngestChange.batch_id.in_(batch_ids))
     )
@@ -211,33 +226,38 @@ def _mark_dirty(conn: Connection, batch_ids: list[int]) -> int:
         .where(batch_invoice.c.batch_id.in_(batch_ids))
         .exists()
     )
+    # With amendments every touched customer's sales are rebuilt too; otherwise a
+    # payment changes the invoice it pays, in that invoice's month, and no sale.
+    no_sale = month if amended else null().cast(Date)
     parts = [
-        select(_inv.c.customer_id, month.label("since")).where(_inv.c.batch_id.in_(batch_ids)),
-        select(_inv.c.customer_id, month)
+        select(_inv.c.customer_id, month.label("since"), month.label("sales_since")).where(
+            _inv.c.batch_id.in_(batch_ids)
+        ),
+        select(_inv.c.customer_id, month, month)
         .select_from(_line.join(_inv, _line.c.invoice_id == _inv.c.invoice_id))
         .where(_line.c.batch_id.in_(batch_ids), ~own_invoice),
-        # A payment changes the invoice it pays, in that invoice's month.
-        select(_inv.c.customer_id, month)
+        select(_inv.c.customer_id, month, no_sale)
         .select_from(_pay.join(_inv, _pay.c.invoice_id == _inv.c.invoice_id))
         .where(_pay.c.batch_id.in_(batch_ids)),
     ]
     if amended:
         whole = literal(_WHOLE_HISTORY, Date)
         parts.append(
-            select(_pay.c.customer_id, whole).where(_pay.c.batch_id.in_(batch_ids)),
+            select(_pay.c.customer_id, whole, whole).where(_pay.c.batch_id.in_(batch_ids)),
         )
         parts.append(
-            select(IngestChange.previous_customer_id, whole)
+            select(IngestChange.previous_customer_id, whole, whole)
             .where(IngestChange.batch_id.in_(batch_ids))
             .where(IngestChange.previous_customer_id.is_not(None))
         )
     touched = union_all(*parts).subquery()
     _since.create(conn)
+    t = touched.c
     conn.execute(
         insert(_since).from_select(
-            ["customer_id", "since"],
-            select(touched.c.customer_id, func.min(touched.c.since)).group_by(
-                touched.c.customer_id
+            ["customer_id", "since", "sales_since"],
+            select(t.customer_id, func.min(t.since), func.min(t.sales_since)).group_by(
+                t.customer_id
             ),
         )
     )
@@ -267,12 +287,23 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
         conn.execute(insert(OPEN_INVOICES).from_select(OPEN_COLUMNS, open_invoice_select(INVOICES)))
         rebuilt = conn.scalar(select(func.count(func.distinct(INVOICES.c.customer_id)))) or 0
         customers: frozenset[str] = frozenset()  # everyone: see RollupRefresh.rebuilt
+        sales_customers: frozenset[str] = frozenset()
     else:
         rebuilt = _mark_dirty(conn, batch_ids)
+        touched = select(_since.c.customer_id)
+        sold = touched.where(_since.c.sales_since.is_not(None))
         if rebuilt:
             _rebuild_since(conn)
-            rebuild_windows(conn, lambda customer_id: customer_id.in_(select(_since.c.customer_id)))
-        customers = frozenset(conn.scalars(select(_since.c.customer_id)))
+            # Each window table's rows of the customers whose roll-up rows it reads changed.
+            rebuild_windows(
+                conn,
+                {
+                    "sales": lambda customer_id: customer_id.in_(sold),
+                    "invoices": lambda customer_id: customer_id.in_(touched),
+                },
+            )
+        customers = frozenset(conn.scalars(touched))
+        sales_customers = frozenset(conn.scalars(sold))
         _since.drop(conn)
     conn.execute(
         insert(RollupBatch.__table__),
@@ -281,7 +312,7 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
     if full:
         # After an incremental refresh the statistics still hold (autovacuum catches up).
         analyze(conn, ("sales_rollup", "invoice_rollup", "invoice_month_rollup"))
-    return RollupRefresh(batch_ids, int(rebuilt), full, customers)
+    return RollupRefresh(batch_ids, int(rebuilt), full, customers, sales_customers)
 
 
 def _rebuild_since(conn: Connection) -> None:
@@ -293,12 +324,15 @@ def _rebuild_since(conn: Connection) -> None:
         conn.exec_driver_sql(f"ANALYZE temp.{_since.name}")  # our own table name
     else:
         analyze(conn, (_since.name,))
-    first = conn.scalar(select(func.min(_since.c.since)))
-    first = date.fromisoformat(first) if isinstance(first, str) else first  # SQLite: text
-    _delete_since(conn, SALES, "month", first)
+    earliest = conn.execute(select(func.min(_since.c.since), func.min(_since.c.sales_since)))
+    first_day, first_sale = map(_day, earliest.one())
+    assert first_day is not None  # called with a work list: ``since`` is never NULL
+    first: date = first_day
+    if first_sale is not None:
+        _delete_since(conn, SALES, "month", first_sale, _since.c.sales_since)
+        sales = by_customer(conn, sales_select(dirty_from=first_sale))
+        conn.execute(insert(SALES).from_select(_SALES_COLS, sales))
     _delete_since(conn, INVOICES, "invoice_date", first)
-    sales = by_customer(conn, sales_select(dirty_from=first))
-    conn.execute(insert(SALES).from_select(_SALES_COLS, sales))
     invoices = by_customer(conn, invoice_rows(dirty_from=first))
     conn.execute(insert(INVOICES).from_select(INVOICE_COLUMNS, invoices))
     m = INVOICE_MONTHS
@@ -311,6 +345,11 @@ def _rebuild_since(conn: Connection) -> None:
     _delete_since(conn, OPEN_INVOICES, "invoice_date", first)
     rebuilt_open = open_invoice_select(since_first.subquery("inv"))
     conn.execute(insert(OPEN_INVOICES).from_select(OPEN_COLUMNS, rebuilt_open))
+
+
+def _day(value) -> date | None:
+    """A date as the database returned it (SQLite: ISO text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 def applied_batches(conn: Connection) -> list[int]:

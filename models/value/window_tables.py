@@ -217,17 +217,18 @@ def release_windows(conn: Connection, windows: Windows, names) -> frozenset[str]
     return frozenset(released)
 
 
-def rebuild_windows(conn: Connection, dirty) -> None:
-    """Rebuild, in every window table that holds a window, the customers ``dirty`` (a
-    function of a customer id column giving a condition) keeps."""
+def rebuild_windows(conn: Connection, dirty: dict) -> None:
+    """Rebuild, in every window table that holds a window, the customers ``dirty[name]``
+    (a function of a customer id column giving a condition) keeps."""
     _lock_windows(conn)
     for name, (table, rows) in WINDOW_TABLES.items():
         held = held_window(conn, name)
         if held is None:
             continue
-        conn.execute(delete(table).where(dirty(table.c.customer_id)))
+        chosen = dirty[name]
+        conn.execute(delete(table).where(chosen(table.c.customer_id)))
         cols = [c.name for c in table.columns]
-        conn.execute(insert(table).from_select(cols, rows(held, dirty)))
+        conn.execute(insert(table).from_select(cols, rows(held, chosen)))
 
 
 def clear_windows(conn: Connection) -> None:

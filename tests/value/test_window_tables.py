@@ -55,6 +55,8 @@ def test_an_incremental_refresh_keeps_the_held_windows_exact(engine):
     with engine.begin() as conn:
         refreshed = refresh_rollups(conn)
         assert not refreshed.full_rebuild and refreshed.customers_rebuilt == 3
+        # A was only paid: its invoices' rows were rebuilt, not its sales.
+        assert refreshed.rebuilt == {"A", "B", "C"} and refreshed.sales_rebuilt == {"B", "C"}
         # The roll-ups and both windows equal a rebuild from the facts.
         vb.assert_rollups_match_a_full_rebuild(conn)
         assert vb.assert_windows_match_the_rollups(conn) == ["sales", "invoices"]
