@@ -65,6 +65,34 @@ def summarize_batch_indexes(conn: Connection) -> None:
                 )
 
 
+def analyze_stale_facts(conn: Connection) -> tuple[str, ...]:
+    """ANALYZE the fact tables (invoices, lines, payments) whose planner statistics are
+    missing or stale by autovacuum's own rule (more rows changed since the last ANALYZE
+    than ``autovacuum_analyze_threshold`` + ``autovacuum_analyze_scale_factor`` x rows),
+    as read from the server's settings; returns their names (PostgreSQL; a no-op on
+    SQLite).
+
+    The ingest writes facts in bulk and analyzes nothing; autovacuum, when it runs at
+    all, catches up later. Without statistics the refresh's look for a night's batches
+    scanned all 10M lines and 3M payments instead of reading their BRIN ranges (0.73 s
+    instead of 24 ms), and its other plans were guesses. A night changes ~0.3% of the
+    rows: nothing is analyzed then, only after a bulk load (~1 s at 10M lines).
+    """
+    if conn.dialect.name != "postgresql":
+        return ()
+    stale = conn.scalars(
+        text(
+            "SELECT c.relname FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid "
+            "WHERE c.oid = ANY(CAST(:tables AS regclass[])) AND (c.reltuples < 0 OR "
+            "s.n_mod_since_analyze > current_setting('autovacuum_analyze_threshold')::float8"
+            " + current_setting('autovacuum_analyze_scale_factor')::float8 * c.reltuples)"
+        ),
+        {"tables": [t.name for t in (_inv, _line, _pay)]},
+    ).all()
+    analyze(conn, tuple(stale))
+    return tuple(stale)
+
+
 def analyze(conn: Connection, tables: tuple[str, ...], columns: tuple[str, ...] = ()) -> None:
     """Refresh PostgreSQL's planner statistics after a bulk write (a no-op on SQLite);
     with ``columns``, only those columns' statistics (and the table's row count).
