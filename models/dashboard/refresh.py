@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Connection, Engine, delete, func, insert, select
 
 from models.config import load_config, section
@@ -26,8 +28,9 @@ from models.schema import (
     SnapshotStatus,
 )
 from models.value.clv_store import stored_fits
+from models.value.parallel import worker
 from models.value.recompute import previous_snapshot
-from models.value.rules import value_rules
+from models.value.rules import ValueRules, value_rules
 
 from . import tables
 from .dso import dso_rows, dso_trend
@@ -123,23 +126,18 @@ def refresh_dashboard(
         }
         conn.execute(insert(DashboardHeadline), [headline])
 
-        customers, total = tables.pareto_totals(conn, snapshot_id)
-        statements = {
-            "dashboard_tier": tables.tier_insert(snapshot_id, prev_id),
-            "dashboard_customer": tables.customer_insert(snapshot_id),
-            "dashboard_migration": tables.migration_insert(snapshot_id),
-            "dashboard_ageing": tables.ageing_insert(snapshot_id, ageing_labels(rules.bucket_days)),
-            "dashboard_manager": tables.manager_insert(snapshot_id),
-            "dashboard_segment_effort": tables.segment_effort_insert(snapshot_id),
-        }
-        if customers:
-            statements["dashboard_pareto"] = tables.pareto_insert(snapshot_id, customers, total)
-        for stmt in statements.values():
-            conn.execute(stmt)
-        conn.execute(tables.main_segment_update(snapshot_id))
-
-        points = dso_trend(conn, now["as_of"], int(own["trend_months"]), rules.window_months)
-        trend = dso_rows(points, snapshot_id)
+        # The DSO trend reads the invoice roll-up and the payments, which nothing here
+        # writes: on PostgreSQL on a connection of its own while the statements below run
+        # (at 10M lines its payments by month take ~3 s of the refresh's ~6.5).
+        trend_at = (now["as_of"], int(own["trend_months"]), rules.window_months)
+        if conn.dialect.name == "postgresql":
+            with worker("refresh-dso") as pool:
+                points = pool.submit(_dso_apart, engine, *trend_at)
+                _fill_tables(conn, snapshot_id, prev_id, rules)
+                trend = dso_rows(points.result(), snapshot_id)
+        else:
+            _fill_tables(conn, snapshot_id, prev_id, rules)
+            trend = dso_rows(dso_trend(conn, *trend_at), snapshot_id)
         if trend:
             conn.execute(insert(DashboardDsoMonth), trend)
 
@@ -156,3 +154,29 @@ def refresh_dashboard(
             )
     log.info("dashboard refreshed for snapshot %s: %s", snapshot_id, counts)
     return RefreshResult(snapshot_id, prev_id, counts, clv_state)
+
+
+def _fill_tables(
+    conn: Connection, snapshot_id: int, prev_id: int | None, rules: ValueRules
+) -> None:
+    """The per-snapshot tables filled by one set-based statement each."""
+    customers, total = tables.pareto_totals(conn, snapshot_id)
+    statements = {
+        "dashboard_tier": tables.tier_insert(snapshot_id, prev_id),
+        "dashboard_customer": tables.customer_insert(snapshot_id),
+        "dashboard_migration": tables.migration_insert(snapshot_id),
+        "dashboard_ageing": tables.ageing_insert(snapshot_id, ageing_labels(rules.bucket_days)),
+        "dashboard_manager": tables.manager_insert(snapshot_id),
+        "dashboard_segment_effort": tables.segment_effort_insert(snapshot_id),
+    }
+    if customers:
+        statements["dashboard_pareto"] = tables.pareto_insert(snapshot_id, customers, total)
+    for stmt in statements.values():
+        conn.execute(stmt)
+    conn.execute(tables.main_segment_update(snapshot_id))
+
+
+def _dso_apart(engine: Engine, as_of: date, months: int, window_months: int) -> pd.DataFrame:
+    """:func:`dso_trend` on a connection of its own."""
+    with engine.connect() as conn:
+        return dso_trend(conn, as_of, months, window_months)
