@@ -173,7 +173,6 @@ def _fill_tables(
         statements["dashboard_pareto"] = tables.pareto_insert(snapshot_id, customers, total)
     for stmt in statements.values():
         conn.execute(stmt)
-    conn.execute(tables.main_segment_update(snapshot_id))
 
 
 def _dso_apart(engine: Engine, as_of: date, months: int, window_months: int) -> pd.DataFrame:
