@@ -68,8 +68,7 @@ class EarlyWindow:
             return self.frame
         if done.full_rebuild:
             return None
-        # The sales window reads only the sales roll-up, whose rows payments do not change.
-        rebuilt = done.sales_rebuilt if self.name == "sales" else done.rebuilt
+        rebuilt = done.rebuilt_in(self.name)
         if not rebuilt:
             return self.frame
         if len(rebuilt) > _CATCH_UP_AT_MOST:

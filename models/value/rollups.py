@@ -97,6 +97,11 @@ class RollupRefresh:
     # lines (payments change no sale). Empty after a full refresh (everyone's).
     sales_rebuilt: frozenset[str] = frozenset()
 
+    def rebuilt_in(self, window: str) -> frozenset[str]:
+        """The customers whose rows in window table ``window`` (models/value/window_tables.py)
+        the refresh rebuilt: the sales window reads only the sales roll-up."""
+        return self.sales_rebuilt if window == "sales" else self.rebuilt
+
     def summary(self) -> dict:
         """The result as plain values (for logs and flow results)."""
         return {
@@ -325,13 +330,11 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
         sold = touched.where(_since.c.sales_since.is_not(None))
         if rebuilt:
             _rebuild_since(conn, per_invoice)
-            # Each window table's rows of the customers whose roll-up rows it reads changed.
+            # Each window table's rows of the customers whose roll-up rows it reads changed
+            # (as RollupRefresh.rebuilt_in says).
             rebuild_windows(
                 conn,
-                {
-                    "sales": lambda customer_id: customer_id.in_(sold),
-                    "invoices": lambda customer_id: customer_id.in_(touched),
-                },
+                lambda name, customer_id: customer_id.in_(sold if name == "sales" else touched),
             )
         customers = frozenset(conn.scalars(touched))
         sales_customers = frozenset(conn.scalars(sold))

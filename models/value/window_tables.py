@@ -12,7 +12,9 @@ So a recompute after a day's ingest reads ~400,000 stored rows instead of aggreg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
+from functools import partial
 
 import pandas as pd
 from sqlalchemy import Connection, Float, Integer, Select, cast, delete, func, insert, select
@@ -217,15 +219,15 @@ def release_windows(conn: Connection, windows: Windows, names) -> frozenset[str]
     return frozenset(released)
 
 
-def rebuild_windows(conn: Connection, dirty: dict) -> None:
-    """Rebuild, in every window table that holds a window, the customers ``dirty[name]``
-    (a function of a customer id column giving a condition) keeps."""
+def rebuild_windows(conn: Connection, dirty: Callable) -> None:
+    """Rebuild, in every window table that holds a window, the customers ``dirty`` keeps:
+    a function of the table's name and a customer id column giving a condition."""
     _lock_windows(conn)
     for name, (table, rows) in WINDOW_TABLES.items():
         held = held_window(conn, name)
         if held is None:
             continue
-        chosen = dirty[name]
+        chosen = partial(dirty, name)
         conn.execute(delete(table).where(chosen(table.c.customer_id)))
         cols = [c.name for c in table.columns]
         conn.execute(insert(table).from_select(cols, rows(held, chosen)))
