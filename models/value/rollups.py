@@ -14,8 +14,9 @@ touched customers' whole history. The first refresh fills every
 roll-up with one INSERT ... SELECT each.
 
 Each invoice's row holds its payment state as :mod:`invoice_state` defines it; the
-window tables built on these roll-ups are in :mod:`window_tables`, the database tuning
-the large statements need in :mod:`dbtuning`.
+work list of touched customers and changed invoices is in :mod:`worklist`, the window
+tables built on these roll-ups in :mod:`window_tables`, the database tuning the large
+statements need in :mod:`dbtuning`.
 """
 
 from __future__ import annotations
@@ -24,29 +25,18 @@ from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import (
-    Column,
     Connection,
-    Date,
-    MetaData,
     Select,
-    String,
-    Table,
-    and_,
     case,
     delete,
     func,
     insert,
-    literal,
-    null,
     select,
-    union,
-    union_all,
 )
 
 from models.schema import (
     BatchStatus,
     IngestBatch,
-    IngestChange,
     Invoice,
     InvoiceLine,
     InvoiceMonthRollup,
@@ -76,6 +66,15 @@ from .invoice_state import (
 )
 from .sqlfuncs import cents, month_start
 from .window_tables import clear_windows, rebuild_windows
+from .worklist import (
+    CHANGED,
+    DIRTY,
+    analyze_work_list,
+    delete_since,
+    invoices_since,
+    mark_dirty,
+    on_since,
+)
 
 SALES = SalesRollup.__table__
 INVOICES = InvoiceRollup.__table__
@@ -111,68 +110,6 @@ class RollupRefresh:
         }
 
 
-# Work list of one incremental refresh (a temporary table, per connection): each touched
-# customer and the first month whose roll-up rows are rebuilt: ``since`` for the invoices'
-# roll-ups, ``sales_since`` for the sales roll-up (NULL: none of its sales changed). New
-# invoices, lines and payments only change the months they (or the invoices they pay)
-# fall in, so a batch of new data rebuilds a month or two of each customer's history, not
-# all of it, and a payment changes no sale: a night's payments to ~7,000 customers who
-# bought nothing that night (at 10M lines) rebuild their invoices' months only.
-# Amendments (ingest_change rows) rebuild the whole history of old and new owners.
-_since = Table(
-    "rollup_dirty_since",
-    MetaData(),
-    Column("customer_id", String(64), primary_key=True),
-    Column("since", Date, nullable=False),
-    Column("sales_since", Date, nullable=True),
-    prefixes=["TEMPORARY"],
-)
-_WHOLE_HISTORY = date(1, 1, 1)
-# The invoices a batch without amendments changed (new, or with new lines or payments):
-# an invoice's roll-up rows depend on its own lines and payments only, so just these are
-# rebuilt in the per-invoice roll-ups, not every invoice of the rebuilt months (at 10M
-# lines a night's ~23,000 invoices instead of ~250,000).
-_changed = Table(
-    "rollup_dirty_invoice",
-    MetaData(),
-    Column("invoice_id", String(64), primary_key=True),
-    prefixes=["TEMPORARY"],
-)
-
-
-def _dirty_since(customer_id, day, since):
-    """``customer_id`` is a dirty customer's and ``day`` is in its rebuilt months (from its
-    work list column ``since``)."""
-    first = select(since).where(_since.c.customer_id == customer_id).scalar_subquery()
-    return and_(customer_id.in_(select(_since.c.customer_id)), day >= first)
-
-
-def _on_since(customer_id, day, first: date, since=_since.c.since):
-    """Join condition to the work list (its column ``since``): both columns lead the
-    (customer, date) indexes, so the database reads only the rebuilt months, not the
-    customer's whole history. ``first`` (the earliest ``since``) is redundant but a
-    constant the planner can weigh: without it PostgreSQL guesses a third of all rows and
-    scans whole tables. A NULL ``since`` joins nothing."""
-    return and_(_since.c.customer_id == customer_id, day >= since, day >= first)
-
-
-def _invoices_since(first: date):
-    """The invoices of the rebuilt months (their ids), through the (customer, date) index."""
-    return select(_inv.c.invoice_id).join_from(
-        _inv, _since, _on_since(_inv.c.customer_id, _inv.c.invoice_date, first)
-    )
-
-
-def _delete_since(conn: Connection, table, day: str, first: date, since=_since.c.since) -> None:
-    """Delete ``table``'s rows of the rebuilt months (from work list column ``since``)."""
-    if conn.dialect.name == "postgresql":
-        # DELETE ... USING lets PostgreSQL bound the index scan by the month as well.
-        on = _on_since(table.c.customer_id, table.c[day], first, since)
-        conn.execute(delete(table).where(on))
-    else:
-        conn.execute(delete(table).where(_dirty_since(table.c.customer_id, table.c[day], since)))
-
-
 def sales_select(
     *, dirty_from: date | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> Select:
@@ -195,8 +132,8 @@ def sales_select(
         .group_by(_inv.c.customer_id, _line.c.product_line_id, month)
     )
     if dirty_from is not None:
-        on = _on_since(_inv.c.customer_id, _inv.c.invoice_date, dirty_from, _since.c.sales_since)
-        q = q.join(_since, on)
+        on = on_since(_inv.c.customer_id, _inv.c.invoice_date, dirty_from, DIRTY.c.sales_since)
+        q = q.join(DIRTY, on)
     if date_from is not None:
         q = q.where(_inv.c.invoice_date >= date_from)
     if date_to is not None:
@@ -207,14 +144,14 @@ def sales_select(
 def invoice_rows(*, dirty_from: date | None = None, changed: bool = False) -> Select:
     """Each invoice's state (:func:`invoice_state.invoice_select`) from the facts; with
     ``dirty_from`` (the work list's earliest month), only the work list's invoices; with
-    ``changed``, only the changed invoices' (``_changed``)."""
+    ``changed``, only the changed invoices' (``CHANGED``)."""
     due, pays = amounts_due(), payments_running()
     if changed:
-        due = due.where(_inv.c.invoice_id.in_(select(_changed.c.invoice_id)))
-        pays = pays.where(_pay.c.invoice_id.in_(select(_changed.c.invoice_id)))
+        due = due.where(_inv.c.invoice_id.in_(select(CHANGED.c.invoice_id)))
+        pays = pays.where(_pay.c.invoice_id.in_(select(CHANGED.c.invoice_id)))
     elif dirty_from is not None:
-        due = due.join(_since, _on_since(_inv.c.customer_id, _inv.c.invoice_date, dirty_from))
-        pays = pays.where(_pay.c.invoice_id.in_(_invoices_since(dirty_from)))
+        due = due.join(DIRTY, on_since(_inv.c.customer_id, _inv.c.invoice_date, dirty_from))
+        pays = pays.where(_pay.c.invoice_id.in_(invoices_since(dirty_from)))
     return invoice_select(due, pays)
 
 
@@ -231,72 +168,6 @@ def _new_batches(conn: Connection) -> list[int]:
         .order_by(IngestBatch.batch_id)
     )
     return [r[0] for r in rows]
-
-
-def _mark_dirty(conn: Connection, batch_ids: list[int]) -> tuple[int, bool]:
-    """Fill the work list: each customer the batches touched, from its first touched month
-    (or its whole history when the batches amended rows), and from its first month whose
-    sales changed (none when only payments touched it); and, when the batches amended
-    nothing, the list of changed invoices. Returns how many customers, and whether the
-    invoices' list was made."""
-    amended = conn.scalar(
-        select(func.count()).select_from(IngestChange).where(IngestChange.batch_id.in_(batch_ids))
-    )
-    month = literal(_WHOLE_HISTORY, Date) if amended else month_start(_inv.c.invoice_date)
-    # The lines of an invoice the batches also wrote add nothing to that invoice's row
-    # above; leaving them out first usually leaves no line at all, so the join to every
-    # invoice is never run (3.3M rows read for 100k new lines at 10M lines). NOT IN a
-    # subquery, which PostgreSQL hashes once: as an anti-join, the planner, estimating
-    # one row for batches newer than its statistics, rescanned the batches' invoices
-    # for each line (30 s for a night's 34,000 lines at 10M).
-    batch_invoices = select(_inv.c.invoice_id).where(_inv.c.batch_id.in_(batch_ids))
-    other_invoice = _line.c.invoice_id.not_in(batch_invoices)
-    # With amendments every touched customer's sales are rebuilt too; otherwise a
-    # payment changes the invoice it pays, in that invoice's month, and no sale.
-    no_sale = month if amended else null().cast(Date)
-    parts = [
-        select(_inv.c.customer_id, month.label("since"), month.label("sales_since")).where(
-            _inv.c.batch_id.in_(batch_ids)
-        ),
-        select(_inv.c.customer_id, month, month)
-        .select_from(_line.join(_inv, _line.c.invoice_id == _inv.c.invoice_id))
-        .where(_line.c.batch_id.in_(batch_ids), other_invoice),
-        select(_inv.c.customer_id, month, no_sale)
-        .select_from(_pay.join(_inv, _pay.c.invoice_id == _inv.c.invoice_id))
-        .where(_pay.c.batch_id.in_(batch_ids)),
-    ]
-    if amended:
-        whole = literal(_WHOLE_HISTORY, Date)
-        parts.append(
-            select(_pay.c.customer_id, whole, whole).where(_pay.c.batch_id.in_(batch_ids)),
-        )
-        parts.append(
-            select(IngestChange.previous_customer_id, whole, whole)
-            .where(IngestChange.batch_id.in_(batch_ids))
-            .where(IngestChange.previous_customer_id.is_not(None))
-        )
-    touched = union_all(*parts).subquery()
-    _since.create(conn)
-    t = touched.c
-    conn.execute(
-        insert(_since).from_select(
-            ["customer_id", "since", "sales_since"],
-            select(t.customer_id, func.min(t.since), func.min(t.sales_since)).group_by(
-                t.customer_id
-            ),
-        )
-    )
-    if not amended:
-        _changed.create(conn)
-        changed = union(
-            select(_inv.c.invoice_id).where(_inv.c.batch_id.in_(batch_ids)),
-            select(_line.c.invoice_id).where(_line.c.batch_id.in_(batch_ids)),
-            select(_pay.c.invoice_id).where(
-                _pay.c.batch_id.in_(batch_ids), _pay.c.invoice_id.is_not(None)
-            ),
-        ).subquery()
-        conn.execute(insert(_changed).from_select(["invoice_id"], select(changed.c.invoice_id)))
-    return conn.scalar(select(func.count()).select_from(_since)) or 0, not amended
 
 
 def refresh_rollups(conn: Connection) -> RollupRefresh:
@@ -325,9 +196,9 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
         customers: frozenset[str] = frozenset()  # everyone: see RollupRefresh.rebuilt
         sales_customers: frozenset[str] = frozenset()
     else:
-        rebuilt, per_invoice = _mark_dirty(conn, batch_ids)
-        touched = select(_since.c.customer_id)
-        sold = touched.where(_since.c.sales_since.is_not(None))
+        rebuilt, per_invoice = mark_dirty(conn, batch_ids)
+        touched = select(DIRTY.c.customer_id)
+        sold = touched.where(DIRTY.c.sales_since.is_not(None))
         if rebuilt:
             _rebuild_since(conn, per_invoice)
             # Each window table's rows of the customers whose roll-up rows it reads changed
@@ -338,9 +209,9 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
             )
         customers = frozenset(conn.scalars(touched))
         sales_customers = frozenset(conn.scalars(sold))
-        _since.drop(conn)
+        DIRTY.drop(conn)
         if per_invoice:
-            _changed.drop(conn)
+            CHANGED.drop(conn)
     conn.execute(
         insert(RollupBatch.__table__),
         [{"batch_id": b} for b in batch_ids],
@@ -353,28 +224,28 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
 
 def _rebuild_since(conn: Connection, per_invoice: bool) -> None:
     """Delete and rebuild the work list's months of the roll-ups; with ``per_invoice``,
-    only the changed invoices' rows of the per-invoice roll-ups (``_changed``)."""
-    _analyze_work_list(conn, _since.name)
-    earliest = conn.execute(select(func.min(_since.c.since), func.min(_since.c.sales_since)))
+    only the changed invoices' rows of the per-invoice roll-ups (``CHANGED``)."""
+    analyze_work_list(conn, DIRTY.name)
+    earliest = conn.execute(select(func.min(DIRTY.c.since), func.min(DIRTY.c.sales_since)))
     first_day, first_sale = map(_day, earliest.one())
     assert first_day is not None  # called with a work list: ``since`` is never NULL
     first: date = first_day
     if first_sale is not None:
-        _delete_since(conn, SALES, "month", first_sale, _since.c.sales_since)
+        delete_since(conn, SALES, "month", first_sale, DIRTY.c.sales_since)
         sales = by_customer(conn, sales_select(dirty_from=first_sale))
         conn.execute(insert(SALES).from_select(_SALES_COLS, sales))
-    changed = select(_changed.c.invoice_id)
+    changed = select(CHANGED.c.invoice_id)
     if per_invoice:
-        _analyze_work_list(conn, _changed.name)
+        analyze_work_list(conn, CHANGED.name)
         conn.execute(delete(INVOICES).where(INVOICES.c.invoice_id.in_(changed)))
     else:
-        _delete_since(conn, INVOICES, "invoice_date", first)
+        delete_since(conn, INVOICES, "invoice_date", first)
     invoices = by_customer(conn, invoice_rows(dirty_from=first, changed=per_invoice))
     conn.execute(insert(INVOICES).from_select(INVOICE_COLUMNS, invoices))
     m = INVOICE_MONTHS
-    _delete_since(conn, m, "month", first)
+    delete_since(conn, m, "month", first)
     since_first = select(INVOICES).join(
-        _since, _on_since(INVOICES.c.customer_id, INVOICES.c.invoice_date, first)
+        DIRTY, on_since(INVOICES.c.customer_id, INVOICES.c.invoice_date, first)
     )
     months = by_customer(conn, invoice_month_select(since_first.subquery("inv")))
     conn.execute(insert(m).from_select(MONTH_COLUMNS, months))
@@ -382,21 +253,10 @@ def _rebuild_since(conn: Connection, per_invoice: bool) -> None:
         conn.execute(delete(OPEN_INVOICES).where(OPEN_INVOICES.c.invoice_id.in_(changed)))
         rebuilt = select(INVOICES).where(INVOICES.c.invoice_id.in_(changed))
     else:
-        _delete_since(conn, OPEN_INVOICES, "invoice_date", first)
+        delete_since(conn, OPEN_INVOICES, "invoice_date", first)
         rebuilt = since_first
     rebuilt_open = open_invoice_select(rebuilt.subquery("inv"))
     conn.execute(insert(OPEN_INVOICES).from_select(OPEN_COLUMNS, rebuilt_open))
-
-
-def _analyze_work_list(conn: Connection, name: str) -> None:
-    """Statistics for work list ``name`` (a temporary table). Without them SQLite guesses a
-    million rows for it as for any table, and walked the whole invoice index to probe the
-    list (1.4 s instead of 0.4 s for 100k new lines at 10M); its row count makes the
-    list drive the joins."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql(f"ANALYZE temp.{name}")  # our own table names
-    else:
-        analyze(conn, (name,))
 
 
 def _day(value) -> date | None:
