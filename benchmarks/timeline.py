@@ -57,6 +57,8 @@ STEPS = {
     "windows_apart": ("fill_window",),
     "inputs": ("refresh", "read_inputs"),
     "early_windows": ("read_early_window",),
+    "purchases": ("appendable", "_append_days", "_frame"),
+    "store": ("bulk_insert",),
 }
 
 

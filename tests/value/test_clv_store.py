@@ -11,7 +11,8 @@ SQLite and PostgreSQL.
   rebuilt) and the one statement over the per-invoice roll-up both equal
   ``rfm_summary`` of the invoice lines on random books (credit lines inside invoices,
   credit notes, zero lines, invoices after the as-of date, lines added by a later
-  batch), bit for bit; the kept table is rebuilt whole when a refresh ran elsewhere.
+  batch), bit for bit; the kept table is rebuilt whole when a refresh ran elsewhere,
+  and a night's customers who only bought again later get their new days added.
 """
 
 from __future__ import annotations
@@ -28,12 +29,19 @@ from sqlalchemy import delete, func, insert, select
 
 from models.config import load_config
 from models.dashboard import refresh_dashboard
-from models.schema import ClvFit, CustomerClv, DashboardClv, InvoiceLine
+from models.schema import (
+    ClvFit,
+    CustomerClv,
+    CustomerPurchases,
+    DashboardClv,
+    IngestChange,
+    InvoiceLine,
+)
 from models.schema.base import Base
 from models.value.clv import CLV_COLUMNS, clv_table, rfm_summary
 from models.value.clv_store import stored_clv, stored_fits
 from models.value.exports import purchases
-from models.value.purchases import keep_purchases, kept_summary, summary_at
+from models.value.purchases import appendable, keep_purchases, kept_summary, summary_at
 from models.value.recompute import STEPS, recompute, refresh
 from models.value.rollups import refresh_rollups
 from tests import value_builders as vb
@@ -271,3 +279,49 @@ def test_the_kept_purchase_days_are_rebuilt_when_a_refresh_ran_elsewhere(engine)
     with engine.connect() as conn:
         kept = kept_summary(conn, AS_OF)
         pd.testing.assert_frame_equal(kept, summary_at(conn, AS_OF), check_exact=True)
+
+
+def test_a_night_adds_the_new_days_of_customers_who_bought_again(engine):
+    """Customers whose new invoices all fall after their last kept day get those days
+    added to their row; a backdated invoice, a line added to an older invoice, a customer
+    with no row yet and any amendment send the customer (or everyone) to a rebuild. Each
+    way, the kept summary equals the one straight from the roll-up, to the bit."""
+    d = AS_OF - timedelta(days=100)
+    with engine.begin() as conn:
+        b = vb.batch(conn)
+        vb.product_line(conn, "PL1", b)
+        for c in ("A", "B", "C", "D", "E"):
+            vb.customer(conn, c, b)
+        for inv, c, ago in (("A1", "A", 0), ("A2", "A", 5), ("B1", "B", 10), ("C1", "C", 3)):
+            vb.invoice(conn, inv, c, d + timedelta(days=ago), d, [("PL1", "100.00", None)], b)
+        vb.invoice(conn, "E1", "E", d, d, [("PL1", "40.00", None)], b)
+    assert _refresh_and_keep(engine) == "rebuilt"
+    with engine.begin() as conn:
+        b = vb.batch(conn)
+        later = d + timedelta(days=20)
+        vb.invoice(
+            conn, "A3", "A", later, later, [("PL1", "30.00", None), ("PL1", "-5.00", None)], b
+        )
+        vb.invoice(conn, "A4", "A", later, later, [("PL1", "12.50", None)], b)
+        vb.invoice(conn, "B2", "B", d + timedelta(days=7), d, [("PL1", "9.00", None)], b)
+        row = {"invoice_id": "C1", "line_no": 9, "product_line_id": "PL1", "quantity": 1}
+        conn.execute(insert(InvoiceLine), row | {"amount": Decimal("7.00"), "batch_id": b})
+        vb.invoice(conn, "D1", "D", later, later, [("PL1", "55.00", None)], b)
+        vb.invoice(conn, "E2", "E", later, later, [("PL1", "-40.00", None)], b)  # credit note
+    with engine.begin() as conn:
+        refreshed = refresh_rollups(conn)
+        assert appendable(conn, refreshed) == {"A", "E"}
+        assert keep_purchases(conn, refreshed) == "incremental"
+    with engine.connect() as conn:
+        kept = kept_summary(conn, AS_OF)
+        pd.testing.assert_frame_equal(kept, summary_at(conn, AS_OF), check_exact=True)
+        a = conn.execute(
+            select(CustomerPurchases).where(CustomerPurchases.customer_id == "A")
+        ).one()
+    assert (a.purchase_days, a.cents, a.first_day_cents) == (3, 20000 + 3000 + 1250, 10000)
+    with engine.begin() as conn:
+        b = vb.batch(conn)
+        vb.invoice(conn, "A5", "A", later + timedelta(days=1), later, [("PL1", "1.00", None)], b)
+        change = {"batch_id": b, "entity": "invoice", "natural_key": "A5", "changes": {}}
+        conn.execute(insert(IngestChange), change)
+        assert appendable(conn, refresh_rollups(conn)) == frozenset()
