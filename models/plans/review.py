@@ -19,7 +19,6 @@ from sqlalchemy import Connection, Engine, func, select, union_all
 
 from models.schema import AccountPlan, PlanActualRow, PlanReview, Snapshot, SnapshotStatus
 from models.value.facts import choose_sources
-from models.value.numbers import stored_money
 from models.value.rollups import SALES, sales_select
 from models.value.sqlfuncs import date_value, year_of
 from models.value.store import bulk_insert, prepare
@@ -83,11 +82,11 @@ def account_sales(
     return out
 
 
-def _summed(revenue: object) -> Decimal:
-    """A grouped SUM of revenue to the cent: revenue is NOT NULL, so a group's sum is known."""
-    amount = stored_money(revenue)
-    assert amount is not None, "a SUM over NOT NULL revenue is never NULL"
-    return amount
+def _summed(revenue_cents: object) -> Decimal:
+    """A grouped SUM of the roll-up's revenue (whole cents) as money: revenue is NOT NULL,
+    so a group's sum is known."""
+    assert revenue_cents is not None, "a SUM over NOT NULL revenue is never NULL"
+    return Decimal(int(revenue_cents)).scaleb(-2)
 
 
 def _as_date(value) -> date:

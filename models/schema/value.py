@@ -41,7 +41,7 @@ CLUSTERED_BY_KEY = {"sqlite_with_rowid": False}
 
 
 class SalesRollup(Base):
-    """Invoiced sales per customer, product line and calendar month."""
+    """Invoiced sales per customer, product line and calendar month, in whole cents."""
 
     __tablename__ = "sales_rollup"
     __table_args__ = CLUSTERED_BY_KEY
@@ -49,11 +49,13 @@ class SalesRollup(Base):
     customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     product_line_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     month: Mapped[date] = mapped_column(Date, primary_key=True)
-    revenue: Mapped[Decimal] = mapped_column(MONEY)
+    # Money in whole cents (0023): the windows add up ~3.6M of these rows at 10M lines,
+    # and PostgreSQL adds integers several times faster than it converts NUMERIC.
+    revenue: Mapped[int] = mapped_column(BigInteger)
     # Cost and the revenue of the lines whose cost is known: margin is computed
     # over known-cost lines only, and is NULL when no line has a cost.
-    cost: Mapped[Decimal | None] = mapped_column(MONEY)
-    revenue_costed: Mapped[Decimal | None] = mapped_column(MONEY)
+    cost: Mapped[int | None] = mapped_column(BigInteger)
+    revenue_costed: Mapped[int | None] = mapped_column(BigInteger)
     line_count: Mapped[int] = mapped_column(Integer)
 
 

@@ -62,6 +62,7 @@ from models.schema import (
 from .clv import SUMMARY_COLUMNS, mean_spend
 from .frames import frame_of
 from .rollups import RollupRefresh, applied_batches
+from .sqlfuncs import whole_cents
 
 _line, _invoice, _facts = InvoiceLine.__table__, InvoiceRollup.__table__, Invoice.__table__
 _kept, _state = CustomerPurchases.__table__, ClvPurchasesState.__table__
@@ -129,7 +130,7 @@ def purchases_select(
         chosen.append(inv.customer_id.in_(sorted(customers)))
     if invoice_ids is not None:
         chosen.append(inv.invoice_id.in_(invoice_ids))
-    cents = _cents(inv.amount_due - func.coalesce(credit, 0))
+    cents = whole_cents(inv.amount_due - func.coalesce(credit, 0))
     if until_day is not None:
         chosen.append(inv.invoice_day <= until_day)
     customer = _by_customer(inv.customer_id, dialect)
@@ -155,11 +156,6 @@ def purchases_select(
         cast(func.sum(d.cents), BigInteger).label("cents"),
         cast(first_key % day_key, BigInteger).label("first_day_cents"),
     ).group_by(d.customer_id)  # byte-wise on PostgreSQL, as ``days`` made it
-
-
-def _cents(amount) -> ColumnElement:
-    """Money in whole cents, as an integer."""
-    return cast(func.round(amount * 100), BigInteger)
 
 
 def _by_customer(customer_id, dialect: str):

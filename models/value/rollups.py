@@ -64,7 +64,7 @@ from .invoice_state import (
     open_invoice_select,
     payments_running,
 )
-from .sqlfuncs import cents, month_start
+from .sqlfuncs import month_start, whole_cents
 from .window_tables import clear_windows, rebuild_windows
 from .worklist import (
     CHANGED,
@@ -113,7 +113,8 @@ class RollupRefresh:
 def sales_select(
     *, dirty_from: date | None = None, date_from: date | None = None, date_to: date | None = None
 ) -> Select:
-    """Lines aggregated to customer x product line x month (roll-up columns, in order);
+    """Lines aggregated to customer x product line x month (roll-up columns, in order;
+    money in whole cents);
     with ``dirty_from`` (the work list's earliest sales month), only the work list's sales
     months."""
     month = month_start(_inv.c.invoice_date)
@@ -123,9 +124,9 @@ def sales_select(
             _inv.c.customer_id,
             _line.c.product_line_id,
             month.label("month"),
-            cents(func.sum(_line.c.amount)).label("revenue"),
-            cents(func.sum(_line.c.cost)).label("cost"),
-            cents(func.sum(case((costed, _line.c.amount)))).label("revenue_costed"),
+            whole_cents(func.sum(_line.c.amount)).label("revenue"),
+            whole_cents(func.sum(_line.c.cost)).label("cost"),
+            whole_cents(func.sum(case((costed, _line.c.amount)))).label("revenue_costed"),
             func.count().label("line_count"),
         )
         .select_from(_line.join(_inv, _line.c.invoice_id == _inv.c.invoice_id))

@@ -1,10 +1,10 @@
-"""Date arithmetic that compiles to the same answer on SQLite and PostgreSQL."""
+"""Date and money arithmetic that compiles to the same answer on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, func, literal
+from sqlalchemy import BigInteger, Date, Float, Integer, cast, func, literal
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
 
@@ -116,3 +116,14 @@ def cents(expr):
     sum to cents makes comparisons (paid >= due) agree with PostgreSQL's NUMERIC.
     """
     return func.round(expr, 2)
+
+
+def whole_cents(amount):
+    """A money expression in whole cents, as an integer (exact to add up in any order)."""
+    return cast(func.round(amount * 100), BigInteger)
+
+
+def money_of_cents(total_cents):
+    """Whole cents (an integer sum) as money in a float: the nearest double to the exact
+    amount (an integer divided by 100 rounds once), on both databases."""
+    return cast(total_cents, Float) / 100

@@ -341,7 +341,7 @@ def one_of_everything() -> list:
             customer_id="C-1",
             product_line_id="PL-1",
             month=date(2026, 1, 1),
-            revenue=Decimal("12345678.90"),
+            revenue=1234567890,  # whole cents (0023)
             cost=None,
             revenue_costed=None,
             line_count=2,

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, insert, inspect, select
+from sqlalchemy import func, insert, inspect, select, text
 
 from models.db import make_engine
 from models.migrate import (
@@ -136,3 +136,20 @@ def test_0022_gives_existing_invoices_the_total_of_their_lines(engine):
     with engine.connect() as conn:
         kept = dict(conn.execute(select(Invoice.invoice_id, Invoice.line_total)).all())
     assert kept == {"INV-1": Decimal("12345678.90"), "INV-NO-LINES": None}
+
+
+def test_0023_keeps_the_sales_rollup_in_whole_cents(engine):
+    """The sales roll-up's money is whole cents from 0023 on: stepping down gives the
+    amounts back to the cent, stepping up the cents again."""
+    insert_one_of_everything(engine)  # one row: 12,345,678.90
+    query = text("SELECT revenue, cost FROM sales_rollup")
+    downgrade(engine, "0022")
+    with engine.connect() as conn:
+        revenue, cost = conn.execute(query).one()
+    assert (Decimal(str(revenue)).quantize(Decimal("0.01")), cost) == (
+        Decimal("12345678.90"),
+        None,
+    )
+    upgrade(engine)
+    with engine.connect() as conn:
+        assert tuple(conn.execute(query).one()) == (1234567890, None)
