@@ -82,7 +82,7 @@ def account_sales(
     return out
 
 
-def _summed(revenue_cents: object) -> Decimal:
+def _summed(revenue_cents: int | Decimal | None) -> Decimal:
     """A grouped SUM of the roll-up's revenue (whole cents) as money: revenue is NOT NULL,
     so a group's sum is known."""
     assert revenue_cents is not None, "a SUM over NOT NULL revenue is never NULL"

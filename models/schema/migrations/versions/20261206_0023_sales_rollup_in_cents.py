@@ -32,8 +32,12 @@ def _sqlite() -> bool:
 
 def _retype(new_type, old_type) -> None:
     """Each money column's type changed (SQLite: the table copied, still WITHOUT ROWID)."""
-    kwargs = {"recreate": "always", "table_kwargs": {"sqlite_with_rowid": False}}
-    with op.batch_alter_table(_TABLE, **(kwargs if _sqlite() else {})) as batch:
+    sqlite = _sqlite()
+    with op.batch_alter_table(
+        _TABLE,
+        recreate="always" if sqlite else "auto",
+        table_kwargs={"sqlite_with_rowid": False} if sqlite else {},
+    ) as batch:
         for column in _MONEY:
             batch.alter_column(column, type_=new_type, existing_type=old_type)
 
