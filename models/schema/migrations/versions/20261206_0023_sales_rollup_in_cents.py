@@ -52,11 +52,13 @@ def upgrade() -> None:
         )
         _retype(sa.BigInteger(), _NUMERIC)
         return
-    for column in _MONEY:
-        op.execute(
-            f"ALTER TABLE {_TABLE} ALTER COLUMN {column} TYPE BIGINT"
-            f" USING round({column} * 100)::bigint"
-        )
+    # One statement: PostgreSQL rewrites the table once, not once per column.
+    op.execute(
+        "ALTER TABLE sales_rollup"
+        " ALTER COLUMN revenue TYPE BIGINT USING round(revenue * 100)::bigint,"
+        " ALTER COLUMN cost TYPE BIGINT USING round(cost * 100)::bigint,"
+        " ALTER COLUMN revenue_costed TYPE BIGINT USING round(revenue_costed * 100)::bigint"
+    )
 
 
 def downgrade() -> None:
@@ -67,8 +69,10 @@ def downgrade() -> None:
             " cost = round(cost / 100.0, 2), revenue_costed = round(revenue_costed / 100.0, 2)"
         )
         return
-    for column in _MONEY:
-        op.execute(
-            f"ALTER TABLE {_TABLE} ALTER COLUMN {column} TYPE NUMERIC(18, 2)"
-            f" USING round({column} / 100.0, 2)"
-        )
+    op.execute(
+        "ALTER TABLE sales_rollup"
+        " ALTER COLUMN revenue TYPE NUMERIC(18, 2) USING round(revenue / 100.0, 2),"
+        " ALTER COLUMN cost TYPE NUMERIC(18, 2) USING round(cost / 100.0, 2),"
+        " ALTER COLUMN revenue_costed TYPE NUMERIC(18, 2)"
+        " USING round(revenue_costed / 100.0, 2)"
+    )
