@@ -70,8 +70,9 @@ class CustomerPurchases(Base):
     """A customer's purchase days in the per-invoice roll-up, over every date: a purchase
     day is a day with an invoice line of positive amount. What the CLV summary at an
     as-of date on or after ``last_day`` is made of. Derived data, like the roll-ups: the
-    recompute rebuilds the rows of the customers each roll-up refresh rebuilt (or all of
-    them: see ``clv_purchases_state``)."""
+    recompute brings up to date the rows of the customers each roll-up refresh rebuilt,
+    adding a night's new days or summing a customer's days again (or everyone's: see
+    ``clv_purchases_state``)."""
 
     __tablename__ = "customer_purchases"
 

@@ -11,10 +11,10 @@
    funnel with its forecast (models/funnel/) on this snapshot's data; the customers'
    lifetime value fitted on the summary of their purchase days at the as-of date
    (models/value/clv_store.py), which is done beside steps 2 and 3, in a transaction of
-   its own since it also keeps the purchase days per customer (rebuilt for those the
-   refresh rebuilt: models/value/purchases.py); then the snapshot marked complete. The
-   funnel, which reads only the opportunities, is computed beside steps 2 and 3 as well
-   (unless it is segmented by tier: then after the tiers).
+   its own since it also keeps the purchase days per customer (brought up to date
+   for those the refresh rebuilt: models/value/purchases.py); then the snapshot marked
+   complete. The funnel, which reads only the opportunities, is computed beside steps 2
+   and 3 as well (unless it is segmented by tier: then after the tiers).
 
 Computations are functions of (data, rules, as_of): nothing here reads the clock;
 the snapshot's timestamps come from the database. What runs beside what is decided
