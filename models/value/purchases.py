@@ -260,7 +260,7 @@ def appendable(conn: Connection, refreshed: RollupRefresh) -> frozenset[str]:
     new = _batch_invoices(batches)
     inv = _invoice.c
     # A batch's invoice dated on or before the customer's last kept day (IN a subquery,
-    # which PostgreSQL hashes: it estimates new batches at one row, see rollups._mark_dirty).
+    # which PostgreSQL hashes: it estimates new batches at one row, see worklist.mark_dirty).
     backdated = (
         select(inv.customer_id)
         .join_from(_invoice, _kept, _kept.c.customer_id == inv.customer_id)
