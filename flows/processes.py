@@ -18,6 +18,14 @@ that, ``STOP_DEADLINE_SECONDS`` after the signal, kills the descendants and exit
 thread still writing, a server that does not answer); and a second signal, which does
 the same at once.
 
+Both guards hang on a watcher thread, not on the Python handler: while a flow runs,
+Prefect puts a handler of its own in ours' place for SIGTERM, and a Python handler's
+exception can be lost outright (one raised while the interpreter runs a weakref callback
+or a ``__del__`` is printed as "Exception ignored" and dropped: the pipeline then ran to
+its end). The signal module writes the number of every signal it catches to the
+wake-up descriptor (``signal.set_wakeup_fd``) whichever handler is installed; the watcher
+reads it there, so each signal is counted once and the deadline always starts.
+
 ``run_child`` starts a child (Streamlit) in a session of its own, so Ctrl+C in a terminal
 reaches only this process, which then stops the child's whole process group itself.
 """
@@ -29,6 +37,7 @@ import contextlib
 import gc
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -56,17 +65,23 @@ class Stopped(BaseException):
 
 
 _first_signal: int | None = None  # the signal that started the stop
+_stop_raised = False  # the handler has raised Stopped once; it raises no second one
+_signals_seen = 0  # stop signals the watcher has read (the second one ends the process)
 _command_done = False  # past the command: a signal now must not raise into exit hooks
 _reported = threading.Event()
+_watcher_lock = threading.Lock()
+_watching = False  # the watcher thread runs (one per process)
 
 
 @contextlib.contextmanager
 def stopping_cleanly() -> Iterator[None]:
     """Run a command so that SIGTERM or SIGINT stops it in order: one line, exit 128 +
     signum, every descendant stopped (see the module docstring)."""
-    global _first_signal, _command_done
-    _first_signal, _command_done = None, False
+    global _first_signal, _stop_raised, _signals_seen, _command_done
+    with _watcher_lock:
+        _first_signal, _stop_raised, _signals_seen, _command_done = None, False, 0, False
     _reported.clear()
+    _watch_signals()
     for signum in SIGNALS:
         signal.signal(signum, _on_signal)
     # Registered before Prefect starts its server, so it runs after Prefect's own hook.
@@ -124,16 +139,55 @@ def report_stop(signum: int) -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    global _first_signal
-    if _first_signal is not None:  # a second signal: stop now
-        _force_exit(128 + _first_signal)
-    _first_signal = signum
+    """The Python handler: unwind the command once. Counting the signals and the deadline
+    are the watcher's (``_seen``), which reads every signal, this handler's or not."""
+    global _first_signal, _stop_raised
+    with _watcher_lock:
+        if _first_signal is None:
+            _first_signal = signum
+        if _stop_raised or _command_done:
+            return  # unwinding already, or exit hooks running: the watchdog bounds them
+        _stop_raised = True
+    raise Stopped(signum)
+
+
+def _watch_signals() -> None:
+    """Start, once per process, the thread that reads the signal numbers the signal module
+    writes to the wake-up descriptor."""
+    global _watching
+    if _watching:
+        return
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)  # the signal module never blocks on a full buffer
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    _watching = True
     threading.Thread(
-        target=_watchdog, args=(128 + signum,), name="accountops-stop-watchdog", daemon=True
+        target=_watch, args=(reader, writer), name="accountops-signal-watcher", daemon=True
     ).start()
-    if not _command_done:
-        raise Stopped(signum)
-    # Already exiting (exit hooks are running): the watchdog bounds how long that takes.
+
+
+def _watch(reader: socket.socket, writer: socket.socket) -> None:
+    # ``writer`` is kept referenced here: closing it would close the wake-up descriptor.
+    while data := reader.recv(64):
+        for signum in data:
+            if signum in SIGNALS:
+                _seen(signum)
+    writer.close()
+
+
+def _seen(signum: int) -> None:
+    """A stop signal arrived: the first starts the deadline, the second ends the process."""
+    global _first_signal, _signals_seen
+    with _watcher_lock:
+        if _first_signal is None:
+            _first_signal = signum
+        _signals_seen += 1
+        first, count = _first_signal, _signals_seen
+    if count > 1:
+        _force_exit(128 + first)
+    threading.Thread(
+        target=_watchdog, args=(128 + first,), name="accountops-stop-watchdog", daemon=True
+    ).start()
 
 
 def _watchdog(code: int) -> None:

@@ -126,6 +126,18 @@ def test_a_stop_a_library_swallowed_is_still_a_stop(after_the_stop):
     _stopped(proc, signal.SIGTERM, children)
 
 
+def test_a_stop_whose_handler_was_replaced_and_lost_is_ended_by_the_deadline():
+    # As while a Prefect flow runs: a library's handler in place of ours, whose exception
+    # Python dropped (raised in a weakref callback, "Exception ignored"): the command goes on.
+    lost = "def lost(signum, frame):\n    pass\nsignal.signal(signal.SIGTERM, lost)\n"
+    proc = _start(f"import signal\n{lost}time.sleep(120)")
+    children = descendants(proc.pid)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _stopped(proc, signal.SIGTERM, children)
+    assert time.monotonic() - started >= 1.8  # the deadline (2 s here) ended it
+
+
 def test_a_second_signal_stops_at_once():
     proc = _start("try:\n    time.sleep(120)\nexcept BaseException:\n    time.sleep(120)")
     children = descendants(proc.pid)
