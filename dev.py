@@ -87,9 +87,14 @@ def test(args: list[str]) -> None:
     run(BIN / "ruff", "format", "--check", ".")
     run(BIN / "lint-imports")
     run(BIN / "mypy")  # models/ and flows/, configured in pyproject.toml [tool.mypy]
-    # The whole suite (as CI runs it) ends with its slowest tests, where to look first
-    # when it grows slow; a run of chosen tests keeps pytest's own output.
-    code = run(PY, "-m", "pytest", *(args or ["--durations=30"]), check=False)
+    # The whole suite (as CI runs it) runs on every core, up to four (pytest-xdist; its
+    # "load" distribution keeps each worker's tests in collection order, so the browser
+    # tests still come last in each, see tests/conftest.py), and ends with its slowest
+    # tests, where to look first when it grows slow. A run of chosen tests keeps pytest's
+    # own output, in one process.
+    workers = str(min(os.cpu_count() or 1, 4))
+    whole = ["-n", workers, "--dist", "load", "--durations=30"]
+    code = run(PY, "-m", "pytest", *(args or whole), check=False)
     if code == 5:
         print("pytest collected no tests: failing the run", file=sys.stderr)
         sys.exit(1)
