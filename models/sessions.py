@@ -19,6 +19,12 @@ The life of a session:
 4. :func:`end_session` (sign-out), :func:`end_sessions_of` (deactivation), or the check
    itself ending it (idle, expired).
 
+A sign-in through the identity provider is a session too (:func:`begin_provider_session`),
+with the same rules. Its browser holds Streamlit's identity cookie, not ours: the row is
+found by that sign-in's key (the ID token's issuer, subject, issue time and nonce, the
+same in every tab, new at each sign-in), stored hashed like a cookie's token. Without
+it, a provider sign-in lasted as long as Streamlit's cookie (30 days), idle or not.
+
 Starting, ending and expiring are audit events (``auth.session_*``; the sign-in itself
 is ``auth.signed_in``, written by :func:`models.auth.authenticate`).
 """
@@ -34,6 +40,7 @@ from typing import TYPE_CHECKING
 
 from itsdangerous import BadSignature, TimestampSigner
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .access import Identity
 from .db import transaction, write_transaction
@@ -145,21 +152,61 @@ def begin_session(
     rules = rules or SessionRules()
     now = now or utc_now()
     handoff = secrets.token_urlsafe(32)
-    client = client[:CLIENT_LENGTH] if client else None
+    until = now + timedelta(seconds=rules.handoff_seconds)
     with transaction(engine) as session:
-        row = SignInSession(
-            username=identity.username,
-            handoff_hash=_digest(handoff),
-            handoff_until=now + timedelta(seconds=rules.handoff_seconds),
-            created_at=now,
-            last_seen_at=now,
-            expires_at=now + rules.lifetime,
-            client=client,
-        )
-        session.add(row)
-        session.flush()
-        _audit(session, identity.username, SESSION_STARTED, f"session {row.session_id}", now)
+        row = _new_session(session, identity, rules, now, client, handoff_hash=_digest(handoff))
+        row.handoff_until = until
         return Begun(row.session_id, handoff)
+
+
+def begin_provider_session(
+    engine: Engine,
+    identity: Identity,
+    login: str,
+    *,
+    client: str | None = None,
+    rules: SessionRules | None = None,
+    now: datetime | None = None,
+) -> SessionCheck:
+    """Start the session of ``identity``'s sign-in at the identity provider, named by
+    ``login`` (see the module docstring); checked afterwards with
+    ``check_session(login=...)``. Two tabs that start it at once share one session."""
+    rules = rules or SessionRules()
+    now = now or utc_now()
+    try:
+        with transaction(engine) as session:
+            row = _new_session(session, identity, rules, now, client, token_hash=_login(login))
+            return SessionCheck(row.session_id, identity)
+    except IntegrityError:  # another tab began it first
+        return check_session(engine, login=login, rules=rules, now=now)
+
+
+def _new_session(
+    session: Session,
+    identity: Identity,
+    rules: SessionRules,
+    now: datetime,
+    client: str | None,
+    **found_by: str,
+) -> SignInSession:
+    """A new session row (audited), found later by ``found_by`` (a hash column)."""
+    row = SignInSession(
+        username=identity.username,
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + rules.lifetime,
+        client=client[:CLIENT_LENGTH] if client else None,
+        **found_by,
+    )
+    session.add(row)
+    session.flush()
+    _audit(session, identity.username, SESSION_STARTED, f"session {row.session_id}", now)
+    return row
+
+
+def _login(login: str) -> str:
+    """The stored hash of a provider sign-in's key (never equal to a cookie token's)."""
+    return _digest(f"identity provider: {login}")
 
 
 def hand_over(
@@ -207,10 +254,12 @@ def check_session(
     session_id: int | None = None,
     cookie: str | None = None,
     secret: str | None = None,
+    login: str | None = None,
     rules: SessionRules | None = None,
     now: datetime | None = None,
 ) -> SessionCheck:
-    """The identity of the session ``session_id``, else of the one ``cookie`` carries.
+    """The identity of the session ``session_id``, else of the one ``cookie`` carries,
+    else of the provider sign-in ``login`` (see :func:`begin_provider_session`).
 
     A session past its idle timeout or its lifetime, or whose user was deactivated or
     removed, is ended here (and audited); the answer then says why. A cookie with a bad
@@ -226,6 +275,8 @@ def check_session(
         except BadSignature:  # also SignatureExpired
             return NO_SESSION
         where = SignInSession.token_hash == _digest(token.decode("ascii"))
+    elif login:
+        where = SignInSession.token_hash == _login(login)
     else:
         return NO_SESSION
     with transaction(engine) as session:

@@ -7,7 +7,10 @@ identity and the session id in ``st.session_state`` (on the server, so a browser
 forge them); every run checks the session in the database, so a sign-out, a
 deactivation, the idle timeout or the lifetime ends it at the next click, in every tab.
 Tests inject an identity without a session; it is re-read from the user table each run.
-With an identity provider, Streamlit's own identity cookie (``st.login``) does the same.
+With an identity provider, Streamlit's own identity cookie (``st.login``) carries the
+sign-in across reloads and tabs, and a session of ``models.sessions`` named by that
+sign-in (the ID token's issuer, subject, issue time and nonce) bounds it by the same
+rules: idle timeout, lifetime, sign-out and deactivation.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from models.sessions import (
     IDLE,
     SESSION_COOKIE,
     SessionCheck,
+    begin_provider_session,
     begin_session,
     check_session,
     end_session,
@@ -35,20 +39,31 @@ from models.value.numbers import half_up
 IDENTITY = "identity"
 SESSION = "session_id"  # the models.sessions session of this Streamlit session
 NOTICE = "signin_notice"  # a message for the sign-in page (e.g. "you were signed out")
-OIDC_REFUSED = "oidc_refused"  # the provider subject we refused, so we do not retry each rerun
+OIDC_REFUSED = "oidc_refused"  # the provider sign-in we refused, so we do not retry each rerun
 
 DEV_IDENTITY = Identity("dev", Role.ADMIN, None, "Developer (dev mode, no sign-in)")
 
 
-def _oidc_subject() -> str | None:
-    """The e-mail (else subject) the identity provider signed in, if any."""
+def _oidc_login() -> tuple[str, str] | None:
+    """(the e-mail, else subject, the identity provider signed in; the key of that sign-in,
+    the same in every tab and new at each sign-in), or None when nobody is signed in there."""
     try:
         user = st.user
         if not user.is_logged_in:
             return None
     except (AttributeError, KeyError):  # no auth configured (and AppTest's bare mode)
         return None
-    return str(user.get("email") or user.get("sub") or "") or None
+    subject = str(user.get("email") or user.get("sub") or "")
+    if not subject:
+        return None
+    login = "\n".join(str(user.get(claim) or "") for claim in ("iss", "sub", "iat", "nonce"))
+    return subject, f"{subject}\n{login}"
+
+
+def _oidc_subject() -> str | None:
+    """The e-mail (else subject) the identity provider signed in, if any."""
+    login = _oidc_login()
+    return None if login is None else login[0]
 
 
 def _ended_notice(reason: str | None) -> str | None:
@@ -106,43 +121,56 @@ def signed_in() -> Identity | None:
     cfg = settings()
     if cfg.auth_mode == "dev":
         return DEV_IDENTITY
-    if cfg.auth_mode == "password" and (
-        SESSION in st.session_state or IDENTITY not in st.session_state
-    ):
-        return _password_session()
+    injected = IDENTITY in st.session_state and SESSION not in st.session_state  # tests
+    if not injected:
+        return _provider_session() if cfg.auth_mode == "oidc" else _password_session()
     identity = st.session_state.get(IDENTITY)
     if identity is not None:
         fresh = current_identity(cfg.database_url, identity.username)
-        if fresh is None and cfg.auth_mode == "oidc":
-            # Still signed in at the provider: refused as at sign-in, saying why.
-            st.session_state.pop(IDENTITY)
-            return _oidc_identity(cfg.database_url)
         if fresh is None:
             sign_out(notice="You were signed out: your account was deactivated or removed.")
             return None
         st.session_state[IDENTITY] = fresh
         return fresh
-    if cfg.auth_mode == "oidc":
-        return _oidc_identity(cfg.database_url)
     return None
 
 
-def _oidc_identity(url: str) -> Identity | None:
-    from app_pages.data import engine
-
+def _provider_session() -> Identity | None:
+    """The identity of this browser's sign-in at the identity provider, while its session
+    lasts (begun here the first time any tab sees that sign-in)."""
     from models.auth import AuthenticationFailed, identity_for_subject
 
-    subject = _oidc_subject()
-    if subject is None or st.session_state.get(OIDC_REFUSED) == subject:
+    login = _oidc_login()
+    if login is None:
+        st.session_state.pop(IDENTITY, None)
+        st.session_state.pop(SESSION, None)
         return None
-    try:
-        identity = identity_for_subject(engine(url), subject)
-    except AuthenticationFailed as exc:
-        st.session_state[OIDC_REFUSED] = subject
-        st.session_state[NOTICE] = exc.args[0]
+    subject, key = login
+    if st.session_state.get(OIDC_REFUSED) == key:
         return None
-    st.session_state[IDENTITY] = identity
-    return identity
+    cfg = settings()
+    rules = session_rules(cfg)
+    db = engine(cfg.database_url)
+    session_id = st.session_state.get(SESSION)
+    if session_id is not None:
+        check = check_session(db, session_id=session_id, rules=rules)
+    else:
+        check = check_session(db, login=key, rules=rules)
+    if check.session_id is None or check.ended == DEACTIVATED:
+        # A sign-in not seen yet, or its person deactivated since: who it is now, refused
+        # as at sign-in (saying why) if we do not let them in.
+        try:
+            identity = identity_for_subject(db, subject)
+        except AuthenticationFailed as exc:
+            st.session_state.pop(IDENTITY, None)
+            st.session_state.pop(SESSION, None)
+            st.session_state[OIDC_REFUSED] = key
+            st.session_state[NOTICE] = exc.args[0]
+            return None
+        if check.session_id is None:
+            check = begin_provider_session(db, identity, key, rules=rules)
+            st.session_state.pop(NOTICE, None)
+    return _take(check)
 
 
 def sign_in(identity: Identity, *, client: str | None = None) -> None:
@@ -194,12 +222,13 @@ def sign_out(*, notice: str | None = None) -> None:
     st.session_state.pop(OIDC_REFUSED, None)
     if notice:
         st.session_state[NOTICE] = notice
+    oidc = settings().auth_mode == "oidc"
     if session_id is not None:
+        # The session is over in the database: every tab's next run sees it.
         end_session(engine(settings().database_url), session_id)
-        # The session is over in the database (every tab's next run sees it); the
-        # server also clears the cookie, so this browser holds no stale token.
-        _send_browser_to(address(SIGNOUT, next=base_path()))
-    if settings().auth_mode == "oidc" and _oidc_subject() is not None:
+        if not oidc:  # the server also clears our cookie: this browser holds no stale token
+            _send_browser_to(address(SIGNOUT, next=base_path()))
+    if oidc and _oidc_subject() is not None:
         # st.logout() clears the identity cookie by sending the browser to Streamlit's
         # logout address (then the provider's). Stop here, so the message reaches the
         # browser: a rerun now would drop it from the queue (Streamlit clears it when a

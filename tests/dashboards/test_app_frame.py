@@ -238,6 +238,84 @@ def test_a5_oidc_person_unknown_to_accountops_is_refused_once(app_db, monkeypatc
         assert list(refusals) == ["stranger@example.com"]
 
 
+def _provider_sign_in(nonce: str) -> dict[str, object]:
+    """st.user after a sign-in at the identity provider (an ID token's claims)."""
+    return {
+        "is_logged_in": True,
+        "iss": "https://idp.example.com",
+        "sub": "00u1ceo",
+        "email": "ceo@example.com",
+        "iat": 1796547600,
+        "nonce": nonce,
+    }
+
+
+def _provider_tab(claims: dict[str, object]):
+    at = app_test()
+    at.user = dict(claims)
+    return at.run()
+
+
+@pytest.mark.parametrize("ends", ["idle", "lifetime"])
+def test_an_oidc_sign_in_ends_like_a_password_session_in_every_tab(
+    app_db, monkeypatch, time_machine, ends
+):
+    # Streamlit's identity cookie lasts 30 days; the sign-in's session ends by our rules.
+    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "oidc")
+    time_machine.move_to(datetime(2026, 12, 5, 9, 0, tzinfo=UTC), tick=False)
+    with transaction(app_db) as s:
+        add_user(s, "ceo@example.com", Role.VIEWER, None, actor="test")
+    first = _provider_sign_in("n-1")
+    tab = _provider_tab(first)
+    other = _provider_tab(first)  # a second tab of the same browser: the same session
+    assert tab.metric and other.metric
+    with Session(app_db) as s:
+        (session,) = s.scalars(select(SignInSession)).all()
+    assert session.username == "ceo@example.com" and session.token_hash
+    if ends == "idle":
+        time_machine.shift(timedelta(minutes=31))
+        expected = "signed out after 30 minutes without activity"
+    else:
+        for _ in range(12 * 3 - 1):  # busy all day
+            time_machine.shift(timedelta(minutes=20))
+            assert tab.run().metric
+        time_machine.shift(timedelta(minutes=20))
+        expected = "session ended 12 hours after sign-in"
+    for at in (tab.run(), other.run(), _provider_tab(first)):  # the cookie is still there
+        assert not at.exception and not at.metric
+        assert "identity" not in at.session_state
+        assert any(literal(expected) in e.value for e in at.error), [e.value for e in at.error]
+        assert [b.label for b in at.button] == ["Sign in with your organisation account"]
+    with Session(app_db) as s:
+        assert s.get(SignInSession, session.session_id).end_reason == ends.replace(
+            "lifetime", "expired"
+        )
+    # Signing in again at the provider is a new sign-in (a new nonce): a new session.
+    again = _provider_tab(_provider_sign_in("n-2"))
+    assert again.metric and not again.error
+    assert again.session_state["session_id"] != session.session_id
+
+
+def test_an_oidc_sign_out_ends_the_session_in_every_tab(app_db, monkeypatch):
+    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "oidc")
+    with transaction(app_db) as s:
+        add_user(s, "ceo@example.com", Role.VIEWER, None, actor="test")
+    claims = _provider_sign_in("n-1")
+    tab, other = _provider_tab(claims), _provider_tab(claims)
+    assert tab.metric and other.metric
+    tab.sidebar.button(key="sign_out").click().run()
+    assert "identity" not in tab.session_state
+    other.run()  # still holding the identity cookie (as if st.logout had not reached it)
+    assert not other.metric and "identity" not in other.session_state
+    with Session(app_db) as s:
+        (reason,) = s.scalars(select(SignInSession.end_reason)).all()
+        started = s.scalars(
+            select(AuditEvent.action).where(AuditEvent.action == "auth.signed_in")
+        ).all()
+    assert reason == "signed_out"
+    assert started == ["auth.signed_in"]  # one sign-in, however many tabs
+
+
 def test_sign_in_when_the_database_is_unreachable_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "password")
     monkeypatch.setenv("ACCOUNTOPS_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")

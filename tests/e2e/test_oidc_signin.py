@@ -183,6 +183,12 @@ def test_a_known_person_gets_the_role_from_our_user_table_and_signs_out(oidc_app
     wait_ready(page)
     page.get_by_role("button", name=SIGN_IN_BUTTON).wait_for()
     assert page.locator(SIDEBAR).get_by_text("Role:").count() == 0
+    # The sign-in had a session of ours (idle and lifetime limits: tests/dashboards),
+    # ended by the sign-out.
+    actions = [action for action, _ in audit(oidc_app, VIEWER)]
+    assert actions.count("auth.session_started") == 1, actions
+    ended = [detail for action, detail in audit(oidc_app, VIEWER) if action == "auth.session_ended"]
+    assert len(ended) == 1 and ended[0].endswith(": signed_out"), ended
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from models.sessions import (
     NO_SESSION,
     SIGNED_OUT,
     SessionRules,
+    begin_provider_session,
     begin_session,
     check_session,
     end_session,
@@ -195,3 +196,22 @@ def test_the_secret_comes_from_settings_else_a_private_file_never_in_prod(tmp_pa
         session_secret(Settings(env="prod", data_dir=tmp_path))
     with pytest.raises(ValueError, match="at least 32"):
         Settings(session_secret="short")
+
+
+def test_a_provider_sign_in_is_one_session_found_by_its_key_and_ended_by_the_rules(ana):
+    login = "ana\nhttps://idp.example.com\n00u1ana\n1796547600\nnonce-1"
+    first = begin_provider_session(ana, ANA, login, rules=RULES, now=T0)
+    assert first.identity == ANA and first.session_id is not None
+    # A second tab beginning the same sign-in (it raced the first) gets the same session.
+    again = begin_provider_session(ana, ANA, login, rules=RULES, now=_at(minutes=1))
+    assert again.session_id == first.session_id and again.identity == ANA
+    with Session(ana) as s:
+        (row,) = s.scalars(select(SignInSession)).all()
+        assert login not in (row.token_hash or "") and row.handoff_hash is None
+    assert check_session(ana, login=login, rules=RULES, now=_at(minutes=20)).identity == ANA
+    # Another sign-in (a new nonce) finds nothing; this one idles out like any session.
+    assert check_session(ana, login=login + "2", rules=RULES, now=_at(minutes=20)) == NO_SESSION
+    gone = check_session(ana, login=login, rules=RULES, now=_at(minutes=51))
+    assert gone.identity is None and gone.ended == IDLE
+    # A cookie never reaches a provider sign-in's row, nor the key a cookie's.
+    assert _check(ana, login, _at(minutes=52)) == NO_SESSION
