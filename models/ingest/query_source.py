@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from models.errors import AccountopsError
+
 from .errors import IngestError
 from .reader import FIRST_LINE, as_strings
 
@@ -66,24 +68,39 @@ class QuerySource:
         import pyarrow.parquet as pq
 
         digest, rows, columns, writer = hashlib.sha256(), 0, None, None
-        with tempfile.TemporaryDirectory(prefix="accountops-query-", dir=folder) as tmp:
+        try:
+            spool = tempfile.TemporaryDirectory(prefix="accountops-query-", dir=folder)
+        except OSError as exc:
+            raise self._not_spooled(exc, folder) from None
+        with spool as tmp:
             path = Path(tmp) / "result.parquet"
             try:
-                for frame in self.frames(chunk_rows):
-                    if writer is None:
-                        columns = list(frame.columns)
-                        digest.update(",".join(columns).encode())
-                        schema = pa.schema([(c, pa.string()) for c in columns])
-                        writer = pq.ParquetWriter(path, schema)
-                    digest.update(frame.to_csv(header=False, index=False).encode())
-                    rows += len(frame)
-                    writer.write_table(
-                        pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-                    )
-            finally:
-                if writer is not None:
-                    writer.close()
+                try:
+                    for frame in self.frames(chunk_rows):
+                        if writer is None:
+                            columns = list(frame.columns)
+                            digest.update(",".join(columns).encode())
+                            schema = pa.schema([(c, pa.string()) for c in columns])
+                            writer = pq.ParquetWriter(path, schema)
+                        digest.update(frame.to_csv(header=False, index=False).encode())
+                        rows += len(frame)
+                        writer.write_table(
+                            pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+                        )
+                finally:
+                    if writer is not None:
+                        writer.close()
+            except OSError as exc:  # a full disk, a temporary folder we may not write
+                raise self._not_spooled(exc, folder) from None
             yield Spool(digest.hexdigest(), rows, columns or [], path if rows else None)
+
+    def _not_spooled(self, exc: OSError, folder: Path | None) -> AccountopsError:
+        where = folder or tempfile.gettempdir()
+        return AccountopsError(
+            f"cannot write the result of {self.name} to a temporary file in {where}: "
+            f"{exc.strerror or exc}; free space there or point TMPDIR at another folder",
+            code="QUERY_NOT_SPOOLED",
+        )
 
 
 @dataclass

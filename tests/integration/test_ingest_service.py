@@ -274,6 +274,41 @@ def test_sql_query_source_loads_invoice_lines(base, engine, tmp_path):
     assert failed.outcome == "REJECTED" and failed.error_code == "SOURCE_QUERY_FAILED"
 
 
+def test_a_query_result_that_cannot_be_spooled_is_one_clear_error_and_nothing_recorded(
+    base, engine, tmp_path, monkeypatch
+):
+    import pandas as pd
+    import pyarrow.parquet as pq
+    from sqlalchemy import create_engine
+
+    from models.errors import AccountopsError
+    from models.ingest import QuerySource, ingest_query
+    from models.ingest.ledger import list_batches
+
+    from .ingest_support import runner
+
+    source_url = f"sqlite:///{tmp_path / 'erp.db'}"
+    erp = create_engine(source_url)
+    pd.read_csv(base / "invoice_lines.csv", dtype=str, keep_default_na=False).to_sql(
+        "erp_lines", erp, index=False
+    )
+    erp.dispose()
+
+    def full(self, table, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", full)
+    config = ingest_config()
+    query = QuerySource(source_url, "SELECT * FROM erp_lines", "invoice_lines")
+    with pytest.raises(AccountopsError) as raised:
+        ingest_query(engine, query, validator=runner(config), config=config, as_of=AS_OF)
+    assert raised.value.code == "QUERY_NOT_SPOOLED"
+    message = str(raised.value)
+    assert "No space left on device" in message and "TMPDIR" in message
+    assert "\n" not in message
+    assert list_batches(engine) == []  # the source was fine: no rejected batch recorded
+
+
 def test_corrected_file_replaces_its_quarantine_and_warn_policy_loads(base, engine, tmp_path):
     from models.ingest.ledger import list_batches, list_quarantine
 
