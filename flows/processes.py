@@ -69,7 +69,7 @@ _stop_raised = False  # the handler has raised Stopped once; it raises no second
 _signals_seen = 0  # stop signals the watcher has read (the second one ends the process)
 _command_done = False  # past the command: a signal now must not raise into exit hooks
 _reported = threading.Event()
-_watcher_lock = threading.Lock()
+_watcher_lock = threading.RLock()  # re-entrant: the handler may run while the main thread holds it
 _watching = False  # the watcher thread runs (one per process)
 
 

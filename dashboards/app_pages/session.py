@@ -151,11 +151,8 @@ def _provider_session() -> Identity | None:
     cfg = settings()
     rules = session_rules(cfg)
     db = engine(cfg.database_url)
-    session_id = st.session_state.get(SESSION)
-    if session_id is not None:
-        check = check_session(db, session_id=session_id, rules=rules)
-    else:
-        check = check_session(db, login=key, rules=rules)
+    # Always by the sign-in the browser holds now (another tab may have signed in anew).
+    check = check_session(db, login=key, rules=rules)
     if check.session_id is None or check.ended == DEACTIVATED:
         # A sign-in not seen yet, or its person deactivated since: who it is now, refused
         # as at sign-in (saying why) if we do not let them in.

@@ -296,6 +296,20 @@ def test_an_oidc_sign_in_ends_like_a_password_session_in_every_tab(
     assert again.session_state["session_id"] != session.session_id
 
 
+def test_an_oidc_tab_follows_the_sign_in_the_browser_holds_now(app_db, monkeypatch):
+    # Another tab signed in anew as someone else: this tab's next click is that person.
+    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "oidc")
+    with transaction(app_db) as s:
+        add_user(s, "ceo@example.com", Role.VIEWER, None, actor="test")
+        add_user(s, "cfo@example.com", Role.APPROVER, None, actor="test")
+    tab = _provider_tab(_provider_sign_in("n-1"))
+    assert tab.session_state["identity"].username == "ceo@example.com"
+    tab.user = {**_provider_sign_in("n-2"), "sub": "00u2cfo", "email": "cfo@example.com"}
+    tab.run()
+    assert tab.session_state["identity"].username == "cfo@example.com"
+    assert tab.sidebar.caption[0].value == "Role: approver"
+
+
 def test_an_oidc_sign_out_ends_the_session_in_every_tab(app_db, monkeypatch):
     monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "oidc")
     with transaction(app_db) as s:
