@@ -41,6 +41,18 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
+def _postgres_session(dbapi_connection, _record) -> None:
+    # No JIT compilation in any session of ours. Our large statements run once each, and
+    # PostgreSQL's JIT compiled them for longer than it saved: at 10M lines 4 s of an
+    # 8 s roll-up refresh, 2.5 s of the dashboard customers' table, 1.9 s of the DSO
+    # trend's 4.6. A SET, not a startup option, so poolers that refuse options connect.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    with dbapi_connection.cursor() as cur:
+        cur.execute("SET jit = off")
+    dbapi_connection.autocommit = autocommit
+
+
 class DatabaseMissing(AccountopsError):
     """The embedded SQLite file does not exist: nothing but ``accountops init`` makes one."""
 
@@ -127,6 +139,7 @@ def make_engine(url: str, *, create_file: bool = True, **kwargs) -> Engine:
             connect_args.setdefault("keepalives_interval", 10)
             connect_args.setdefault("keepalives_count", 3)
             engine = create_engine(parsed, connect_args=connect_args, **kwargs)
+            event.listen(engine, "connect", _postgres_session)
     except NoSuchModuleError as exc:
         raise DatabaseUnavailable(
             f"unsupported database URL {display_url(url)}: use sqlite:///PATH or "

@@ -110,8 +110,7 @@ def refresh_dashboard(
                 f"snapshot {snapshot_id} {state}: run `accountops recompute` (or the pipeline) "
                 "until it completes, then refresh"
             )
-        # Memory for the aggregates and no JIT, as the recompute's (compiling these
-        # one-off statements cost more than running them).
+        # Memory for the aggregates, as the recompute's.
         tune_for_aggregates(conn)
         for model in DASHBOARD_TABLES:
             conn.execute(delete(model).where(model.snapshot_id == snapshot_id))
@@ -180,10 +179,7 @@ def _fill_tables(
 
 
 def _dso_apart(engine: Engine, as_of: date, months: int, window_months: int) -> pd.DataFrame:
-    """:func:`dso_trend` on a connection of its own, without JIT: at 10M lines PostgreSQL
-    spent 1.9 s of its payments by month's 4.6 s compiling the statement. (More work
-    memory makes that join one process's, no faster: the parallel plan is kept.)"""
+    """:func:`dso_trend` on a connection of its own. (Not tuned for aggregates: with more
+    work memory its payments by month become one process's hash join, no faster.)"""
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql("SET LOCAL jit = off")
         return dso_trend(conn, as_of, months, window_months)

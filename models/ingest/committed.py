@@ -44,10 +44,9 @@ class CommittedBook:
                 # One snapshot for every chunk, as the whole batch is checked against it.
                 conn.execution_options(isolation_level="REPEATABLE READ")
                 conn.exec_driver_sql(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
-                # Its lookups are many small index probes whose cost estimates (stale
-                # statistics after a bulk load) would make the planner JIT-compile them,
-                # and read an invoice's few lines through a bitmap (~10% slower).
-                conn.exec_driver_sql("SET LOCAL jit = off")
+                # Its lookups are many small index probes (never JIT-compiled: no session
+                # of ours is, models/db.py), which would read an invoice's few lines
+                # through a bitmap (~10% slower).
                 conn.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
             else:
                 conn.exec_driver_sql("BEGIN")  # WAL: a read snapshot beside the writer

@@ -29,13 +29,12 @@ def by_customer(conn: Connection, query: Select) -> Select:
 
 
 # Per transaction, PostgreSQL only. The default 4 MB of work memory makes the roll-up
-# aggregates sort and hash on disk; JIT compilation of these one-off statements costs
-# seconds (4 s of 8 for the invoice roll-up refresh at 10M lines) and saves nothing.
-_PG_SETTINGS = (("work_mem", "256MB"), ("jit", "off"), ("random_page_cost", "1.1"))
+# aggregates sort and hash on disk. (JIT is off in every session: models/db.py.)
+_PG_SETTINGS = (("work_mem", "256MB"), ("random_page_cost", "1.1"))
 
 
 def tune_for_aggregates(conn: Connection) -> None:
-    """Give this transaction's large aggregates memory and no JIT (a no-op on SQLite)."""
+    """Give this transaction's large aggregates memory (a no-op on SQLite)."""
     if conn.dialect.name != "postgresql":
         return
     for name, value in _PG_SETTINGS:  # constants above, never input
