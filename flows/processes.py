@@ -18,13 +18,15 @@ that, ``STOP_DEADLINE_SECONDS`` after the signal, kills the descendants and exit
 thread still writing, a server that does not answer); and a second signal, which does
 the same at once.
 
-Both guards hang on a watcher thread, not on the Python handler: while a flow runs,
-Prefect puts a handler of its own in ours' place for SIGTERM, and a Python handler's
+The deadline does not hang on our Python handler being called: while a flow runs,
+Prefect puts a SIGTERM handler of its own in ours' place, and a Python handler's
 exception can be lost outright (one raised while the interpreter runs a weakref callback
 or a ``__del__`` is printed as "Exception ignored" and dropped: the pipeline then ran to
 its end). The signal module writes the number of every signal it catches to the
-wake-up descriptor (``signal.set_wakeup_fd``) whichever handler is installed; the watcher
-reads it there, so each signal is counted once and the deadline always starts.
+wake-up descriptor (``signal.set_wakeup_fd``) whichever handler is installed; a watcher
+thread reads it there and starts the deadline. A second signal is counted by our
+handler only: Prefect, once it has handled a SIGTERM, puts our handler back and sends
+the signal again, which is the first our handler sees, not a second one.
 
 ``run_child`` starts a child (Streamlit) in a session of its own, so Ctrl+C in a terminal
 reaches only this process, which then stops the child's whole process group itself.
@@ -65,11 +67,12 @@ class Stopped(BaseException):
 
 
 _first_signal: int | None = None  # the signal that started the stop
-_stop_raised = False  # the handler has raised Stopped once; it raises no second one
-_signals_seen = 0  # stop signals the watcher has read (the second one ends the process)
+_handled = 0  # stop signals our handler was called for (the second one ends the process)
+_deadline_started = False  # the watchdog runs
 _command_done = False  # past the command: a signal now must not raise into exit hooks
-_reported = threading.Event()
-_watcher_lock = threading.RLock()  # re-entrant: the handler may run while the main thread holds it
+_reported = False  # the one "stopped" line is printed
+# Re-entrant: the handler runs in the main thread, which may hold it already.
+_lock = threading.RLock()
 _watching = False  # the watcher thread runs (one per process)
 
 
@@ -77,10 +80,10 @@ _watching = False  # the watcher thread runs (one per process)
 def stopping_cleanly() -> Iterator[None]:
     """Run a command so that SIGTERM or SIGINT stops it in order: one line, exit 128 +
     signum, every descendant stopped (see the module docstring)."""
-    global _first_signal, _stop_raised, _signals_seen, _command_done
-    with _watcher_lock:
-        _first_signal, _stop_raised, _signals_seen, _command_done = None, False, 0, False
-    _reported.clear()
+    global _first_signal, _handled, _deadline_started, _command_done, _reported
+    with _lock:
+        _first_signal, _handled, _deadline_started = None, 0, False
+        _command_done, _reported = False, False
     _watch_signals()
     for signum in SIGNALS:
         signal.signal(signum, _on_signal)
@@ -131,24 +134,31 @@ def leaving_quickly() -> Iterator[None]:
 
 def report_stop(signum: int) -> None:
     """The one line a stopped command ends with (printed once, whoever stops first)."""
-    if not _reported.is_set():
-        _reported.set()
+    global _reported
+    with _lock:
+        if _reported:
+            return
+        _reported = True
         with contextlib.suppress(Exception):
             print(f"accountops: stopped ({signal.Signals(signum).name})", file=sys.stderr)
             sys.stderr.flush()
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    """The Python handler: unwind the command once. Counting the signals and the deadline
-    are the watcher's (``_seen``), which reads every signal, this handler's or not."""
-    global _first_signal, _stop_raised
-    with _watcher_lock:
+    """Our Python handler: the first signal unwinds the command, a second one ends the
+    process at once. (The deadline is started by the watcher, which sees every signal.)"""
+    global _first_signal, _handled
+    with _lock:
         if _first_signal is None:
             _first_signal = signum
-        if _stop_raised or _command_done:
-            return  # unwinding already, or exit hooks running: the watchdog bounds them
-        _stop_raised = True
-    raise Stopped(signum)
+        _handled += 1
+        first, handled = _first_signal, _handled
+    _start_deadline(128 + first)  # also here: where there is no wake-up descriptor
+    if handled > 1:  # a second signal: stop now
+        _force_exit(128 + first)
+    if not _command_done:
+        raise Stopped(signum)
+    # Already exiting (exit hooks are running): the watchdog bounds how long that takes.
 
 
 def _watch_signals() -> None:
@@ -171,22 +181,23 @@ def _watch(reader: socket.socket, writer: socket.socket) -> None:
     while data := reader.recv(64):
         for signum in data:
             if signum in SIGNALS:
-                _seen(signum)
+                _start_deadline(128 + signum)
     writer.close()
 
 
-def _seen(signum: int) -> None:
-    """A stop signal arrived: the first starts the deadline, the second ends the process."""
-    global _first_signal, _signals_seen
-    with _watcher_lock:
+def _start_deadline(code: int) -> None:
+    """Start the watchdog once per stop: exit with ``code`` (that of the first signal)
+    ``STOP_DEADLINE_SECONDS`` from now unless the command has ended by then."""
+    global _first_signal, _deadline_started
+    with _lock:
+        if _deadline_started:
+            return
+        _deadline_started = True
         if _first_signal is None:
-            _first_signal = signum
-        _signals_seen += 1
-        first, count = _first_signal, _signals_seen
-    if count > 1:
-        _force_exit(128 + first)
+            _first_signal = code - 128
+        code = 128 + _first_signal
     threading.Thread(
-        target=_watchdog, args=(128 + first,), name="accountops-stop-watchdog", daemon=True
+        target=_watchdog, args=(code,), name="accountops-stop-watchdog", daemon=True
     ).start()
 
 

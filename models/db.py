@@ -45,12 +45,20 @@ def _postgres_session(dbapi_connection, _record) -> None:
     # No JIT compilation in any session of ours. Our large statements run once each, and
     # PostgreSQL's JIT compiled them for longer than it saved: at 10M lines 4 s of an
     # 8 s roll-up refresh, 2.5 s of the dashboard customers' table, 1.9 s of the DSO
-    # trend's 4.6. A SET, not a startup option, so poolers that refuse options connect.
+    # trend's 4.6. A SET, not a startup option, so poolers that refuse options connect;
+    # a server without the setting (a query source speaking PostgreSQL's protocol, such
+    # as an older PostgreSQL or Redshift) is left as it is.
+    import psycopg  # the connection is psycopg's: already imported
+
     autocommit = dbapi_connection.autocommit
     dbapi_connection.autocommit = True
-    with dbapi_connection.cursor() as cur:
-        cur.execute("SET jit = off")
-    dbapi_connection.autocommit = autocommit
+    try:
+        with dbapi_connection.cursor() as cur:
+            cur.execute("SET jit = off")
+    except psycopg.Error:
+        pass
+    finally:
+        dbapi_connection.autocommit = autocommit
 
 
 class DatabaseMissing(AccountopsError):

@@ -153,9 +153,10 @@ def _provider_session() -> Identity | None:
     db = engine(cfg.database_url)
     # Always by the sign-in the browser holds now (another tab may have signed in anew).
     check = check_session(db, login=key, rules=rules)
-    if check.session_id is None or check.ended == DEACTIVATED:
-        # A sign-in not seen yet, or its person deactivated since: who it is now, refused
-        # as at sign-in (saying why) if we do not let them in.
+    if check.session_id is None:
+        # A sign-in not seen yet: who it is, refused as at sign-in (saying why, once) if
+        # we do not let them in. One that ended (even if its person was reactivated since)
+        # stays ended: the sign-in page offers the provider again, a new sign-in.
         try:
             identity = identity_for_subject(db, subject)
         except AuthenticationFailed as exc:
@@ -164,9 +165,8 @@ def _provider_session() -> Identity | None:
             st.session_state[OIDC_REFUSED] = key
             st.session_state[NOTICE] = exc.args[0]
             return None
-        if check.session_id is None:
-            check = begin_provider_session(db, identity, key, rules=rules)
-            st.session_state.pop(NOTICE, None)
+        check = begin_provider_session(db, identity, key, rules=rules)
+        st.session_state.pop(NOTICE, None)
     return _take(check)
 
 

@@ -7,6 +7,7 @@ memory stays bounded.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import tempfile
 from collections.abc import Iterator
@@ -87,9 +88,13 @@ class QuerySource:
                         writer.write_table(
                             pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
                         )
-                finally:
-                    if writer is not None:
-                        writer.close()
+                except BaseException:
+                    if writer is not None:  # the error on its way out is the one to tell
+                        with contextlib.suppress(OSError):
+                            writer.close()
+                    raise
+                if writer is not None:
+                    writer.close()
             except OSError as exc:  # a full disk, a temporary folder we may not write
                 raise self._not_spooled(exc, folder) from None
             yield Spool(digest.hexdigest(), rows, columns or [], path if rows else None)

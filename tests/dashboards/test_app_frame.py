@@ -310,6 +310,35 @@ def test_an_oidc_tab_follows_the_sign_in_the_browser_holds_now(app_db, monkeypat
     assert tab.sidebar.caption[0].value == "Role: approver"
 
 
+def test_an_oidc_person_deactivated_while_signed_in_needs_a_new_sign_in(app_db, monkeypatch):
+    monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "oidc")
+    with transaction(app_db) as s:
+        add_user(s, "ceo@example.com", Role.VIEWER, None, actor="test")
+        add_user(s, "root", Role.ADMIN, "root-pass", actor="test")
+    first = _provider_sign_in("n-1")
+    tab = _provider_tab(first)
+    assert tab.metric
+    admin = Identity("root", Role.ADMIN)
+    set_user_active(app_db, admin, "ceo@example.com", False)
+    for _ in range(2):  # signed out, and asked about once: no sign-in audited meanwhile
+        tab.run()
+        assert not tab.metric and "identity" not in tab.session_state
+        assert any("your account was deactivated" in e.value for e in tab.error)
+        assert [b.label for b in tab.button] == ["Sign in with your organisation account"]
+    # Reactivated: the ended sign-in stays ended; a new one lets the person in.
+    set_user_active(app_db, admin, "ceo@example.com", True)
+    assert not tab.run().metric
+    again = _provider_tab(_provider_sign_in("n-2"))
+    assert again.metric
+    with Session(app_db) as s:
+        signed_in = s.scalars(
+            select(AuditEvent.action).where(
+                AuditEvent.actor == "ceo@example.com", AuditEvent.action == "auth.signed_in"
+            )
+        ).all()
+    assert len(signed_in) == 2  # the two sign-ins at the provider, nothing in between
+
+
 def test_an_oidc_sign_out_ends_the_session_in_every_tab(app_db, monkeypatch):
     monkeypatch.setenv("ACCOUNTOPS_AUTH_MODE", "oidc")
     with transaction(app_db) as s:

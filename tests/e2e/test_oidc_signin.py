@@ -238,6 +238,16 @@ def test_a_person_deactivated_while_signed_in_is_refused_at_the_next_click(oidc_
     refusal = page.locator(MAIN).locator('[data-testid="stAlertContentError"]')
     refusal.wait_for()
     wait_ready(page)  # the run is over: the signed-in page's elements are gone
-    assert "is deactivated; ask an administrator to reactivate" in refusal.inner_text()
+    assert "your account was deactivated" in refusal.inner_text()
     assert page.locator(NAV_LINK).count() == 0
     assert page.get_by_text("Role:").count() == 0
+    # Signing in again at the provider is refused, saying why and what to do.
+    page.locator(MAIN).get_by_role("button", name=SIGN_IN_BUTTON).click()
+    page.wait_for_url(re.compile(rf"^{re.escape(oidc_app.provider)}/oauth2/authorize\?"))
+    page.locator('input[name="sub"]').fill(LEAVER.subject)
+    page.get_by_role("button", name="Authorize", exact=True).click()
+    page.wait_for_url(re.compile(rf"^{re.escape(oidc_app.url)}/?$"))
+    wait_ready(page)
+    refusal.wait_for()
+    assert "is deactivated; ask an administrator to reactivate" in refusal.inner_text()
+    assert page.locator(NAV_LINK).count() == 0

@@ -309,6 +309,31 @@ def test_a_query_result_that_cannot_be_spooled_is_one_clear_error_and_nothing_re
     assert list_batches(engine) == []  # the source was fine: no rejected batch recorded
 
 
+def test_a_source_failing_mid_query_is_told_even_if_the_spool_cannot_be_closed(
+    engine, tmp_path, monkeypatch
+):
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from models.ingest import QuerySource
+    from models.ingest.errors import IngestError
+
+    query = QuerySource(f"sqlite:///{tmp_path / 'erp.db'}", "SELECT 1", "invoice_lines")
+
+    def frames(self, chunk_rows):
+        yield pd.DataFrame({"invoice_id": ["I1"]})
+        raise IngestError("SOURCE_QUERY_FAILED", self.name, "the connection dropped")
+
+    def full(self, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(QuerySource, "frames", frames)
+    monkeypatch.setattr(pq.ParquetWriter, "close", full)
+    with pytest.raises(IngestError) as raised, query.spooled(100):
+        pass
+    assert raised.value.code == "SOURCE_QUERY_FAILED"
+
+
 def test_corrected_file_replaces_its_quarantine_and_warn_policy_loads(base, engine, tmp_path):
     from models.ingest.ledger import list_batches, list_quarantine
 

@@ -138,6 +138,29 @@ def test_a_stop_whose_handler_was_replaced_and_lost_is_ended_by_the_deadline():
     assert time.monotonic() - started >= 1.8  # the deadline (2 s here) ended it
 
 
+def test_a_signal_a_library_handles_and_sends_again_is_one_stop_in_order():
+    # As Prefect does while a flow runs: its handler takes the SIGTERM, puts ours back
+    # and sends the signal again. That is one stop (unwound: finally blocks run), not two.
+    body = (
+        "import os, signal\n"
+        "ours = signal.getsignal(signal.SIGTERM)\n"
+        "def library(signum, frame):\n"
+        "    signal.signal(signal.SIGTERM, ours)\n"
+        "    os.kill(os.getpid(), signum)\n"
+        "signal.signal(signal.SIGTERM, library)\n"
+        "try:\n"
+        "    time.sleep(120)\n"
+        "finally:\n"
+        "    time.sleep(0.5)\n"  # unwinding takes a while (within the deadline, 2 s here)
+        "    print('unwound', file=sys.stderr)"
+    )
+    proc = _start(body)
+    children = descendants(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    err = _stopped(proc, signal.SIGTERM, children)
+    assert "unwound" in err, err
+
+
 def test_a_second_signal_stops_at_once():
     proc = _start("try:\n    time.sleep(120)\nexcept BaseException:\n    time.sleep(120)")
     children = descendants(proc.pid)
