@@ -154,8 +154,15 @@ def begin_session(
     handoff = secrets.token_urlsafe(32)
     until = now + timedelta(seconds=rules.handoff_seconds)
     with transaction(engine) as session:
-        row = _new_session(session, identity, rules, now, client, handoff_hash=_digest(handoff))
-        row.handoff_until = until
+        row = _new_session(
+            session,
+            identity,
+            rules,
+            now,
+            client,
+            handoff_hash=_digest(handoff),
+            handoff_until=until,
+        )
         return Begun(row.session_id, handoff)
 
 
@@ -181,15 +188,41 @@ def begin_provider_session(
         return check_session(engine, login=login, rules=rules, now=now)
 
 
+def provider_sign_in(
+    engine: Engine,
+    subject: str,
+    login: str,
+    *,
+    rules: SessionRules | None = None,
+    now: datetime | None = None,
+) -> SessionCheck:
+    """The session of a sign-in at the identity provider: ``subject`` (its e-mail, else
+    subject) signed in there; ``login`` names that sign-in (see the module docstring).
+
+    One seen before is checked (one that ended stays ended, even if its person was
+    reactivated since: a new sign-in at the provider starts a new session). A new one is
+    let in as ``models.auth.identity_for_subject`` lets it (else it raises
+    ``AuthenticationFailed``, audited) and its session begun.
+    """
+    from .auth import identity_for_subject  # models.auth imports this module
+
+    check = check_session(engine, login=login, rules=rules, now=now)
+    if check.session_id is not None:
+        return check
+    identity = identity_for_subject(engine, subject)
+    return begin_provider_session(engine, identity, login, rules=rules, now=now)
+
+
 def _new_session(
     session: Session,
     identity: Identity,
     rules: SessionRules,
     now: datetime,
     client: str | None,
-    **found_by: str,
+    **found_by: object,
 ) -> SignInSession:
-    """A new session row (audited), found later by ``found_by`` (a hash column)."""
+    """A new session row (audited), found later by ``found_by`` (a hash column, and the
+    hand-over's end with its code)."""
     row = SignInSession(
         username=identity.username,
         created_at=now,

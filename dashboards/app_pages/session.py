@@ -27,10 +27,10 @@ from models.sessions import (
     IDLE,
     SESSION_COOKIE,
     SessionCheck,
-    begin_provider_session,
     begin_session,
     check_session,
     end_session,
+    provider_sign_in,
     session_rules,
     session_secret,
 )
@@ -137,8 +137,8 @@ def signed_in() -> Identity | None:
 
 def _provider_session() -> Identity | None:
     """The identity of this browser's sign-in at the identity provider, while its session
-    lasts (begun here the first time any tab sees that sign-in)."""
-    from models.auth import AuthenticationFailed, identity_for_subject
+    lasts (begun the first time any tab sees that sign-in: ``provider_sign_in``)."""
+    from models.auth import AuthenticationFailed
 
     login = _oidc_login()
     if login is None:
@@ -149,23 +149,16 @@ def _provider_session() -> Identity | None:
     if st.session_state.get(OIDC_REFUSED) == key:
         return None
     cfg = settings()
-    rules = session_rules(cfg)
-    db = engine(cfg.database_url)
     # Always by the sign-in the browser holds now (another tab may have signed in anew).
-    check = check_session(db, login=key, rules=rules)
-    if check.session_id is None:
-        # A sign-in not seen yet: who it is, refused as at sign-in (saying why, once) if
-        # we do not let them in. One that ended (even if its person was reactivated since)
-        # stays ended: the sign-in page offers the provider again, a new sign-in.
-        try:
-            identity = identity_for_subject(db, subject)
-        except AuthenticationFailed as exc:
-            st.session_state.pop(IDENTITY, None)
-            st.session_state.pop(SESSION, None)
-            st.session_state[OIDC_REFUSED] = key
-            st.session_state[NOTICE] = exc.args[0]
-            return None
-        check = begin_provider_session(db, identity, key, rules=rules)
+    try:
+        check = provider_sign_in(engine(cfg.database_url), subject, key, rules=session_rules(cfg))
+    except AuthenticationFailed as exc:  # refused as at sign-in, saying why, once
+        st.session_state.pop(IDENTITY, None)
+        st.session_state.pop(SESSION, None)
+        st.session_state[OIDC_REFUSED] = key
+        st.session_state[NOTICE] = exc.args[0]
+        return None
+    if check.identity is not None:
         st.session_state.pop(NOTICE, None)
     return _take(check)
 

@@ -29,6 +29,7 @@ from models.sessions import (
     check_session,
     end_session,
     hand_over,
+    provider_sign_in,
     session_secret,
 )
 from models.settings import Settings
@@ -215,3 +216,20 @@ def test_a_provider_sign_in_is_one_session_found_by_its_key_and_ended_by_the_rul
     assert gone.identity is None and gone.ended == IDLE
     # A cookie never reaches a provider sign-in's row, nor the key a cookie's.
     assert _check(ana, login, _at(minutes=52)) == NO_SESSION
+
+
+def test_provider_sign_in_lets_in_once_and_an_ended_sign_in_stays_ended(ana):
+    from models.auth import AuthenticationFailed
+
+    login = "ana\nhttps://idp.example.com\n00u1ana\n1796547600\nnonce-1"
+    first = provider_sign_in(ana, "Ana", login, rules=RULES, now=T0)
+    assert first.identity == ANA
+    assert provider_sign_in(ana, "ana", login, rules=RULES, now=_at(minutes=5)) == first
+    set_user_active(ana, ADMIN, "ana", False)
+    gone = provider_sign_in(ana, "ana", login, rules=RULES, now=_at(minutes=6))
+    assert gone.identity is None and gone.ended == DEACTIVATED
+    set_user_active(ana, ADMIN, "ana", True)  # reactivated: this sign-in stays ended
+    assert provider_sign_in(ana, "ana", login, rules=RULES, now=_at(minutes=7)).identity is None
+    assert provider_sign_in(ana, "ana", login + "2", rules=RULES, now=_at(minutes=8)).identity
+    with pytest.raises(AuthenticationFailed, match="not a user of accountops"):
+        provider_sign_in(ana, "nobody@example.com", "other", rules=RULES, now=T0)
