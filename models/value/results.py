@@ -27,7 +27,7 @@ from models.schema import (
 from .frames import frame_of
 from .managers import MANAGER_COLUMNS, manager_table
 from .measures import AMOUNTS, MEASURES
-from .migrations import MIGRATION_COLUMNS, explain_migrations
+from .migrations import MIGRATION_COLUMNS
 from .numbers import as_float
 from .parallel import beside_writes
 from .rules import ValueRules
@@ -205,28 +205,24 @@ def store_customer_results(
     conn: Connection,
     snapshot_id: int,
     previous_id: int | None,
-    previous: pd.DataFrame | None,
     res: dict[str, Any],
     rules: ValueRules,
-) -> pd.DataFrame:
-    """Write each customer's results, tier with reasons and migration, and the managers'
-    measures; returns the migrations (every customer, ``same`` included).
+) -> None:
+    """Write each customer's results, tier with its reasons (``res["reasons"]``) and
+    migration (``res["migrations"]``: every customer, ``same`` included, of which the moves
+    are stored), and the managers' measures.
 
-    On a worker, in this order, the rows are encoded for their tables, the reasons
-    worded and the migrations explained, while this thread writes what is ready (the
-    database works then, and pandas holds the GIL only one thread at a time anyway; see
-    :func:`models.value.parallel.beside_writes`). Only this thread uses the connection.
+    On a worker, in this order, the rows are encoded for their tables while this thread
+    writes what is ready (the database works then, and pandas holds the GIL only one
+    thread at a time anyway; see :func:`models.value.parallel.beside_writes`). Only this
+    thread uses the connection.
     """
     tiered, dialect = res["tiered"], conn.dialect.name
     with beside_writes(conn, "recompute-pandas") as pool:
         measures = pool.submit(measure_rows, snapshot_id, tiered, dialect)
         receivables = pool.submit(receivable_rows, snapshot_id, res["receivables"], dialect)
-        wording = pool.submit(res["placement"].reasons, rules)
-        tiers = pool.submit(lambda: tier_rows(snapshot_id, tiered, wording.result(), dialect))
-        moving = pool.submit(explain_migrations, previous, tiered.copy(), rules)
+        tiers = pool.submit(tier_rows, snapshot_id, tiered, res["reasons"], dialect)
+        managers = pool.submit(manager_table, res["measures"], res["migrations"], rules)
         for rows in (measures, receivables, tiers):
             rows.result().write(conn)
-        migrations = moving.result()
-    managers = manager_table(res["measures"], migrations, rules)
-    write_moves(conn, snapshot_id, previous_id, migrations, managers)
-    return migrations
+        write_moves(conn, snapshot_id, previous_id, res["migrations"], managers.result())
