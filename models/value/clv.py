@@ -308,12 +308,30 @@ def _to_cents(values: np.ndarray) -> list[Decimal | None]:
     """Floats as Decimal rounded half-up to cents; None where unknown (NaN).
 
     Going through 6 decimals first drops binary noise, so a mean of 22.345
-    held as 22.344999... still rounds to 22.35 as it would in Decimal.
+    held as 22.344999... still rounds to 22.35 as it would in Decimal. That is done
+    only where it can matter: a value within a ten-thousandth of a cent of a half cent,
+    below a cent, or too large for a float's cents to be exact; every other value's
+    nearest cent is the same either way (the six decimals move it by 0.00005 cent at
+    most) and is taken in one step (50,000 customers' two columns: 0.02 s, not 0.12 s).
     """
-    return [
-        Decimal(f"{v:.6f}").quantize(_CENT, rounding=ROUND_HALF_UP) if np.isfinite(v) else None
-        for v in values
+    v = np.asarray(values, dtype=float)
+    finite = np.isfinite(v)
+    scaled = np.where(finite, v * 100, 0.0)
+    size = np.abs(scaled)
+    careful = finite & ((np.abs(size % 1 - 0.5) < _NEAR_HALF_CENT) | (size < 1) | (size > 1e11))
+    cents: list[Decimal | None] = [
+        Decimal(c).scaleb(-2)
+        for c in np.rint(np.where(careful, 0, scaled)).astype(np.int64).tolist()
     ]
+    for i in np.flatnonzero(careful).tolist():
+        cents[i] = Decimal(f"{v[i]:.6f}").quantize(_CENT, rounding=ROUND_HALF_UP)
+    for i in np.flatnonzero(~finite).tolist():
+        cents[i] = None
+    return cents
+
+
+# How close to a half cent (in cents) a value is rounded through six decimals.
+_NEAR_HALF_CENT = 1e-4
 
 
 def _empty_summary(id_dtype: Any) -> pd.DataFrame:
