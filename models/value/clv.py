@@ -316,9 +316,11 @@ def _to_cents(values: np.ndarray) -> list[Decimal | None]:
     """
     v = np.asarray(values, dtype=float)
     finite = np.isfinite(v)
-    scaled = np.where(finite, v * 100, 0.0)
-    size = np.abs(scaled)
-    careful = finite & ((np.abs(size % 1 - 0.5) < _NEAR_HALF_CENT) | (size < 1) | (size > 1e11))
+    with np.errstate(over="ignore", invalid="ignore"):  # huge values: the careful path
+        scaled = np.where(finite, v * 100, 0.0)
+        size = np.abs(scaled)
+        near = np.abs(size % 1 - 0.5) < _NEAR_HALF_CENT
+    careful = finite & (near | (size < 1) | ~(size <= 1e11))
     cents: list[Decimal | None] = [
         Decimal(c).scaleb(-2)
         for c in np.rint(np.where(careful, 0, scaled)).astype(np.int64).tolist()

@@ -8,8 +8,9 @@ throwaway folder (it is not a dependency of this project) and are hard-coded.
 
 from __future__ import annotations
 
+import math
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -409,3 +410,38 @@ def test_penalizer_follows_the_lifetimes_convention(cdnow_summary):
     lifetimes_stop = (0.242940, 4.432437, 0.285642, 0.658454)
     assert objective((bg.r, bg.alpha, bg.a, bg.b)) <= objective(lifetimes_stop)
     assert bg.a < 0.793 and bg.b < 2.426  # the penalty shrinks the drop-out parameters
+
+
+def _cents_one_by_one(v: float):
+    """The rule, value by value: six decimals first, then half up to the cent."""
+    if not math.isfinite(v):
+        return None
+    return Decimal(f"{v:.6f}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+_HALF_CENTS = st.integers(-(10**9), 10**9).map(lambda c: c / 100 + 0.005)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.floats(min_value=-1e12, max_value=1e12),
+            st.sampled_from([math.nan, math.inf, -math.inf, 0.0, -0.0]),
+            st.floats(min_value=-0.02, max_value=0.02),
+            _HALF_CENTS,  # on a half cent, as near as a float gets
+            _HALF_CENTS.map(lambda v: v - 4e-7),  # below it, within the six decimals
+            _HALF_CENTS.map(lambda v: v + 1e-6),
+        ),
+        max_size=50,
+    )
+)
+def test_money_to_cents_is_the_rule_value_by_value(values):
+    """The vectorised rounding gives, Decimal for Decimal (sign of zero included), what
+    the rule gives one value at a time."""
+    from models.value.clv import _to_cents
+
+    got = _to_cents(np.array(values, dtype=float))
+    expected = [_cents_one_by_one(v) for v in values]
+    assert [None if d is None else str(d) for d in got] == [
+        None if d is None else str(d) for d in expected
+    ]
