@@ -1,7 +1,7 @@
 """Window-table rows read early, beside the roll-up refresh, and caught up after it.
 
-The recompute reads the window tables (:mod:`window_tables`) on a second connection
-while the refresh runs, then re-reads only the customers the refresh rebuilt
+The recompute reads the window tables (:mod:`window_tables`) on connections of their
+own while the refresh runs, then re-reads only the customers the refresh rebuilt
 (:class:`EarlyWindow`): the read is taken off the recompute's critical path. A table
 that holds another window (the first recompute of a month) is aggregated from the
 roll-ups as they stand instead, and only the rebuilt customers are aggregated again.

@@ -7,9 +7,11 @@ rows come straight from the driver (and, on PostgreSQL, through COPY parsed by A
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import selectors
+from collections.abc import Callable
 
 import pandas as pd
 import psycopg
@@ -80,8 +82,10 @@ def _drain_copy_out(raw: psycopg.Connection, out: io.BytesIO) -> None:
     The server sends one message per row. Read through psycopg's ``Copy`` iterator, each
     took a generator and a wait call in Python (394,000 window rows: 0.58 s of CPU with
     the GIL held, while other threads of the recompute needed it); read here in one loop
-    over libpq's calls, 0.14 s. psycopg's ``Copy`` block around it still starts the
-    statement and, should this raise, cancels it."""
+    over libpq's calls, 0.14 s. psycopg's ``Copy`` block around it starts the statement
+    and, should reading the rows raise (a lost connection raises in ``get_copy_data``),
+    cancels it; once the rows are over, a stop while the final result is awaited is
+    cleaned up here (:func:`_end_of_copy`)."""
     pgconn = raw.pgconn
     get, write = pgconn.get_copy_data, out.write
     with selectors.DefaultSelector() as waiting:
@@ -97,20 +101,33 @@ def _drain_copy_out(raw: psycopg.Connection, out: io.BytesIO) -> None:
                 write(data)
             elif size == 0:  # nothing has arrived yet
                 more()
-            else:  # -1: the rows are over; -2: an error, reported by the result
+            else:  # -1: the rows are over (psycopg raises any error itself)
                 break
-        results = []
+        results = _end_of_copy(raw, more)
+    for result in results:
+        if result.status != pq.ExecStatus.COMMAND_OK:
+            raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
+
+
+def _end_of_copy(raw: psycopg.Connection, more: Callable[[], None]) -> list[pq.abc.PGresult]:
+    """The COPY's final results, once its rows are over (``get_copy_data`` gave -1). A
+    stop meanwhile (a signal, Ctrl-C) cancels the statement and reads what is left, so
+    the connection is idle again for the rollback that follows."""
+    pgconn = raw.pgconn
+    results: list[pq.abc.PGresult] = []
+    try:
         while True:
             while pgconn.is_busy():
                 more()
             if (result := pgconn.get_result()) is None:
-                break
+                return results
             results.append(result)
-    for result in results:
-        if result.status != pq.ExecStatus.COMMAND_OK:
-            raise psycopg.errors.error_from_result(result, encoding=raw.info.encoding)
-    if size == -2 and not results:
-        raise psycopg.OperationalError(pgconn.get_error_message(raw.info.encoding))
+    except BaseException:
+        with contextlib.suppress(Exception):
+            raw.cancel_safe()
+            while pgconn.get_result() is not None:
+                pass
+        raise
 
 
 def _copy_frame(conn: Connection, query) -> pd.DataFrame | None:

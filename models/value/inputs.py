@@ -1,10 +1,11 @@
 """Step 1 of the recompute: the roll-up refresh and, beside it, what it does not change.
 
 The refresh (a transaction of its own) keeps the database busy; meanwhile a second
-connection reads the customers, the wallet estimates, the latest complete snapshot and
-the window tables' rows as they stand (:class:`Inputs`), which keeps Python busy. On two
-cores that is ~1.6 s of a 10M-line recompute. The window rows read this early are caught
-up afterwards (see :class:`~models.value.early_windows.EarlyWindow`).
+connection reads the customers, the wallet estimates and the latest complete snapshot,
+and each window table's rows are read as they stand on a connection of their own
+(:class:`Inputs`). On two cores that is ~1.6 s of a 10M-line recompute. The window rows
+read this early are caught up afterwards (see
+:class:`~models.value.early_windows.EarlyWindow`).
 """
 
 from __future__ import annotations

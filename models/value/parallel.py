@@ -1,9 +1,9 @@
 """How the recompute overlaps its steps: a worker thread, or a second connection.
 
 Performance plumbing, kept out of the domain steps (models/value/recompute.py says
-*what* runs beside what; this module says *how*). Four things, all with the
+*what* runs beside what; this module says *how*). Three executors, all with the
 ``concurrent.futures`` interface (``submit`` returns a Future; ``with`` waits for the
-work on exit):
+work on exit), and two settings for a block:
 
 * :func:`worker`: one worker thread, for pandas or database work beside this thread's.
 * :func:`beside_writes`: where pandas work runs while this thread writes results: a
@@ -22,6 +22,7 @@ takes no connection or opens its own.
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -87,28 +88,38 @@ def one_blas_thread() -> Iterator[None]:
 # :func:`collector_spared` lasts; Python's default is 700.
 _YOUNG_COLLECTION_EVERY = 50_000
 
+# Blocks of collector_spared running now, in any thread (the first sets up, the last
+# undoes), and the thresholds the first found; under _spared_lock.
+_spared_lock = threading.Lock()
+_spared: dict[str, Any] = {"depth": 0, "thresholds": None, "ours": False}
+
 
 @contextmanager
 def collector_spared() -> Iterator[None]:
     """Python's cyclic garbage collector kept off the objects alive when the block starts
-    (``gc.freeze``) and run less often while it lasts; both undone when it ends.
+    (``gc.freeze``) and run less often while it lasts; both undone when the last such
+    block running in the process ends.
 
     A recompute builds millions of short-lived Python objects (reasons, migrations,
     frames of strings) in a process that already holds ~200,000 (pandas, SQLAlchemy,
     Prefect's): each full collection scanned them all again, 0.3-0.5 s of a 4.5 s
-    recompute at 10M lines, on its critical path. Nothing is collected later than the
-    block's end: its own cycles are still found, and the objects frozen become
-    collectable again. A process that froze objects itself (a server forking workers)
-    is left as it is.
+    recompute at 10M lines, on its critical path. The block's own cycles are still
+    found as it runs; cycles among the objects frozen wait for a full collection after
+    it. A process that froze objects itself (a server forking workers) is left as it is.
     """
-    if gc.get_freeze_count():
-        yield
-        return
-    thresholds = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(_YOUNG_COLLECTION_EVERY, *thresholds[1:])
+    with _spared_lock:
+        if _spared["depth"] == 0:
+            _spared["ours"] = gc.get_freeze_count() == 0
+            if _spared["ours"]:
+                _spared["thresholds"] = gc.get_threshold()
+                gc.freeze()
+                gc.set_threshold(_YOUNG_COLLECTION_EVERY, *_spared["thresholds"][1:])
+        _spared["depth"] += 1
     try:
         yield
     finally:
-        gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        with _spared_lock:
+            _spared["depth"] -= 1
+            if _spared["depth"] == 0 and _spared["ours"]:
+                gc.set_threshold(*_spared["thresholds"])
+                gc.unfreeze()

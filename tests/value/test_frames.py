@@ -51,3 +51,34 @@ def test_no_rows_give_an_empty_frame_with_the_columns(engine):
     with engine.connect() as conn:
         frame = frame_of(conn, query)
     assert frame.empty and list(frame.columns) == ["n"]
+
+
+def test_a_stop_while_the_copy_ends_cancels_it_and_leaves_the_connection_idle():
+    """A stop (here Ctrl-C) while the COPY's final result is awaited: the statement is
+    cancelled and what is left read, then the stop goes on (libpq stand-in: the window
+    is too short to hit on a real server)."""
+    from models.value.frames import _end_of_copy
+
+    class Pgconn:
+        busy, left = True, ["cancelled"]
+
+        def is_busy(self):
+            return self.busy
+
+        def get_result(self):
+            return self.left.pop() if self.left else None
+
+    class Raw:
+        pgconn = Pgconn()
+        cancelled = False
+
+        def cancel_safe(self):
+            self.cancelled = True
+
+    def stopped():
+        raise KeyboardInterrupt
+
+    raw = Raw()
+    with pytest.raises(KeyboardInterrupt):
+        _end_of_copy(raw, stopped)
+    assert raw.cancelled and raw.pgconn.left == []
