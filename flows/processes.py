@@ -47,6 +47,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
+from typing import NoReturn
 
 CHILD_GRACE_SECONDS = 3.0  # a child asked to stop gets this long before SIGKILL
 STOP_DEADLINE_SECONDS = 6.0  # after the signal, the whole command gets this long
@@ -95,15 +96,27 @@ def stopping_cleanly() -> Iterator[None]:
         _command_done = True
         report_stop(exc.signum)
         raise SystemExit(exc.exit_code) from None
-    except SystemExit as exc:
-        # A library that turned the stop into an error of its own: still a stop.
-        if _first_signal is None or exc.code in (0, None):
+    except SystemExit:
+        # A library that turned the stop into an error of its own, or a handler that lost
+        # it (the command then ended on its own, before the deadline): still a stop.
+        if _first_signal is None:
             raise
-        _command_done = True
-        report_stop(_first_signal)
-        raise SystemExit(128 + _first_signal) from None
+        _ended_by_stop()
+    else:
+        if _first_signal is not None:
+            _ended_by_stop()
     finally:
         _command_done = True
+
+
+def _ended_by_stop() -> NoReturn:
+    """The command ended after a stop was asked for (:data:`_first_signal`) without being
+    stopped by it: it still ends as a stop does, line and exit code."""
+    global _command_done
+    assert _first_signal is not None
+    _command_done = True
+    report_stop(_first_signal)
+    raise SystemExit(128 + _first_signal) from None
 
 
 @contextlib.contextmanager

@@ -137,8 +137,10 @@ def test_postgresql_a_lock_lost_with_its_connection_fails_the_run(engine):
     with lost, run_lock(engine, "cut off", wait_seconds=0), engine.begin() as conn:
         (pid,) = conn.execute(
             text(
+                # This database's: other test workers hold the same key in theirs.
                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' "
-                "AND (classid::bigint << 32 | objid::bigint) = :key"
+                "AND (classid::bigint << 32 | objid::bigint) = :key AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
             ),
             {"key": ADVISORY_KEY},
         ).one()

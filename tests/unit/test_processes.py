@@ -138,6 +138,18 @@ def test_a_stop_whose_handler_was_replaced_and_lost_is_ended_by_the_deadline():
     assert time.monotonic() - started >= 1.8  # the deadline (2 s here) ended it
 
 
+def test_a_stop_whose_handler_was_lost_is_a_stop_when_the_command_ends_before_the_deadline():
+    # The same lost signal, but the command's work ends on its own, before the deadline
+    # (a small pipeline near its end): still the stop's exit code and line, not 0.
+    lost = "def lost(signum, frame):\n    pass\nsignal.signal(signal.SIGTERM, lost)\n"
+    proc = _start(f"import signal\n{lost}time.sleep(1.2)")
+    children = descendants(proc.pid)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _stopped(proc, signal.SIGTERM, children)
+    assert time.monotonic() - started < 1.8  # ended with the command, not the deadline
+
+
 def test_a_signal_a_library_handles_and_sends_again_is_one_stop_in_order():
     # As Prefect does while a flow runs: its handler takes the SIGTERM, puts ours back
     # and sends the signal again. That is one stop (unwound: finally blocks run), not two.

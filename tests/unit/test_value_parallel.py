@@ -54,9 +54,10 @@ def test_overlapping_runs_in_threads_undo_it_once_the_last_ends():
 def test_objects_frozen_by_the_process_itself_are_left_alone():
     gc.freeze()
     try:
-        count, before = gc.get_freeze_count(), gc.get_threshold()
+        before = gc.get_threshold()
         with collector_spared():
             assert gc.get_threshold() == before
-        assert gc.get_freeze_count() == count
+        # Still frozen (some frozen objects may have been freed meanwhile).
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
