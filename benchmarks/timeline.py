@@ -56,7 +56,7 @@ STEPS = {
     "results": ("measure_rows", "receivable_rows", "tier_rows"),
     "clv_store": ("keep_purchases", "kept_summary", "clv_from_summary"),
     "windows_apart": ("fill_window",),
-    "inputs": ("refresh", "read_inputs", "read_early_windows", "_read_window_alone"),
+    "inputs": ("refresh", "read_inputs", "_read_window_alone"),
     "early_windows": ("read_early_window",),
     "purchases": ("appendable", "_append_days", "_frame"),
     "store": ("bulk_insert",),

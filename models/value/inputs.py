@@ -10,7 +10,7 @@ read this early are caught up afterwards (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -55,32 +55,16 @@ class Inputs:
     windows: dict[str, EarlyWindow] = field(default_factory=dict)
 
 
-def read_inputs(conn: Connection, as_of: date, windows: Windows | None = None) -> Inputs:
-    """The inputs for ``as_of``; with ``windows``, also the window tables' rows for those
-    windows (stored, or aggregated from the roll-ups: see :func:`read_early_window`)."""
+def read_inputs(conn: Connection, as_of: date) -> Inputs:
+    """The inputs for ``as_of`` but the window tables' rows (see
+    :func:`refresh_reading_inputs`)."""
     previous_id = previous_snapshot(conn)
     return Inputs(
         customers=customers_frame(conn),
         wallet=wallet_frame(conn, as_of.year),
         previous_id=previous_id,
         previous=load_tiered(conn, previous_id) if previous_id is not None else None,
-        windows=read_early_windows(conn, windows) if windows is not None else {},
     )
-
-
-def read_early_windows(
-    conn: Connection, windows: Windows, names: Iterable[str] = WINDOW_TABLES
-) -> dict[str, EarlyWindow]:
-    """Window tables ``names``' rows for ``windows`` that can be read now (see
-    :func:`read_early_window`), by table name."""
-    # A table holding another window: its rows aggregated now, if the recompute will read
-    # that table at all (they are caught up after the refresh, see EarlyWindow).
-    read = stored_window_names(choose_sources(conn, windows))
-    early = {}
-    for name in names:
-        if (rows := read_early_window(conn, name, windows, name in read)) is not None:
-            early[name] = rows
-    return early
 
 
 def _apart(engine: Engine, read: Callable[[Connection], T]) -> T:
@@ -97,11 +81,13 @@ def _apart(engine: Engine, read: Callable[[Connection], T]) -> T:
         return read(conn)
 
 
-def _read_window_alone(conn: Connection, windows: Windows, name: str) -> dict[str, EarlyWindow]:
-    """Window table ``name``'s early rows (:func:`read_early_windows`), in one process
-    (see :func:`in_one_process`)."""
+def _read_window_alone(conn: Connection, windows: Windows, name: str) -> EarlyWindow | None:
+    """Window table ``name``'s rows for ``windows`` if they can be read now (see
+    :func:`read_early_window`: a table holding another window is aggregated now, if the
+    recompute will read that table at all), in one process (see :func:`in_one_process`)."""
     in_one_process(conn)
-    return read_early_windows(conn, windows, (name,))
+    read = stored_window_names(choose_sources(conn, windows))
+    return read_early_window(conn, name, windows, name in read)
 
 
 def refresh_reading_inputs(
@@ -115,19 +101,17 @@ def refresh_reading_inputs(
     reads (~1 s, mostly Python's) and each other, not one after the other."""
     if not second_connection_sees_the_data(engine):
         return (refresh(engine) if refresh_first else None), None
-    names = list(WINDOW_TABLES) if windows is not None else []
     with (
         worker("recompute-inputs") as pool,
-        ThreadPoolExecutor(max(len(names), 1), "recompute-early-windows") as window_pool,
+        ThreadPoolExecutor(len(WINDOW_TABLES), "recompute-early-windows") as window_pool,
     ):
         reading = pool.submit(_apart, engine, lambda conn: read_inputs(conn, as_of))
-        early = [
-            window_pool.submit(_apart, engine, partial(_read_window_alone, windows=w, name=n))
-            for w in ([windows] if windows is not None else [])
-            for n in names
-        ]
-        refreshed = refresh(engine) if refresh_first else None
-        inputs = reading.result()
+        early = {}
         if windows is not None:
-            inputs = replace(inputs, windows={k: v for f in early for k, v in f.result().items()})
-        return refreshed, inputs
+            for name in WINDOW_TABLES:
+                read = partial(_read_window_alone, windows=windows, name=name)
+                early[name] = window_pool.submit(_apart, engine, read)
+        refreshed = refresh(engine) if refresh_first else None
+        rows = {name: f.result() for name, f in early.items()}
+        found = {name: r for name, r in rows.items() if r is not None}
+        return refreshed, replace(reading.result(), windows=found)

@@ -143,7 +143,7 @@ def test_a_snapshot_completed_during_the_refresh_is_the_one_migrated_from(engine
         stale = value_inputs.read_inputs(conn, AS_OF)
     # As if the inputs were read before ``newer`` completed: no previous snapshot yet.
     stale = value_inputs.Inputs(stale.customers, stale.wallet, previous_id=None, previous=None)
-    monkeypatch.setattr(value_inputs, "read_inputs", lambda conn, as_of, windows=None: stale)
+    monkeypatch.setattr(value_inputs, "read_inputs", lambda conn, as_of: stale)
     third = recompute(engine, config, as_of=AS_OF)
     assert third.migrations == {"same": third.customers_tiered}, third.migrations
     assert newer.snapshot_id < third.snapshot_id
