@@ -126,28 +126,30 @@ def test_a_stop_a_library_swallowed_is_still_a_stop(after_the_stop):
     _stopped(proc, signal.SIGTERM, children)
 
 
-def test_a_stop_whose_handler_was_replaced_and_lost_is_ended_by_the_deadline():
-    # As while a Prefect flow runs: a library's handler in place of ours, whose exception
-    # Python dropped (raised in a weakref callback, "Exception ignored"): the command goes on.
-    lost = "def lost(signum, frame):\n    pass\nsignal.signal(signal.SIGTERM, lost)\n"
-    proc = _start(f"import signal\n{lost}time.sleep(120)")
+def _stopped_with_a_lost_handler(work: str) -> float:
+    """Seconds from a SIGTERM to the end of a command doing ``work`` whose SIGTERM handler
+    was replaced by one that drops it, as while a Prefect flow runs (Prefect's exception,
+    raised in a weakref callback, was "Exception ignored"); the command ended as stopped."""
+    lost = (
+        "import signal\ndef lost(signum, frame):\n    pass\nsignal.signal(signal.SIGTERM, lost)\n"
+    )
+    proc = _start(lost + work)
     children = descendants(proc.pid)
     started = time.monotonic()
     proc.send_signal(signal.SIGTERM)
     _stopped(proc, signal.SIGTERM, children)
-    assert time.monotonic() - started >= 1.8  # the deadline (2 s here) ended it
+    return time.monotonic() - started
+
+
+def test_a_stop_whose_handler_was_replaced_and_lost_is_ended_by_the_deadline():
+    # The command goes on after the lost signal: the deadline (2 s here) ends it.
+    assert _stopped_with_a_lost_handler("time.sleep(120)") >= 1.8
 
 
 def test_a_stop_whose_handler_was_lost_is_a_stop_when_the_command_ends_before_the_deadline():
-    # The same lost signal, but the command's work ends on its own, before the deadline
-    # (a small pipeline near its end): still the stop's exit code and line, not 0.
-    lost = "def lost(signum, frame):\n    pass\nsignal.signal(signal.SIGTERM, lost)\n"
-    proc = _start(f"import signal\n{lost}time.sleep(1.2)")
-    children = descendants(proc.pid)
-    started = time.monotonic()
-    proc.send_signal(signal.SIGTERM)
-    _stopped(proc, signal.SIGTERM, children)
-    assert time.monotonic() - started < 1.8  # ended with the command, not the deadline
+    # The command's work ends on its own, before the deadline (a small pipeline near its
+    # end): still the stop's exit code and line, not 0.
+    assert _stopped_with_a_lost_handler("time.sleep(1.2)") < 1.8
 
 
 def test_a_signal_a_library_handles_and_sends_again_is_one_stop_in_order():
