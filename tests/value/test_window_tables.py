@@ -316,3 +316,61 @@ def test_a_new_window_aggregated_beside_a_refresh_catches_up_to_the_rollups(engi
             pd.testing.assert_frame_equal(_sorted(stored), now)
         assert _held(conn) == {"sales": date(2026, 6, 1), "invoices": date(2026, 6, 1)}
         assert vb.assert_windows_match_the_rollups(conn) == ["sales", "invoices"]
+
+
+def test_a_window_adds_up_whole_cents_exactly_however_large(engine):
+    """The sales window adds each customer and product line's cents exactly (up to 2**53
+    cents, 90 trillion in money) and converts the sum to money once, on both databases:
+    here amounts whose sum of money, each rounded to a double first, would be off."""
+    from models.schema import SalesRollup
+    from models.value.window_tables import window_rows
+
+    windows = Windows(AS_OF, 12)
+    cents = [300_000_000_000_000 + 333 * (2 * i + 1) for i in range(24)]  # ~3 trillion each
+    months = [date(2024 + (6 + i) // 12, (6 + i) % 12 + 1, 1) for i in range(24)]
+    assert months[0] == windows.previous_start and months[-1] == windows.as_of_month
+    with engine.begin() as conn:
+        conn.execute(
+            SalesRollup.__table__.insert(),
+            [
+                {
+                    "customer_id": "X",
+                    "product_line_id": "PL1",
+                    "month": m,
+                    "revenue": c,
+                    "cost": -c,
+                    "revenue_costed": c,
+                    "line_count": 1,
+                }
+                for m, c in zip(months, cents, strict=True)
+            ],
+        )
+        row = conn.execute(window_rows("sales", windows)).one()
+    now, before = sum(cents[12:]), sum(cents[:12])
+    assert (row.revenue, row.revenue_previous) == (now / 100, before / 100)
+    assert (row.cost, row.revenue_costed) == (-now / 100, now / 100)
+    # Money summed as doubles would not be: 36000000001438.57 against .56, and so before.
+    assert sum(c / 100 for c in cents[12:]) != now / 100
+    assert sum(c / 100 for c in cents[:12]) != before / 100
+
+
+def test_a_window_is_stored_in_key_order(engine):
+    """A window's rows are written in key order whatever order they come in: on
+    PostgreSQL its key is then built from rows already sorted (see _in_key_order)."""
+    from sqlalchemy import text
+
+    from models.value.window_tables import SALES_WINDOW, fill_window
+
+    keys = [(f"C{c}", f"PL{p}") for c in (3, 1, 2) for p in (2, 1)]
+    frame = pd.DataFrame(keys, columns=["customer_id", "product_line_id"])
+    frame[["revenue", "revenue_previous", "cost", "revenue_costed"]] = 1.0
+    with engine.begin() as conn:
+        fill_window(conn, "sales", frame)
+        cols = SALES_WINDOW.c.customer_id, SALES_WINDOW.c.product_line_id
+        # Storage order: the heap's on PostgreSQL, the key's itself on SQLite (WITHOUT ROWID).
+        stored = (
+            select(*cols).order_by(text("ctid"))
+            if engine.dialect.name == "postgresql"
+            else select(*cols)
+        )
+        assert conn.execute(stored).tuples().all() == sorted(keys)
