@@ -1,7 +1,7 @@
 """Recompute speed and memory at scale, beside a plain DuckDB query over the same data.
 
     python benchmarks/recompute.py --customers 50000 --lines 10000000 --db sqlite|postgresql
-        [--url URL] [--keep DIR] [--new-window] [--seed 1]
+        [--url URL] [--keep DIR [--runs N]] [--new-window] [--seed 1]
 
 1. Draws a synthetic book (customers, invoices, lines, payments, wallet estimates)
    in chunks and loads it with a bulk loader of its own (COPY on PostgreSQL,
@@ -29,7 +29,9 @@ database named in DIR/state.json; SQLite: the file DIR/book.db) and writes the
 Parquet files into DIR; later runs with the same DIR skip steps 1-3's loading, copy
 the kept book into a fresh database (dropped afterwards) and time only the recompute
 and the DuckDB baseline. Drop a PostgreSQL template by hand when done
-(``DROP DATABASE <template>``).
+(``DROP DATABASE <template>``). ``--runs N`` then times N recomputes, each on a fresh copy
+and followed by the baseline, and reports the medians (``runs``: each pair's figures):
+on a machine whose speed drifts, one run can be 20% off either way.
 """
 
 from __future__ import annotations
@@ -332,6 +334,13 @@ def main(argv: list[str] | None = None, prepare: Callable[[Engine], None] | None
         action="store_true",
         help="time the first recompute of a month: the window tables hold the previous month's",
     )
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=1,
+        help="with a kept book: time the recompute this many times, each on a fresh copy "
+        "and followed by the DuckDB baseline, and report the medians",
+    )
     args = parser.parse_args(argv)
     if args.keep is not None and (args.keep / "state.json").exists():
         return _rerun(args, prepare)
@@ -552,30 +561,17 @@ def _upgrade_kept(args, state: dict) -> None:
 
 
 def _rerun(args, prepare: Callable[[Engine], None] | None = None) -> dict:
-    """Time the recompute again on a fresh copy of the kept book."""
+    """Time the recompute again on a fresh copy of the kept book, ``args.runs`` times,
+    each followed by the DuckDB baseline: the figures are the medians (the machine's
+    speed drifts between runs, and a pair run back to back drifts together)."""
     state = json.loads((args.keep / "state.json").read_text())
     if state.get("db", "postgresql") != args.db:
         raise SystemExit(f"{args.keep} keeps a {state.get('db', 'postgresql')} book, not {args.db}")
     _upgrade_kept(args, state)
-    tmp = tempfile.TemporaryDirectory(prefix="accountops-bench-")
-    url, drop = _fresh_copy(args, state, Path(tmp.name))
-    try:
-        engine = make_engine(url)
-        _hold_previous_month(engine, args.new_window)
-        if prepare is not None:
-            prepare(engine)
-        rss_before = peak_rss_mb()
-        with stopwatch() as rc_time:
-            result = recompute(engine, load_config())
-        seconds = rc_time()
-        rss_recompute = peak_rss_mb()
-        progress(f"recompute: {seconds:.2f} s, snapshot {result.snapshot_id}: {result.tier_counts}")
-        engine.dispose()
-        baseline_seconds, baseline_rows = duckdb_baseline(args.keep, result.as_of)
-        progress(f"duckdb baseline: {baseline_seconds:.2f} s ({baseline_rows:,} customers)")
-    finally:
-        drop()
-        tmp.cleanup()
+    runs = [_run_once(args, state, prepare) for _ in range(args.runs)]
+    seconds = float(np.median([r["seconds"] for r in runs]))
+    baseline_seconds = float(np.median([r["baseline_seconds"] for r in runs]))
+    result = runs[-1]["result"]
     return report(
         "recompute",
         state["rows"],
@@ -591,9 +587,43 @@ def _rerun(args, prepare: Callable[[Engine], None] | None = None) -> dict:
         load_seconds=state["load_seconds"],
         kept=str(args.keep),
         new_window=args.new_window,
-        peak_rss_before_recompute_mb=rss_before,
-        peak_rss_after_recompute_mb=rss_recompute,
+        runs=[
+            {"seconds": round(r["seconds"], 3), "baseline_seconds": round(r["baseline_seconds"], 3)}
+            for r in runs
+        ],
+        peak_rss_before_recompute_mb=min(r["rss_before"] for r in runs),
+        peak_rss_after_recompute_mb=max(r["rss_after"] for r in runs),
     )
+
+
+def _run_once(args, state: dict, prepare: Callable[[Engine], None] | None) -> dict:
+    """One timed recompute on a fresh copy of the kept book, then the DuckDB baseline."""
+    tmp = tempfile.TemporaryDirectory(prefix="accountops-bench-")
+    url, drop = _fresh_copy(args, state, Path(tmp.name))
+    try:
+        engine = make_engine(url)
+        _hold_previous_month(engine, args.new_window)
+        if prepare is not None:
+            prepare(engine)
+        rss_before = peak_rss_mb()
+        with stopwatch() as rc_time:
+            result = recompute(engine, load_config())
+        seconds = rc_time()
+        rss_after = peak_rss_mb()
+        progress(f"recompute: {seconds:.2f} s, snapshot {result.snapshot_id}: {result.tier_counts}")
+        engine.dispose()
+        baseline_seconds, baseline_rows = duckdb_baseline(args.keep, result.as_of)
+        progress(f"duckdb baseline: {baseline_seconds:.2f} s ({baseline_rows:,} customers)")
+    finally:
+        drop()
+        tmp.cleanup()
+    return {
+        "seconds": seconds,
+        "baseline_seconds": baseline_seconds,
+        "result": result,
+        "rss_before": rss_before,
+        "rss_after": rss_after,
+    }
 
 
 def _parquet(writers: dict, tmp: Path, inv: pd.DataFrame, lines: pd.DataFrame, pays: pd.DataFrame):

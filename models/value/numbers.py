@@ -11,10 +11,16 @@ from pandas.api.types import is_numeric_dtype
 
 
 def as_float(series: pd.Series) -> pd.Series:
-    """A numeric column as float64 (NaN for None); cheap when it already is numeric."""
+    """A numeric column as float64 (NaN for None, and for what is not a number); cheap
+    when it already is numeric, and for a column of Decimals and None (NumPy converts
+    those itself, in a third of the time ``pd.to_numeric`` takes)."""
     if is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(float)
-    return pd.to_numeric(series.astype(object), errors="coerce").astype(float)
+    values = series.astype(object)
+    try:
+        return values.astype(float)
+    except (TypeError, ValueError):  # text that is not a number, pd.NA: NaN
+        return pd.to_numeric(values, errors="coerce").astype(float)
 
 
 CENTS = Decimal("0.01")
@@ -70,5 +76,10 @@ def round_cents(values: pd.Series) -> pd.Series:
 def shown(values: pd.Series, template: str, *, digits: int, scale: float = 1.0) -> pd.Series:
     """``values`` times ``scale``, rounded half up to ``digits`` decimals, in ``template``
     (``"{:,.0f}"``, ``"{:.1f}%"``): a printed figure never depends on float noise or on
-    Python's round-half-even formatting."""
-    return round_half_up(as_float(values) * scale, digits).map(template.format)
+    Python's round-half-even formatting. Each distinct figure is formatted once (a
+    column of percentages holds a few hundred): 50,000 values took a fifth to a half of
+    the time that formatting each one took."""
+    rounded = round_half_up(as_float(values) * scale, digits)
+    codes, distinct = pd.factorize(rounded, use_na_sentinel=False)
+    texts = np.array([template.format(v) for v in distinct.tolist()], dtype=object)
+    return pd.Series(texts[codes], index=values.index)

@@ -47,3 +47,28 @@ def test_reasons_and_pages_print_the_same_figure_for_either_database():
     assert money(1_250_000, "EUR", compact=True) == "€1.3M"
     assert percent(0.1245) == "12.5%" and percent(-0.0004, signed=True) == "+0.0%"
     assert days(12.5) == "13 days"
+
+
+@given(st.lists(st.one_of(st.none(), st.floats(-1e9, 1e9), st.sampled_from([0.125, 2.5, -2.5]))))
+def test_shown_formats_each_figure_as_the_rule_rounds_it(values):
+    """Each value rounded half up, then formatted: repeats, NaN and all (distinct
+    figures are formatted once, each in its place)."""
+    from models.value.numbers import shown
+
+    series = pd.Series(values, dtype=float, index=range(10, 10 + len(values)))
+    out = shown(series, "{:,.1f}%", digits=1, scale=100)
+    assert out.index.equals(series.index)
+    want = ["nan%" if pd.isna(v) else f"{half_up(v * 100, 1):,.1f}%" for v in series]
+    assert out.tolist() == want
+
+
+def test_as_float_reads_decimals_none_text_and_na():
+    from models.value.numbers import as_float
+
+    decimals = pd.Series([Decimal("1.10"), None, Decimal("-2.5")], dtype=object)
+    assert as_float(decimals).tolist()[::2] == [1.1, -2.5] and pd.isna(as_float(decimals)[1])
+    mixed = pd.Series(["3.5", "not a number", pd.NA, 4], dtype=object)
+    got = as_float(mixed)
+    assert got.dtype == float and got[0] == 3.5 and got[3] == 4.0
+    assert got[[1, 2]].isna().all()
+    assert as_float(pd.Series([True, False])).tolist() == [1.0, 0.0]
