@@ -30,7 +30,8 @@ def run_label() -> str:
 def holding_the_database(database_url: str, wait_seconds: float | None = None) -> Iterator[None]:
     """Hold the database's run lock for the block (waits per the settings, then fails)."""
     logger = get_run_logger()
-    wait = Settings().run_lock_wait_seconds if wait_seconds is None else wait_seconds
+    settings = Settings()
+    wait = settings.run_lock_wait_seconds if wait_seconds is None else wait_seconds
 
     def waiting(other: Holder | None) -> None:
         who = other.describe() if other else "another run"
@@ -38,7 +39,8 @@ def holding_the_database(database_url: str, wait_seconds: float | None = None) -
 
     engine = make_engine(database_url)
     try:
-        with run_lock(engine, run_label(), wait_seconds=wait, waiting=waiting):
+        lease = settings.run_lock_lease_seconds
+        with run_lock(engine, run_label(), wait_seconds=wait, waiting=waiting, lease_seconds=lease):
             yield
     finally:
         engine.dispose()

@@ -11,7 +11,10 @@ holds it and since when.
 - **PostgreSQL**: a session advisory lock on a connection kept open for the run. The
   server releases it when that connection ends, so a killed run frees it at once.
 - **SQLite**: a row in ``run_lock``, written under ``BEGIN IMMEDIATE``. A row left by
-  a process that no longer runs on this host is taken over.
+  a process that no longer runs on this host is taken over; so is a row from another
+  host (a container replaced, its database file kept) once its lease has run out: the
+  run holding the lock renews it every third of ``lease_seconds``
+  (``ACCOUNTOPS_RUN_LOCK_LEASE_SECONDS``).
 
 In both, the ``run_lock`` row names the holder. The lock is re-entrant within one
 run: the pipeline holds it, and the ingest and recompute it calls find it held by
@@ -29,19 +32,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from .db import display_url
 from .errors import AccountopsError
+from .leases import Renewing
 from .schema import RunLock
 
 PIPELINE_LOCK = "pipeline"
 # The session advisory lock of the pipeline ("AccRun"); the ingest's load lock is another.
 ADVISORY_KEY = 0x41636352756E
 POLL_SECONDS = 0.5
+LEASE_SECONDS = 600.0  # the default of ACCOUNTOPS_RUN_LOCK_LEASE_SECONDS (models/settings.py)
 RELEASE_TRIES = 10  # each waits up to SQLite's busy_timeout (models.db)
 
 _held: ContextVar[frozenset[str]] = ContextVar("accountops_run_locks", default=frozenset())
@@ -67,10 +72,22 @@ class Holder:
     host: str
     pid: int
     since: datetime
+    lease_until: datetime | None = None
+
+    def live(self, now: datetime) -> bool:
+        """Whether that run may still hold the lock (SQLite): on this host, while its
+        process runs; on another, which cannot be checked, while its lease runs (a row
+        without one: taken to be running)."""
+        if self.host == socket.gethostname():
+            return process_alive(self.host, self.pid)
+        return self.lease_until is None or self.lease_until > now
 
     def describe(self) -> str:
+        lease = ""
+        if self.lease_until is not None and self.host != socket.gethostname():
+            lease = f", its lease until {self.lease_until.astimezone(UTC):%H:%M:%S} UTC"
         return (
-            f"{self.holder} (pid {self.pid} on {self.host}) since "
+            f"{self.holder} (pid {self.pid} on {self.host}{lease}) since "
             f"{self.since.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
         )
 
@@ -92,9 +109,9 @@ def current_holder(conn: Connection, name: str = PIPELINE_LOCK) -> Holder | None
     """Who holds ``name`` now, as recorded (None: nobody recorded)."""
     t = RunLock.__table__
     row = conn.execute(
-        select(t.c.holder, t.c.host, t.c.pid, t.c.since).where(t.c.name == name)
+        select(t.c.holder, t.c.host, t.c.pid, t.c.since, t.c.lease_until).where(t.c.name == name)
     ).first()
-    return Holder(row.holder, row.host, row.pid, row.since) if row else None
+    return Holder(row.holder, row.host, row.pid, row.since, row.lease_until) if row else None
 
 
 @contextmanager
@@ -105,12 +122,15 @@ def run_lock(
     wait_seconds: float,
     name: str = PIPELINE_LOCK,
     waiting: Callable[[Holder | None], None] | None = None,
+    lease_seconds: float = LEASE_SECONDS,
 ) -> Iterator[None]:
     """Hold the run lock ``name`` on ``engine``'s database for the ``with`` block.
 
     Waits up to ``wait_seconds`` for another run to finish (calling ``waiting`` once
     with that run, if given), then raises :class:`RunLockBusy` naming it. Re-entrant:
-    inside a block that holds the lock already, it does nothing.
+    inside a block that holds the lock already, it does nothing. ``lease_seconds``: on
+    SQLite, how long the lock holds for a run on another host unless renewed (see the
+    module).
     """
     key = f"{display_url(str(engine.url))}#{name}"
     if key in _held.get():
@@ -120,7 +140,7 @@ def run_lock(
     lock = (
         _PostgresLock(engine, me)
         if engine.dialect.name == "postgresql"
-        else _SqliteLock(engine, me)
+        else _SqliteLock(engine, me, timedelta(seconds=lease_seconds))
     )
     try:
         _wait_for(lock, engine, name, wait_seconds, waiting)
@@ -174,14 +194,17 @@ class _Claim:
     host: str
     pid: int
 
-    def row(self) -> dict[str, object]:
+    def row(self, lease: timedelta | None = None) -> dict[str, object]:
+        """The ``run_lock`` row, with a lease from now if ``lease`` is given."""
+        now = datetime.now(UTC)
         return {
             "name": self.name,
             "token": self.token,
             "holder": self.holder,
             "host": self.host,
             "pid": self.pid,
-            "since": datetime.now(UTC),
+            "since": now,
+            "lease_until": None if lease is None else now + lease,
         }
 
 
@@ -226,10 +249,12 @@ class _PostgresLock:
 
 
 class _SqliteLock:
-    """The ``run_lock`` row is the lock; a dead holder's row is taken over."""
+    """The ``run_lock`` row is the lock; a dead holder's row is taken over, and so is a
+    row from another host whose lease ran out. Ours is renewed while we hold it."""
 
-    def __init__(self, engine: Engine, claim: _Claim) -> None:
-        self.engine, self.claim = engine, claim
+    def __init__(self, engine: Engine, claim: _Claim, lease: timedelta) -> None:
+        self.engine, self.claim, self.lease = engine, claim, lease
+        self._renewing: Renewing | None = None
 
     def try_acquire(self) -> bool:
         if self._held_by_another():  # a plain read: WAL lets it pass a writer
@@ -242,20 +267,28 @@ class _SqliteLock:
                     conn.rollback()
                     return False
                 conn.execute(delete(t).where(t.c.name == self.claim.name))
-                conn.execute(insert(t).values(**self.claim.row()))
+                conn.execute(insert(t).values(**self.claim.row(self.lease)))
                 conn.commit()
         except OperationalError as exc:
             if "locked" in str(exc.orig):  # a long write transaction: still busy, wait on
                 return False
             raise
+        self._renewing = Renewing(self._renew, self.lease, f"run-lock-{self.claim.name}").start()
         return True
+
+    def _renew(self) -> None:
+        """Push our lease on (a run that lost its row renews nothing)."""
+        t = RunLock.__table__
+        mine = (t.c.name == self.claim.name) & (t.c.token == self.claim.token)
+        with self.engine.begin() as conn:
+            conn.execute(update(t).where(mine).values(lease_until=datetime.now(UTC) + self.lease))
 
     def _held_by_another(self, conn: Connection | None = None) -> bool:
         if conn is None:
             with self.engine.connect() as own:
                 return self._held_by_another(own)
         other = current_holder(conn, self.claim.name)
-        return other is not None and process_alive(other.host, other.pid)
+        return other is not None and other.live(datetime.now(UTC))
 
     def holder(self) -> Holder | None:
         with self.engine.connect() as conn:
@@ -263,6 +296,7 @@ class _SqliteLock:
 
     def release(self) -> bool:
         """Delete our row, waiting out other writers (busy_timeout, then tries again)."""
+        self.close()
         t = RunLock.__table__
         mine = (t.c.name == self.claim.name) & (t.c.token == self.claim.token)
         for attempt in range(RELEASE_TRIES):
@@ -276,4 +310,6 @@ class _SqliteLock:
         return True
 
     def close(self) -> None:
-        pass
+        if self._renewing is not None:
+            self._renewing.stop()
+            self._renewing = None

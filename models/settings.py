@@ -71,6 +71,15 @@ class Settings(BaseSettings):
             "database to finish before it stops (one run writes at a time)."
         ),
     )
+    run_lock_lease_seconds: float = Field(
+        default=600.0,
+        ge=3,
+        description=(
+            "SQLite: how long the run lock of a run on another host (a container "
+            "replaced, its database file kept) holds without being renewed; a running "
+            "run renews it every third of this."
+        ),
+    )
 
     # Sign-in throttling and lockout (models/signin.py; docs/OPERATIONS.md, "Sign-in").
     signin_delay_after: int = Field(

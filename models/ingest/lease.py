@@ -11,13 +11,12 @@ a lease ran out; a SQLite file has one host.
 from __future__ import annotations
 
 import socket
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 
+from models.leases import Renewing
 from models.runlock import process_alive
 from models.schema import BatchStatus, IngestBatch
 
@@ -64,7 +63,7 @@ class ClaimHolder:
         )
 
 
-class LeaseKeeper:
+class LeaseKeeper(Renewing):
     """Renew one claim's lease every third of its length while the ``with`` block runs.
 
     A renewal that fails (the database busy or briefly away) is tried again at the next
@@ -74,27 +73,7 @@ class LeaseKeeper:
 
     def __init__(self, engine: Engine, batch_id: int, token: str, lease_seconds: float) -> None:
         self.engine, self.batch_id, self.token = engine, batch_id, token
-        self.lease = timedelta(seconds=lease_seconds)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"lease-batch-{batch_id}", daemon=True
-        )
-
-    def __enter__(self) -> LeaseKeeper:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def _run(self) -> None:
-        interval = self.lease.total_seconds() / 3
-        while not self._stop.wait(interval):
-            try:
-                self.renew()
-            except SQLAlchemyError:
-                continue  # the next tick tries again; the lease has two more ticks to go
+        super().__init__(self.renew, timedelta(seconds=lease_seconds), f"lease-batch-{batch_id}")
 
     def renew(self) -> bool:
         """Push the lease on; False if the claim is no longer ours (or no longer started)."""

@@ -16,7 +16,9 @@ class RunLock(Base):
     On PostgreSQL the lock itself is a session advisory lock (released by the
     server when the holder's connection ends, so a killed run frees it); this row
     only names the holder. On SQLite the row *is* the lock: a row whose process is
-    gone (same host, pid no longer running) is taken over.
+    gone (same host, pid no longer running) is taken over, and so is a row from another
+    host whose lease has run out (``lease_until``: its holder renews it while it runs;
+    NULL on PostgreSQL, which needs none).
     """
 
     __tablename__ = "run_lock"
@@ -27,3 +29,4 @@ class RunLock(Base):
     host: Mapped[str] = mapped_column(String(255))
     pid: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())

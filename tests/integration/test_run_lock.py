@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import insert, select
@@ -105,18 +105,9 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(engine, db_url):
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_sqlite_a_row_of_a_live_process_elsewhere_holds(engine):
-    """A holder on another host cannot be checked: it is taken to be running."""
-    with engine.begin() as conn:
-        conn.execute(
-            insert(RunLock).values(
-                name="pipeline",
-                token="t",
-                holder="pipeline run 'far away'",
-                host="another-host",
-                pid=1,
-                since=datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
-            )
-        )
+    """A holder on another host cannot be checked: without a lease that ran out (a row
+    written before leases), it is taken to be running."""
+    _far_away(engine, None)
     refused = pytest.raises(RunLockBusy, match="far away' \\(pid 1 on another-host\\) since 2026")
     with refused, run_lock(engine, "me", wait_seconds=0):
         pytest.fail("took the lock of a run that may still be running")
@@ -172,3 +163,50 @@ def test_sqlite_a_waiting_run_waits_through_a_long_write(engine):
     finally:
         done.set()
         thread.join()
+
+
+def _far_away(engine, lease_until: datetime | None) -> None:
+    """The lock row of a run on another host (whose process cannot be checked)."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(RunLock).values(
+                name="pipeline",
+                token="t",
+                holder="pipeline run 'far away'",
+                host="another-host",
+                pid=1,
+                since=datetime(2026, 12, 5, 1, 0, tzinfo=UTC),
+                lease_until=lease_until,
+            )
+        )
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_a_row_from_another_host_whose_lease_ran_out_is_taken_over(engine):
+    """A container replaced with its database file kept left its row behind: once the
+    row's lease has run out, the next run takes the lock instead of waiting for good."""
+    _far_away(engine, datetime.now(UTC) - timedelta(seconds=1))
+    with run_lock(engine, "me", wait_seconds=0):
+        assert _holders(engine) == ["me"]
+    _far_away(engine, datetime.now(UTC) + timedelta(minutes=5))
+    lease_runs = r"far away' \(pid 1 on another-host, its lease until"
+    refused = pytest.raises(RunLockBusy, match=lease_runs)
+    with refused, run_lock(engine, "me", wait_seconds=0):
+        pytest.fail("took the lock of a run whose lease still runs")
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_the_holder_renews_its_lease_while_it_runs(engine):
+    """Every third of the lease the holder pushes it on, so a run longer than its lease
+    keeps the lock; once released, the row is gone."""
+
+    def lease_until() -> datetime:
+        with engine.connect() as conn:
+            return current_holder(conn).lease_until
+
+    with run_lock(engine, "long run", wait_seconds=0, lease_seconds=3):
+        first = lease_until()
+        assert timedelta(seconds=2) < first - datetime.now(UTC) <= timedelta(seconds=3)
+        time.sleep(1.3)  # one renewal (every second)
+        assert lease_until() > first
+    assert _holders(engine) == []
