@@ -339,9 +339,12 @@ def main(argv: list[str] | None = None, prepare: Callable[[Engine], None] | None
         type=int,
         default=1,
         help="with a kept book: time the recompute this many times, each on a fresh copy "
-        "and followed by the DuckDB baseline, and report the medians",
+        "and followed by the DuckDB baseline, and report the medians (the run that builds "
+        "the book times one)",
     )
     args = parser.parse_args(argv)
+    if args.runs < 1:
+        parser.error("--runs: at least 1")
     if args.keep is not None and (args.keep / "state.json").exists():
         return _rerun(args, prepare)
     rng = np.random.default_rng(args.seed)

@@ -8,17 +8,22 @@ Used by the ingest's batch claims (models/ingest/lease.py) and by the SQLite run
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
+log = logging.getLogger(__name__)
 
 
 class Renewing:
     """Call ``renew`` every third of ``lease`` on a thread of its own while the ``with``
-    block runs. A renewal that fails with a database error (the database busy, or
-    briefly away) is tried again at the next tick: the lease has two more to go."""
+    block runs. A renewal that fails (the database busy or briefly away: on SQLite, a
+    write transaction holds renewals back for up to its busy timeout at a time) is tried
+    again within ``RETRY_SECONDS``, not a third of the lease later, so the lease is pushed
+    on as soon as the database lets it; no failure ends the thread."""
+
+    RETRY_SECONDS = 1.0
 
     def __init__(self, renew: Callable[[], object], lease: timedelta, name: str) -> None:
         self._renew, self.lease = renew, lease
@@ -28,13 +33,13 @@ class Renewing:
     def __enter__(self) -> Renewing:
         return self.start()
 
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
     def start(self) -> Renewing:
         """Begin renewing (the first renewal a third of the lease from now)."""
         self._thread.start()
         return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     def stop(self) -> None:
         """Renew no more (waits for a renewal under way to end)."""
@@ -43,9 +48,14 @@ class Renewing:
             self._thread.join()
 
     def _run(self) -> None:
-        interval = self.lease.total_seconds() / 3
-        while not self._stop.wait(interval):
+        every = self.lease.total_seconds() / 3
+        wait = every
+        while not self._stop.wait(wait):
             try:
                 self._renew()
-            except SQLAlchemyError:
-                continue
+            except Exception:  # a renewal must not end the thread
+                # Expected while a long write holds SQLite: not worth a warning each time.
+                log.debug("renewing %s failed; trying again", self._thread.name, exc_info=True)
+                wait = min(self.RETRY_SECONDS, every)
+            else:
+                wait = every

@@ -59,7 +59,9 @@ class RunLockBusy(AccountopsError):
 
 
 class RunLockLost(AccountopsError):
-    """The lock's connection dropped during the run, so the server let the lock go."""
+    """The lock went during the run: on PostgreSQL its connection dropped, so the server
+    let it go; on SQLite its lease ran out (a write held renewals back for longer than
+    the lease) and another run took it over."""
 
     code = "RUN_LOCK_LOST"
 
@@ -157,8 +159,8 @@ def run_lock(
     _held.reset(token)
     if not lock.release():
         raise RunLockLost(
-            f"the {name} lock on {display_url(str(engine.url))} was lost during the run (its "
-            "connection dropped): another run may have written at the same time; check "
+            f"the {name} lock on {display_url(str(engine.url))} was lost during the run "
+            f"({lock.LOST_BECAUSE}): another run may have written at the same time; check "
             "`accountops batches` and run again"
         )
 
@@ -211,6 +213,8 @@ class _Claim:
 class _PostgresLock:
     """A session advisory lock on a connection of its own, kept for the run."""
 
+    LOST_BECAUSE = "its connection dropped"
+
     def __init__(self, engine: Engine, claim: _Claim) -> None:
         self.engine, self.claim = engine, claim
         self.conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -252,9 +256,12 @@ class _SqliteLock:
     """The ``run_lock`` row is the lock; a dead holder's row is taken over, and so is a
     row from another host whose lease ran out. Ours is renewed while we hold it."""
 
+    LOST_BECAUSE = "its lease ran out and another run took it over"
+
     def __init__(self, engine: Engine, claim: _Claim, lease: timedelta) -> None:
         self.engine, self.claim, self.lease = engine, claim, lease
         self._renewing: Renewing | None = None
+        self._lost = False  # a renewal found our row gone: another run took the lock
 
     def try_acquire(self) -> bool:
         if self._held_by_another():  # a plain read: WAL lets it pass a writer
@@ -273,15 +280,25 @@ class _SqliteLock:
             if "locked" in str(exc.orig):  # a long write transaction: still busy, wait on
                 return False
             raise
-        self._renewing = Renewing(self._renew, self.lease, f"run-lock-{self.claim.name}").start()
+        try:
+            renewing = Renewing(self._renew, self.lease, f"run-lock-{self.claim.name}")
+            self._renewing = renewing.start()
+        except BaseException:
+            self.release()
+            raise
         return True
 
     def _renew(self) -> None:
-        """Push our lease on (a run that lost its row renews nothing)."""
+        """Push our lease on; if our row is gone (another run took the lock over, our
+        lease having run out), remember it: :meth:`release` then says the lock was lost."""
         t = RunLock.__table__
         mine = (t.c.name == self.claim.name) & (t.c.token == self.claim.token)
         with self.engine.begin() as conn:
-            conn.execute(update(t).where(mine).values(lease_until=datetime.now(UTC) + self.lease))
+            pushed = conn.execute(
+                update(t).where(mine).values(lease_until=datetime.now(UTC) + self.lease)
+            )
+        if pushed.rowcount == 0:
+            self._lost = True
 
     def _held_by_another(self, conn: Connection | None = None) -> bool:
         if conn is None:
@@ -295,19 +312,21 @@ class _SqliteLock:
             return current_holder(conn, self.claim.name)
 
     def release(self) -> bool:
-        """Delete our row, waiting out other writers (busy_timeout, then tries again)."""
+        """Delete our row, waiting out other writers (busy_timeout, then tries again);
+        False if it was gone already (another run took the lock over after our lease ran
+        out: the run may have overlapped with it)."""
         self.close()
         t = RunLock.__table__
         mine = (t.c.name == self.claim.name) & (t.c.token == self.claim.token)
         for attempt in range(RELEASE_TRIES):
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(delete(t).where(mine))
-                return True
+                    deleted = conn.execute(delete(t).where(mine)).rowcount
+                return deleted > 0 and not self._lost
             except OperationalError as exc:
                 if "locked" not in str(exc.orig) or attempt == RELEASE_TRIES - 1:
                     raise
-        return True
+        return not self._lost
 
     def close(self) -> None:
         if self._renewing is not None:

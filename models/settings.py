@@ -73,11 +73,12 @@ class Settings(BaseSettings):
     )
     run_lock_lease_seconds: float = Field(
         default=600.0,
-        ge=3,
+        ge=120,
         description=(
             "SQLite: how long the run lock of a run on another host (a container "
             "replaced, its database file kept) holds without being renewed; a running "
-            "run renews it every third of this."
+            "run renews it every third of this, and a write transaction holds renewals "
+            "back while it runs, so keep it well above the longest one."
         ),
     )
 

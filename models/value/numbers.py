@@ -17,10 +17,17 @@ def as_float(series: pd.Series) -> pd.Series:
     if is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         return series.astype(float)
     values = series.astype(object)
-    try:
-        return values.astype(float)
-    except (TypeError, ValueError):  # text that is not a number, pd.NA: NaN
-        return pd.to_numeric(values, errors="coerce").astype(float)
+    if pd.api.types.infer_dtype(values, skipna=True) in _NUMBERS:
+        try:
+            return values.astype(float)
+        except (TypeError, ValueError):  # pd.NA among the numbers
+            pass
+    return pd.to_numeric(values, errors="coerce").astype(float)
+
+
+# What pandas infers of an object column that NumPy turns into floats as pd.to_numeric
+# would (text goes through pd.to_numeric: Python's float() also reads "1_000").
+_NUMBERS = frozenset({"empty", "decimal", "floating", "integer", "mixed-integer-float", "boolean"})
 
 
 CENTS = Decimal("0.01")
@@ -82,4 +89,4 @@ def shown(values: pd.Series, template: str, *, digits: int, scale: float = 1.0) 
     rounded = round_half_up(as_float(values) * scale, digits)
     codes, distinct = pd.factorize(rounded, use_na_sentinel=False)
     texts = np.array([template.format(v) for v in distinct.tolist()], dtype=object)
-    return pd.Series(texts[codes], index=values.index)
+    return pd.Series(texts[codes], index=values.index, name=values.name)

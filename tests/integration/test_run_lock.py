@@ -210,3 +210,19 @@ def test_sqlite_the_holder_renews_its_lease_while_it_runs(engine):
         time.sleep(1.3)  # one renewal (every second)
         assert lease_until() > first
     assert _holders(engine) == []
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_sqlite_a_run_whose_lock_was_taken_over_ends_lock_lost(engine):
+    """Its lease ran out while it ran (a write held renewals back) and another run took
+    the lock over: it must not end as if it had held the database throughout."""
+    from sqlalchemy import delete
+
+    from models.runlock import RunLockLost
+
+    lost = pytest.raises(RunLockLost, match=r"lost during the run \(its lease ran out")
+    with lost, run_lock(engine, "overtaken", wait_seconds=0):
+        with engine.begin() as conn:  # what a run on another host does once the lease ran out
+            conn.execute(delete(RunLock))
+        _far_away(engine, datetime.now(UTC) + timedelta(minutes=5))
+    assert _holders(engine) == ["pipeline run 'far away'"]  # the other run's row is left alone

@@ -55,9 +55,9 @@ def test_shown_formats_each_figure_as_the_rule_rounds_it(values):
     figures are formatted once, each in its place)."""
     from models.value.numbers import shown
 
-    series = pd.Series(values, dtype=float, index=range(10, 10 + len(values)))
+    series = pd.Series(values, dtype=float, index=range(10, 10 + len(values)), name="x")
     out = shown(series, "{:,.1f}%", digits=1, scale=100)
-    assert out.index.equals(series.index)
+    assert out.index.equals(series.index) and out.name == "x"
     want = ["nan%" if pd.isna(v) else f"{half_up(v * 100, 1):,.1f}%" for v in series]
     assert out.tolist() == want
 
