@@ -326,7 +326,7 @@ class _SqliteLock:
             except OperationalError as exc:
                 if "locked" not in str(exc.orig) or attempt == RELEASE_TRIES - 1:
                     raise
-        return not self._lost
+        raise AssertionError("unreachable: the last try returns or raises")
 
     def close(self) -> None:
         if self._renewing is not None:

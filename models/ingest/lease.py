@@ -66,9 +66,10 @@ class ClaimHolder:
 class LeaseKeeper(Renewing):
     """Renew one claim's lease every third of its length while the ``with`` block runs.
 
-    A renewal that fails (the database busy or briefly away) is tried again at the next
-    tick; on SQLite the load's own write lock holds renewals back until it commits, and
-    no other process can take the claim over meanwhile either (that needs the same lock).
+    A renewal that fails (the database busy or briefly away) is tried again within a
+    second (:class:`~models.leases.Renewing`); on SQLite the load's own write lock holds
+    renewals back until it commits, and no other process can take the claim over
+    meanwhile either (that needs the same lock).
     """
 
     def __init__(self, engine: Engine, batch_id: int, token: str, lease_seconds: float) -> None:
