@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from pandas.api.types import is_numeric_dtype
 
 
@@ -88,5 +90,22 @@ def shown(values: pd.Series, template: str, *, digits: int, scale: float = 1.0) 
     the time that formatting each one took."""
     rounded = round_half_up(as_float(values) * scale, digits)
     codes, distinct = pd.factorize(rounded, use_na_sentinel=False)
-    texts = np.array([template.format(v) for v in distinct.tolist()], dtype=object)
-    return pd.Series(texts[codes], index=values.index, name=values.name)
+    texts = [template.format(v) for v in distinct.tolist()]
+    text = labels(codes, texts, values.index)
+    text.name = values.name
+    return text
+
+
+def labels(codes: np.ndarray, names: Sequence[str], index: pd.Index) -> pd.Series:
+    """A string column on ``index``: ``names[code]`` for each of ``codes`` (integers).
+
+    Arrow decodes the codes into strings in C++; assigning a NumPy array of 400,000
+    strings to a frame instead converts each one (8 ms against 55 ms)."""
+    dictionary = pa.array(list(names), type=pa.large_string())
+    decoded = pa.DictionaryArray.from_arrays(pa.array(codes, type=pa.int32()), dictionary)
+    text = decoded.dictionary_decode().to_pandas(types_mapper=_STR.get)
+    return text.set_axis(index)
+
+
+# Arrow strings as pandas' default string dtype ("str").
+_STR = {pa.large_string(): pd.StringDtype("pyarrow", na_value=np.nan)}

@@ -9,9 +9,12 @@ from sqlalchemy import Connection, Float, cast, select
 from models.schema import WalletEstimate
 
 from .frames import frame_of
-from .numbers import as_float
+from .numbers import as_float, labels
 from .rules import ValueRules
 
+# The potential and share levels, highest first (the rules' segments.matrix is keyed by them).
+POTENTIAL_LEVELS = ("high", "medium", "low")
+SHARE_LEVELS = ("high", "low")
 SEGMENT_COLUMNS = [
     "customer_id",
     "product_line_id",
@@ -51,10 +54,10 @@ def classify_segments(wallet: pd.DataFrame, sales: pd.DataFrame, rules: ValueRul
         seg[c] = as_float(seg[c]).fillna(0.0)
     pot = seg["potential"]
     rank = pot.groupby(seg["product_line_id"]).rank(method="average", pct=True)
-    seg["potential_level"] = np.select(
+    level = np.select(  # positions in POTENTIAL_LEVELS
         [rank >= cfg["potential_high_rank_at_least"], rank < cfg["potential_low_rank_below"]],
-        ["high", "low"],
-        "medium",
+        [0, 2],
+        1,
     )
     with np.errstate(divide="ignore", invalid="ignore"):
         seg["share"] = (seg["revenue"] / pot).where(pot > 0)
@@ -63,10 +66,13 @@ def classify_segments(wallet: pd.DataFrame, sales: pd.DataFrame, rules: ValueRul
         )
         prev_pot = seg["potential_previous"].astype(float)
         seg["wallet_growth"] = (pot / prev_pot - 1).where(prev_pot > 0)
-    seg["share_level"] = np.where(seg["share"] >= cfg["high_share_at_least"], "high", "low")
+    share = np.where(seg["share"] >= cfg["high_share_at_least"], 0, 1)  # in SHARE_LEVELS
+    # The levels and segments as codes into their few names, made strings once each.
     matrix = cfg["matrix"]
-    lookup = {f"{p}/{s}": name for p, row in matrix.items() for s, name in row.items()}
-    seg["segment"] = (seg["potential_level"] + "/" + seg["share_level"]).map(lookup)
+    names = [str(matrix[p][s]) for p in POTENTIAL_LEVELS for s in SHARE_LEVELS]
+    seg["potential_level"] = labels(level, POTENTIAL_LEVELS, seg.index)
+    seg["share_level"] = labels(share, SHARE_LEVELS, seg.index)
+    seg["segment"] = labels(level * len(SHARE_LEVELS) + share, names, seg.index)
     seg["whitespace"] = (pot > 0) & (seg["revenue"] <= 0)
     return (
         seg[SEGMENT_COLUMNS].sort_values(["customer_id", "product_line_id"]).reset_index(drop=True)

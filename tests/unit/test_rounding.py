@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
+import numpy as np
 import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
 from dashboards.formatting import days, money, percent
-from models.value.numbers import half_up, round_cents, round_half_up
+from models.value.numbers import half_up, labels, round_cents, round_half_up
 from models.value.reasons import fmt_value
 
 
@@ -72,3 +73,11 @@ def test_as_float_reads_decimals_none_text_and_na():
     assert got.dtype == float and got[0] == 3.5 and got[3] == 4.0
     assert got[[1, 2]].isna().all()
     assert as_float(pd.Series([True, False])).tolist() == [1.0, 0.0]
+
+
+def test_labels_are_the_names_of_their_codes_as_a_string_column():
+    index = pd.Index(["C1", "C2", "C3", "C4"])
+    got = labels(np.array([1, 0, 1, 2]), ["high", "low", "high"], index)
+    expected = pd.Series(["low", "high", "low", "high"], index=index, dtype="str")
+    pd.testing.assert_series_equal(got, expected)
+    assert labels(np.array([], dtype=int), ["x"], pd.RangeIndex(0)).empty
