@@ -237,8 +237,13 @@ def load_sample(engine: Engine, folder: Path) -> None:
 
 def assert_rollups_match_a_full_rebuild(conn: Connection) -> None:
     """Every roll-up table holds exactly what a full rebuild from the facts would."""
-    from models.value.invoice_state import invoice_month_select, open_invoice_select
+    from models.value.invoice_state import (
+        invoice_month_select,
+        open_invoice_select,
+        payments_applied_in_full,
+    )
     from models.value.rollups import (
+        APPLIED,
         INVOICE_MONTHS,
         INVOICES,
         OPEN_INVOICES,
@@ -252,6 +257,7 @@ def assert_rollups_match_a_full_rebuild(conn: Connection) -> None:
         (INVOICES, invoice_rows()),
         (INVOICE_MONTHS, invoice_month_select(invoice_rows().subquery())),
         (OPEN_INVOICES, open_invoice_select(invoice_rows().subquery())),
+        (APPLIED, payments_applied_in_full(invoice_rows().subquery())),
     )
     for table, full in rebuilt:
         assert_table_holds(conn, table, full)

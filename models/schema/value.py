@@ -136,6 +136,22 @@ class InvoiceMonthRollup(Base):
     settled_late_amount_days: Mapped[Decimal] = mapped_column(Numeric(24, 2))
 
 
+class PaymentMonthRollup(Base):
+    """What payments applied per customer and month, for the DSO trend: each payment on
+    an invoice with something due that its payments did not overpay, in full, in the
+    month it applied in (its payment date, or the invoice's date when paid before).
+    Kept by the roll-up refresh like ``invoice_month_rollup``; the overpaid invoices'
+    payments, applied only up to what was due, are read apart (models/dashboard/dso.py).
+    """
+
+    __tablename__ = "payment_month_rollup"
+    __table_args__ = CLUSTERED_BY_KEY
+
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    applied: Mapped[Decimal] = mapped_column(MONEY)
+
+
 class SalesWindow(Base):
     """Sales per customer and product line over the current and previous windows.
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, select
 
 from models.schema import Invoice, InvoiceLine, Payment
 
@@ -267,3 +267,36 @@ def open_invoice_select(f) -> Select:
         f.c.due_day,
         overdue_day(f).label("overdue_day"),
     ).where((f.c.settled_day + 0).is_(None))  # "+ 0": see the docstring
+
+
+APPLIED_COLUMNS = ["customer_id", "month", "applied"]
+
+
+def applied_on(paid_on, invoice_date):
+    """The day a payment applies to its invoice: its payment date, or the invoice's date
+    when it was paid before (a payment never takes off what is not yet invoiced)."""
+    return case((paid_on < invoice_date, invoice_date), else_=paid_on)
+
+
+def applying_from(i, day) -> ColumnElement[bool]:
+    """Invoices ``i`` (per-invoice roll-up rows) whose payments can apply on or after
+    ``day`` (:func:`applied_on`): paid on or after it, or invoiced on or after it and
+    paid at all. Through the roll-up's indexes on the last payment and invoice days, it
+    narrows a read of payments to those few invoices."""
+    return (i.c.last_paid_on >= day) | ((i.c.invoice_date >= day) & i.c.last_paid_on.is_not(None))
+
+
+def payments_applied_in_full(i, *where: ColumnElement[bool]) -> Select:
+    """Per customer and month (:data:`APPLIED_COLUMNS`): what the payments applied that
+    month (:func:`applied_on`) took off invoices ``i`` (rows of the per-invoice roll-up)
+    with something due that their payments did not overpay: each payment in full (the
+    payments of the ``where`` conditions, on ``i`` and ``payment``, only). An overpaid
+    invoice's payments apply only up to what was due: see the DSO trend
+    (models/dashboard/dso.py), which reads those apart."""
+    month = month_start(applied_on(_pay.c.paid_on, i.c.invoice_date))
+    return (
+        select(i.c.customer_id, month.label("month"), func.sum(_pay.c.amount).label("applied"))
+        .select_from(_pay.join(i, i.c.invoice_id == _pay.c.invoice_id))
+        .where(i.c.amount_due > 0, i.c.paid_amount <= i.c.amount_due, *where)
+        .group_by(i.c.customer_id, month)
+    )

@@ -43,6 +43,7 @@ from models.schema import (
     InvoiceRollup,
     OpenInvoiceRollup,
     Payment,
+    PaymentMonthRollup,
     RollupBatch,
     SalesRollup,
 )
@@ -55,13 +56,17 @@ from .dbtuning import (
     tune_for_aggregates,
 )
 from .invoice_state import (
+    APPLIED_COLUMNS,
     INVOICE_COLUMNS,
     MONTH_COLUMNS,
     OPEN_COLUMNS,
     amounts_due,
+    applied_on,
+    applying_from,
     invoice_month_select,
     invoice_select,
     open_invoice_select,
+    payments_applied_in_full,
     payments_running,
 )
 from .sqlfuncs import month_start, whole_cents
@@ -80,6 +85,7 @@ SALES = SalesRollup.__table__
 INVOICES = InvoiceRollup.__table__
 INVOICE_MONTHS = InvoiceMonthRollup.__table__
 OPEN_INVOICES = OpenInvoiceRollup.__table__
+APPLIED = PaymentMonthRollup.__table__
 _inv, _line, _pay = Invoice.__table__, InvoiceLine.__table__, Payment.__table__
 
 
@@ -193,6 +199,9 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
         conn.execute(insert(INVOICE_MONTHS).from_select(MONTH_COLUMNS, months))
         conn.execute(delete(OPEN_INVOICES))
         conn.execute(insert(OPEN_INVOICES).from_select(OPEN_COLUMNS, open_invoice_select(INVOICES)))
+        conn.execute(delete(APPLIED))
+        applied = by_customer(conn, payments_applied_in_full(INVOICES))
+        conn.execute(insert(APPLIED).from_select(APPLIED_COLUMNS, applied))
         rebuilt = conn.scalar(select(func.count(func.distinct(INVOICES.c.customer_id)))) or 0
         customers: frozenset[str] = frozenset()  # everyone: see RollupRefresh.rebuilt
         sales_customers: frozenset[str] = frozenset()
@@ -219,7 +228,8 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
     )
     if full:
         # After an incremental refresh the statistics still hold (autovacuum catches up).
-        analyze(conn, ("sales_rollup", "invoice_rollup", "invoice_month_rollup"))
+        rolled = ("sales_rollup", "invoice_rollup", "invoice_month_rollup", "payment_month_rollup")
+        analyze(conn, rolled)
     return RollupRefresh(batch_ids, int(rebuilt), full, customers, sales_customers)
 
 
@@ -258,6 +268,23 @@ def _rebuild_since(conn: Connection, per_invoice: bool) -> None:
         rebuilt = since_first
     rebuilt_open = open_invoice_select(rebuilt.subquery("inv"))
     conn.execute(insert(OPEN_INVOICES).from_select(OPEN_COLUMNS, rebuilt_open))
+    _rebuild_applied(conn, first)
+
+
+def _rebuild_applied(conn: Connection, first: date) -> None:
+    """The work list's months of the payments applied per month: every change a batch
+    makes to an invoice (its lines, its payments) moves only what its payments applied,
+    which is never before the invoice's month, so from ``since`` on. Those months also
+    hold older invoices paid since, read again with them (:func:`applying_from`)."""
+    delete_since(conn, APPLIED, "month", first)
+    i = INVOICES
+    since = DIRTY.c.since
+    rows = payments_applied_in_full(
+        i,
+        applied_on(_pay.c.paid_on, i.c.invoice_date) >= since,
+        applying_from(i, since),
+    ).join(DIRTY, DIRTY.c.customer_id == i.c.customer_id)
+    conn.execute(insert(APPLIED).from_select(APPLIED_COLUMNS, by_customer(conn, rows)))
 
 
 def _day(value) -> date | None:
