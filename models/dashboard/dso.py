@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Connection, case, func, select, union_all
+from sqlalchemy import Connection, Select, case, func, select, union_all
 
 from models.schema import InvoiceRollup, Payment, PaymentMonthRollup
 from models.value import invoice_state as state
@@ -81,24 +81,31 @@ def _applied(conn: Connection, as_of: date) -> pd.Series:
     in_full = select(this_month.c.month, func.sum(this_month.c.applied)).group_by(
         this_month.c.month
     )
+    return _monthly(conn, union_all(before, in_full, applied_to_overpaid(as_of)))
+
+
+def applied_to_overpaid(as_of: date) -> Select:
+    """Per month up to ``as_of`` (columns month, amount): what payments took off the
+    invoices their payments overpaid, each payment only up to what was still due, from
+    the payments' running totals per invoice."""
+    i, p = InvoiceRollup.__table__, Payment.__table__
     overpaid = select(i.c.invoice_id).where(i.c.amount_due > 0, i.c.paid_amount > i.c.amount_due)
     r = (
         state.payments_running(as_of)
         .where(p.c.invoice_id.in_(overpaid))
         .add_columns(i.c.amount_due, i.c.invoice_date)
         .join(i, i.c.invoice_id == p.c.invoice_id)
-        .where(i.c.invoice_date <= cut)
+        .where(i.c.invoice_date <= date_value(as_of))
         .subquery("r")
     )
-    r_when = state.applied_on(r.c.paid_on, r.c.invoice_date)
+    when = state.applied_on(r.c.paid_on, r.c.invoice_date)
     # The part of each payment below the amount due: min(running, due) - min(before, due).
     capped = case((r.c.running < r.c.amount_due, r.c.running), else_=r.c.amount_due)
-    before_it = r.c.running - r.c.amount
-    capped_before = case((before_it < r.c.amount_due, before_it), else_=r.c.amount_due)
-    in_part = select(
-        month_start(r_when).label("month"), func.sum(capped - capped_before).label("amount")
-    ).group_by(month_start(r_when))
-    return _monthly(conn, union_all(before, in_full, in_part))
+    before = r.c.running - r.c.amount
+    capped_before = case((before < r.c.amount_due, before), else_=r.c.amount_due)
+    return select(
+        month_start(when).label("month"), func.sum(capped - capped_before).label("amount")
+    ).group_by(month_start(when))
 
 
 def dso_trend(conn: Connection, as_of: date, months: int, window_months: int) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from sqlalchemy import case, delete, func, select, union_all
+from sqlalchemy import delete, func, select, union_all
 
 from models.dashboard import dso
 from models.schema import InvoiceRollup, Payment, RollupBatch
@@ -27,7 +27,8 @@ from tests.value.test_base_contract import _CONTRACT
 
 def _plain_applied(conn, as_of: date) -> pd.Series:
     """What payments took off the amounts due per month up to ``as_of``: every payment
-    with its invoice, in full unless the invoice was overpaid, then up to what was due."""
+    joined with its invoice, in full unless the invoice was overpaid (those, as the
+    trend reads them: up to what was due)."""
     i, p = InvoiceRollup.__table__, Payment.__table__
     cut = date_value(as_of)
     when = state.applied_on(p.c.paid_on, i.c.invoice_date)
@@ -38,23 +39,7 @@ def _plain_applied(conn, as_of: date) -> pd.Series:
         .where(i.c.paid_amount <= i.c.amount_due)
         .group_by(month_start(when))
     )
-    overpaid = select(i.c.invoice_id).where(i.c.amount_due > 0, i.c.paid_amount > i.c.amount_due)
-    r = (
-        state.payments_running(as_of)
-        .where(p.c.invoice_id.in_(overpaid))
-        .add_columns(i.c.amount_due, i.c.invoice_date)
-        .join(i, i.c.invoice_id == p.c.invoice_id)
-        .where(i.c.invoice_date <= cut)
-        .subquery("r")
-    )
-    r_when = state.applied_on(r.c.paid_on, r.c.invoice_date)
-    capped = case((r.c.running < r.c.amount_due, r.c.running), else_=r.c.amount_due)
-    before = r.c.running - r.c.amount
-    capped_before = case((before < r.c.amount_due, before), else_=r.c.amount_due)
-    in_part = select(
-        month_start(r_when).label("month"), func.sum(capped - capped_before).label("amount")
-    ).group_by(month_start(r_when))
-    return dso._monthly(conn, union_all(in_full, in_part))
+    return dso._monthly(conn, union_all(in_full, dso.applied_to_overpaid(as_of)))
 
 
 def _cents(series: pd.Series) -> dict:
