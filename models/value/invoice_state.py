@@ -295,7 +295,9 @@ def payments_applied_in_full(i, *where: ColumnElement[bool]) -> Select:
     (models/dashboard/dso.py), which reads those apart."""
     month = month_start(applied_on(_pay.c.paid_on, i.c.invoice_date))
     return (
-        select(i.c.customer_id, month.label("month"), func.sum(_pay.c.amount).label("applied"))
+        select(
+            i.c.customer_id, month.label("month"), cents(func.sum(_pay.c.amount)).label("applied")
+        )
         .select_from(_pay.join(i, i.c.invoice_id == _pay.c.invoice_id))
         .where(i.c.amount_due > 0, i.c.paid_amount <= i.c.amount_due, *where)
         .group_by(i.c.customer_id, month)

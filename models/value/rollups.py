@@ -69,7 +69,7 @@ from .invoice_state import (
     payments_applied_in_full,
     payments_running,
 )
-from .sqlfuncs import month_start, whole_cents
+from .sqlfuncs import date_value, month_start, whole_cents
 from .window_tables import clear_windows, rebuild_windows
 from .worklist import (
     CHANGED,
@@ -283,6 +283,7 @@ def _rebuild_applied(conn: Connection, first: date) -> None:
         i,
         applied_on(_pay.c.paid_on, i.c.invoice_date) >= since,
         applying_from(i, since),
+        applying_from(i, date_value(first)),  # implied; a constant the planner can weigh
     ).join(DIRTY, DIRTY.c.customer_id == i.c.customer_id)
     conn.execute(insert(APPLIED).from_select(APPLIED_COLUMNS, by_customer(conn, rows)))
 

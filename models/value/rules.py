@@ -120,6 +120,11 @@ def value_rules(config: dict[str, Any]) -> ValueRules:
                 raise ConfigError(
                     f"rules value.segments.matrix.{level}.{share} is missing: name the segment"
                 )
+            if not isinstance(matrix[level][share], str):
+                raise ConfigError(
+                    f"rules value.segments.matrix.{level}.{share}: "
+                    f"{matrix[level][share]!r} is not a segment name (text)"
+                )
     if sum(weights.values()) <= 0 or min(weights.values()) < 0:
         raise ConfigError("rules value.score_weights must be non-negative and not all zero")
     return rules

@@ -69,7 +69,7 @@ def classify_segments(wallet: pd.DataFrame, sales: pd.DataFrame, rules: ValueRul
     share = np.where(seg["share"] >= cfg["high_share_at_least"], 0, 1)  # in SHARE_LEVELS
     # The levels and segments as codes into their few names, made strings once each.
     matrix = cfg["matrix"]
-    names = [str(matrix[p][s]) for p in POTENTIAL_LEVELS for s in SHARE_LEVELS]
+    names = [matrix[p][s] for p in POTENTIAL_LEVELS for s in SHARE_LEVELS]
     seg["potential_level"] = labels(level, POTENTIAL_LEVELS, seg.index)
     seg["share_level"] = labels(share, SHARE_LEVELS, seg.index)
     seg["segment"] = labels(level * len(SHARE_LEVELS) + share, names, seg.index)

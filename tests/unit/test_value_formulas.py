@@ -105,3 +105,13 @@ def test_bad_rule_names_the_key():
     config["value"] = dict(config["value"], score_weights={"revenue": "lots"})
     with pytest.raises(ConfigError, match="score_weights"):
         value_rules(config)
+
+
+def test_a_segment_name_must_be_text():
+    config = load_config()
+    segments = dict(config["value"]["segments"])
+    segments["matrix"] = {k: dict(v) for k, v in segments["matrix"].items()}
+    segments["matrix"]["high"]["low"] = True  # YAML's `yes`
+    config["value"] = dict(config["value"], segments=segments)
+    with pytest.raises(ConfigError, match=r"matrix\.high\.low: True is not a segment name"):
+        value_rules(config)

@@ -44,7 +44,7 @@ def upgrade() -> None:
     # The month expression is one of _MONTH's: no input reaches the statement.
     op.execute(
         "INSERT INTO payment_month_rollup (customer_id, month, applied) "  # noqa: S608
-        f"SELECT i.customer_id, {month}, sum(p.amount) "
+        f"SELECT i.customer_id, {month}, round(sum(p.amount), 2) "
         "FROM payment p JOIN invoice_rollup i ON i.invoice_id = p.invoice_id "
         "WHERE i.amount_due > 0 AND i.paid_amount <= i.amount_due "
         f"GROUP BY i.customer_id, {month}"
