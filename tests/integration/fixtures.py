@@ -61,6 +61,7 @@ from models.schema import (
     OpportunityStage,
     OpportunityStatus,
     Payment,
+    PaymentMonthRollup,
     PlanActualRow,
     PlanAssignment,
     PlanReview,
@@ -375,6 +376,7 @@ def one_of_everything() -> list:
             settled_late_amount_days=Decimal("0.00"),
         ),
         RollupBatch(batch_id=1),
+        PaymentMonthRollup(customer_id="C-1", month=date(2026, 2, 1), applied=Decimal("500.05")),
         OpenInvoiceRollup(
             invoice_id="INV-1",
             customer_id="C-1",
