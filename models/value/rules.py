@@ -20,6 +20,10 @@ MEASURE_WEIGHT_KEYS = (
 
 BASE_IMPLEMENTATIONS = ("fast", "plain")
 
+# The segments' potential and share levels, highest first: segments.matrix's keys.
+POTENTIAL_LEVELS = ("high", "medium", "low")
+SHARE_LEVELS = ("high", "low")
+
 # The Problem floors: the measure, its name in reasons, and the tiers key of its floor.
 PROBLEM_FLOORS = (
     ("collection_rate", "collection rate", "problem_collection_rate_below"),
@@ -114,8 +118,8 @@ def value_rules(config: dict[str, Any]) -> ValueRules:
             "rules value.tiers: diamond <= gold <= strategic top shares, within (0, 1]"
         )
     matrix = rules.segments.get("matrix") or {}
-    for level in ("high", "medium", "low"):
-        for share in ("low", "high"):
+    for level in POTENTIAL_LEVELS:
+        for share in reversed(SHARE_LEVELS):
             if not isinstance(matrix.get(level), dict) or not matrix[level].get(share):
                 raise ConfigError(
                     f"rules value.segments.matrix.{level}.{share} is missing: name the segment"

@@ -10,11 +10,8 @@ from models.schema import WalletEstimate
 
 from .frames import frame_of
 from .numbers import as_float, labels
-from .rules import ValueRules
+from .rules import POTENTIAL_LEVELS, SHARE_LEVELS, ValueRules
 
-# The potential and share levels, highest first (the rules' segments.matrix is keyed by them).
-POTENTIAL_LEVELS = ("high", "medium", "low")
-SHARE_LEVELS = ("high", "low")
 SEGMENT_COLUMNS = [
     "customer_id",
     "product_line_id",
