@@ -1,4 +1,4 @@
-"""The README's OIDC example, as written, with the real command line: its ``secrets.toml``
+"""The OIDC guide of docs/OPERATIONS.md, as written, with the real command line: its ``secrets.toml``
 block (only the addresses of this machine's provider and dashboard put in for the
 placeholders), then its commands (``init``, ``user add ... --no-password`` from another
 folder, ``ACCOUNTOPS_AUTH_MODE=oidc accountops dashboard`` in the folder of
@@ -23,22 +23,22 @@ ROOT = Path(__file__).resolve().parents[2]
 NAV_LINK = '[data-testid="stSidebarNavLink"]'
 
 
-def readme_oidc_example() -> tuple[str, list[str]]:
-    """(the secrets.toml block, the shell lines) of the README's identity-provider bullet."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    bullet = text.split("**Sign-in through your identity provider**", 1)[1]
+def oidc_guide_example() -> tuple[str, list[str]]:
+    """(the secrets.toml block, the shell lines) of docs/OPERATIONS.md's OIDC steps."""
+    text = (ROOT / "docs" / "OPERATIONS.md").read_text(encoding="utf-8")
+    bullet = text.split("### Connecting your identity provider (OIDC)", 1)[1]
     toml = bullet.split("```toml\n", 1)[1].split("```", 1)[0]
     shell = bullet.split("```sh\n", 1)[1].split("```", 1)[0]
     lines = [line.split("#", 1)[0].strip() for line in shell.splitlines()]
     return toml, [line for line in lines if line]
 
 
-def test_the_readme_oidc_example_signs_in_as_written(tmp_path, page):
+def test_the_oidc_guide_signs_in_as_written(tmp_path, page):
     try:
         import oidc_provider_mock
     except ImportError:
         _missing("oidc-provider-mock is not installed: pip install -e .[dev]")
-    toml, commands = readme_oidc_example()
+    toml, commands = oidc_guide_example()
     assert [c.split()[:3] for c in commands] == [
         ["accountops", "init"],
         ["accountops", "user", "add"],
