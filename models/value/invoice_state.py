@@ -43,6 +43,17 @@ INVOICE_COLUMNS += ["paid_amount", "paid_by_due", "settled_on", "last_paid_on", 
 INVOICE_COLUMNS += ["due_day", "settled_day"]
 
 
+def something_due(f) -> ColumnElement[bool]:
+    """An invoice with something due: not a credit note, nor zero."""
+    return f.c.amount_due > 0
+
+
+def overpaid(f) -> ColumnElement[bool]:
+    """An invoice with something due that its payments paid more than (the index
+    ``ix_invoice_rollup_overpaid`` holds these invoices of the roll-up)."""
+    return and_(something_due(f), f.c.paid_amount > f.c.amount_due)
+
+
 def paid(amount):
     """Paid: the payments' sum (``amount``: the payment amount column of the rows grouped)."""
     return cents(func.coalesce(func.sum(amount), 0))
@@ -215,11 +226,13 @@ def invoice_select(due: Select | None = None, pays: Select | None = None) -> Sel
 MONTH_COLUMNS = ["customer_id", "month", "invoice_count", "last_invoice_date", "paid_amount"]
 MONTH_COLUMNS += ["settled_count", "settled_due", "settled_timed", "settled_on_time"]
 MONTH_COLUMNS += ["settled_days_late", "settled_late", "settled_late_amount_days"]
+MONTH_COLUMNS += ["amount_due", "amount_due_positive"]
 
 
 def invoice_month_select(f) -> Select:
     """Invoices of ``f`` per customer and invoice month (:data:`MONTH_COLUMNS`): counts,
-    paid, and what the settled ones contribute to collection and timeliness."""
+    paid, what the settled ones contribute to collection and timeliness, and the
+    amounts due (all, and of those with :func:`something_due`)."""
     settled, timed, late = is_settled(f), is_timed(f), settled_late(f)
     month = month_start(f.c.invoice_date)
 
@@ -241,6 +254,10 @@ def invoice_month_select(f) -> Select:
         cents(
             func.coalesce(func.sum(case((late, f.c.amount_due * settled_days_late(f)))), 0)
         ).label("settled_late_amount_days"),
+        cents(func.sum(f.c.amount_due)).label("amount_due"),
+        cents(func.coalesce(func.sum(case((something_due(f), f.c.amount_due))), 0)).label(
+            "amount_due_positive"
+        ),
     ).group_by(f.c.customer_id, month)
 
 
@@ -299,6 +316,6 @@ def payments_applied_in_full(i, *where: ColumnElement[bool]) -> Select:
             i.c.customer_id, month.label("month"), cents(func.sum(_pay.c.amount)).label("applied")
         )
         .select_from(_pay.join(i, i.c.invoice_id == _pay.c.invoice_id))
-        .where(i.c.amount_due > 0, i.c.paid_amount <= i.c.amount_due, *where)
+        .where(something_due(i), i.c.paid_amount <= i.c.amount_due, *where)
         .group_by(i.c.customer_id, month)
     )

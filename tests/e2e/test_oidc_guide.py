@@ -1,6 +1,6 @@
-"""The OIDC guide of docs/OPERATIONS.md, as written, with the real command line: its ``secrets.toml``
-block (only the addresses of this machine's provider and dashboard put in for the
-placeholders), then its commands (``init``, ``user add ... --no-password`` from another
+"""The OIDC guide of docs/OPERATIONS.md, as written, with the real command line: its
+``secrets.toml`` block (only the addresses of this machine's provider and dashboard put
+in for the placeholders), then its commands (``init``, ``user add ... --no-password`` from another
 folder, ``ACCOUNTOPS_AUTH_MODE=oidc accountops dashboard`` in the folder of
 ``.streamlit/``), then a sign-in in Chromium through ``oidc-provider-mock``."""
 

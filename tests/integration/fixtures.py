@@ -374,6 +374,8 @@ def one_of_everything() -> list:
             settled_days_late=0,
             settled_late=0,
             settled_late_amount_days=Decimal("0.00"),
+            amount_due=Decimal("12345678.90"),
+            amount_due_positive=Decimal("12345678.90"),
         ),
         RollupBatch(batch_id=1),
         PaymentMonthRollup(customer_id="C-1", month=date(2026, 2, 1), applied=Decimal("500.05")),

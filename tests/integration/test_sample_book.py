@@ -130,3 +130,40 @@ def test_a_customer_falls_to_problem_as_it_stops_paying(engine, snapshots):
     history = read.customer_history(engine, fell[0])
     assert list(history["snapshot_id"]) == list(snapshots.values())
     assert history["tier"].iloc[0] != "problem" and history["tier"].iloc[-1] == "problem"
+
+
+def test_segment_effort_counts_every_account_and_customer_once(engine, snapshots):
+    """The effort table (per manager and segment: accounts, distinct customers, potential
+    and revenue) equals the same counts done in pandas from the snapshot's segments."""
+    from sqlalchemy import select
+
+    from models.dashboard.tables import UNASSIGNED
+    from models.schema import Customer, CustomerSegment
+    from models.value.frames import frame_of
+
+    snapshot_id = snapshots[MONTHS[-1]]
+    s, c = CustomerSegment.__table__, Customer.__table__
+    with engine.connect() as conn:
+        segments = frame_of(
+            conn,
+            select(s.c.customer_id, s.c.segment, s.c.potential, s.c.revenue).where(
+                s.c.snapshot_id == snapshot_id
+            ),
+        )
+        managers = frame_of(conn, select(c.c.customer_id, c.c.manager_id))
+    rows = segments.merge(managers, on="customer_id")
+    rows["manager_id"] = rows["manager_id"].fillna(UNASSIGNED)
+    rows[["potential", "revenue"]] = rows[["potential", "revenue"]].astype(float)
+    expected = rows.groupby(["manager_id", "segment"]).agg(
+        accounts=("customer_id", "size"),
+        customers=("customer_id", "nunique"),
+        potential=("potential", "sum"),
+        revenue=("revenue", "sum"),
+    )
+    effort = read.segment_effort(engine, snapshot_id).set_index(["manager_id", "segment"])
+    assert len(effort) == len(expected) > 10
+    got = effort.loc[expected.index]
+    assert got["accounts"].astype(int).tolist() == expected["accounts"].tolist()
+    assert got["customers"].astype(int).tolist() == expected["customers"].tolist()
+    for money in ("potential", "revenue"):
+        assert (got[money].astype(float) - expected[money]).abs().max() < 0.005, money

@@ -1,10 +1,12 @@
-"""The DSO trend's payments applied per month (models/dashboard/dso.py) read the roll-up
-the refresh keeps (``payment_month_rollup``) for the months before the as-of month.
-On random small books (tests/value/base_books.py: credit notes, part, exact and over
-payments, payments before their invoice and after the as-of date), loaded in two
-batches with a refresh after each, they equal the plain definition, one join of every
-payment with its invoice, at the book's as-of date, its month's end and a year later;
-and again after a full rebuild of the roll-ups (SQLite and PostgreSQL)."""
+"""The DSO trend (models/dashboard/dso.py) reads the sums the refresh keeps per customer
+and month for the months before the as-of month: the amounts invoiced
+(``invoice_month_rollup``) and the payments applied (``payment_month_rollup``), and the
+as-of month's as well when nothing lies after the as-of date. On random small books
+(tests/value/base_books.py: credit notes, part, exact and over payments, payments
+before their invoice and after the as-of date), loaded in two batches with a refresh
+after each, both equal the plain definition, one scan of every invoice and one join of
+every payment with its invoice, at the book's as-of date, its month's end and a year
+later; and again after a full rebuild of the roll-ups (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 import pandas as pd
 import pytest
 from hypothesis import given, settings
-from sqlalchemy import delete, func, select, union_all
+from sqlalchemy import case, delete, func, select, text, union_all
 
 from models.dashboard import dso
 from models.schema import InvoiceRollup, Payment, RollupBatch
@@ -42,6 +44,41 @@ def _plain_applied(conn, as_of: date) -> pd.Series:
     return dso._monthly(conn, union_all(in_full, dso.applied_to_overpaid(as_of)))
 
 
+def _plain_invoiced(conn, as_of: date) -> pd.DataFrame:
+    """Per invoice month up to ``as_of``: every invoice's amount due, and those with
+    something due, summed from the per-invoice roll-up."""
+    i = InvoiceRollup.__table__
+    month = month_start(i.c.invoice_date)
+    positive = func.sum(case((i.c.amount_due > 0, i.c.amount_due), else_=0))
+    rows = conn.execute(
+        select(month, func.sum(i.c.amount_due), positive)
+        .where(i.c.invoice_date <= date_value(as_of))
+        .group_by(month)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["month", "revenue", "due"])
+    frame["month"] = pd.to_datetime(frame["month"])
+    return frame.set_index("month").astype(float)
+
+
+def _trend_sums(conn, as_of: date) -> dict:
+    """What the trend reads at ``as_of``, to the cent: invoiced, opened and applied."""
+    invoiced = dso._invoiced(conn, as_of)
+    return {
+        "revenue": _cents(invoiced["revenue"]),
+        "due": _cents(invoiced["due"]),
+        "applied": _cents(dso._applied(conn, as_of)),
+    }
+
+
+def _plain_sums(conn, as_of: date) -> dict:
+    invoiced = _plain_invoiced(conn, as_of)
+    return {
+        "revenue": _cents(invoiced["revenue"]),
+        "due": _cents(invoiced["due"]),
+        "applied": _cents(_plain_applied(conn, as_of)),
+    }
+
+
 def _cents(series: pd.Series) -> dict:
     """Months with what applied in them, to the cent (months of nothing left out)."""
     rounded = (series * 100).round().astype(int)
@@ -56,25 +93,25 @@ def check_book(engine, book: Book) -> None:
     refresh(engine)
     dates = (book.as_of, month_end(book.as_of), book.as_of + timedelta(days=365))
     with engine.connect() as conn:
-        expected = {d: _cents(_plain_applied(conn, d)) for d in dates}
+        expected = {d: _plain_sums(conn, d) for d in dates}
         for d in dates:
-            assert _cents(dso._applied(conn, d)) == expected[d], f"at {d}, incremental"
+            assert _trend_sums(conn, d) == expected[d], f"at {d}, incremental"
     with engine.begin() as conn:
         conn.execute(delete(RollupBatch))  # the next refresh rebuilds the roll-ups whole
     assert refresh(engine).full_rebuild
     with engine.connect() as conn:
         for d in dates:
-            assert _cents(dso._applied(conn, d)) == expected[d], f"at {d}, full rebuild"
+            assert _trend_sums(conn, d) == expected[d], f"at {d}, full rebuild"
 
 
 @settings(_CONTRACT, max_examples=25)
 @given(book=books())
-def test_payments_applied_by_month_equal_the_plain_join(engine, book):
+def test_the_trend_sums_equal_the_plain_scans(engine, book):
     describe(book)
     check_book(engine, book)
 
 
-def test_payments_applied_on_the_edges_book(engine):
+def test_the_trend_sums_on_the_edges_book(engine):
     check_book(engine, EDGES)
     with engine.connect() as conn:
         applied = _cents(dso._applied(conn, EDGES.as_of))
@@ -104,7 +141,7 @@ def test_an_old_invoice_paid_in_a_month_a_later_batch_rebuilds(engine):
 @pytest.mark.slow
 @settings(_CONTRACT, max_examples=120)
 @given(book=books())
-def test_payments_applied_by_month_equal_the_plain_join_on_many_books(engine, book):
+def test_the_trend_sums_equal_the_plain_scans_on_many_books(engine, book):
     check_book(engine, book)
 
 
@@ -127,3 +164,36 @@ def test_migration_0025_fills_the_roll_up_of_a_book_already_rolled_up(engine):
     with engine.connect() as conn:
         vb.assert_table_holds(conn, APPLIED, payments_applied_in_full(INVOICES))
         assert conn.scalar(select(func.count()).select_from(APPLIED)) > 0
+
+
+def test_migration_0026_fills_the_months_amounts_due_of_a_book_already_rolled_up(engine):
+    """A database whose roll-ups were built before 0026 gets each invoice month's amounts
+    due at once, as a full refresh would sum them."""
+    from models.migrate import downgrade, upgrade
+    from models.value.invoice_state import invoice_month_select
+    from models.value.rollups import INVOICE_MONTHS, INVOICES
+
+    load(engine, PAID_LATER, 1)
+    load(engine, PAID_LATER, 2)
+    refresh(engine)
+    downgrade(engine, "0025")
+    upgrade(engine)
+    with engine.connect() as conn:
+        vb.assert_table_holds(conn, INVOICE_MONTHS, invoice_month_select(INVOICES))
+        due = conn.scalar(select(func.sum(INVOICE_MONTHS.c.amount_due_positive)))
+    assert float(due) == 1_500.0  # I0 1,000 and I1 500, in cents in the book
+
+
+def test_the_overpaid_invoices_are_found_by_their_index(engine):
+    """The trend finds the overpaid invoices through ``ix_invoice_rollup_overpaid``: the
+    index's condition is the one the trend writes (models.value.invoice_state.overpaid)."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the plan is PostgreSQL's")
+    i = InvoiceRollup.__table__
+    query = select(i.c.invoice_id).where(state.overpaid(i))
+    compiled = query.compile(engine)  # with its parameters bound, as the trend runs it
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))  # an empty table: any index will do
+        explained = conn.exec_driver_sql(f"EXPLAIN {compiled}", compiled.params)
+        plan = "\n".join(explained.scalars())
+    assert "ix_invoice_rollup_overpaid" in plan, plan
