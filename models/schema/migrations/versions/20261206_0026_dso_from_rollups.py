@@ -62,6 +62,11 @@ def upgrade() -> None:
     if conn.dialect.name == "postgresql":
         for name in COLUMNS:
             op.alter_column("invoice_month_rollup", name, server_default=None)
+        # The UPDATE left a dead copy of every row: the table, twice its size and out of
+        # key order, slowed each scan of it (the invoice window: a month's first
+        # recompute ~0.5 s slower at 10M lines) until rewritten (1.6 s at 1.25M rows).
+        op.execute("CLUSTER invoice_month_rollup USING pk_invoice_month_rollup")
+        op.execute("ANALYZE invoice_month_rollup")
         op.execute("ANALYZE invoice_rollup")  # the partial index's statistics
 
 
