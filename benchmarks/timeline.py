@@ -1,7 +1,7 @@
 """Where one recompute's time goes, step by step and thread by thread, on a kept book.
 
     python benchmarks/timeline.py --keep DIR [--db postgresql|sqlite] [--new-window]
-        [--statements SECONDS]
+        [--statements SECONDS] [--refresh N]
 
 Copies the book ``benchmarks/recompute.py --keep DIR`` kept into a fresh database (dropped
 afterwards), runs one recompute on it and prints, for each step, the thread that ran it
@@ -9,8 +9,10 @@ and when it started and ended (seconds from the recompute's start), then the tot
 steps are the functions of ``models/value`` listed in ``STEPS`` below, timed by wrapping
 them for this run only; ``--statements S`` also lists each SQL statement that took at
 least S seconds (statements only: the ``COPY`` reads and writes go past SQLAlchemy's
-events). Nothing is asserted and nothing is compared with DuckDB: for the ratio, run
-``benchmarks/recompute.py``.
+events). ``--refresh N`` then times N dashboard refreshes of the new snapshot (the
+pipeline's last step; each replaces the last one's rows) the same way, its steps from
+``REFRESH_STEPS``. Nothing is asserted and nothing is compared with DuckDB: for the
+ratio, run ``benchmarks/recompute.py``.
 """
 
 from __future__ import annotations
@@ -62,6 +64,9 @@ STEPS = {
     "store": ("bulk_insert",),
 }
 
+# The dashboard refresh's steps (models/dashboard/refresh.py), timed with ``--refresh``.
+REFRESH_STEPS = ("snapshot_figures", "_fill_tables", "_read_apart", "_copy_clv", "top_share")
+
 
 def _timed(events: list, start: list[float], name: str, fn):
     @functools.wraps(fn)
@@ -84,6 +89,9 @@ def _wrap(events: list, start: list[float]) -> None:
         mod = importlib.import_module(f"models.value.{module}")
         for name in names:
             setattr(mod, name, _timed(events, start, name, getattr(mod, name)))
+    refresh = importlib.import_module("models.dashboard.refresh")
+    for name in REFRESH_STEPS:
+        setattr(refresh, name, _timed(events, start, name, getattr(refresh, name)))
 
 
 def _statements(engine, events: list, start: list[float], at_least: float) -> None:
@@ -128,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--url", default=None, help="PostgreSQL admin URL")
     parser.add_argument("--new-window", action="store_true", help="the first recompute of a month")
     parser.add_argument("--statements", type=float, default=None, metavar="SECONDS")
+    parser.add_argument("--refresh", type=int, default=0, metavar="N", help="then N refreshes")
     args = parser.parse_args(argv)
     state_file = args.keep / "state.json"
     if not state_file.exists():
@@ -137,6 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     events: list = []
     start = [0.0]
     _wrap(events, start)
+    from models.dashboard.refresh import refresh_dashboard
     from models.value.recompute import recompute
 
     with tempfile.TemporaryDirectory(prefix="accountops-timeline-") as tmp:
@@ -147,15 +157,24 @@ def main(argv: list[str] | None = None) -> None:
             if args.statements is not None:
                 _statements(engine, events, start, args.statements)
             config = load_config()
-            busy_before, own_before = _cpu_ticks(), time.process_time()
-            start[0] = time.perf_counter()
-            recompute(engine, config)
-            total = time.perf_counter() - start[0]
-            busy = _busy_share(busy_before, _cpu_ticks())
-            own = time.process_time() - own_before
+            snapshot_id = _run(events, start, lambda: recompute(engine, config).snapshot_id)
+            for _ in range(args.refresh):
+                print(f"-- dashboard refresh of snapshot {snapshot_id}")
+                _run(events, start, lambda: refresh_dashboard(engine, snapshot_id, config))
             engine.dispose()
         finally:
             drop()
+
+
+def _run(events: list, start: list[float], run):
+    """Time ``run()``, then print its steps (``events``, emptied) and the total."""
+    events.clear()
+    busy_before, own_before = _cpu_ticks(), time.process_time()
+    start[0] = time.perf_counter()
+    result = run()
+    total = time.perf_counter() - start[0]
+    busy = _busy_share(busy_before, _cpu_ticks())
+    own = time.process_time() - own_before
     for began, ended, thread, name in sorted(events):
         took = ended - began
         print(f"{thread[:20]:20s} {name:40s} {began:6.2f} -> {ended:6.2f}  ({took:5.2f} s)")
@@ -165,6 +184,7 @@ def main(argv: list[str] | None = None) -> None:
     if busy is not None:
         share += f", every process's {busy * total * cores:.2f} s ({busy:.0%} of {cores} cores)"
     print(f"total {total:.2f} s; load average {' '.join(load)}{share}")
+    return result
 
 
 if __name__ == "__main__":
