@@ -156,28 +156,31 @@ def test_migration_0025_fills_the_roll_up_of_a_book_already_rolled_up(engine):
     upgrade(engine)  # no roll-ups yet: nothing to fill
     with engine.connect() as conn:
         assert conn.scalar(select(func.count()).select_from(APPLIED)) == 0
-    load(engine, PAID_LATER, 1)
-    load(engine, PAID_LATER, 2)
-    refresh(engine)
-    downgrade(engine, "0024")
-    upgrade(engine)
+    _rolled_up_then_migrated_again(engine, "0024")
     with engine.connect() as conn:
         vb.assert_table_holds(conn, APPLIED, payments_applied_in_full(INVOICES))
         assert conn.scalar(select(func.count()).select_from(APPLIED)) > 0
 
 
-def test_migration_0026_fills_the_months_amounts_due_of_a_book_already_rolled_up(engine):
-    """A database whose roll-ups were built before 0026 gets each invoice month's amounts
-    due at once, as a full refresh would sum them."""
+def _rolled_up_then_migrated_again(engine, revision: str) -> None:
+    """PAID_LATER loaded in its two batches and its roll-ups refreshed, then the schema
+    stepped down to ``revision`` and up again to the latest."""
     from models.migrate import downgrade, upgrade
-    from models.value.invoice_state import invoice_month_select
-    from models.value.rollups import INVOICE_MONTHS, INVOICES
 
     load(engine, PAID_LATER, 1)
     load(engine, PAID_LATER, 2)
     refresh(engine)
-    downgrade(engine, "0025")
+    downgrade(engine, revision)
     upgrade(engine)
+
+
+def test_migration_0026_fills_the_months_amounts_due_of_a_book_already_rolled_up(engine):
+    """A database whose roll-ups were built before 0026 gets each invoice month's amounts
+    due at once, as a full refresh would sum them."""
+    from models.value.invoice_state import invoice_month_select
+    from models.value.rollups import INVOICE_MONTHS, INVOICES
+
+    _rolled_up_then_migrated_again(engine, "0025")
     with engine.connect() as conn:
         vb.assert_table_holds(conn, INVOICE_MONTHS, invoice_month_select(INVOICES))
         due = conn.scalar(select(func.sum(INVOICE_MONTHS.c.amount_due_positive)))
