@@ -102,7 +102,7 @@ def unpaid(f):
 
 def open_amount(f):
     """What is still owed on an open invoice (NULL when nothing is due or unpaid)."""
-    return case((and_(f.c.amount_due > 0, unpaid(f) > 0), unpaid(f)))
+    return case((and_(something_due(f), unpaid(f) > 0), unpaid(f)))
 
 
 def paid_capped(f):
@@ -118,12 +118,12 @@ def overdue_day(f):
 def fell_due(f, today: int):
     """Something was due and its due date (or, without one, its invoice date) has come by
     day number ``today``: the invoice counts in what was due for collection."""
-    return and_(f.c.amount_due > 0, (f.c.due_day.is_(None)) | (f.c.due_day <= today))
+    return and_(something_due(f), (f.c.due_day.is_(None)) | (f.c.due_day <= today))
 
 
 def open_late(f, today: int):
     """An open invoice past its due date at day number ``today``."""
-    return and_(f.c.amount_due > 0, f.c.due_day < today)
+    return and_(something_due(f), f.c.due_day < today)
 
 
 def open_days_late(f, today: int):
@@ -139,7 +139,7 @@ def days_late(f, today: int):
 def is_late(f, today: int):
     """Late at day number ``today``: settled after the due date, or open and past it."""
     return and_(
-        f.c.amount_due > 0,
+        something_due(f),
         f.c.due_day.is_not(None),
         case((is_settled(f), f.c.settled_day > f.c.due_day), else_=f.c.due_day < today),
     )

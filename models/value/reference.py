@@ -135,7 +135,7 @@ def invoices_by_customer(w: Windows, bucket_days: tuple[int, int, int]) -> Selec
     in_windows = s.c.invoice_date >= date_value(w.previous_start)
     now = s.c.invoice_date >= date_value(w.current_start)
     settled = state.is_settled(s)
-    counts_as_due = and_(now, or_(and_(settled, s.c.amount_due > 0), state.fell_due(s, today)))
+    counts_as_due = and_(now, or_(and_(settled, state.something_due(s)), state.fell_due(s, today)))
     timed = and_(counts_as_due, s.c.due_day.is_not(None))
     on_time = and_(timed, state.settled_on_time(s))
     days_late = state.days_late(s, today)
