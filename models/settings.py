@@ -144,7 +144,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    # Scale-out (flows/scaleout.py; README, "When to scale out"). Unset: one process.
+    # Scale-out (flows/scaleout.py; docs/SCALING.md). Unset: one process.
     dask_address: str | None = Field(
         default=None,
         description=(

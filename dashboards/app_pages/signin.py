@@ -32,7 +32,8 @@ with middle:
             except Exception as exc:  # not configured: say what to set, never a traceback
                 st.error(
                     "Sign-in through the identity provider is not configured on this server "
-                    f"({type(exc).__name__}): see README, 'Dashboard, sign-in and roles'."
+                    f"({type(exc).__name__}): see docs/OPERATIONS.md, 'Connecting your "
+                    "identity provider (OIDC)'."
                 )
         st.stop()
 

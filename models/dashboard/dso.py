@@ -15,8 +15,9 @@ the month it was applied in (its payment date, or the invoice date when paid bef
 invoice was overpaid, then only up to what was still due: only overpaid invoices need
 their payments' running totals. The roll-up refresh sums both per customer and month
 (``invoice_month_rollup``, ``payment_month_rollup``): the trend reads those sums for the
-months before the as-of month, and the as-of month's invoices and payments up to the
-as-of date itself (unless nothing lies after that date: then the month's sums are it).
+months before the as-of month, and the as-of month's invoices up to the as-of date
+itself (through the invoice-date index); its payments too, unless nothing lies after
+the as-of date (then the month's sums are the cut).
 """
 
 from __future__ import annotations

@@ -182,8 +182,10 @@ def _fill_tables(
 def _read_apart(
     engine: Engine, as_of: date, months: int, window_months: int
 ) -> tuple[str, pd.DataFrame]:
-    """The reporting currency and :func:`dso_trend`, on a connection of their own. (Not
-    tuned for aggregates: with more work memory the trend's payments become one
-    process's hash join, no faster.)"""
-    with engine.connect() as conn:
+    """The reporting currency and :func:`dso_trend`, on a connection of their own, in one
+    snapshot of the database (the trend's check that nothing lies after the as-of date
+    and its reads then see the same rows). (Not tuned for aggregates: with more work
+    memory the trend's payments become one process's hash join, no faster.)"""
+    repeatable = engine.connect().execution_options(isolation_level="REPEATABLE READ")
+    with repeatable as conn, conn.begin():
         return reporting_currency(conn), dso_trend(conn, as_of, months, window_months)

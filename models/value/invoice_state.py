@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal_column, select
 
 from models.schema import Invoice, InvoiceLine, Payment
 
@@ -44,8 +44,10 @@ INVOICE_COLUMNS += ["due_day", "settled_day"]
 
 
 def something_due(f) -> ColumnElement[bool]:
-    """An invoice with something due: not a credit note, nor zero."""
-    return f.c.amount_due > 0
+    """An invoice with something due: not a credit note, nor zero. (A constant, not a
+    bound parameter: a prepared statement's generic plan must still see that it implies
+    ``ix_invoice_rollup_overpaid``'s condition.)"""
+    return f.c.amount_due > literal_column("0")
 
 
 def overpaid(f) -> ColumnElement[bool]:
