@@ -76,7 +76,7 @@ def _invoiced(conn: Connection, as_of: date) -> pd.DataFrame:
     rows = conn.execute(union_all(before, this_month)).all()
     frame = pd.DataFrame(rows, columns=["month", "revenue", "due"])
     frame["month"] = pd.to_datetime(frame["month"])
-    return frame.groupby("month")[["revenue", "due"]].sum().astype(float)
+    return frame.set_index("month").astype(float)  # one row a month: the parts do not overlap
 
 
 def _applied(conn: Connection, as_of: date) -> pd.Series:
@@ -118,14 +118,9 @@ def _nothing_after(conn: Connection, as_of: date) -> bool:
     i = InvoiceRollup.__table__
     for column in (i.c.invoice_date, i.c.last_paid_on):
         last = conn.scalar(select(func.max(column)))
-        if last is not None and _as_date(last) > as_of:
+        if last is not None and last > as_of:  # a date on both databases (typed max)
             return False
     return True
-
-
-def _as_date(value) -> date:
-    """A date column's value as the driver gives it (SQLite: ISO text) as a date."""
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def applied_to_overpaid(as_of: date) -> Select:

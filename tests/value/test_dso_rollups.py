@@ -60,23 +60,23 @@ def _plain_invoiced(conn, as_of: date) -> pd.DataFrame:
     return frame.set_index("month").astype(float)
 
 
-def _trend_sums(conn, as_of: date) -> dict:
-    """What the trend reads at ``as_of``, to the cent: invoiced, opened and applied."""
-    invoiced = dso._invoiced(conn, as_of)
+def _sums(invoiced: pd.DataFrame, applied: pd.Series) -> dict:
+    """Invoiced, opened and applied per month, to the cent."""
     return {
         "revenue": _cents(invoiced["revenue"]),
         "due": _cents(invoiced["due"]),
-        "applied": _cents(dso._applied(conn, as_of)),
+        "applied": _cents(applied),
     }
+
+
+def _trend_sums(conn, as_of: date) -> dict:
+    """What the trend reads at ``as_of``."""
+    return _sums(dso._invoiced(conn, as_of), dso._applied(conn, as_of))
 
 
 def _plain_sums(conn, as_of: date) -> dict:
-    invoiced = _plain_invoiced(conn, as_of)
-    return {
-        "revenue": _cents(invoiced["revenue"]),
-        "due": _cents(invoiced["due"]),
-        "applied": _cents(_plain_applied(conn, as_of)),
-    }
+    """The same by the plain definitions."""
+    return _sums(_plain_invoiced(conn, as_of), _plain_applied(conn, as_of))
 
 
 def _cents(series: pd.Series) -> dict:
