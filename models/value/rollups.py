@@ -8,8 +8,8 @@ those batches touched (fact rows carry their ``batch_id``; amended rows name
 their previous customer in ``ingest_change``), deletes those customers' roll-up
 rows and rebuilds them, all set-based and in one transaction. New rows only
 change the months they fall in, so a batch without amendments rebuilds each
-touched customer from its first touched month on, and its sales only if it has new
-invoices or lines (a payment changes no sale); a batch with amendments rebuilds the
+touched customer from its first touched month on, and adds its new lines to the
+sales roll-up (a payment changes no sale); a batch with amendments rebuilds the
 touched customers' whole history. The first refresh fills every
 roll-up with one INSERT ... SELECT each.
 
@@ -33,6 +33,8 @@ from sqlalchemy import (
     insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.schema import (
     BatchStatus,
@@ -117,12 +119,16 @@ class RollupRefresh:
 
 
 def sales_select(
-    *, dirty_from: date | None = None, date_from: date | None = None, date_to: date | None = None
+    *,
+    dirty_from: date | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    batches: list[int] | None = None,
 ) -> Select:
     """Lines aggregated to customer x product line x month (roll-up columns, in order;
     money in whole cents);
     with ``dirty_from`` (the work list's earliest sales month), only the work list's sales
-    months."""
+    months; with ``batches``, only the lines those ingest batches wrote."""
     month = month_start(_inv.c.invoice_date)
     costed = _line.c.cost.is_not(None)
     q = (
@@ -145,7 +151,39 @@ def sales_select(
         q = q.where(_inv.c.invoice_date >= date_from)
     if date_to is not None:
         q = q.where(_inv.c.invoice_date <= date_to)
+    if batches is not None:
+        q = q.where(_line.c.batch_id.in_(batches))
     return q
+
+
+def _known_sum(stored, added):
+    """Two sums that are NULL when nothing was known, added: NULL only if both are."""
+    return func.coalesce(stored + added, stored, added)
+
+
+def add_new_sales(conn: Connection, batch_ids: list[int]) -> None:
+    """Add the lines of batches that amended nothing to the sales roll-up.
+
+    Without amendments a batch's lines are all new rows (a changed line is an amendment),
+    and each roll-up column is a sum or a count, exact in whole cents: adding the
+    batches' own sums to their months' rows gives what rebuilding those months gives. So
+    a night reads its ~34,000 lines, not every line of the touched customers' month
+    (1.9 s of delete and rebuild for a third of the customers at 10M lines)."""
+    make_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    new = by_customer(conn, sales_select(batches=batch_ids))
+    stmt = make_insert(SALES).from_select(_SALES_COLS, new)
+    s, added = SALES.c, stmt.excluded
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[s.customer_id, s.product_line_id, s.month],
+            set_={
+                "revenue": s.revenue + added.revenue,
+                "cost": _known_sum(s.cost, added.cost),
+                "revenue_costed": _known_sum(s.revenue_costed, added.revenue_costed),
+                "line_count": s.line_count + added.line_count,
+            },
+        )
+    )
 
 
 def invoice_rows(*, dirty_from: date | None = None, changed: bool = False) -> Select:
@@ -210,7 +248,7 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
         touched = select(DIRTY.c.customer_id)
         sold = touched.where(DIRTY.c.sales_since.is_not(None))
         if rebuilt:
-            _rebuild_since(conn, per_invoice)
+            _rebuild_since(conn, batch_ids, per_invoice)
             # Each window table's rows of the customers whose roll-up rows it reads changed
             # (as RollupRefresh.rebuilt_in says).
             rebuild_windows(
@@ -233,15 +271,18 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
     return RollupRefresh(batch_ids, int(rebuilt), full, customers, sales_customers)
 
 
-def _rebuild_since(conn: Connection, per_invoice: bool) -> None:
-    """Delete and rebuild the work list's months of the roll-ups; with ``per_invoice``,
-    only the changed invoices' rows of the per-invoice roll-ups (``CHANGED``)."""
+def _rebuild_since(conn: Connection, batch_ids: list[int], per_invoice: bool) -> None:
+    """Delete and rebuild the work list's months of the roll-ups; with ``per_invoice``
+    (no amendments), only the changed invoices' rows of the per-invoice roll-ups
+    (``CHANGED``), and the batches' lines added to the sales roll-up."""
     analyze_work_list(conn, DIRTY.name)
     earliest = conn.execute(select(func.min(DIRTY.c.since), func.min(DIRTY.c.sales_since)))
     first_day, first_sale = map(_day, earliest.one())
     assert first_day is not None  # called with a work list: ``since`` is never NULL
     first: date = first_day
-    if first_sale is not None:
+    if first_sale is not None and per_invoice:
+        add_new_sales(conn, batch_ids)
+    elif first_sale is not None:
         delete_since(conn, SALES, "month", first_sale, DIRTY.c.sales_since)
         sales = by_customer(conn, sales_select(dirty_from=first_sale))
         conn.execute(insert(SALES).from_select(_SALES_COLS, sales))
