@@ -31,6 +31,7 @@ from models.value.clv_store import stored_fits
 from models.value.dbtuning import tune_for_aggregates
 from models.value.parallel import worker
 from models.value.recompute import previous_snapshot
+from models.value.rollups import rolled_up
 from models.value.rules import ValueRules, value_rules
 
 from . import tables
@@ -103,12 +104,21 @@ def refresh_dashboard(
     own = dashboard_settings(config)
     counts: dict[str, int] = {}
     with engine.begin() as conn:
-        status = conn.scalar(select(Snapshot.status).where(Snapshot.snapshot_id == snapshot_id))
+        row = conn.execute(
+            select(Snapshot.status, Snapshot.batch_ids).where(Snapshot.snapshot_id == snapshot_id)
+        ).first()
+        status, batch_ids = row if row is not None else (None, None)
         if status != SnapshotStatus.COMPLETE:
             state = "does not exist" if status is None else f"is {status.value}"
             raise SnapshotNotReady(
                 f"snapshot {snapshot_id} {state}: run `accountops recompute` (or the pipeline) "
                 "until it completes, then refresh"
+            )
+        if batch_ids and not rolled_up(conn):
+            # The DSO trend reads the roll-ups; a crash emptied them (UNLOGGED, 0028).
+            raise SnapshotNotReady(
+                f"the roll-ups snapshot {snapshot_id} was computed from are empty (a database "
+                "crash empties them): run `accountops recompute` (or the pipeline), then refresh"
             )
         # Memory for the aggregates, as the recompute's.
         tune_for_aggregates(conn)

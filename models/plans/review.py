@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, func, select, union_all
 
 from models.schema import AccountPlan, PlanActualRow, PlanReview, Snapshot, SnapshotStatus
 from models.value.facts import choose_sources
-from models.value.rollups import SALES, sales_select
+from models.value.rollups import SALES, rolled_up, sales_select
 from models.value.sqlfuncs import date_value, year_of
 from models.value.store import bulk_insert, prepare
 from models.value.windows import Windows
@@ -49,17 +49,13 @@ def account_sales(
     and per month of the prior year (a few rows per plan, not one per month and line).
     """
     as_of_month = date(as_of.year, as_of.month, 1)
-    raw_month = choose_sources(conn, Windows(as_of, 1)).raw_as_of_month
-    last_rolled = SALES.c.month < date_value(as_of_month) if raw_month else None
-    rolled = select(SALES.c.customer_id, SALES.c.product_line_id, SALES.c.month, SALES.c.revenue)
-    rolled = rolled.where(
-        SALES.c.month >= date_value(date(first_year, 1, 1)),
-        last_rolled if last_rolled is not None else SALES.c.month <= date_value(as_of_month),
-    )
-    parts = [rolled]
-    if raw_month:
-        raw = sales_select(date_from=as_of_month, date_to=as_of).subquery()
-        parts.append(select(raw.c.customer_id, raw.c.product_line_id, raw.c.month, raw.c.revenue))
+    if not rolled_up(conn):
+        # No roll-up yet (before the first recompute, or emptied by a database crash):
+        # the same sums from the lines, for the one plan a page or command measures.
+        raw = sales_select(date_from=date(first_year, 1, 1), date_to=as_of).subquery()
+        parts = [select(raw.c.customer_id, raw.c.product_line_id, raw.c.month, raw.c.revenue)]
+    else:
+        parts = _rolled_and_raw(conn, as_of, as_of_month, first_year)
     rows = union_all(*parts).subquery()
     who = (
         rows.c.customer_id == customer_id
@@ -80,6 +76,23 @@ def account_sales(
     for cid, month, revenue in conn.execute(per_month):
         out[cid].prior_months[_as_date(month).month] = _summed(revenue)
     return out
+
+
+def _rolled_and_raw(conn: Connection, as_of: date, as_of_month: date, first_year: int) -> list:
+    """The sales roll-up's months from ``first_year`` on, and the as-of month's lines
+    when invoices after ``as_of`` share that month (the roll-up would count them)."""
+    raw_month = choose_sources(conn, Windows(as_of, 1)).raw_as_of_month
+    last_rolled = SALES.c.month < date_value(as_of_month) if raw_month else None
+    rolled = select(SALES.c.customer_id, SALES.c.product_line_id, SALES.c.month, SALES.c.revenue)
+    rolled = rolled.where(
+        SALES.c.month >= date_value(date(first_year, 1, 1)),
+        last_rolled if last_rolled is not None else SALES.c.month <= date_value(as_of_month),
+    )
+    parts = [rolled]
+    if raw_month:
+        raw = sales_select(date_from=as_of_month, date_to=as_of).subquery()
+        parts.append(select(raw.c.customer_id, raw.c.product_line_id, raw.c.month, raw.c.revenue))
+    return parts
 
 
 def _summed(revenue_cents: int | Decimal | None) -> Decimal:

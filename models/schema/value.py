@@ -222,7 +222,11 @@ class RollupWindow(Base):
 
 
 class RollupBatch(Base):
-    """A committed batch whose rows the roll-ups already include."""
+    """A committed batch whose rows the roll-ups already include.
+
+    UNLOGGED on PostgreSQL, as the roll-ups and window tables are (migration 0028), so a
+    crash empties it with them and the next refresh rebuilds them whole: a migration that
+    recreates any of these tables keeps it so (``tests/value/test_rollups_unlogged.py``)."""
 
     __tablename__ = "rollup_batch"
 

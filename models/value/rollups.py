@@ -8,10 +8,14 @@ those batches touched (fact rows carry their ``batch_id``; amended rows name
 their previous customer in ``ingest_change``), deletes those customers' roll-up
 rows and rebuilds them, all set-based and in one transaction. New rows only
 change the months they fall in, so a batch without amendments rebuilds each
-touched customer from its first touched month on, and adds its new lines to the
-sales roll-up (a payment changes no sale); a batch with amendments rebuilds the
+touched customer from its first touched month on, and its sales only if it has new
+invoices or lines (a payment changes no sale; on PostgreSQL the new lines are added to
+their months' sales rows instead); a batch with amendments rebuilds the
 touched customers' whole history. The first refresh fills every
-roll-up with one INSERT ... SELECT each.
+roll-up with one INSERT ... SELECT each. On PostgreSQL the roll-ups are UNLOGGED
+(migration 0028): a database crash empties them together with ``rollup_batch``, so the
+next refresh is a first one again; what reads them outside the recompute asks
+:func:`rolled_up` first.
 
 Each invoice's row holds its payment state as :mod:`invoice_state` defines it; the
 work list of touched customers and changed invoices is in :mod:`worklist`, the window
@@ -34,7 +38,6 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from models.schema import (
     BatchStatus,
@@ -168,10 +171,12 @@ def add_new_sales(conn: Connection, batch_ids: list[int]) -> None:
     and each roll-up column is a sum or a count, exact in whole cents: adding the
     batches' own sums to their months' rows gives what rebuilding those months gives. So
     a night reads its ~34,000 lines, not every line of the touched customers' month
-    (1.9 s of delete and rebuild for a third of the customers at 10M lines)."""
-    make_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    (1.9 s of delete and rebuild for a third of the customers at 10M lines). PostgreSQL
+    only: it stores each line in whole cents (NUMERIC(18, 2)), so a batch's sum in whole
+    cents is exact; SQLite keeps an amount as given, where rounding each batch's part
+    could differ from rounding the month's sum once by a cent."""
     new = by_customer(conn, sales_select(batches=batch_ids))
-    stmt = make_insert(SALES).from_select(_SALES_COLS, new)
+    stmt = pg_insert(SALES).from_select(_SALES_COLS, new)
     s, added = SALES.c, stmt.excluded
     conn.execute(
         stmt.on_conflict_do_update(
@@ -274,13 +279,13 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
 def _rebuild_since(conn: Connection, batch_ids: list[int], per_invoice: bool) -> None:
     """Delete and rebuild the work list's months of the roll-ups; with ``per_invoice``
     (no amendments), only the changed invoices' rows of the per-invoice roll-ups
-    (``CHANGED``), and the batches' lines added to the sales roll-up."""
+    (``CHANGED``), and on PostgreSQL the batches' lines added to the sales roll-up."""
     analyze_work_list(conn, DIRTY.name)
     earliest = conn.execute(select(func.min(DIRTY.c.since), func.min(DIRTY.c.sales_since)))
     first_day, first_sale = map(_day, earliest.one())
     assert first_day is not None  # called with a work list: ``since`` is never NULL
     first: date = first_day
-    if first_sale is not None and per_invoice:
+    if first_sale is not None and per_invoice and conn.dialect.name == "postgresql":
         add_new_sales(conn, batch_ids)
     elif first_sale is not None:
         delete_since(conn, SALES, "month", first_sale, DIRTY.c.sales_since)
@@ -332,6 +337,13 @@ def _rebuild_applied(conn: Connection, first: date) -> None:
 def _day(value) -> date | None:
     """A date as the database returned it (SQLite: ISO text)."""
     return date.fromisoformat(value) if isinstance(value, str) else value
+
+
+def rolled_up(conn: Connection) -> bool:
+    """Whether the roll-ups hold anything: not before the first refresh, nor after a
+    database crash, which empties them (they are UNLOGGED on PostgreSQL, migration 0028)
+    until the next recompute rebuilds them whole."""
+    return conn.scalar(select(RollupBatch.batch_id).limit(1)) is not None
 
 
 def applied_batches(conn: Connection) -> list[int]:

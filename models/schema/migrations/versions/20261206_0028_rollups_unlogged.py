@@ -7,13 +7,15 @@ page image for nearly every roll-up page it changed (the sales roll-up alone: 17
 pages, 138 MB, for 17,085 rows), and the first build logged every roll-up row. Unlogged,
 the incremental refresh of that night took 5.1 s instead of 7.3 s.
 
-What a crash does: PostgreSQL empties every unlogged table when it recovers, so all of
-these are emptied together, ``rollup_batch`` (the batches the roll-ups include) and
-``rollup_window`` (the window the window tables hold) with them. That is the state of a
-database no recompute has run on yet: the next recompute rebuilds the roll-ups whole
-(``models/value/rollups.py``: no applied batch means a full refresh) and the windows with
-them. The facts, the snapshots and the dashboard's tables stay logged. A streaming
-standby has these tables empty: nothing but the recompute reads them.
+What a crash does: PostgreSQL empties every unlogged table when it recovers from one (the
+server or any of its processes killed), so all of these are emptied together,
+``rollup_batch`` (the batches the roll-ups include) and ``rollup_window`` (the window the
+window tables hold) with them. That is the state of a database no recompute has run on
+yet: the next recompute rebuilds the roll-ups whole (``models/value/rollups.py``: no
+applied batch means a full refresh) and the windows with them. Until then the two other
+readers check ``rolled_up``: a plan's actuals are summed from the lines, and the
+dashboard refresh stops saying to recompute. The facts, the snapshots and the
+dashboard's tables stay logged. A hot standby cannot read unlogged tables.
 
 Revision ID: 0028
 Revises: 0027
