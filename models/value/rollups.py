@@ -228,7 +228,7 @@ def refresh_rollups(conn: Connection) -> RollupRefresh:
     tune_for_aggregates(conn)
     analyze_stale_facts(conn)
     summarize_batch_indexes(conn)
-    full = conn.scalar(select(func.count()).select_from(RollupBatch.__table__)) == 0
+    full = not rolled_up(conn)  # nothing rolled up yet, or a crash emptied the roll-ups
     if full:
         # First refresh: rebuild everything in two straight INSERT ... SELECTs.
         clear_windows(conn)
