@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import json
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def peak_rss_mb() -> float:
@@ -28,6 +31,33 @@ def peak_rss_mb() -> float:
     except OSError:
         pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)  # KiB on Linux
+
+
+# Runs ``argv`` and writes its wall seconds and peak memory (kB) to the file named first.
+_LAUNCHER = """import os, subprocess, sys, time
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - start
+with open(sys.argv[1], "w") as fh:
+    fh.write(f"{seconds} {usage.ru_maxrss}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_measured(argv: list[str], env: dict[str, str], out) -> tuple[int, float, float]:
+    """Run ``argv`` (output to the open file ``out``): its exit code, wall seconds and
+    own peak memory in MB. A child's ``ru_maxrss`` starts from its parent's peak, so
+    a command started by a benchmark that held a large book would report the book; the
+    command is started by a small launcher process instead, whose children start small
+    (and the launcher times it, so its own start-up is not counted)."""
+    with tempfile.TemporaryDirectory(prefix="accountops-bench-") as tmp:
+        figures = Path(tmp) / "figures"
+        code = subprocess.call(
+            [sys.executable, "-c", _LAUNCHER, str(figures), *argv], env=env, stdout=out, stderr=out
+        )
+        seconds, peak_kb = figures.read_text().split() if figures.exists() else ("nan", "nan")
+    return code, float(seconds), round(float(peak_kb) / 1024, 1)
 
 
 def progress(message: str) -> None:

@@ -58,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
 import duckdb
-from common import progress, stopwatch
+from common import progress, run_measured, stopwatch
 from ingest import PG_ADMIN, bulk_load
 from recompute import duckdb_baseline
 from sqlalchemy import create_engine, text
@@ -255,21 +255,13 @@ def accountops(args: list[str], env: dict[str, str], log: Path) -> dict:
     """Run ``accountops ARGS``; its wall seconds, peak memory and the steps it printed."""
     progress(f"$ accountops {' '.join(args)}")
     with log.open("w") as out:
-        start = time.perf_counter()
-        child = subprocess.Popen([str(BIN / "accountops"), *args], env=env, stdout=out, stderr=out)
-        _, status, usage = os.wait4(child.pid, 0)
-        seconds = time.perf_counter() - start
-        child.returncode = os.waitstatus_to_exitcode(status)
+        code, seconds, peak_mb = run_measured([str(BIN / "accountops"), *args], env, out)
     text_out = log.read_text()
-    if child.returncode != 0:
+    if code != 0:
         progress(text_out[-3000:])
-        raise SystemExit(f"accountops {args[0]} failed (exit {child.returncode}); log: {log}")
+        raise SystemExit(f"accountops {args[0]} failed (exit {code}); log: {log}")
     steps = {m[1]: float(m[3]) for m in map(STEP_LINE.match, text_out.splitlines()) if m}
-    return {
-        "seconds": round(seconds, 2),
-        "steps": steps,
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-    }
+    return {"seconds": round(seconds, 2), "steps": steps, "peak_rss_mb": peak_mb}
 
 
 def bare_load(url: str, night: Path) -> float:
