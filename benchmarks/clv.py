@@ -47,9 +47,7 @@ own under its name. ``rows`` = the customers. Nothing is written to disk.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from datetime import date
 from pathlib import Path
 
@@ -60,7 +58,7 @@ from scipy.optimize import minimize
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from common import progress, report
+from common import median_of, progress, report
 
 from models.value.clv import fit_bgnbd, fit_gamma_gamma
 from models.value.clv_likelihood import bgnbd_log_likelihood, gamma_gamma_log_likelihood
@@ -170,13 +168,8 @@ def mean_log_likelihoods(summary: pd.DataFrame, params: dict[str, float]) -> flo
 
 def timed(fn, summary: pd.DataFrame, runs: int) -> tuple[float, dict]:
     """The median of ``runs`` timed runs after an untimed one, and the last result."""
-    result = fn(summary)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn(summary)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+    seconds, _, result = median_of(runs, lambda: fn(summary))
+    return seconds, result
 
 
 def book_summary(customers: int, lines: int, seed: int) -> pd.DataFrame:

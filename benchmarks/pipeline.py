@@ -71,6 +71,8 @@ BULK = date(2026, 10, 26)  # the bulk's last day: (a)'s as-of
 NIGHT = date(2026, 10, 29)  # night 1's as-of
 LINES_PER_CUSTOMER_YEAR = 67.6  # what the sample generator writes, measured
 BIN = Path(sys.executable).parent
+# Each run's limit: its wall seconds over its baseline's.
+LIMITS = {"a_first_build": 5.0, "b_night": 3.0, "c_new_month": 3.0}
 STEP_LINE = re.compile(r"^\s+(ingest|recompute|refresh)\s+(\w+(?: run)?)\s+([\d.]+) s\b")
 
 # Plain tables for the bare load: the columns of the night's files, with their keys.
@@ -264,6 +266,20 @@ def accountops(args: list[str], env: dict[str, str], log: Path) -> dict:
     return {"seconds": round(seconds, 2), "steps": steps, "peak_rss_mb": peak_mb}
 
 
+def baselines(folder: Path, url: str) -> tuple[dict[str, float], dict[date, float], dict]:
+    """Each run's baseline seconds (DuckDB over the book's Parquet at the run's as-of date,
+    plus for a night a bare load of its files into ``url``), and those two parts."""
+    progress("baselines: DuckDB over Parquet, bare loads of the nights' files")
+    duck = {day: duckdb_baseline(folder, day)[0] for day in (BULK, NIGHT, END)}
+    bare = {night: bare_load(url, folder / night) for night in ("night1", "night2")}
+    per_run = {
+        "a_first_build": duck[BULK],
+        "b_night": bare["night1"] + duck[NIGHT],
+        "c_new_month": bare["night2"] + duck[END],
+    }
+    return per_run, duck, bare
+
+
 def bare_load(url: str, night: Path) -> float:
     """Seconds to bulk-load the night's files into plain tables with their keys."""
     engine = make_engine(url)
@@ -337,22 +353,14 @@ def run(args, env: dict[str, str], folder: Path, work: Path, counts: dict, rows:
             ["pipeline", str(folder / "night2"), "--as-of", str(END)], env, work / "c.log"
         ),
     }
-    progress("baselines: DuckDB over Parquet, bare loads of the nights' files")
-    duck = {day: duckdb_baseline(folder, day)[0] for day in (BULK, NIGHT, END)}
-    bare = {night: bare_load(url, folder / night) for night in ("night1", "night2")}
-    baselines = {
-        "a_first_build": duck[BULK],
-        "b_night": bare["night1"] + duck[NIGHT],
-        "c_new_month": bare["night2"] + duck[END],
-    }
-    limits = {"a_first_build": 5.0, "b_night": 3.0, "c_new_month": 3.0}
+    per_run, duck, bare = baselines(folder, url)
     for key, figures in runs.items():
         steps_total = sum(figures["steps"].values())
         figures |= {
-            "baseline_seconds": round(baselines[key], 3),
-            "ratio": round(figures["seconds"] / baselines[key], 2),
-            "steps_ratio": round(steps_total / baselines[key], 2),
-            "limit": limits[key],
+            "baseline_seconds": round(per_run[key], 3),
+            "ratio": round(figures["seconds"] / per_run[key], 2),
+            "steps_ratio": round(steps_total / per_run[key], 2),
+            "limit": LIMITS[key],
             "refresh_share": round(figures["steps"].get("refresh", 0) / figures["seconds"], 3),
         }
     return {

@@ -57,7 +57,7 @@ import pyarrow.parquet as pq
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))
 
-from common import peak_rss_mb, progress, report, stopwatch
+from common import median_of, peak_rss_mb, progress, report, stopwatch
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -240,6 +240,27 @@ class Loader:
 # --- DuckDB baseline --------------------------------------------------------------------------
 
 
+def duckdb_invoices(folder: Path, since: date | None, as_of: date) -> str:
+    """DuckDB CTEs over the book's Parquet files as of ``as_of`` (``WITH`` not included):
+    ``l`` the invoice lines dated from ``since`` (None: the whole history), ``inv`` one
+    row per invoice (its customer, dates and amount due), ``p`` the payments with their
+    invoice's running total, ``ip`` each invoice with what was paid and the day it was
+    settled (the first day the running total reached the amount due)."""
+    lines, pays = folder / "lines.parquet", folder / "payments.parquet"
+    first = f"invoice_date >= DATE '{since}' AND " if since else ""
+    return f"""
+    l AS (SELECT * FROM read_parquet('{lines}') WHERE {first}invoice_date <= DATE '{as_of}'),
+    inv AS (SELECT invoice_id, any_value(customer_id) customer_id,
+              any_value(invoice_date) invoice_date, any_value(due_date) due_date,
+              sum(amount) due FROM l GROUP BY invoice_id),
+    p AS (SELECT invoice_id, paid_on, amount,
+            sum(amount) OVER (PARTITION BY invoice_id ORDER BY paid_on, payment_id) running
+          FROM read_parquet('{pays}') WHERE paid_on <= DATE '{as_of}'),
+    ip AS (SELECT i.*, coalesce(sum(p.amount), 0) paid,
+             min(p.paid_on) FILTER (WHERE i.due > 0 AND p.running >= i.due) settled
+           FROM inv i LEFT JOIN p USING (invoice_id) GROUP BY ALL)"""
+
+
 def duckdb_baseline(folder: Path, as_of: date) -> tuple[float, int]:
     import duckdb
 
@@ -249,10 +270,8 @@ def duckdb_baseline(folder: Path, as_of: date) -> tuple[float, int]:
     prev_start = date(cur_start.year - 1, cur_start.month, 1)
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
-    lines, pays = folder / "lines.parquet", folder / "payments.parquet"
     query = f"""
-    WITH l AS (SELECT * FROM read_parquet('{lines}') WHERE invoice_date >= DATE '{prev_start}'
-                 AND invoice_date <= DATE '{as_of}'),
+    WITH {duckdb_invoices(folder, prev_start, as_of)},
     pl AS (SELECT customer_id, product_line_id,
              sum(amount) FILTER (WHERE invoice_date >= DATE '{cur_start}') AS rev,
              sum(amount) FILTER (WHERE invoice_date < DATE '{cur_start}') AS rev_prev,
@@ -262,15 +281,6 @@ def duckdb_baseline(folder: Path, as_of: date) -> tuple[float, int]:
            FROM l GROUP BY ALL),
     sales AS (SELECT customer_id, sum(rev) rev, sum(rev_prev) rev_prev, sum(cost) cost,
                 sum(costed) costed, count(*) FILTER (WHERE rev > 0) pls FROM pl GROUP BY ALL),
-    inv AS (SELECT invoice_id, any_value(customer_id) customer_id,
-              any_value(invoice_date) invoice_date, any_value(due_date) due_date,
-              sum(amount) due FROM l GROUP BY invoice_id),
-    p AS (SELECT invoice_id, paid_on, amount,
-            sum(amount) OVER (PARTITION BY invoice_id ORDER BY paid_on, payment_id) running
-          FROM read_parquet('{pays}') WHERE paid_on <= DATE '{as_of}'),
-    ip AS (SELECT i.*, coalesce(sum(p.amount), 0) paid,
-             min(p.paid_on) FILTER (WHERE i.due > 0 AND p.running >= i.due) settled
-           FROM inv i LEFT JOIN p USING (invoice_id) GROUP BY ALL),
     invs AS (SELECT customer_id,
                count(*) FILTER (WHERE invoice_date >= DATE '{cur_start}') n,
                sum(due) FILTER (WHERE invoice_date >= DATE '{cur_start}' AND due > 0
@@ -288,13 +298,8 @@ def duckdb_baseline(folder: Path, as_of: date) -> tuple[float, int]:
     """
     # One untimed run reads the Parquet files into the page cache (the recompute's tables
     # are as warm: its database was written just before); the median of three is timed.
-    con.execute(query).fetch_df()
-    times = []
-    for _ in range(BASELINE_RUNS):
-        with stopwatch() as elapsed:
-            result = con.execute(query).fetch_df()
-        times.append(elapsed())
-    return float(np.median(times)), len(result)
+    seconds, _, result = median_of(BASELINE_RUNS, lambda: con.execute(query).fetch_df())
+    return seconds, len(result)
 
 
 # --- main -------------------------------------------------------------------------------------
