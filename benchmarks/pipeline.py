@@ -266,7 +266,9 @@ def accountops(args: list[str], env: dict[str, str], log: Path) -> dict:
     return {"seconds": round(seconds, 2), "steps": steps, "peak_rss_mb": peak_mb}
 
 
-def baselines(folder: Path, url: str) -> tuple[dict[str, float], dict[date, float], dict]:
+def baselines(
+    folder: Path, url: str
+) -> tuple[dict[str, float], dict[date, float], dict[str, float]]:
     """Each run's baseline seconds (DuckDB over the book's Parquet at the run's as-of date,
     plus for a night a bare load of its files into ``url``), and those two parts."""
     progress("baselines: DuckDB over Parquet, bare loads of the nights' files")
